@@ -1,0 +1,91 @@
+// Package cli is pipe's command line: flags become library calls, errors
+// become one line on stderr and a documented exit code. No benchmarking logic
+// lives here; a command that grows logic has found a missing package.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	ucli "github.com/urfave/cli/v2"
+)
+
+// Exit codes. Scripts chain phases on them; they are printed by --help.
+const (
+	ExitOK            = 0 // ran, every target passed
+	ExitError         = 1 // bad input or runtime failure: nothing trustworthy was measured
+	ExitTargetsFailed = 3 // ran fine, the result is valid, at least one target failed
+	ExitInvalid       = 4 // ran, but a run broke an invariant (E2E < TTFT, wrong token count, …)
+)
+
+// ExitCodesHelp documents the exit codes for --help and the README.
+const ExitCodesHelp = `EXIT CODES:
+   0  every target passed (or none was set)
+   1  error: bad input, missing runtime, runtime failure
+   3  the run finished and its result is valid, but a target failed
+   4  the result is invalid: a run broke an invariant (see the report)`
+
+// exitError carries an exit code through urfave/cli.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// withCode wraps err so Main exits with code.
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+// Version is set at build time with -ldflags "-X .../cli.Version=...".
+var Version = "dev"
+
+// Main runs the pipe command line and returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.Run(args)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	code := ExitError
+	if errors.As(err, &ee) {
+		code = ee.code
+	}
+	msg := strings.TrimSpace(err.Error())
+	if msg != "" {
+		fmt.Fprintf(stderr, "pipe: %s\n", msg)
+	}
+	return code
+}
+
+func newApp(stdout, stderr io.Writer) *ucli.App {
+	return &ucli.App{
+		Name:                  "pipe",
+		Usage:                 "reproducible LLM-inference benchmark pipelines",
+		Version:               Version,
+		Writer:                stdout,
+		ErrWriter:             stderr,
+		HideHelpCommand:       true,
+		ExitErrHandler:        func(*ucli.Context, error) {}, // Main prints and exits
+		CustomAppHelpTemplate: ucli.AppHelpTemplate + "\n" + ExitCodesHelp + "\n",
+		Commands: []*ucli.Command{
+			runCommand(),
+			validateCommand(),
+			reportCommand(),
+			compareCommand(),
+			generateCommand(),
+			tokenizeCommand(),
+			pluginCommand(),
+			benchCommand(),
+			setupCommand(),
+		},
+	}
+}

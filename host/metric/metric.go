@@ -1,0 +1,153 @@
+// Package metric is the one registry of metric definitions, shared by the
+// built-in metrics and those that WebAssembly plugins declare. Every metric
+// has a lowercase, namespaced ID, a unit and a direction (better=higher or
+// lower), after golang.org/x/perf/benchfmt: a number without a unit and a
+// direction cannot be compared, so the registry refuses one.
+package metric
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"sync"
+)
+
+// Better says which direction of change is an improvement.
+type Better string
+
+const (
+	Higher Better = "higher"
+	Lower  Better = "lower"
+)
+
+// Def defines one metric.
+type Def struct {
+	ID          string `json:"id"`          // e.g. "ttft_ms", "jitter.itl_cv"
+	Unit        string `json:"unit"`        // "ms", "tok/s", "bytes", "%", "1"
+	Better      Better `json:"better"`      // higher or lower
+	Description string `json:"description"` // one line, printed in reports
+	Source      string `json:"source"`      // "builtin" or the plugin's name
+}
+
+var idPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$`)
+
+// Validate reports what is wrong with d, if anything.
+func (d Def) Validate() error {
+	if !idPattern.MatchString(d.ID) {
+		return fmt.Errorf("metric id %q: want lowercase letters, digits, '_' and '.' (e.g. jitter.itl_cv)", d.ID)
+	}
+	if d.Unit == "" {
+		return fmt.Errorf("metric %s: missing unit", d.ID)
+	}
+	if d.Better != Higher && d.Better != Lower {
+		return fmt.Errorf("metric %s: better must be %q or %q, got %q", d.ID, Higher, Lower, d.Better)
+	}
+	return nil
+}
+
+// Registry holds metric definitions by ID. The zero value is ready to use.
+type Registry struct {
+	mu   sync.RWMutex
+	defs map[string]Def
+}
+
+// Register adds d; a second definition of the same ID is an error.
+func (r *Registry) Register(d Def) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.defs == nil {
+		r.defs = map[string]Def{}
+	}
+	if old, ok := r.defs[d.ID]; ok {
+		return fmt.Errorf("metric %s: defined twice (by %s and %s)", d.ID, old.Source, d.Source)
+	}
+	r.defs[d.ID] = d
+	return nil
+}
+
+// Lookup returns the definition of id.
+func (r *Registry) Lookup(id string) (Def, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	d, ok := r.defs[id]
+	return d, ok
+}
+
+// All returns every definition, built-ins first in their declared order,
+// then the rest sorted by ID.
+func (r *Registry) All() []Def {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []Def
+	seen := map[string]bool{}
+	for _, b := range Builtin {
+		if d, ok := r.defs[b.ID]; ok {
+			out = append(out, d)
+			seen[b.ID] = true
+		}
+	}
+	var rest []Def
+	for id, d := range r.defs {
+		if !seen[id] {
+			rest = append(rest, d)
+		}
+	}
+	sort.Slice(rest, func(i, j int) bool { return rest[i].ID < rest[j].ID })
+	return append(out, rest...)
+}
+
+// NewRegistry returns a registry holding the built-in metrics.
+func NewRegistry() *Registry {
+	r := &Registry{}
+	for _, d := range Builtin {
+		if err := r.Register(d); err != nil {
+			panic(err) // a programming error in Builtin
+		}
+	}
+	return r
+}
+
+// Built-in metric IDs.
+const (
+	TTFT        = "ttft_ms"
+	TPOT        = "tpot_ms"
+	ITL         = "itl_ms" // per-run summary: the mean gap; all gaps are kept in the run
+	E2E         = "e2e_ms"
+	DecodeTPS   = "decode_tps"
+	PrefillTPS  = "prefill_tps"
+	TokenizeMS  = "tokenize_ms"
+	PeakRSS     = "peak_rss_mb"
+	OutsideRun  = "outside_run_pct"
+	OutputTPS   = "output_tps" // whole request: generated tokens of all rows / E2E
+	RSSAfterRun = "rss_after_mb"
+)
+
+// Builtin lists the metrics pipe derives from every trace, with the
+// definitions printed in every report.
+var Builtin = []Def{
+	{ID: TTFT, Unit: "ms", Better: Lower, Source: "builtin",
+		Description: "time to first token: request start (before tokenization) → first generated token id available (after sampling)"},
+	{ID: TPOT, Unit: "ms", Better: Lower, Source: "builtin",
+		Description: "time per output token after the first: (E2E − TTFT) / (n − 1)"},
+	{ID: ITL, Unit: "ms", Better: Lower, Source: "builtin",
+		Description: "inter-token latency: the n − 1 gaps between consecutive generated tokens (per-run value: their mean; all gaps kept)"},
+	{ID: E2E, Unit: "ms", Better: Lower, Source: "builtin",
+		Description: "end to end: request start → last token id available; E2E ≥ TTFT always"},
+	{ID: DecodeTPS, Unit: "tok/s", Better: Higher, Source: "builtin",
+		Description: "decode rate: (n − 1) / (E2E − TTFT), per sequence"},
+	{ID: PrefillTPS, Unit: "tok/s", Better: Higher, Source: "builtin",
+		Description: "prefill rate: prompt tokens / TTFT, per sequence"},
+	{ID: OutputTPS, Unit: "tok/s", Better: Higher, Source: "builtin",
+		Description: "request throughput: generated tokens of all batch rows / E2E"},
+	{ID: TokenizeMS, Unit: "ms", Better: Lower, Source: "builtin",
+		Description: "tokenization time, included in TTFT (0 for token-id prompts)"},
+	{ID: PeakRSS, Unit: "MiB", Better: Lower, Source: "builtin",
+		Description: "peak resident set size of the pipe process during the run (sampled every ≤ 10 ms, and VmHWM)"},
+	{ID: RSSAfterRun, Unit: "MiB", Better: Lower, Source: "builtin",
+		Description: "resident set size right after the run finished"},
+	{ID: OutsideRun, Unit: "%", Better: Lower, Source: "builtin",
+		Description: "share of E2E spent outside the runtime's Run calls (tokenization, sampling, buffer handling)"},
+}

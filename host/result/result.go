@@ -1,0 +1,137 @@
+// Package result is pipe's versioned result schema: what a pipeline run
+// found, written once as result.json and read back by reports, comparisons
+// and later phases. It takes a stand on durability: a result is written
+// atomically (temporary file, then rename), and the raw runs travel with
+// their aggregates, so every figure in a report can be recomputed.
+package result
+
+import (
+	"github.com/pipe-bench/pipe/host/gen"
+	"github.com/pipe-bench/pipe/host/metric"
+	"github.com/pipe-bench/pipe/host/stats"
+)
+
+// Schema names the result format; a reader refuses other major versions.
+const Schema = "pipe.result/v1"
+
+// Result is one pipeline run.
+type Result struct {
+	Schema   string       `json:"schema"`
+	Pipeline PipelineInfo `json:"pipeline"`
+	// StartedAt/FinishedAt are RFC 3339 UTC times.
+	StartedAt  string       `json:"started_at"`
+	FinishedAt string       `json:"finished_at"`
+	WallNS     int64        `json:"wall_ns"`
+	Env        Env          `json:"env"`
+	Model      gen.Info     `json:"model"`
+	Metrics    []metric.Def `json:"metrics"`
+	Cases      []Case       `json:"cases"`
+	Targets    []Verdict    `json:"targets,omitempty"`
+	// Valid is false when any run broke an invariant; Problems says which.
+	Valid    bool     `json:"valid"`
+	Problems []string `json:"problems,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+	// Errors holds failures that did not stop the run (a plugin that failed
+	// its stage, say); the result is still written.
+	Errors  []string     `json:"errors,omitempty"`
+	Plugins []PluginInfo `json:"plugins,omitempty"`
+	// Extra carries phase-specific sections (memory leak analysis,
+	// throughput curve) keyed by section name.
+	Extra map[string]any `json:"extra,omitempty"`
+}
+
+// PipelineInfo identifies the pipeline that produced a result.
+type PipelineInfo struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	File        string `json:"file,omitempty"`
+	SHA256      string `json:"sha256,omitempty"`
+	Quick       bool   `json:"quick,omitempty"`
+	// Settings are the resolved stage settings, for the configuration tables.
+	Settings map[string]any `json:"settings,omitempty"`
+}
+
+// Env describes the machine and the process.
+type Env struct {
+	Hostname    string  `json:"hostname"`
+	OS          string  `json:"os"`
+	Kernel      string  `json:"kernel,omitempty"`
+	CPUModel    string  `json:"cpu_model"`
+	Cores       int     `json:"cores"`
+	GoVersion   string  `json:"go_version"`
+	ORTVersion  string  `json:"ort_version"`
+	PipeVersion string  `json:"pipe_version"`
+	Governor    string  `json:"cpu_governor,omitempty"`
+	MemTotal    int64   `json:"mem_total_bytes,omitempty"`
+	LoadBefore  float64 `json:"load_before"` // 1-minute load average before the first case
+	LoadDuring  float64 `json:"load_during"` // mean of load samples during the run
+	// ForeignCPU is the mean CPU use of other processes during the run, in
+	// cores (from /proc/stat minus this process), the usual cause of noise.
+	ForeignCPU float64 `json:"foreign_cpu_cores"`
+	GPU        string  `json:"gpu,omitempty"`
+}
+
+// Case is one point of the pipeline's matrix.
+type Case struct {
+	ID     string     `json:"id"` // stable, e.g. "p128-n64-b1"
+	Params CaseParams `json:"params"`
+	Runs   []Run      `json:"runs"`
+	// Stats holds one summary per metric ID.
+	Stats map[string]stats.Summary `json:"stats"`
+	// Values holds case-level values (corpus metrics from plugins,
+	// throughput totals), by metric ID.
+	Values   map[string]float64 `json:"values,omitempty"`
+	Valid    bool               `json:"valid"`
+	Problems []string           `json:"problems,omitempty"`
+	Warnings []string           `json:"warnings,omitempty"`
+	// ForeignCPU is the other processes' mean CPU use during this case, in cores.
+	ForeignCPU float64 `json:"foreign_cpu_cores"`
+	WallNS     int64   `json:"wall_ns"`
+}
+
+// CaseParams are the knobs that define a case.
+type CaseParams struct {
+	PromptTokens int          `json:"prompt_tokens"`
+	NewTokens    int          `json:"new_tokens"`
+	Batch        int          `json:"batch"`
+	Streams      int          `json:"streams"`
+	Threads      int          `json:"threads,omitempty"`
+	Sampling     gen.Sampling `json:"sampling,omitempty"`
+}
+
+// Run is one measured (non-warmup) generation.
+type Run struct {
+	Index int `json:"index"`
+	// Stream is the concurrent stream that issued it (phase 4), else 0.
+	Stream int                `json:"stream,omitempty"`
+	Values map[string]float64 `json:"values"`
+	// ITLms holds every inter-token gap of the first row, in ms.
+	ITLms []float64 `json:"itl_ms"`
+	// TokenMS holds each token's time since request start, in ms.
+	TokenMS  []float64 `json:"token_ms"`
+	Valid    bool      `json:"valid"`
+	Problems []string  `json:"problems,omitempty"`
+}
+
+// Verdict is a target's outcome.
+type Verdict struct {
+	Target    string  `json:"target"`         // as written, e.g. "ttft_ms.p95 < 2500ms"
+	Case      string  `json:"case,omitempty"` // case ID, or "" for all
+	Metric    string  `json:"metric"`
+	Statistic string  `json:"statistic"`
+	Op        string  `json:"op"`
+	Threshold float64 `json:"threshold"`
+	Observed  float64 `json:"observed"`
+	Unit      string  `json:"unit"`
+	Pass      bool    `json:"pass"`
+	Message   string  `json:"message,omitempty"`
+	Source    string  `json:"source"` // "builtin" or a plugin name
+}
+
+// PluginInfo records a plugin used by the run.
+type PluginInfo struct {
+	Name   string   `json:"name"`
+	File   string   `json:"file"`
+	SHA256 string   `json:"sha256"`
+	Kinds  []string `json:"kinds"`
+}
