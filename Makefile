@@ -19,7 +19,7 @@ plugins: build
 	@for d in $(dir $(PLUGIN_SRCS)); do $(PIPE) plugin build $$d || exit 1; done
 
 phase1 phase2 phase3 phase4 phase5: setup build plugins
-	$(PIPE) run pipelines/$@-$(word 2,$(subst -, ,$(notdir $(wildcard pipelines/$@-*.toml)))).toml
+	$(PIPE) run $(wildcard pipelines/$@-*.toml)
 
 phases: setup build plugins
 	PIPE=$(PIPE) examples/run-phases.sh
