@@ -1,4 +1,18 @@
+// Package stats describes the runs of one benchmark case, and takes a stand
+// on how: percentiles are Hyndman–Fan type 7 (linear interpolation between
+// order statistics, the default of numpy, R and spreadsheets), the mean's
+// interval is Student-t, percentile intervals are distribution-free (order
+// statistics, via golang.org/x/perf's engine), and an outlier is a run more
+// than 10 scaled MADs from the median (hyperfine's rule). Moments,
+// regression and distribution quantiles come from gonum; only type 7, which
+// gonum lacks, is written here.
 package stats
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // Summary describes one metric's distribution over the runs of one case.
 // Percentiles use the method named in PercentileMethod; CIs are 95 %.
@@ -21,4 +35,62 @@ type Summary struct {
 	P95CI [2]float64 `json:"p95_ci"`
 	// Outliers counts runs with a modified z-score (on the MAD) above 10.
 	Outliers int `json:"outliers"`
+	// Percentiles holds any further percentiles asked for (Options), keyed
+	// like "p75" or "p99.9".
+	Percentiles map[string]float64 `json:"percentiles,omitempty"`
+}
+
+// PercentileMethod names how percentiles are computed, for reports.
+const PercentileMethod = "Hyndman–Fan type 7 (linear interpolation between order statistics; numpy's and R's default)"
+
+// Statistics lists the fixed statistic names a Summary answers to, in
+// report order. Percentiles "pNN" beyond these are answered when present.
+var Statistics = []string{"mean", "std", "cv", "min", "max", "p50", "p90", "p95", "p99"}
+
+// Get returns the statistic named stat ("mean", "p95", "cv", or any "pNN"
+// present in Percentiles).
+func (s Summary) Get(stat string) (float64, bool) {
+	switch stat {
+	case "n":
+		return float64(s.N), true
+	case "mean":
+		return s.Mean, true
+	case "std":
+		return s.Std, true
+	case "cv":
+		return s.CV, true
+	case "min":
+		return s.Min, true
+	case "max":
+		return s.Max, true
+	case "p50":
+		return s.P50, true
+	case "p90":
+		return s.P90, true
+	case "p95":
+		return s.P95, true
+	case "p99":
+		return s.P99, true
+	}
+	v, ok := s.Percentiles[stat]
+	return v, ok
+}
+
+// PercentileName is the key of percentile p (0–100): 75 → "p75",
+// 99.9 → "p99.9".
+func PercentileName(p float64) string {
+	return "p" + strconv.FormatFloat(p, 'f', -1, 64)
+}
+
+// ParsePercentileName is the inverse of PercentileName.
+func ParsePercentileName(name string) (float64, error) {
+	num, ok := strings.CutPrefix(name, "p")
+	if !ok {
+		return 0, fmt.Errorf("percentile %q: want p followed by a number, e.g. p95", name)
+	}
+	p, err := strconv.ParseFloat(num, 64)
+	if err != nil || p < 0 || p > 100 || strings.ContainsAny(num, "eE+-") {
+		return 0, fmt.Errorf("percentile %q: want a number from 0 to 100 after p, e.g. p99.9", name)
+	}
+	return p, nil
 }
