@@ -9,6 +9,7 @@ package measure
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/pipe-bench/pipe/host/gen"
 	"github.com/pipe-bench/pipe/host/metric"
@@ -71,8 +72,8 @@ func FromTrace(tr *gen.Trace, want Expect) Run {
 	}
 	ttft := r.TokenMS[0]
 	e2e := r.TokenMS[n-1]
-	if e2e < ttft {
-		bad("E2E %.3f ms < TTFT %.3f ms", e2e, ttft)
+	if last, first := tr.TokenNS[n-1], tr.TokenNS[0]; last < first {
+		bad("E2E %v < TTFT %v", time.Duration(last), time.Duration(first))
 	}
 	if tr.TokenizeNS < 0 || tr.TokenizeNS > tr.TokenNS[0] {
 		bad("tokenization %d ns outside [0, TTFT]", tr.TokenizeNS)

@@ -1,0 +1,491 @@
+// Package engine runs a pipeline's stages in order — warmup → generate →
+// measure → aggregate — over every case of a Plan, and hands back a Result.
+//
+// It takes a stand on losing nothing: every finished run, warmups included
+// (marked so), is appended to samples.jsonl the moment it exists, with one
+// write per line, so an interrupt, a crash or a failing plugin never costs a
+// measured sample. A failing metric plugin fails its stage with an error kept
+// in the Result; the built-in figures are still aggregated and written.
+//
+// The engine knows nothing of TOML, ONNX or WebAssembly: it takes a
+// gen.Generator and small hook interfaces (Measurer), so tests drive it with
+// deliberately misbehaving generators and the CLI wires in the real ones.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/pipe-bench/pipe/host/gen"
+	"github.com/pipe-bench/pipe/host/measure"
+	"github.com/pipe-bench/pipe/host/metric"
+	"github.com/pipe-bench/pipe/host/pipeline"
+	"github.com/pipe-bench/pipe/host/result"
+	"github.com/pipe-bench/pipe/host/stats"
+	"github.com/pipe-bench/pipe/host/sysinfo"
+)
+
+// Measurer adds values to the runs of a finished case: a metric plugin, or
+// any derived metric. It sees the case's runs with their built-in values and
+// may set Runs[i].Values[id] and Case.Values[id] for the metrics it declares.
+type Measurer interface {
+	Name() string
+	Metrics() []metric.Def
+	Measure(ctx context.Context, c *result.Case) error
+}
+
+// Tokenizer is what the engine needs of a tokenizer: text prompts are
+// tokenized inside the timed request.
+type Tokenizer interface {
+	Encode(text string) []int64
+}
+
+// Prompter supplies the prompt rows for a case: ids, and when the prompt is
+// text, the text whose tokenization the request times.
+type Prompter func(c pipeline.CaseSpec) (Prompt, error)
+
+// Prompt is a case's prompt. Text, when set, is re-tokenized inside every
+// request (timed); IDs are what the generator gets.
+type Prompt struct {
+	IDs  [][]int64
+	Text string
+}
+
+// Options wires the engine to the rest of pipe.
+type Options struct {
+	// Dir is the run's output directory (created by the caller).
+	Dir string
+	// Progress receives progress lines; nil is quiet.
+	Progress io.Writer
+	// Prompts supplies prompts; nil means seeded random ids from the
+	// model's vocabulary.
+	Prompts   Prompter
+	Tokenizer Tokenizer
+	Measurers []Measurer
+	// Registry receives plugin metric definitions; nil creates one.
+	Registry *metric.Registry
+}
+
+// Run executes the plan's cases with g and returns the aggregated result.
+// On cancellation it stops after the run in flight, aggregates what was
+// measured, and returns the partial result together with ctx's error.
+func Run(ctx context.Context, plan *pipeline.Plan, g gen.Generator, opt Options) (*result.Result, error) {
+	if opt.Registry == nil {
+		opt.Registry = metric.NewRegistry()
+	}
+	started := time.Now()
+	res := &result.Result{
+		Schema: result.Schema,
+		Pipeline: result.PipelineInfo{
+			Name: plan.Name, Description: plan.Description, File: plan.File,
+			SHA256: plan.SHA256, Quick: plan.Quick, Settings: settings(plan),
+		},
+		StartedAt: started.UTC().Format(time.RFC3339Nano),
+		Env:       sysinfo.Collect(),
+		Model:     g.Info(),
+		Valid:     true,
+	}
+	res.Env.ORTVersion = res.Model.Runtime
+	for _, m := range opt.Measurers {
+		for _, d := range m.Metrics() {
+			if d.Source == "" {
+				d.Source = m.Name()
+			}
+			if err := opt.Registry.Register(d); err != nil {
+				return nil, fmt.Errorf("plugin %s: %w", m.Name(), err)
+			}
+		}
+	}
+	j, err := openJournal(opt.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer j.Close()
+	if err := j.write(journalHeader{Type: "start", Pipeline: res.Pipeline, Model: res.Model, Env: res.Env}); err != nil {
+		return nil, err
+	}
+
+	mon := sysinfo.StartMonitor()
+	prog := newProgress(opt.Progress, plan)
+	var runErr error
+	for ci, cs := range plan.Cases {
+		if ctx.Err() != nil {
+			runErr = ctx.Err()
+			break
+		}
+		c, err := runCase(ctx, plan, cs, ci, g, opt, j, prog)
+		if c != nil {
+			res.Cases = append(res.Cases, *c)
+		}
+		if err != nil {
+			runErr = err
+			break
+		}
+	}
+	prog.done()
+	res.Env.ForeignCPU, res.Env.LoadDuring = mon.Stop()
+
+	for i := range res.Cases {
+		c := &res.Cases[i]
+		for _, m := range opt.Measurers {
+			if err := m.Measure(ctx, c); err != nil {
+				res.Errors = append(res.Errors, fmt.Sprintf("measure stage: plugin %s on case %s: %v", m.Name(), c.ID, err))
+			}
+		}
+		aggregate(c, plan.Aggregate)
+		if !c.Valid {
+			res.Valid = false
+			for _, p := range c.Problems {
+				res.Problems = append(res.Problems, c.ID+": "+p)
+			}
+		}
+		for _, w := range c.Warnings {
+			res.Warnings = append(res.Warnings, c.ID+": "+w)
+		}
+	}
+	res.Metrics = presentMetrics(opt.Registry, res.Cases)
+	finished := time.Now()
+	res.FinishedAt = finished.UTC().Format(time.RFC3339Nano)
+	res.WallNS = int64(finished.Sub(started))
+	if runErr != nil {
+		if errors.Is(runErr, context.Canceled) {
+			res.Errors = append(res.Errors, "interrupted: the result holds the runs finished before the interrupt")
+		} else {
+			res.Errors = append(res.Errors, runErr.Error())
+		}
+	}
+	return res, runErr
+}
+
+// runCase runs warmups and measured runs of one case.
+func runCase(ctx context.Context, plan *pipeline.Plan, cs pipeline.CaseSpec, ci int, g gen.Generator, opt Options, j *journal, prog *progress) (*result.Case, error) {
+	info := g.Info()
+	if cs.PromptTokens+cs.NewTokens > info.MaxPositions && info.MaxPositions > 0 {
+		return nil, fmt.Errorf("case %s: prompt %d + new tokens %d = %d exceeds the model's %d positions",
+			cs.ID, cs.PromptTokens, cs.NewTokens, cs.PromptTokens+cs.NewTokens, info.MaxPositions)
+	}
+	prompt, err := casePrompt(cs, info, opt)
+	if err != nil {
+		return nil, fmt.Errorf("case %s: %w", cs.ID, err)
+	}
+	batch := max(cs.Batch, 1)
+	c := &result.Case{
+		ID: cs.ID,
+		Params: result.CaseParams{
+			PromptTokens: cs.PromptTokens, NewTokens: cs.NewTokens, Batch: batch,
+			Streams: max(cs.Streams, 1), Threads: info.Threads.IntraOp, Sampling: cs.Sampling,
+		},
+		Valid: true,
+	}
+	mon := sysinfo.StartMonitor()
+	caseStart := time.Now()
+	defer func() {
+		c.ForeignCPU, _ = mon.Stop()
+		c.WallNS = int64(time.Since(caseStart))
+	}()
+
+	one := func(index, stream int, warmup bool) (*result.Run, error) {
+		req := gen.Request{NewTokens: cs.NewTokens, Sampling: cs.Sampling}
+		var sampler *measure.Sampler
+		if c.Params.Streams == 1 {
+			sampler = measure.StartSampler(plan.Generate.RSSInterval, false)
+		}
+		req.Start = time.Now()
+		req.Prompts = prompt.IDs
+		if prompt.Text != "" && opt.Tokenizer != nil {
+			ids := opt.Tokenizer.Encode(prompt.Text)
+			req.TokenizeNS = int64(time.Since(req.Start))
+			if len(ids) == len(prompt.IDs[0]) {
+				rows := make([][]int64, batch)
+				for i := range rows {
+					rows[i] = ids
+				}
+				req.Prompts = rows
+			}
+		}
+		tr, err := g.Generate(ctx, req)
+		var peak int64
+		if sampler != nil {
+			peak, _ = sampler.Stop()
+		}
+		if err != nil {
+			return nil, err
+		}
+		m := measure.FromTrace(tr, measure.Expect{NewTokens: cs.NewTokens, Batch: batch, StopAtEOS: req.StopAtEOS})
+		if peak > 0 {
+			m.Values[metric.PeakRSS] = float64(peak) / (1 << 20)
+		}
+		m.Values[metric.RSSAfterRun] = float64(measure.RSS()) / (1 << 20)
+		run := &result.Run{Index: index, Stream: stream, Values: m.Values, ITLms: m.ITLms, TokenMS: m.TokenMS, Valid: m.Valid(), Problems: m.Problems}
+		if err := j.write(journalRun{Type: "run", Case: cs.ID, Index: index, Stream: stream, Warmup: warmup, Trace: tr, Values: m.Values, Valid: run.Valid, Problems: m.Problems}); err != nil {
+			return nil, err
+		}
+		return run, nil
+	}
+
+	for w := 0; w < plan.Warmup.Runs; w++ {
+		if ctx.Err() != nil {
+			return c, ctx.Err()
+		}
+		prog.update(ci, cs.ID, "warmup", w+1, plan.Warmup.Runs)
+		if _, err := one(w, 0, true); err != nil {
+			return c, fmt.Errorf("case %s warmup %d: %w", cs.ID, w+1, err)
+		}
+	}
+
+	gs := plan.Generate
+	fixed := gs.MaxRuns == 0
+	maxRuns := gs.MaxRuns
+	if fixed {
+		maxRuns = max(gs.Runs, 1)
+	}
+	stopMetric := gs.StopMetric
+	if stopMetric == "" {
+		stopMetric = metric.E2E
+	}
+	measuredStart := time.Now()
+	enough := func() bool {
+		n := len(c.Runs)
+		if n >= maxRuns {
+			return true
+		}
+		if fixed || n < max(gs.MinRuns, 2) || time.Since(measuredStart).Seconds() < gs.MinSeconds {
+			return false
+		}
+		xs := values(c.Runs, stopMetric)
+		return len(xs) >= 2 && stats.RelCIHalfWidth(xs) <= gs.StopRelCI
+	}
+
+	streams := c.Params.Streams
+	if streams == 1 {
+		for !enough() {
+			if ctx.Err() != nil {
+				return c, ctx.Err()
+			}
+			prog.update(ci, cs.ID, "run", len(c.Runs)+1, maxRuns)
+			r, err := one(len(c.Runs), 0, false)
+			if err != nil {
+				return c, fmt.Errorf("case %s run %d: %w", cs.ID, len(c.Runs)+1, err)
+			}
+			c.Runs = append(c.Runs, *r)
+		}
+		return c, nil
+	}
+
+	// Concurrent streams share one generator: each stream issues runs
+	// back to back until the case has enough.
+	if cg, ok := g.(gen.Concurrent); !ok || !cg.ConcurrentSafe() {
+		return c, fmt.Errorf("case %s: streams = %d needs a generator that is safe for concurrent use; this one is not (use streams = 1)", cs.ID, streams)
+	}
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+		issued   int
+	)
+	sampler := measure.StartSampler(plan.Generate.RSSInterval, false)
+	for s := 0; s < streams; s++ {
+		wg.Add(1)
+		go func(stream int) {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if firstErr != nil || ctx.Err() != nil || issued >= maxRuns {
+					mu.Unlock()
+					return
+				}
+				idx := issued
+				issued++
+				prog.update(ci, cs.ID, "run", idx+1, maxRuns)
+				mu.Unlock()
+				r, err := one(idx, stream, false)
+				mu.Lock()
+				if err != nil {
+					if firstErr == nil {
+						firstErr = fmt.Errorf("case %s run %d (stream %d): %w", cs.ID, idx+1, stream, err)
+					}
+				} else {
+					c.Runs = append(c.Runs, *r)
+				}
+				mu.Unlock()
+			}
+		}(s)
+	}
+	wg.Wait()
+	peak, _ := sampler.Stop()
+	sort.Slice(c.Runs, func(a, b int) bool { return c.Runs[a].Index < c.Runs[b].Index })
+	wall := time.Since(measuredStart).Seconds()
+	var tokens float64
+	for _, r := range c.Runs {
+		tokens += float64(len(r.TokenMS) * batch)
+	}
+	c.Values = map[string]float64{
+		"throughput.output_tps":   tokens / wall,
+		"throughput.requests_ps":  float64(len(c.Runs)) / wall,
+		"throughput.peak_rss_mib": float64(peak) / (1 << 20),
+	}
+	if firstErr != nil {
+		return c, firstErr
+	}
+	if ctx.Err() != nil {
+		return c, ctx.Err()
+	}
+	return c, nil
+}
+
+func casePrompt(cs pipeline.CaseSpec, info gen.Info, opt Options) (Prompt, error) {
+	if opt.Prompts != nil {
+		p, err := opt.Prompts(cs)
+		if err != nil {
+			return p, err
+		}
+		if len(p.IDs) == 0 {
+			return p, errors.New("prompter returned no prompt rows")
+		}
+		return p, nil
+	}
+	return SeededPrompt(cs, info.Vocab), nil
+}
+
+// SeededPrompt returns batch rows of seeded pseudo-random ids of exactly
+// PromptTokens tokens, avoiding the top of the vocabulary where GPT-2-style
+// models keep special tokens.
+func SeededPrompt(cs pipeline.CaseSpec, vocab int) Prompt {
+	if vocab <= 0 {
+		vocab = 50257
+	}
+	usable := uint64(max(vocab-1, 1))
+	rows := make([][]int64, max(cs.Batch, 1))
+	for b := range rows {
+		s := splitmix{state: cs.PromptSeed*0x9e3779b97f4a7c15 + uint64(b) + 1}
+		row := make([]int64, cs.PromptTokens)
+		for i := range row {
+			row[i] = int64(s.next() % usable)
+		}
+		rows[b] = row
+	}
+	return Prompt{IDs: rows}
+}
+
+type splitmix struct{ state uint64 }
+
+func (s *splitmix) next() uint64 {
+	s.state += 0x9e3779b97f4a7c15
+	z := s.state
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+func values(runs []result.Run, id string) []float64 {
+	xs := make([]float64, 0, len(runs))
+	for _, r := range runs {
+		if v, ok := r.Values[id]; ok && r.Valid && !math.IsNaN(v) {
+			xs = append(xs, v)
+		}
+	}
+	return xs
+}
+
+// aggregate computes per-metric summaries over the valid runs and collects
+// invariant problems and outlier warnings.
+func aggregate(c *result.Case, spec pipeline.AggregateSpec) {
+	ids := map[string]bool{}
+	for _, r := range c.Runs {
+		for id := range r.Values {
+			ids[id] = true
+		}
+		if !r.Valid {
+			c.Valid = false
+			for _, p := range r.Problems {
+				c.Problems = append(c.Problems, fmt.Sprintf("run %d: %s", r.Index+1, p))
+			}
+		}
+	}
+	if len(c.Runs) == 0 {
+		c.Warnings = append(c.Warnings, "no run finished")
+		return
+	}
+	c.Stats = map[string]stats.Summary{}
+	sorted := make([]string, 0, len(ids))
+	for id := range ids {
+		sorted = append(sorted, id)
+	}
+	sort.Strings(sorted)
+	for _, id := range sorted {
+		xs := values(c.Runs, id)
+		if len(xs) == 0 {
+			continue
+		}
+		s := stats.SummarizeWith(xs, stats.Options{Percentiles: spec.Percentiles, OutlierZ: spec.OutlierZ})
+		c.Stats[id] = s
+		if s.Outliers > 0 {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: %d of %d runs are outliers (modified z-score > 10 on the MAD); a background process or a cold cache may have interfered", id, s.Outliers, s.N))
+		}
+	}
+}
+
+// presentMetrics lists the definitions of every metric that occurs in cases.
+func presentMetrics(reg *metric.Registry, cases []result.Case) []metric.Def {
+	seen := map[string]bool{}
+	for _, c := range cases {
+		for id := range c.Stats {
+			seen[id] = true
+		}
+		for id := range c.Values {
+			seen[id] = true
+		}
+	}
+	var out []metric.Def
+	for _, d := range reg.All() {
+		if seen[d.ID] {
+			out = append(out, d)
+			delete(seen, d.ID)
+		}
+	}
+	var rest []string
+	for id := range seen {
+		rest = append(rest, id)
+	}
+	sort.Strings(rest)
+	for _, id := range rest {
+		if def, ok := engineMetrics[id]; ok {
+			out = append(out, def)
+		}
+	}
+	return out
+}
+
+// engineMetrics are case-level values the engine itself computes.
+var engineMetrics = map[string]metric.Def{
+	"throughput.output_tps":   {ID: "throughput.output_tps", Unit: "tok/s", Better: metric.Higher, Source: "builtin", Description: "generated tokens of all streams and rows / wall time of the case's measured runs"},
+	"throughput.requests_ps":  {ID: "throughput.requests_ps", Unit: "req/s", Better: metric.Higher, Source: "builtin", Description: "finished requests / wall time of the case's measured runs"},
+	"throughput.peak_rss_mib": {ID: "throughput.peak_rss_mib", Unit: "MiB", Better: metric.Lower, Source: "builtin", Description: "peak RSS of the process during the case's measured runs"},
+}
+
+func settings(p *pipeline.Plan) map[string]any {
+	return map[string]any{
+		"warmup_runs":      p.Warmup.Runs,
+		"runs":             p.Generate.Runs,
+		"min_runs":         p.Generate.MinRuns,
+		"max_runs":         p.Generate.MaxRuns,
+		"min_seconds":      p.Generate.MinSeconds,
+		"stop_metric":      p.Generate.StopMetric,
+		"stop_rel_ci":      p.Generate.StopRelCI,
+		"rss_interval_ms":  float64(p.Generate.RSSInterval) / 1e6,
+		"percentiles":      p.Aggregate.Percentiles,
+		"outlier_z":        p.Aggregate.OutlierZ,
+		"graph_style":      p.Model.GraphStyle,
+		"intra_op_threads": p.Model.IntraOpThreads,
+		"inter_op_threads": p.Model.InterOpThreads,
+		"spinning":         p.Model.Spinning,
+		"opt_level":        p.Model.OptLevel,
+		"device":           p.Model.Device,
+	}
+}
