@@ -35,9 +35,77 @@ type Result struct {
 	// its stage, say); the result is still written.
 	Errors  []string     `json:"errors,omitempty"`
 	Plugins []PluginInfo `json:"plugins,omitempty"`
-	// Extra carries phase-specific sections (memory leak analysis,
-	// throughput curve) keyed by section name.
-	Extra map[string]any `json:"extra,omitempty"`
+	// Memory is phase 3's analysis: load cost and the leak verdict.
+	Memory *Memory `json:"memory,omitempty"`
+	// Throughput is phase 4's analysis: the curve over batch × streams.
+	Throughput *Throughput `json:"throughput,omitempty"`
+	// Inputs are the results a report-only phase (phase 5) merged, by role.
+	Inputs []Input `json:"inputs,omitempty"`
+}
+
+// Memory is the memory phase's analysis.
+type Memory struct {
+	// LoadRSSDelta is RSS after session creation − before, bytes;
+	// LoadPeakRSS the peak during it.
+	LoadRSSDelta int64 `json:"load_rss_delta"`
+	LoadPeakRSS  int64 `json:"load_peak_rss"`
+	// ArenaSettings records the runtime's memory arena configuration.
+	ArenaSettings map[string]string `json:"arena_settings,omitempty"`
+	// Leak holds one analysis per case that asked for it.
+	Leak []Leak `json:"leak,omitempty"`
+	// GPU is this process's GPU memory, when the device is a GPU.
+	GPUPeakBytes int64 `json:"gpu_peak_bytes,omitempty"`
+}
+
+// Leak is the regression of RSS after each run on the run index.
+type Leak struct {
+	Case string `json:"case"`
+	// RSSAfter[i] is the process RSS right after run i, bytes.
+	RSSAfter []int64 `json:"rss_after"`
+	// SkipRuns are the first runs left out of the fit (allocator warm-up).
+	SkipRuns  int        `json:"skip_runs"`
+	Slope     float64    `json:"slope_bytes_per_run"`
+	SlopeCI   [2]float64 `json:"slope_ci"`
+	Intercept float64    `json:"intercept_bytes"`
+	R2        float64    `json:"r2"`
+	// Threshold is the slope, bytes/run, above which growth counts as a leak.
+	Threshold float64 `json:"threshold_bytes_per_run"`
+	// Verdict is "leak" (CI above the threshold), "no leak" (CI below it)
+	// or "inconclusive" (CI straddles it).
+	Verdict string `json:"verdict"`
+}
+
+// Throughput is the throughput phase's analysis.
+type Throughput struct {
+	Points []ThroughputPoint `json:"points"`
+	// Saturation names the first case after which adding concurrency gains
+	// less than SaturationGain of throughput; "" if it never saturated.
+	Saturation     string   `json:"saturation,omitempty"`
+	SaturationGain float64  `json:"saturation_gain"`
+	Warnings       []string `json:"warnings,omitempty"`
+}
+
+// ThroughputPoint is one case of the curve.
+type ThroughputPoint struct {
+	Case        string  `json:"case"`
+	Batch       int     `json:"batch"`
+	Streams     int     `json:"streams"`
+	Concurrency int     `json:"concurrency"` // batch × streams
+	OutputTPS   float64 `json:"output_tps"`
+	RequestsPS  float64 `json:"requests_ps"`
+	TTFTp50     float64 `json:"ttft_p50_ms"`
+	TPOTp50     float64 `json:"tpot_p50_ms"`
+	E2Ep50      float64 `json:"e2e_p50_ms"`
+	// Gain is OutputTPS over the previous point's, minus 1.
+	Gain float64 `json:"gain"`
+}
+
+// Input is one result that a report-only phase merged.
+type Input struct {
+	Role   string  `json:"role"` // e.g. "quick", "latency", "memory", "throughput"
+	Ref    string  `json:"ref"`  // as written: a path or latest:NAME
+	Path   string  `json:"path"` // resolved result.json
+	Result *Result `json:"result"`
 }
 
 // PipelineInfo identifies the pipeline that produced a result.
