@@ -60,6 +60,13 @@ class Block(nn.Module):
         self.fc = nn.Linear(d, c["n_inner"])
         self.proj = nn.Linear(c["n_inner"], d)
 
+    def repeat_kv(self, x):
+        """Each KV head serves h/kvh consecutive query heads (expand+reshape:
+        repeat_interleave exports with a shape fixed at trace time)."""
+        b, kvh, t, hd = x.shape
+        rep = self.h // self.kvh
+        return x[:, :, None, :, :].expand(b, kvh, rep, t, hd).reshape(b, kvh * rep, t, hd)
+
     def forward(self, x, bias, past_k, past_v):
         b, s, _ = x.shape
         a = self.ln_1(x)
@@ -68,9 +75,7 @@ class Block(nn.Module):
         v = self.v(a).view(b, s, self.kvh, self.hd).transpose(1, 2)
         k = torch.cat([past_k, k], dim=2)
         v = torch.cat([past_v, v], dim=2)
-        rep = self.h // self.kvh
-        kk = k.repeat_interleave(rep, dim=1)
-        vv = v.repeat_interleave(rep, dim=1)
+        kk, vv = self.repeat_kv(k), self.repeat_kv(v)
         w = torch.matmul(q, kk.transpose(-1, -2)) / math.sqrt(self.hd) + bias
         y = torch.matmul(torch.softmax(w, dim=-1), vv)
         y = y.transpose(1, 2).reshape(b, s, self.h * self.hd)
