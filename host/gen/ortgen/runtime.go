@@ -41,6 +41,9 @@ var loaded struct {
 func Init(explicit string) (Runtime, error) {
 	path, err := assets.ORTLibrary(explicit)
 	if err != nil {
+		if explicit != "" {
+			return Runtime{}, fmt.Errorf("%w: fix the path, or drop --ort-lib to use the library `pipe setup` fetches", err)
+		}
 		return Runtime{}, err
 	}
 	loaded.Lock()
@@ -50,6 +53,9 @@ func Init(explicit string) (Runtime, error) {
 			loaded.rt = Runtime{Path: path, Version: ort.GetVersion()}
 		}
 		if explicit != "" && !sameFile(explicit, loaded.rt.Path) {
+			if _, err := checkLibrary(path); err != nil {
+				return Runtime{}, err
+			}
 			return Runtime{}, fmt.Errorf("ONNX Runtime is already loaded from %s in this process: drop --ort-lib %s or point it at that file", loaded.rt.Path, explicit)
 		}
 		return loaded.rt, nil
@@ -134,5 +140,13 @@ func oneLine(err error) string {
 	for u := errors.Unwrap(err); u != nil; u = errors.Unwrap(u) {
 		err = u
 	}
-	return strings.Join(strings.Fields(err.Error()), " ")
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	// "/onnxruntime_src/…cc:1988 Foo() [ONNXRuntimeError] : 1 : FAIL : what happened"
+	if i := strings.Index(msg, "[ONNXRuntimeError] : "); i >= 0 {
+		rest := msg[i+len("[ONNXRuntimeError] : "):]
+		if parts := strings.SplitN(rest, " : ", 3); len(parts) == 3 {
+			return parts[2]
+		}
+	}
+	return msg
 }
