@@ -1,0 +1,156 @@
+package model
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pipe-bench/pipe/host/assets"
+)
+
+// DefaultStyle is the graph style of built-in models when none is asked
+// for. See RATIONALE.md ("Built-in GPT-2 graph style") for the measurement
+// behind the choice.
+const DefaultStyle = StyleOptimum
+
+// DefaultSeed is the weight seed of built-in models when none is asked for.
+const DefaultSeed = 0
+
+// Presets are the built-in model shapes by name.
+var Presets = map[string]func() Config{
+	"gpt2":      GPT2,
+	"gpt2-tiny": GPT2Tiny,
+}
+
+// IsBuiltin reports whether name is a built-in model name.
+func IsBuiltin(name string) bool { _, ok := Presets[name]; return ok }
+
+// PresetNames lists the built-in names, sorted.
+func PresetNames() []string {
+	names := make([]string, 0, len(Presets))
+	for n := range Presets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Builtin returns the directory of built-in model name ("gpt2",
+// "gpt2-tiny") with weights from seed in graph style (DefaultStyle when
+// ""), building it into the cache first when it is not there yet:
+//
+//	<assets.CacheDir()>/models/<name>-<style>-s<seed>-<hash8>/{model.onnx,config.json}
+//
+// GPT-2 124M builds in a few seconds; later calls return at once.
+func Builtin(name string, seed uint64, style string) (dir string, err error) {
+	preset, ok := Presets[name]
+	if !ok {
+		return "", fmt.Errorf("unknown built-in model %q: use one of %s, or a model directory", name, strings.Join(PresetNames(), ", "))
+	}
+	return BuildCached(name, preset(), seed, style)
+}
+
+// BuildCached is Builtin for any config: name only labels the cache entry.
+// The directory is written atomically (built in a temporary directory, then
+// renamed), so a crashed build never leaves a half model behind, and
+// concurrent builders of the same key both end with the same directory.
+func BuildCached(name string, cfg Config, seed uint64, style string) (string, error) {
+	if style == "" {
+		style = DefaultStyle
+	}
+	if style != StyleOptimum && style != StyleFused {
+		return "", unknownStyle(style)
+	}
+	if err := cfg.Validate(); err != nil {
+		return "", fmt.Errorf("model %s: %w", name, err)
+	}
+	root := filepath.Join(assets.CacheDir(), "models")
+	dir := filepath.Join(root, fmt.Sprintf("%s-%s-s%d-%s", name, style, seed, cacheKey(cfg, seed, style)))
+	if complete(dir) {
+		return dir, nil
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", fmt.Errorf("model cache: %w", err)
+	}
+	tmp, err := os.MkdirTemp(root, ".build-"+name+"-")
+	if err != nil {
+		return "", fmt.Errorf("model cache: %w", err)
+	}
+	defer os.RemoveAll(tmp) // no-op once renamed
+	if err := writeBuiltin(tmp, name, cfg, seed, style); err != nil {
+		return "", fmt.Errorf("build %s: %w", name, err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if complete(dir) { // another process won the race
+			return dir, nil
+		}
+		return "", fmt.Errorf("model cache: %w", err)
+	}
+	return dir, nil
+}
+
+func writeBuiltin(dir, name string, cfg Config, seed uint64, style string) error {
+	f, err := os.Create(filepath.Join(dir, "model.onnx"))
+	if err != nil {
+		return err
+	}
+	if err := Build(f, cfg, seed, style); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	js, err := marshalHFConfig(cfg, pipeInfo{
+		Name: name, Seed: seed, Style: style, BuilderVersion: BuilderVersion,
+		Weights: "seeded random (no_weights): triangular, std 0.02; layer-norm scales 1, shifts 0",
+	})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "config.json"), js, 0o644)
+}
+
+// complete reports whether dir holds a finished build.
+func complete(dir string) bool {
+	for _, f := range []string{"model.onnx", "config.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// cacheKey is the first 8 hex digits of the SHA-256 of everything that
+// determines the built bytes.
+func cacheKey(cfg Config, seed uint64, style string) string {
+	b, _ := json.Marshal(struct {
+		Config  Config
+		Seed    uint64
+		Style   string
+		Version int
+	}{cfg, seed, style, BuilderVersion})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:4])
+}
+
+// Resolve turns a --model argument into a model directory: a built-in name
+// is built (or found in the cache) with seed and style; anything else is
+// taken as a path.
+func Resolve(nameOrDir string, seed uint64, style string) (string, error) {
+	if IsBuiltin(nameOrDir) {
+		return Builtin(nameOrDir, seed, style)
+	}
+	if style != "" {
+		return "", fmt.Errorf("model %s: graph style %q applies to built-in models only (%s); drop it for a model directory", nameOrDir, style, strings.Join(PresetNames(), ", "))
+	}
+	return nameOrDir, nil
+}
