@@ -31,10 +31,18 @@ type Def struct {
 
 var idPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$`)
 
+// ValidateID reports what is wrong with a metric ID, if anything.
+func ValidateID(id string) error {
+	if !idPattern.MatchString(id) {
+		return fmt.Errorf("metric id %q: want lowercase letters, digits, '_' and '.' (e.g. jitter.itl_cv)", id)
+	}
+	return nil
+}
+
 // Validate reports what is wrong with d, if anything.
 func (d Def) Validate() error {
-	if !idPattern.MatchString(d.ID) {
-		return fmt.Errorf("metric id %q: want lowercase letters, digits, '_' and '.' (e.g. jitter.itl_cv)", d.ID)
+	if err := ValidateID(d.ID); err != nil {
+		return err
 	}
 	if d.Unit == "" {
 		return fmt.Errorf("metric %s: missing unit", d.ID)
