@@ -1,0 +1,78 @@
+package tokenize
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// benchCorpus is a few MB of mixed text: the Go standard library's net/http
+// sources (code, English comments, string literals) interleaved with the
+// golden cases (many scripts, emoji, whitespace runs).
+func benchCorpus(b *testing.B) string {
+	b.Helper()
+	var sb strings.Builder
+	goldens := readGoldens(b)
+	i := 0
+	root := filepath.Join(runtime.GOROOT(), "src", "net", "http")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return err
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		sb.Write(raw)
+		for range 4 {
+			sb.WriteString(goldens[i%len(goldens)].Text)
+			i++
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatalf("reading %s: %v", root, err)
+	}
+	if sb.Len() < 2<<20 {
+		b.Fatalf("corpus is only %d bytes", sb.Len())
+	}
+	return sb.String()
+}
+
+// BenchmarkEncodeGPT2 reports encoding throughput (MB/s) on benchCorpus, with
+// the piece cache warm (steady state) and cleared before every pass (a first
+// encode of new text).
+func BenchmarkEncodeGPT2(b *testing.B) {
+	tok := loadGPT2(b)
+	text := benchCorpus(b)
+	b.Run("warm", func(b *testing.B) {
+		tok.Encode(text)
+		b.SetBytes(int64(len(text)))
+		b.ResetTimer()
+		for b.Loop() {
+			tok.Encode(text)
+		}
+	})
+	b.Run("cold", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			tok.cacheMu.Lock()
+			clear(tok.cache)
+			tok.cacheMu.Unlock()
+			tok.Encode(text)
+		}
+	})
+}
+
+func BenchmarkDecodeGPT2(b *testing.B) {
+	tok := loadGPT2(b)
+	text := benchCorpus(b)
+	ids := tok.Encode(text)
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		tok.Decode(ids)
+	}
+}

@@ -1,0 +1,450 @@
+package tokenize
+
+import (
+	"container/heap"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// byteToRune is GPT-2's bytes_to_unicode: the printable bytes of Latin-1 stand
+// for themselves, the other 68 bytes for U+0100 upwards in byte order. Vocab
+// and merges files spell tokens in these characters.
+var byteToRune = func() (t [256]rune) {
+	n := rune(0)
+	for b := 0; b < 256; b++ {
+		if (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF) {
+			t[b] = rune(b)
+		} else {
+			t[b] = 256 + n
+			n++
+		}
+	}
+	return t
+}()
+
+// runeToByte inverts byteToRune; entries for runes outside it are -1.
+var runeToByte = func() (t [324]int16) {
+	for i := range t {
+		t[i] = -1
+	}
+	for b, r := range byteToRune {
+		t[r] = int16(b)
+	}
+	return t
+}()
+
+// tokenBytes turns a token spelled in byteToRune characters back into the
+// bytes it stands for; ok is false when it holds another character.
+func tokenBytes(token string) (b []byte, ok bool) {
+	b = make([]byte, 0, len(token))
+	for _, r := range token {
+		if r < 0 || int(r) >= len(runeToByte) || runeToByte[r] < 0 {
+			return nil, false
+		}
+		b = append(b, byte(runeToByte[r]))
+	}
+	return b, true
+}
+
+// merge is what one merge rule does: the pair's rank (its line in the merges
+// list, lower first) and the id of the token it makes.
+type merge struct {
+	rank int32
+	id   int32
+}
+
+func pairKey(left, right int32) uint64 { return uint64(uint32(left))<<32 | uint64(uint32(right)) }
+
+// BPE is a byte-level BPE tokenizer: the GPT-2 pre-tokenizer, then merges by
+// rank on each piece's bytes. It is safe for concurrent use.
+type BPE struct {
+	pieces     [][]byte         // id → the bytes it decodes to
+	byteIDs    [256]int32       // id of each single-byte token
+	merges     map[uint64]merge // (left id, right id) → merge
+	vocab      map[string]int32 // pieces as strings → id, for ignoreMerges
+	spaces     spaceSet
+	prefix     bool // add a space before text that does not start with one (HF add_prefix_space)
+	ignoreMrg  bool // a piece that is a whole token is taken as is (HF ignore_merges)
+	specials   []special
+	eos        int64
+	vocabSize  int
+	source     string // where it was loaded from, for messages
+	cacheMu    sync.Mutex
+	cache      map[string][]int32
+	workspaces sync.Pool
+}
+
+// special is an added token recognised by EncodeSpecial.
+type special struct {
+	text string
+	id   int64
+}
+
+var (
+	_ Tokenizer      = (*BPE)(nil)
+	_ SpecialEncoder = (*BPE)(nil)
+)
+
+const (
+	maxCachedPiece = 64      // longer pieces are rare and are not cached
+	maxCacheSize   = 1 << 16 // the cache is dropped whole when it grows past this
+)
+
+// bpeSpec is everything a file format yields, before the merge table is built.
+type bpeSpec struct {
+	source       string
+	vocab        map[string]int32 // token spelled in byteToRune characters → id
+	merges       [][2]string      // in rank order
+	mergeLines   []int            // line (or index) of each merge, for messages
+	spaces       spaceSet
+	prefix       bool
+	ignoreMerges bool
+	specials     []special // added tokens, including ones also in vocab
+	eos          int64
+}
+
+// newBPE checks spec and builds the tokenizer. Every token must spell bytes
+// in byteToRune characters, all 256 single bytes must be tokens, and every
+// merge must join two tokens into a third.
+func newBPE(spec bpeSpec) (*BPE, error) {
+	b := &BPE{
+		merges:    make(map[uint64]merge, len(spec.merges)),
+		spaces:    spec.spaces,
+		prefix:    spec.prefix,
+		ignoreMrg: spec.ignoreMerges,
+		specials:  spec.specials,
+		eos:       spec.eos,
+		source:    spec.source,
+		cache:     make(map[string][]int32),
+	}
+	maxID := int32(-1)
+	for tok, id := range spec.vocab {
+		if id < 0 {
+			return nil, fmt.Errorf("%s: token %q has negative id %d", spec.source, tok, id)
+		}
+		maxID = max(maxID, id)
+	}
+	for _, s := range spec.specials {
+		maxID = max(maxID, int32(s.id))
+	}
+	b.vocabSize = int(maxID) + 1
+	b.pieces = make([][]byte, b.vocabSize)
+	for tok, id := range spec.vocab {
+		if b.pieces[id] != nil {
+			return nil, fmt.Errorf("%s: id %d is given to two tokens (one is %q)", spec.source, id, tok)
+		}
+		p, ok := tokenBytes(tok)
+		if !ok {
+			if isSpecial(spec.specials, tok) {
+				p = []byte(tok)
+			} else {
+				return nil, fmt.Errorf("%s: token %q (id %d) is not spelled in byte-level characters: not a byte-level BPE vocabulary", spec.source, tok, id)
+			}
+		}
+		b.pieces[id] = p
+	}
+	for _, s := range spec.specials {
+		b.pieces[s.id] = []byte(s.text)
+	}
+	for c := 0; c < 256; c++ {
+		id, ok := spec.vocab[string(byteToRune[c])]
+		if !ok {
+			return nil, fmt.Errorf("%s: the vocabulary lacks the single-byte token for 0x%02x (%q): not a complete byte-level BPE vocabulary", spec.source, c, string(byteToRune[c]))
+		}
+		b.byteIDs[c] = id
+	}
+	for i, m := range spec.merges {
+		line := i + 1
+		if i < len(spec.mergeLines) {
+			line = spec.mergeLines[i]
+		}
+		left, okL := spec.vocab[m[0]]
+		right, okR := spec.vocab[m[1]]
+		joined, okJ := spec.vocab[m[0]+m[1]]
+		switch {
+		case !okL || !okR:
+			return nil, fmt.Errorf("%s:%d: merge %q %q names a token that is not in the vocabulary", spec.source, line, m[0], m[1])
+		case !okJ:
+			return nil, fmt.Errorf("%s:%d: merge %q %q makes %q, which is not in the vocabulary", spec.source, line, m[0], m[1], m[0]+m[1])
+		}
+		key := pairKey(left, right)
+		if _, dup := b.merges[key]; dup {
+			continue // the first (lowest) rank wins, as in every reference
+		}
+		b.merges[key] = merge{rank: int32(i), id: joined}
+	}
+	if spec.ignoreMerges {
+		b.vocab = spec.vocab
+	}
+	b.workspaces.New = func() any { return new(workspace) }
+	return b, nil
+}
+
+func isSpecial(specials []special, tok string) bool {
+	for _, s := range specials {
+		if s.text == tok {
+			return true
+		}
+	}
+	return false
+}
+
+// Encode implements Tokenizer. Special tokens such as <|endoftext|> are
+// plain text here, as in the reference encoder; see EncodeSpecial.
+func (b *BPE) Encode(text string) []int64 {
+	ids := make([]int64, 0, len(text)/3+1)
+	return b.appendText(ids, text, true)
+}
+
+// EncodeSpecial implements SpecialEncoder: like Encode, but an added token's
+// exact text (<|endoftext|> in GPT-2) becomes that token's id. Where two
+// added tokens match at one place, the longer wins.
+func (b *BPE) EncodeSpecial(text string) []int64 {
+	ids := make([]int64, 0, len(text)/3+1)
+	first := true
+	for len(text) > 0 {
+		at, s := b.nextSpecial(text)
+		if s == nil {
+			return b.appendText(ids, text, first)
+		}
+		ids = b.appendText(ids, text[:at], first)
+		ids = append(ids, s.id)
+		text = text[at+len(s.text):]
+		first = false
+	}
+	return ids
+}
+
+// nextSpecial finds the leftmost added token in text, the longest at a tie.
+func (b *BPE) nextSpecial(text string) (int, *special) {
+	at, found := len(text), (*special)(nil)
+	for i := range b.specials {
+		s := &b.specials[i]
+		if s.text == "" {
+			continue
+		}
+		j := strings.Index(text[:min(len(text), at+len(s.text))], s.text)
+		if j < 0 {
+			continue
+		}
+		if j < at || (j == at && len(s.text) > len(found.text)) {
+			at, found = j, s
+		}
+	}
+	return at, found
+}
+
+// appendText encodes text (no special tokens) onto ids. start says whether
+// text begins the input, where add_prefix_space applies.
+func (b *BPE) appendText(ids []int64, text string, start bool) []int64 {
+	if b.prefix && start && text != "" && text[0] != ' ' {
+		text = " " + text
+	}
+	splitGPT2(text, b.spaces, func(piece string) {
+		ids = b.appendPiece(ids, piece)
+	})
+	return ids
+}
+
+// appendPiece encodes one pre-tokenized piece, through the cache.
+func (b *BPE) appendPiece(ids []int64, piece string) []int64 {
+	if len(piece) == 1 {
+		return append(ids, int64(b.byteIDs[piece[0]]))
+	}
+	cacheable := len(piece) <= maxCachedPiece
+	if cacheable {
+		b.cacheMu.Lock()
+		hit, ok := b.cache[piece]
+		b.cacheMu.Unlock()
+		if ok {
+			for _, id := range hit {
+				ids = append(ids, int64(id))
+			}
+			return ids
+		}
+	}
+	ws := b.workspaces.Get().(*workspace)
+	out := b.mergePiece(ws, piece)
+	for _, id := range out {
+		ids = append(ids, int64(id))
+	}
+	if cacheable {
+		kept := append([]int32(nil), out...)
+		b.cacheMu.Lock()
+		if len(b.cache) >= maxCacheSize {
+			clear(b.cache)
+		}
+		b.cache[strings.Clone(piece)] = kept
+		b.cacheMu.Unlock()
+	}
+	b.workspaces.Put(ws)
+	return ids
+}
+
+// workspace holds one piece being merged: a doubly linked list of symbols
+// over the piece's bytes, and a heap of candidate pairs.
+type workspace struct {
+	sym     []symbol
+	queue   pairQueue
+	pending []candidate // pairs made in the current round
+	out     []int32
+}
+
+type symbol struct {
+	id         int32
+	prev, next int32 // indexes of live neighbours, -1 at the ends
+	dead       bool
+}
+
+// candidate is an adjacent pair as it was when pushed; it is stale when
+// either side has changed since.
+type candidate struct {
+	rank        int32
+	pos         int32 // index of the left symbol
+	left, right int32 // ids at push time
+}
+
+type pairQueue []candidate
+
+func (q pairQueue) Len() int { return len(q) }
+func (q pairQueue) Less(i, j int) bool {
+	return q[i].rank < q[j].rank || (q[i].rank == q[j].rank && q[i].pos < q[j].pos)
+}
+func (q pairQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *pairQueue) Push(x any)   { *q = append(*q, x.(candidate)) }
+func (q *pairQueue) Pop() any {
+	old := *q
+	c := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return c
+}
+
+// mergePiece applies the merges to piece the way the reference encoder does:
+// take the pair of lowest rank, merge every occurrence of it left to right
+// (an occurrence overlapping one just merged is skipped), and repeat until no
+// adjacent pair has a rank. A heap of candidates keeps this O(n log n), so a
+// long run of letters costs no more per byte than a word. The result aliases
+// ws and is valid until ws is reused.
+func (b *BPE) mergePiece(ws *workspace, piece string) []int32 {
+	if b.ignoreMrg {
+		if id, ok := b.vocab[bytesToTokenString(piece)]; ok {
+			ws.out = append(ws.out[:0], id)
+			return ws.out
+		}
+	}
+	n := len(piece)
+	ws.sym = ws.sym[:0]
+	for i := 0; i < n; i++ {
+		ws.sym = append(ws.sym, symbol{id: b.byteIDs[piece[i]], prev: int32(i - 1), next: int32(i + 1)})
+	}
+	ws.sym[n-1].next = -1
+	ws.queue = ws.queue[:0]
+	for i := int32(0); i+1 < int32(n); i++ {
+		if c, ok := b.pairAt(ws, i); ok {
+			ws.queue = append(ws.queue, c)
+		}
+	}
+	heap.Init(&ws.queue)
+	for ws.queue.Len() > 0 {
+		// A round: every occurrence of the lowest-ranked pair, which pop in
+		// position order. Pairs these merges make wait for the next round
+		// (none of them is the same pair: a token is never one of its halves).
+		round := heap.Pop(&ws.queue).(candidate)
+		ws.pending = ws.pending[:0]
+		b.applyCandidate(ws, round)
+		for ws.queue.Len() > 0 && ws.queue[0].rank == round.rank {
+			b.applyCandidate(ws, heap.Pop(&ws.queue).(candidate))
+		}
+		for _, c := range ws.pending {
+			heap.Push(&ws.queue, c)
+		}
+	}
+	ws.out = ws.out[:0]
+	for i := int32(0); i >= 0; i = ws.sym[i].next {
+		ws.out = append(ws.out, ws.sym[i].id)
+	}
+	return ws.out
+}
+
+// pairAt returns the candidate for the pair that starts at symbol i, if the
+// pair has a merge.
+func (b *BPE) pairAt(ws *workspace, i int32) (candidate, bool) {
+	j := ws.sym[i].next
+	if j < 0 {
+		return candidate{}, false
+	}
+	m, ok := b.merges[pairKey(ws.sym[i].id, ws.sym[j].id)]
+	if !ok {
+		return candidate{}, false
+	}
+	return candidate{rank: m.rank, pos: i, left: ws.sym[i].id, right: ws.sym[j].id}, true
+}
+
+// applyCandidate merges c's pair if it is still there, and puts the pairs
+// the new token makes with its neighbours on ws.pending.
+func (b *BPE) applyCandidate(ws *workspace, c candidate) {
+	s := &ws.sym[c.pos]
+	if s.dead || s.id != c.left || s.next < 0 || ws.sym[s.next].id != c.right {
+		return
+	}
+	right := s.next
+	s.id = b.merges[pairKey(c.left, c.right)].id
+	ws.sym[right].dead = true
+	s.next = ws.sym[right].next
+	if s.next >= 0 {
+		ws.sym[s.next].prev = c.pos
+	}
+	if s.prev >= 0 {
+		if p, ok := b.pairAt(ws, s.prev); ok {
+			ws.pending = append(ws.pending, p)
+		}
+	}
+	if p, ok := b.pairAt(ws, c.pos); ok {
+		ws.pending = append(ws.pending, p)
+	}
+}
+
+// bytesToTokenString spells bytes in byteToRune characters.
+func bytesToTokenString(s string) string {
+	var sb strings.Builder
+	sb.Grow(2 * len(s))
+	for i := 0; i < len(s); i++ {
+		sb.WriteRune(byteToRune[s[i]])
+	}
+	return sb.String()
+}
+
+// Decode implements Tokenizer: the bytes of every token, concatenated. An id
+// outside the vocabulary decodes to U+FFFD, so a bad id is visible.
+func (b *BPE) Decode(ids []int64) string {
+	var sb strings.Builder
+	for _, id := range ids {
+		if id < 0 || id >= int64(len(b.pieces)) || b.pieces[id] == nil {
+			sb.WriteString("\uFFFD")
+			continue
+		}
+		sb.Write(b.pieces[id])
+	}
+	return sb.String()
+}
+
+// VocabSize implements Tokenizer: one more than the largest id.
+func (b *BPE) VocabSize() int { return b.vocabSize }
+
+// EOS implements Tokenizer; -1 when the files name no end-of-text token.
+func (b *BPE) EOS() int64 { return b.eos }
+
+// SpecialIDs returns the ids of the added tokens (<|endoftext|> for GPT-2).
+func (b *BPE) SpecialIDs() []int64 {
+	out := make([]int64, 0, len(b.specials))
+	for _, s := range b.specials {
+		out = append(out, s.id)
+	}
+	return out
+}
+
+// String names the tokenizer and where it came from.
+func (b *BPE) String() string {
+	return fmt.Sprintf("byte-level BPE (%d tokens, %d merges) from %s", b.vocabSize, len(b.merges), b.source)
+}
