@@ -2,14 +2,66 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 
 	ucli "github.com/urfave/cli/v2"
+
+	"github.com/pipe-bench/pipe/host/pipeline"
 )
+
+// pipelineFlags are the flags every command that loads a pipeline takes:
+// validate here, run and its --dry-run.
+func pipelineFlags() []ucli.Flag {
+	return []ucli.Flag{
+		&ucli.StringSliceFlag{Name: "set", Usage: "override a pipeline key, typed by the schema: `key.path=value` (e.g. generate.runs=3, matrix.prompt_tokens=[32]); repeatable"},
+		&ucli.BoolFlag{Name: "quick", Usage: "apply the pipeline's [quick] overrides (fewer runs, a smaller matrix)"},
+		&ucli.StringFlag{Name: "out", Usage: "write results under `DIR` instead of report.out_dir"},
+	}
+}
+
+// loadPipeline loads the pipeline named by the command's first argument
+// with the pipeline flags. On problems it prints each, one per line, to
+// stderr and returns an error that exits 1.
+func loadPipeline(c *ucli.Context) (*pipeline.Plan, error) {
+	if c.NArg() != 1 {
+		return nil, fmt.Errorf("%s: want one pipeline file, e.g. pipe %s pipelines/phase2-latency.toml", c.Command.Name, c.Command.Name)
+	}
+	file := c.Args().First()
+	plan, err := pipeline.Load(file, pipeline.LoadOptions{
+		Sets:   c.StringSlice("set"),
+		Quick:  c.Bool("quick"),
+		OutDir: c.String("out"),
+	})
+	var ps pipeline.Problems
+	if errors.As(err, &ps) {
+		for _, p := range ps {
+			fmt.Fprintln(c.App.ErrWriter, p.String())
+		}
+		noun := "problems"
+		if len(ps) == 1 {
+			noun = "problem"
+		}
+		return nil, withCode(ExitError, fmt.Errorf("%s: %d %s; fix them and run `pipe validate %s` again", file, len(ps), noun, file))
+	}
+	return plan, err
+}
 
 func validateCommand() *ucli.Command {
 	return &ucli.Command{
-		Name:   "validate",
-		Usage:  "(not built yet)",
-		Action: func(*ucli.Context) error { return errors.New("pipe validate: not built yet") },
+		Name:      "validate",
+		Usage:     "check a pipeline and print its expanded plan",
+		ArgsUsage: "PIPELINE.toml",
+		Description: "Reports every problem with the pipeline at once, as file:line: key: message (or --set ARG: …\n" +
+			"for a value given on the command line), and exits 1; else prints \"ok\" and the plan that\n" +
+			"`pipe run` would execute.",
+		Flags: pipelineFlags(),
+		Action: func(c *ucli.Context) error {
+			plan, err := loadPipeline(c)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.App.Writer, "ok")
+			return plan.Describe(c.App.Writer)
+		},
 	}
 }

@@ -28,7 +28,23 @@ type Plan struct {
 	// Inputs names earlier results a report-only phase reads (phase 5),
 	// by role: "latency" → "latest:phase2-latency" or a path.
 	Inputs map[string]string
+	// InputOrder lists the Inputs' roles in the order the file gives them.
+	InputOrder []string
+
+	// Dir is the directory of the pipeline file; relative paths in the
+	// file were resolved against it.
+	Dir string
+	// MatrixMode is how Cases were built: "zip", "cartesian" or "cases"
+	// (explicit [[case]] tables); "" for a report-only pipeline.
+	MatrixMode string
+	// Warnings are doubts that do not stop a run (oversubscribed cores,
+	// a plugin not built yet); reports print them.
+	Warnings []string
 }
+
+// ReportOnly reports whether the pipeline generates nothing and only reads
+// earlier results (phase 5).
+func (p *Plan) ReportOnly() bool { return len(p.Cases) == 0 && len(p.Inputs) > 0 }
 
 // ModelSpec says what to load and how to run it.
 type ModelSpec struct {
@@ -48,6 +64,9 @@ type ModelSpec struct {
 	ORTLib         string // explicit runtime library, else assets' lookup
 	// ArenaExtendStrategy etc. travel as runtime options.
 	Options map[string]string
+	// MaxPositions is the model's context length as far as validation
+	// knows it (built-in models, config.json); 0 when unknown.
+	MaxPositions int
 }
 
 // CaseSpec is one point of the matrix.
@@ -63,6 +82,9 @@ type CaseSpec struct {
 	PromptFile string
 	PromptSeed uint64
 	Line       int // line of the case in the pipeline file, for messages
+	// Threads overrides Model.IntraOpThreads for this case (0: keep it);
+	// set by a matrix "threads" axis.
+	Threads int
 }
 
 // WarmupSpec: runs executed and thrown away before each case.
@@ -97,6 +119,9 @@ type AggregateSpec struct {
 	Percentiles []float64 // reported percentiles, e.g. 50, 90, 95, 99
 	// OutlierZ is the modified z-score above which a run is an outlier.
 	OutlierZ float64
+	// LeakThreshold is the RSS growth per run, in bytes, above which the
+	// leak detector calls a leak (phase 3); 0 disables the verdict.
+	LeakThreshold float64
 }
 
 // ReportSpec: where and what to write.
@@ -111,8 +136,16 @@ type ReportSpec struct {
 // TargetSpec is one target expression, e.g. "ttft_ms.p95 < 2500ms".
 type TargetSpec struct {
 	Expr string
-	Case string // case ID selector ("" or "*": every case)
+	Case string // case ID selector ("" or "*": every case); a path.Match glob
 	Line int
+	// The parsed expression: Metric.Stat Op Value, Value in Unit. For
+	// built-in metrics Unit is the metric's own unit (the expression's
+	// unit converted), or "1" for cv (a fraction) and n.
+	Metric string
+	Stat   string // "mean", "std", "cv", "min", "max", "n", "p50", "p99.9", …
+	Op     string // "<", "<=", ">", ">="
+	Value  float64
+	Unit   string
 }
 
 // PluginSpec names a WebAssembly plugin and its configuration.
@@ -126,4 +159,7 @@ type PluginSpec struct {
 	Timeout   time.Duration
 	MaxOutput int
 	Line      int
+	// FirstParty is true when Path was a bare name resolved to the
+	// plugin cache (built by `make plugins`).
+	FirstParty bool
 }

@@ -1,0 +1,258 @@
+package pipeline
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// Describe prints the expanded plan for `pipe run --dry-run` and `pipe
+// validate`: the cases, what each stage does, the targets and the plugins,
+// and how many generations the run will make at most. The output depends on
+// the plan alone (no clock, no machine), so it can be compared with a
+// golden file.
+func (p *Plan) Describe(w io.Writer) error {
+	var b strings.Builder
+	mode := ""
+	if p.Quick {
+		mode = ", --quick"
+	}
+	fmt.Fprintf(&b, "pipeline  %s  (%s%s)\n", p.Name, p.File, mode)
+	if p.Description != "" {
+		for _, line := range wrap(p.Description, 90) {
+			fmt.Fprintf(&b, "          %s\n", line)
+		}
+	}
+	if p.ReportOnly() {
+		b.WriteString("inputs    (report only: no generation)\n")
+		for _, role := range p.InputOrder {
+			fmt.Fprintf(&b, "  %-10s %s\n", role, p.Inputs[role])
+		}
+	} else {
+		p.describeModel(&b)
+		p.describeCases(&b)
+		p.describeStages(&b)
+	}
+	fmt.Fprintf(&b, "report    %s → %s", strings.Join(p.Report.Formats, ", "), p.Report.OutDir)
+	if p.Report.Baseline != "" {
+		fmt.Fprintf(&b, "; baseline %s", p.Report.Baseline)
+	}
+	if p.Report.Title != "" {
+		fmt.Fprintf(&b, "; title %q", p.Report.Title)
+	}
+	b.WriteString("\n")
+	if len(p.Targets) == 0 {
+		b.WriteString("targets   none\n")
+	} else {
+		fmt.Fprintf(&b, "targets   %d\n", len(p.Targets))
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		for _, t := range p.Targets {
+			sel := t.Case
+			if sel == "" {
+				sel = "*"
+			}
+			fmt.Fprintf(tw, "  %s.%s %s %s\tcases %s\t(line %d)\n", t.Metric, t.Stat, t.Op, formatValue(t.Value, t.Unit), sel, t.Line)
+		}
+		tw.Flush()
+	}
+	if len(p.Plugins) == 0 {
+		b.WriteString("plugins   none\n")
+	} else {
+		fmt.Fprintf(&b, "plugins   %d\n", len(p.Plugins))
+		for _, pl := range p.Plugins {
+			where := pl.Path
+			if pl.FirstParty {
+				where = "first-party (plugin cache)"
+			}
+			trust := "sandboxed"
+			if pl.Trusted {
+				trust = "trusted"
+			}
+			fmt.Fprintf(&b, "  %s  %s; %s; memory %d MiB, timeout %v, output ≤ %s", pl.Name, where, trust, pl.MemoryMiB, pl.Timeout, formatBytes(float64(pl.MaxOutput)))
+			if len(pl.Config) > 0 {
+				fmt.Fprintf(&b, "; config keys %s", strings.Join(sortedKeys(pl.Config), ", "))
+			}
+			b.WriteString("\n")
+		}
+	}
+	for _, warn := range p.Warnings {
+		fmt.Fprintf(&b, "warning   %s\n", warn)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (p *Plan) describeModel(b *strings.Builder) {
+	m := p.Model
+	threads := func(n int) string {
+		if n == 0 {
+			return "default"
+		}
+		return strconv.Itoa(n)
+	}
+	tok := m.Tokenizer
+	if tok == "" {
+		tok = "none"
+	}
+	pos := "positions unknown"
+	if m.MaxPositions > 0 {
+		pos = fmt.Sprintf("%d positions", m.MaxPositions)
+	}
+	device := m.Device
+	if m.Device != "cpu" {
+		device = fmt.Sprintf("%s:%d", m.Device, m.DeviceID)
+	}
+	fmt.Fprintf(b, "model     %s (seed %d, %s); %s graph on %s; threads intra-op %s, inter-op %s",
+		m.Source, m.Seed, pos, m.GraphStyle, device, threads(m.IntraOpThreads), threads(m.InterOpThreads))
+	if m.Spinning {
+		b.WriteString(", spinning")
+	}
+	fmt.Fprintf(b, "; optimization %s; tokenizer %s\n", m.OptLevel, tok)
+	if m.ORTLib != "" {
+		fmt.Fprintf(b, "runtime   %s\n", m.ORTLib)
+	}
+	if len(m.Options) > 0 {
+		var kv []string
+		for _, k := range sortedStringKeys(m.Options) {
+			kv = append(kv, k+"="+m.Options[k])
+		}
+		fmt.Fprintf(b, "options   %s\n", strings.Join(kv, ", "))
+	}
+}
+
+func (p *Plan) describeCases(b *strings.Builder) {
+	how := map[string]string{
+		"zip":       "zip: values paired by position",
+		"cartesian": "cartesian: every combination",
+		"cases":     "[[case]] tables",
+	}[p.MatrixMode]
+	fmt.Fprintf(b, "cases     %d (%s)\n", len(p.Cases), how)
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  id\tprompt\tnew\tbatch\tstreams\tthreads\n")
+	for _, c := range p.Cases {
+		th := "model"
+		if c.Threads > 0 {
+			th = strconv.Itoa(c.Threads)
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%d\t%s\n", c.ID, c.PromptTokens, c.NewTokens, c.Batch, c.Streams, th)
+	}
+	tw.Flush()
+	if len(p.Cases) > 0 {
+		c := p.Cases[0]
+		prompt := fmt.Sprintf("seeded random token ids (seed %d)", c.PromptSeed)
+		if c.PromptFile != "" {
+			prompt = "text from " + c.PromptFile + ", cut to the case's prompt length"
+		}
+		samp := "greedy"
+		if !c.Sampling.Greedy() {
+			samp = fmt.Sprintf("temperature %v, top_k %d, top_p %v, seed %d", c.Sampling.Temperature, c.Sampling.TopK, c.Sampling.TopP, c.Sampling.Seed)
+		}
+		fmt.Fprintf(b, "prompts   %s; sampling %s; output length forced (EOS ignored)\n", prompt, samp)
+	}
+}
+
+func (p *Plan) describeStages(b *strings.Builder) {
+	fmt.Fprintf(b, "warmup    %s per case, excluded from statistics\n", plural(p.Warmup.Runs, "run"))
+	g := p.Generate
+	if g.MaxRuns == 0 {
+		fmt.Fprintf(b, "generate  %s per case", plural(g.Runs, "run"))
+	} else {
+		fmt.Fprintf(b, "generate  %d–%d runs per case: stop once the 95%% CI of %s's mean is within ±%s of it",
+			g.MinRuns, g.MaxRuns, g.StopMetric, strconv.FormatFloat(g.StopRelCI*100, 'f', -1, 64)+"%")
+		if g.MinSeconds > 0 {
+			fmt.Fprintf(b, " and %vs have passed", g.MinSeconds)
+		}
+	}
+	fmt.Fprintf(b, "; RSS sampled every %v", g.RSSInterval)
+	if g.Timeout > 0 {
+		fmt.Fprintf(b, "; case timeout %v", g.Timeout)
+	}
+	b.WriteString("\n")
+	if len(p.Measure.Metrics) == 0 {
+		b.WriteString("measure   every built-in metric")
+	} else {
+		fmt.Fprintf(b, "measure   %s", strings.Join(p.Measure.Metrics, ", "))
+	}
+	if len(p.Plugins) > 0 {
+		b.WriteString(", plus the plugins' metrics")
+	}
+	b.WriteString("\n")
+	var pcs []string
+	for _, pc := range p.Aggregate.Percentiles {
+		pcs = append(pcs, "p"+strconv.FormatFloat(pc, 'f', -1, 64))
+	}
+	fmt.Fprintf(b, "aggregate n, mean, std, cv, min, max, %s; outliers above modified z %v", strings.Join(pcs, ", "), p.Aggregate.OutlierZ)
+	if p.Aggregate.LeakThreshold > 0 {
+		fmt.Fprintf(b, "; leak verdict above %s/run of RSS growth", formatBytes(p.Aggregate.LeakThreshold))
+	}
+	b.WriteString("\n")
+	per := g.Runs
+	if g.MaxRuns > 0 {
+		per = g.MaxRuns
+	}
+	n := len(p.Cases)
+	fmt.Fprintf(b, "total     at most %d generations: %d warmup + %d measured\n", n*(p.Warmup.Runs+per), n*p.Warmup.Runs, n*per)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func formatValue(v float64, unit string) string {
+	s := strconv.FormatFloat(v, 'g', -1, 64)
+	if unit == "" || unit == "1" {
+		return s
+	}
+	if unit == "%" || unit == "ms" {
+		return s + unit
+	}
+	return s + " " + unit
+}
+
+func formatBytes(n float64) string {
+	for _, u := range []struct {
+		name string
+		size float64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.size {
+			return strconv.FormatFloat(n/u.size, 'g', 4, 64) + " " + u.name
+		}
+	}
+	return strconv.FormatFloat(n, 'g', -1, 64) + " B"
+}
+
+func sortedStringKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// wrap splits text into lines of at most width bytes at spaces, keeping
+// the text's own line breaks.
+func wrap(text string, width int) []string {
+	var out []string
+	for _, para := range strings.Split(text, "\n") {
+		line := ""
+		for _, word := range strings.Fields(para) {
+			if line != "" && len(line)+1+len(word) > width {
+				out = append(out, line)
+				line = ""
+			}
+			if line != "" {
+				line += " "
+			}
+			line += word
+		}
+		out = append(out, line)
+	}
+	return out
+}

@@ -1,0 +1,70 @@
+package pipeline
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// A Problem is one thing wrong with a pipeline, located where the user can
+// fix it: a line of the file, or the --set argument that brought the value.
+type Problem struct {
+	File string // the pipeline file, as given
+	Line int    // 1-based; 0 when the problem has no line (or comes from --set)
+	Set  string // the --set argument ("generate.runs=0") that set the value
+	Key  string // TOML key path, e.g. "generate.runs" or "case.1.new_tokens"
+	Msg  string
+}
+
+// String formats p as "file:line: key: message", or "--set arg: key:
+// message" for a value that came from the command line.
+func (p Problem) String() string {
+	var b strings.Builder
+	switch {
+	case p.Set != "":
+		b.WriteString("--set " + p.Set)
+	case p.Line > 0:
+		fmt.Fprintf(&b, "%s:%d", p.File, p.Line)
+	default:
+		b.WriteString(p.File)
+	}
+	b.WriteString(": ")
+	if p.Key != "" {
+		b.WriteString(p.Key + ": ")
+	}
+	b.WriteString(p.Msg)
+	return b.String()
+}
+
+// Problems is every problem found in one pipeline; as an error it prints
+// one problem per line.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// sorted returns ps without duplicates, command-line problems first, then
+// in file order.
+func (ps Problems) sorted() Problems {
+	seen := map[string]bool{}
+	var out Problems
+	for _, p := range ps {
+		if s := p.String(); !seen[s] {
+			seen[s] = true
+			out = append(out, p)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if (a.Set != "") != (b.Set != "") {
+			return a.Set != ""
+		}
+		return a.Line < b.Line
+	})
+	return out
+}
