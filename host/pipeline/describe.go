@@ -54,7 +54,7 @@ func (p *Plan) Describe(w io.Writer) error {
 			if sel == "" {
 				sel = "*"
 			}
-			fmt.Fprintf(tw, "  %s.%s %s %s\tcases %s\t(line %d)\n", t.Metric, t.Stat, t.Op, formatValue(t.Value, t.Unit), sel, t.Line)
+			fmt.Fprintf(tw, "  %s\tcases %s\t(line %d)\n", t.Target.String(), sel, t.Line)
 		}
 		tw.Flush()
 	}
@@ -202,17 +202,6 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
-}
-
-func formatValue(v float64, unit string) string {
-	s := strconv.FormatFloat(v, 'g', -1, 64)
-	if unit == "" || unit == "1" {
-		return s
-	}
-	if unit == "%" || unit == "ms" {
-		return s + unit
-	}
-	return s + " " + unit
 }
 
 func formatBytes(n float64) string {

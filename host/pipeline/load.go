@@ -22,6 +22,8 @@ import (
 
 	"github.com/pipe-bench/pipe/host/assets"
 	"github.com/pipe-bench/pipe/host/metric"
+	"github.com/pipe-bench/pipe/host/stats"
+	"github.com/pipe-bench/pipe/host/target"
 )
 
 // LoadOptions are the command line's say over a pipeline.
@@ -446,16 +448,22 @@ func (l *loader) validate(doc *fileDoc) *Plan {
 			l.addf(key, "expr is missing, e.g. expr = \"ttft_ms.p95 < 2500ms\"")
 			continue
 		}
-		ts, err := ParseTarget(td.Expr, reg, namespaces)
+		tg, err := target.Parse(td.Expr)
 		if err != nil {
 			l.addf(key+".expr", "%v", err)
 			continue
 		}
-		if ok, _ := ts.percentileKnown(p.Aggregate.Percentiles); !ok {
-			l.addf(key+".expr", "target %q: %s is not computed; add %s to aggregate.percentiles", td.Expr, ts.Stat, strings.TrimPrefix(ts.Stat, "p"))
+		if _, ok := reg.Lookup(tg.Metric); !ok {
+			if ns, _, dotted := strings.Cut(tg.Metric, "."); !dotted || !contains(namespaces, ns) {
+				l.addf(key+".expr", "target %q: unknown metric %q; %s", td.Expr, tg.Metric, suggestMetric(tg.Metric, reg))
+				continue
+			}
 		}
-		ts.Case = td.Case
-		ts.Line = l.at(key).Line
+		if !percentileComputed(tg.Statistic, p.Aggregate.Percentiles) {
+			l.addf(key+".expr", "target %q: %s is not computed; add %s to aggregate.percentiles", td.Expr, tg.Statistic, strings.TrimPrefix(tg.Statistic, "p"))
+		}
+		tg.Case = td.Case
+		ts := TargetSpec{Expr: tg.Expr, Case: td.Case, Line: l.at(key).Line, Target: tg}
 		if td.Case != "" && td.Case != "*" {
 			if _, err := path.Match(td.Case, ""); err != nil {
 				l.addf(key+".case", "bad case pattern %q: %v", td.Case, err)
@@ -495,22 +503,34 @@ func (l *loader) validate(doc *fileDoc) *Plan {
 	return p
 }
 
-// percentileKnown reports whether a percentile statistic is one the
-// aggregate stage computes.
-func (t TargetSpec) percentileKnown(percentiles []float64) (bool, error) {
-	if !strings.HasPrefix(t.Stat, "p") {
-		return true, nil
-	}
-	switch t.Stat {
-	case "p50", "p90", "p95", "p99":
-		return true, nil
+// percentileComputed reports whether a statistic is one the aggregate
+// stage computes: a fixed one, or one of the asked percentiles.
+func percentileComputed(stat string, percentiles []float64) bool {
+	if contains(stats.Statistics, stat) || stat == "n" || !strings.HasPrefix(stat, "p") {
+		return true
 	}
 	for _, pc := range percentiles {
-		if "p"+strconv.FormatFloat(pc, 'f', -1, 64) == t.Stat {
-			return true, nil
+		if stats.PercentileName(pc) == stat {
+			return true
 		}
 	}
-	return false, nil
+	return false
+}
+
+// suggestMetric names the closest built-in metric, or lists them.
+func suggestMetric(id string, reg *metric.Registry) string {
+	best, bestDist := "", 4
+	var all []string
+	for _, d := range reg.All() {
+		all = append(all, d.ID)
+		if dist := editDistance(id, d.ID); dist < bestDist {
+			best, bestDist = d.ID, dist
+		}
+	}
+	if best != "" {
+		return "did you mean " + best + "?"
+	}
+	return "built-in metrics are " + strings.Join(all, ", ")
 }
 
 func (l *loader) model(doc *fileDoc, p *Plan) {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/pipe-bench/pipe/host/gen"
+	"github.com/pipe-bench/pipe/host/target"
 )
 
 // Plan is a validated, fully resolved pipeline: defaults applied, --set and
@@ -138,14 +139,9 @@ type TargetSpec struct {
 	Expr string
 	Case string // case ID selector ("" or "*": every case); a path.Match glob
 	Line int
-	// The parsed expression: Metric.Stat Op Value, Value in Unit. For
-	// built-in metrics Unit is the metric's own unit (the expression's
-	// unit converted), or "1" for cv (a fraction) and n.
-	Metric string
-	Stat   string // "mean", "std", "cv", "min", "max", "n", "p50", "p99.9", …
-	Op     string // "<", "<=", ">", ">="
-	Value  float64
-	Unit   string
+	// Target is Expr parsed by package target, with Case set: what the
+	// report stage evaluates.
+	Target target.Target
 }
 
 // PluginSpec names a WebAssembly plugin and its configuration.
