@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pipe-bench/pipe/host/gen"
+	"github.com/pipe-bench/pipe/host/model"
 )
 
 const torchFixture = "testdata/torch-gpt2-tiny-gqa"
@@ -35,29 +36,14 @@ func readExpected(t *testing.T, dir string) torchExpected {
 	return e
 }
 
-// fixtureLayout is a stand-in for model.Load until host/model lands.
+// fixtureLayout loads a model directory as Open sees it.
 func fixtureLayout(t *testing.T, dir string) layout {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	m, err := model.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c struct {
-		L, H, KVH, HD, V, P int
-		EOS                 int64
-	}
-	var raw map[string]any
-	json.Unmarshal(b, &raw)
-	c.L, c.H, c.KVH, c.HD = int(raw["n_layer"].(float64)), int(raw["n_head"].(float64)), int(raw["num_key_value_heads"].(float64)), int(raw["head_dim"].(float64))
-	c.V, c.P, c.EOS = int(raw["vocab_size"].(float64)), int(raw["n_positions"].(float64)), int64(raw["eos_token_id"].(float64))
-	l := layout{path: filepath.Join(dir, "model.onnx"), name: dir, style: "optimum", layers: c.L, heads: c.H, kvHeads: c.KVH, headDim: c.HD, vocab: c.V, maxPositions: c.P, eos: c.EOS, hasPositionIDs: true}
-	for i := range c.L {
-		l.pastKey = append(l.pastKey, fmt.Sprintf("past_key_values.%d.key", i))
-		l.pastValue = append(l.pastValue, fmt.Sprintf("past_key_values.%d.value", i))
-		l.presentKey = append(l.presentKey, fmt.Sprintf("present.%d.key", i))
-		l.presentValue = append(l.presentValue, fmt.Sprintf("present.%d.value", i))
-	}
-	return l
+	return layoutOf(m)
 }
 
 func TestTorchFixtureGreedy(t *testing.T) {
