@@ -134,10 +134,10 @@ func Parse(file string, data []byte, opts LoadOptions) (*Plan, error) {
 		sets = append(sets, parsedSet{arg, p, v})
 	}
 
-	if opts.Quick && quick == nil {
+	plan := l.build(root, quick, opts.Quick, sets)
+	if opts.Quick && quick == nil && !plan.ReportOnly() {
 		l.problems = append(l.problems, Problem{File: file, Msg: "--quick: the pipeline has no [quick] table; add one (e.g. [quick.generate] runs = 5) or drop --quick"})
 	}
-	plan := l.build(root, quick, opts.Quick, sets)
 	if !opts.Quick && quick != nil {
 		l.build(root, quick, true, sets) // the overrides must be valid even when unused
 	}
@@ -649,6 +649,11 @@ func (l *loader) cases(doc *fileDoc, p *Plan) {
 		l.addf(at, "a report-only pipeline ([inputs]) generates nothing: remove [matrix]/[[case]], or remove [inputs]")
 		return
 	case len(doc.Inputs) > 0:
+		for _, k := range []string{"model", "prompt", "sampling", "warmup", "generate", "measure"} {
+			if l.dec.seen[k] {
+				l.addf(k, "[%s] has no effect in a report-only pipeline ([inputs] reads finished results); remove it", k)
+			}
+		}
 		return
 	case hasMatrix && hasCases:
 		l.addf("case", "use either [matrix] or [[case]] tables, not both")
