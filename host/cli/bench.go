@@ -1,15 +1,109 @@
 package cli
 
 import (
-	"errors"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
 
 	ucli "github.com/urfave/cli/v2"
+
+	"github.com/pipe-bench/pipe/host/roofline"
 )
 
 func benchCommand() *ucli.Command {
 	return &ucli.Command{
-		Name:   "bench",
-		Usage:  "(not built yet)",
-		Action: func(*ucli.Context) error { return errors.New("pipe bench: not built yet") },
+		Name:      "bench",
+		Usage:     "measure the generator against a bare ONNX Runtime loop and the memory-bandwidth roofline",
+		ArgsUsage: " ",
+		Description: `Writes figures, not a verdict. For one model (default the built-in GPT-2) and each
+prompt length, runs pipe's generator and a bare ONNX Runtime loop (the least Go code
+that decodes with a session) interleaved, one warm-up then --reps timed runs each, and
+prints median TTFT and decode tok/s beside the roofline: the STREAM-style triad
+bandwidth measured here divided by the weight bytes one decode step reads.
+--compare-spinning adds both engines with the runtime's thread spinning flipped.`,
+		Flags: append(engineFlags(),
+			&ucli.StringFlag{Name: "prompts", Value: "128,512,768", Usage: "prompt lengths in tokens, comma-separated"},
+			&ucli.IntFlag{Name: "new-tokens", Value: 32, Usage: "tokens generated per run"},
+			&ucli.IntFlag{Name: "reps", Value: 3, Usage: "timed runs per engine and prompt length"},
+			&ucli.BoolFlag{Name: "compare-spinning", Usage: "also run both engines with spinning flipped"},
+			&ucli.IntFlag{Name: "triad-threads", Value: 0, Usage: "goroutines for the triad (0: one per CPU)"},
+			&ucli.StringFlag{Name: "out", Usage: "write the figures as JSON into `DIR` (bench-<UTC time>.json)"},
+			&ucli.BoolFlag{Name: "quiet", Usage: "no progress lines on stderr"},
+		),
+		Action: runBench,
 	}
+}
+
+func runBench(c *ucli.Context) error {
+	if c.NArg() > 0 {
+		return fmt.Errorf("bench takes no arguments, got %q", c.Args().First())
+	}
+	var prompts []int
+	for _, f := range strings.Split(c.String("prompts"), ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("--prompts: %q is not a token count: give positive integers like 128,512,768", f)
+		}
+		prompts = append(prompts, n)
+	}
+	m, err := loadModel(c)
+	if err != nil {
+		return err
+	}
+	opts := roofline.BenchOptions{
+		Model: m, Engine: engineOptions(c), PromptTokens: prompts,
+		NewTokens: c.Int("new-tokens"), Reps: c.Int("reps"), CompareSpinning: c.Bool("compare-spinning"),
+		Triad: roofline.TriadOptions{Threads: c.Int("triad-threads")},
+	}
+	if !c.Bool("quiet") {
+		opts.Progress = func(format string, args ...any) {
+			fmt.Fprintf(c.App.ErrWriter, "bench: "+format+"\n", args...)
+		}
+	}
+	f, err := roofline.Bench(c.Context, opts)
+	if err != nil {
+		return err
+	}
+	printBench(c.App.Writer, f)
+	if dir := c.String("out"); dir != "" {
+		path := filepath.Join(dir, "bench-"+time.Now().UTC().Format("20060102T150405Z")+".json")
+		b, err := json.MarshalIndent(f, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("--out %s: %w", dir, err)
+		}
+		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("--out %s: %w", dir, err)
+		}
+		fmt.Fprintf(c.App.Writer, "figures  %s\n", path)
+	}
+	return nil
+}
+
+func printBench(w io.Writer, f roofline.Figures) {
+	e, mi := f.Env, f.Model
+	fmt.Fprintf(w, "machine  %s, %d cores; other processes used %.2f cores meanwhile (load %.2f)\n", e.CPUModel, e.Cores, f.ForeignCPU, f.LoadMean)
+	fmt.Fprintf(w, "model    %s (%s graph, %.1fM params), %.1f MB of weights read per token\n", mi.Model, mi.GraphStyle, float64(mi.Parameters)/1e6, float64(f.WeightRead)/1e6)
+	fmt.Fprintf(w, "runtime  %s, intra-op threads %s\n", mi.Runtime, threadsText(mi.Threads.IntraOp))
+	fmt.Fprintf(w, "triad    %.1f GB/s best, %.1f median (%d goroutines, 3 × %d MiB, %d reps) → roofline %.1f tok/s\n",
+		f.Triad.BestGBps, f.Triad.MedianGBps, f.Triad.Threads, f.Triad.ArrayBytes>>20, f.Triad.Reps, f.RooflineTPS)
+	fmt.Fprintf(w, "runs     %d new tokens, median of %d runs after one warm-up\n\n", f.NewTokens, f.Reps)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "prompt\tengine\tTTFT ms\tdecode tok/s\tof roofline\troofline with KV\toutside Run\t")
+	for _, r := range f.Rows {
+		out := "–"
+		if strings.HasPrefix(r.Engine, "pipe") {
+			out = fmt.Sprintf("%.2f %%", r.OutsideRunPct)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%.1f\t%.1f\t%.0f %%\t%.1f\t%s\t\n", r.PromptTokens, r.Engine, r.TTFTms, r.DecodeTPS, 100*r.OfRoofline, r.KVRooflineTPS, out)
+	}
+	tw.Flush()
 }
