@@ -118,15 +118,21 @@ func newBPE(spec bpeSpec) (*BPE, error) {
 		source:    spec.source,
 		cache:     make(map[string][]int32),
 	}
-	maxID := int32(-1)
+	// Ids index a table, so they must be dense: a few gaps are fine, an id
+	// far beyond the number of tokens is a broken file.
+	limit := int64(2*(len(spec.vocab)+len(spec.specials)) + 1024)
+	maxID := int64(-1)
 	for tok, id := range spec.vocab {
-		if id < 0 {
-			return nil, fmt.Errorf("%s: token %q has negative id %d", spec.source, tok, id)
+		if id < 0 || int64(id) >= limit {
+			return nil, fmt.Errorf("%s: token %q has id %d, outside 0..%d for a vocabulary of %d tokens", spec.source, tok, id, limit-1, len(spec.vocab))
 		}
-		maxID = max(maxID, id)
+		maxID = max(maxID, int64(id))
 	}
 	for _, s := range spec.specials {
-		maxID = max(maxID, int32(s.id))
+		if s.id < 0 || s.id >= limit {
+			return nil, fmt.Errorf("%s: added token %q has id %d, outside 0..%d", spec.source, s.text, s.id, limit-1)
+		}
+		maxID = max(maxID, s.id)
 	}
 	b.vocabSize = int(maxID) + 1
 	b.pieces = make([][]byte, b.vocabSize)

@@ -13,8 +13,11 @@
 // Why not github.com/sugarme/tokenizer (v0.3.0): measured on the GPT-2 files
 // its byte-level regex lacks the \s+(?!\S) rule ("Hello\n\nworld" gives
 // [15496 628 6894], not [15496 198 198 6894]), equal-rank merges are not taken
-// leftmost first (" VIII" is not [25197]), <|endoftext|> registered as special
-// is silently dropped, and it encodes about 0.2 MB/s. Fixing that through its
+// leftmost first (" VIII" gives [13889 3978], not [25197]), <|endoftext|>
+// registered as special is silently dropped (it encodes to []), and it
+// encodes 0.2-0.5 MB/s (0.47 MB/s on net/http/server.go). This package
+// encodes that text at 16 MB/s with a cold cache and 45 MB/s warm
+// (BenchmarkEncodeGPT2). Fixing that through its
 // extension points means replacing both its pre-tokenizer and its BPE model,
 // which is this package. Here the GPT-2 pattern is a hand-written scanner (Go's
 // regexp has no lookahead) with the reference's Unicode classes, and merges
