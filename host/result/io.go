@@ -47,14 +47,10 @@ func DirName(pipeline, model string, t time.Time) string {
 // result or the new one, never half of one. A missing Schema is set to this
 // package's Schema.
 func Write(dir string, r *Result) error {
-	if r.Schema == "" {
-		r.Schema = Schema
-	}
-	data, err := json.MarshalIndent(r, "", "  ")
+	data, err := Encode(r)
 	if err != nil {
 		return fmt.Errorf("write result in %s: %w", dir, err)
 	}
-	data = append(data, '\n')
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write result: %w", err)
 	}
@@ -81,6 +77,20 @@ func Write(dir string, r *Result) error {
 		return fmt.Errorf("write result: %w", err)
 	}
 	return nil
+}
+
+// Encode returns r as indented JSON with a final newline, the bytes of
+// result.json (map keys sorted, so equal results encode equally). A missing
+// Schema is set to this package's Schema.
+func Encode(r *Result) ([]byte, error) {
+	if r.Schema == "" {
+		r.Schema = Schema
+	}
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
 }
 
 // schemaMajor splits "pipe.result/v1" or "pipe.result/v1.2" into its name

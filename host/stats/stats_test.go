@@ -276,3 +276,11 @@ func TestPercentileNames(t *testing.T) {
 		}
 	}
 }
+
+func TestFormat(t *testing.T) {
+	for v, want := range map[float64]string{0: "0", 2435.66: "2436", -123.456: "-123.5", 62.325: "62.33", 0.1234: "0.123", 0.001234: "0.00123", math.Inf(1): "+Inf"} {
+		if got := Format(v); got != want {
+			t.Errorf("Format(%v) = %q, want %q", v, got, want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ package stats
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -93,4 +94,26 @@ func ParsePercentileName(name string) (float64, error) {
 		return 0, fmt.Errorf("percentile %q: want a number from 0 to 100 after p, e.g. p99.9", name)
 	}
 	return p, nil
+}
+
+// Format renders a value for report tables with about four significant
+// figures and a fixed number of decimals per magnitude, so columns line
+// up and equal inputs always print equally.
+func Format(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return fmt.Sprint(v)
+	case v == 0:
+		return "0"
+	case a >= 1000:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case a >= 100:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	case a >= 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	case a >= 0.01:
+		return strconv.FormatFloat(v, 'f', 3, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
