@@ -1,0 +1,735 @@
+package htmlreport
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"math"
+	"regexp"
+	"sort"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/pipe-bench/pipe/host/metric"
+	"github.com/pipe-bench/pipe/host/result"
+)
+
+// Chart is one rendered figure: an inline SVG and what it shows.
+type Chart struct {
+	Title string
+	// Caption says how to read the chart, computed from the data it draws.
+	Caption string
+	// SVG is the figure, ready to inline (no XML prolog, scalable).
+	SVG string
+}
+
+// chartWidth and chartHeight size every figure; the page scales them.
+const (
+	chartWidth  vg.Length = 480 // points
+	chartHeight vg.Length = 280
+	mib                   = 1 << 20
+)
+
+// palette is Tableau 10, readable on white and distinguishable in print.
+var palette = []color.NRGBA{
+	{0x4e, 0x79, 0xa7, 0xff}, {0xf2, 0x8e, 0x2b, 0xff}, {0xe1, 0x57, 0x59, 0xff},
+	{0x76, 0xb7, 0xb2, 0xff}, {0x59, 0xa1, 0x4f, 0xff}, {0xed, 0xc9, 0x48, 0xff},
+	{0xb0, 0x7a, 0xa1, 0xff}, {0xff, 0x9d, 0xa7, 0xff}, {0x9c, 0x75, 0x5f, 0xff},
+	{0xba, 0xb0, 0xac, 0xff},
+}
+
+var grey = color.NRGBA{0x99, 0x99, 0x99, 0xff}
+
+func colorAt(i int) color.Color { return palette[i%len(palette)] }
+
+// newPlot returns a plot with the report's common styling.
+func newPlot(title, xLabel, yLabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.TextStyle.Font.Size = vg.Points(12)
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font.Size = vg.Points(10)
+		a.Tick.Label.Font.Size = vg.Points(9)
+		a.Color = grey
+		a.Tick.Color = grey
+	}
+	p.Legend.TextStyle.Font.Size = vg.Points(9)
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.ThumbnailWidth = vg.Points(14)
+	g := plotter.NewGrid()
+	g.Vertical.Color = color.NRGBA{0xe5, 0xe5, 0xe5, 0xff}
+	g.Horizontal.Color = color.NRGBA{0xe5, 0xe5, 0xe5, 0xff}
+	p.Add(g)
+	return p
+}
+
+var (
+	svgProlog  = regexp.MustCompile(`(?s)^<\?xml.*?\?>\s*<!--.*?-->\s*`)
+	svgSize    = regexp.MustCompile(`^<svg width="[^"]*" height="[^"]*"`)
+	fontFamily = regexp.MustCompile(`font-family:([^;"]+);`)
+)
+
+// svgOf renders p as inline SVG: no prolog, sized by its viewBox so CSS can
+// scale it, and with the chart font falling back to metric-compatible system
+// fonts (Liberation Sans has Arial's metrics).
+func svgOf(p *plot.Plot, label string) (string, error) {
+	c := vgsvg.New(chartWidth, chartHeight)
+	p.Draw(draw.New(c))
+	var b bytes.Buffer
+	if _, err := c.WriteTo(&b); err != nil {
+		return "", fmt.Errorf("render chart %q: %w", label, err)
+	}
+	s := svgProlog.ReplaceAllString(b.String(), "")
+	s = svgSize.ReplaceAllString(s, fmt.Sprintf(`<svg class="chart" role="img" aria-label="%s"`, attrEscape(label)))
+	s = fontFamily.ReplaceAllString(s, "font-family:'$1',Arial,Helvetica,sans-serif;")
+	return s, nil
+}
+
+func attrEscape(s string) string {
+	r := strings.NewReplacer(`&`, "&amp;", `"`, "&quot;", `<`, "&lt;", `>`, "&gt;")
+	return r.Replace(s)
+}
+
+// Charts returns the figures one result supports, in report order: scaling
+// with prompt length, distributions per case, ITL ECDFs, RSS over runs with
+// the leak fit, and the throughput curve. A result that holds no data for a
+// figure simply has none of it.
+func Charts(r *result.Result) ([]Chart, error) {
+	var out []Chart
+	builders := []func(*result.Result) ([]Chart, error){
+		promptScalingCharts, distributionCharts, itlChart, leakCharts, throughputCharts,
+	}
+	for _, b := range builders {
+		cs, err := b(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs...)
+	}
+	return out, nil
+}
+
+// promptScalingCharts draws TTFT and decode tok/s means with their 95 %
+// t intervals against prompt length, one series per output length and
+// batch × streams. It needs two distinct prompt lengths.
+func promptScalingCharts(r *result.Result) ([]Chart, error) {
+	lengths := map[int]bool{}
+	for _, c := range r.Cases {
+		lengths[c.Params.PromptTokens] = true
+	}
+	if len(lengths) < 2 {
+		return nil, nil
+	}
+	var out []Chart
+	for _, id := range []string{metric.TTFT, metric.DecodeTPS} {
+		def := metricDef(r, id)
+		type point struct {
+			x      float64
+			s      seriesKey
+			mean   float64
+			lo, hi float64
+		}
+		var pts []point
+		for _, c := range r.Cases {
+			s, ok := c.Stats[id]
+			if !ok || s.N == 0 {
+				continue
+			}
+			lo, hi := s.MeanCI[0], s.MeanCI[1]
+			if lo == 0 && hi == 0 || math.IsNaN(lo) || math.IsNaN(hi) {
+				lo, hi = s.Mean, s.Mean
+			}
+			pts = append(pts, point{float64(c.Params.PromptTokens), keyOf(c.Params), s.Mean, lo, hi})
+		}
+		if len(pts) < 2 {
+			continue
+		}
+		series := map[seriesKey][]point{}
+		var keys []seriesKey
+		for _, p := range pts {
+			if _, ok := series[p.s]; !ok {
+				keys = append(keys, p.s)
+			}
+			series[p.s] = append(series[p.s], p)
+		}
+		sort.Slice(keys, func(i, j int) bool { return keys[i].less(keys[j]) })
+		title := fmt.Sprintf("%s vs prompt length (mean, 95 %% CI)", shortName(id))
+		p := newPlot(title, "prompt tokens", unitLabel(def))
+		for i, k := range keys {
+			ps := series[k]
+			sort.Slice(ps, func(a, b int) bool { return ps[a].x < ps[b].x })
+			xys := make(plotter.XYs, len(ps))
+			errs := make(plotter.YErrors, len(ps))
+			for j, q := range ps {
+				xys[j] = plotter.XY{X: q.x, Y: q.mean}
+				errs[j] = struct{ Low, High float64 }{q.mean - q.lo, q.hi - q.mean}
+			}
+			line, scatter, err := plotter.NewLinePoints(xys)
+			if err != nil {
+				return nil, fmt.Errorf("chart %s: %w", title, err)
+			}
+			line.Color, scatter.Color = colorAt(i), colorAt(i)
+			scatter.GlyphStyle.Shape = draw.CircleGlyph{}
+			scatter.GlyphStyle.Radius = vg.Points(3)
+			eb, err := plotter.NewYErrorBars(struct {
+				plotter.XYs
+				plotter.YErrors
+			}{xys, errs})
+			if err != nil {
+				return nil, fmt.Errorf("chart %s: %w", title, err)
+			}
+			eb.Color = colorAt(i)
+			eb.CapWidth = vg.Points(8)
+			p.Add(line, scatter, eb)
+			if len(keys) > 1 {
+				p.Legend.Add(k.String(), line, scatter)
+			}
+		}
+		p.Y.Min = math.Min(p.Y.Min, 0)
+		svg, err := svgOf(p, title)
+		if err != nil {
+			return nil, err
+		}
+		first, last := pts[0], pts[0]
+		for _, q := range pts {
+			if q.x < first.x {
+				first = q
+			}
+			if q.x > last.x {
+				last = q
+			}
+		}
+		out = append(out, Chart{
+			Title: title,
+			Caption: fmt.Sprintf("From %g to %g prompt tokens the mean %s goes from %s to %s %s (×%.2f for ×%.2f tokens). Bars are 95 %% Student-t intervals of the mean.",
+				first.x, last.x, shortName(id), num(first.mean), num(last.mean), def.Unit, ratio(last.mean, first.mean), last.x/first.x),
+			SVG: svg,
+		})
+	}
+	return out, nil
+}
+
+// seriesKey groups cases that differ only in prompt length.
+type seriesKey struct{ newTokens, batch, streams int }
+
+func keyOf(p result.CaseParams) seriesKey {
+	return seriesKey{p.NewTokens, max(p.Batch, 1), max(p.Streams, 1)}
+}
+
+func (k seriesKey) less(o seriesKey) bool {
+	if k.newTokens != o.newTokens {
+		return k.newTokens < o.newTokens
+	}
+	if k.batch != o.batch {
+		return k.batch < o.batch
+	}
+	return k.streams < o.streams
+}
+
+func (k seriesKey) String() string {
+	s := fmt.Sprintf("%d new tokens", k.newTokens)
+	if k.batch > 1 {
+		s += fmt.Sprintf(", batch %d", k.batch)
+	}
+	if k.streams > 1 {
+		s += fmt.Sprintf(", %d streams", k.streams)
+	}
+	return s
+}
+
+// distributionCharts draws, per latency metric, a Tukey box per case with
+// every run as a point beside it (a strip), so five runs are not hidden
+// behind a box.
+func distributionCharts(r *result.Result) ([]Chart, error) {
+	var out []Chart
+	for _, id := range []string{metric.TTFT, metric.E2E} {
+		def := metricDef(r, id)
+		var names []string
+		var runs [][]float64
+		for _, c := range r.Cases {
+			vs := runValues(c, id)
+			if len(vs) == 0 {
+				continue
+			}
+			names = append(names, c.ID)
+			runs = append(runs, vs)
+		}
+		if len(runs) == 0 {
+			continue
+		}
+		title := fmt.Sprintf("%s distribution per case (box: quartiles, whiskers: 1.5 IQR; dots: runs)", shortName(id))
+		p := newPlot(shortName(id)+" distribution per case", "", unitLabel(def))
+		widest, widestCase := -1.0, ""
+		for i, vs := range runs {
+			b, err := plotter.NewBoxPlot(vg.Points(22), float64(i), plotter.Values(vs))
+			if err != nil {
+				return nil, fmt.Errorf("chart %s: %w", title, err)
+			}
+			b.Offset = -vg.Points(8)
+			b.FillColor = withAlpha(colorAt(i), 0x40)
+			b.BoxStyle.Color = colorAt(i)
+			b.MedianStyle.Color = colorAt(i)
+			b.MedianStyle.Width = vg.Points(1.5)
+			b.WhiskerStyle.Color = colorAt(i)
+			b.GlyphStyle.Color = colorAt(i)
+			strip, err := plotter.NewScatter(stripXYs(float64(i)+0.22, vs))
+			if err != nil {
+				return nil, fmt.Errorf("chart %s: %w", title, err)
+			}
+			strip.GlyphStyle.Color = colorAt(i)
+			strip.GlyphStyle.Radius = vg.Points(1.8)
+			strip.GlyphStyle.Shape = draw.CircleGlyph{}
+			p.Add(b, strip)
+			sorted := append([]float64(nil), vs...)
+			sort.Float64s(sorted)
+			if med := sorted[len(sorted)/2]; med > 0 {
+				if spread := (sorted[len(sorted)-1] - sorted[0]) / med; spread > widest {
+					widest, widestCase = spread, names[i]
+				}
+			}
+		}
+		p.NominalX(names...)
+		p.X.Tick.Label.Font.Size = vg.Points(8)
+		p.Y.Min = math.Min(p.Y.Min, 0)
+		svg, err := svgOf(p, title)
+		if err != nil {
+			return nil, err
+		}
+		caption := fmt.Sprintf("Every measured run of every case. Box: quartiles and median; whiskers reach the last run within 1.5 IQR; dots right of each box are the %d runs.", totalLen(runs))
+		if widestCase != "" {
+			caption += fmt.Sprintf(" Widest spread: %s, whose runs span %.0f %% of its median.", widestCase, 100*widest)
+		}
+		out = append(out, Chart{Title: title, Caption: caption, SVG: svg})
+	}
+	return out, nil
+}
+
+// stripXYs spreads n points at x, each at its value, offset sideways by
+// rank so equal values do not hide each other (deterministic, no jitter).
+func stripXYs(x float64, vs []float64) plotter.XYs {
+	xys := make(plotter.XYs, len(vs))
+	for i, v := range vs {
+		xys[i] = plotter.XY{X: x + 0.06*float64(i%3-1), Y: v}
+	}
+	return xys
+}
+
+// itlChart draws the empirical CDF of every inter-token gap, per case.
+func itlChart(r *result.Result) ([]Chart, error) {
+	title := "Inter-token latency, empirical CDF per case"
+	p := newPlot(title, "inter-token gap (ms)", "share of gaps ≤ x")
+	n := 0
+	var tail string
+	var tailRatio float64
+	for i, c := range r.Cases {
+		var gaps []float64
+		for _, run := range c.Runs {
+			gaps = append(gaps, run.ITLms...)
+		}
+		if len(gaps) < 2 {
+			continue
+		}
+		sort.Float64s(gaps)
+		xys := ecdf(gaps)
+		line, err := plotter.NewLine(xys)
+		if err != nil {
+			return nil, fmt.Errorf("chart %s: %w", title, err)
+		}
+		line.StepStyle = plotter.PostStep
+		line.Color = colorAt(i)
+		line.Width = vg.Points(1.5)
+		p.Add(line)
+		p.Legend.Add(fmt.Sprintf("%s (%d gaps)", c.ID, len(gaps)), line)
+		med := gaps[len(gaps)/2]
+		p99 := gaps[int(math.Ceil(0.99*float64(len(gaps))))-1]
+		if med > 0 && p99/med > tailRatio {
+			tailRatio, tail = p99/med, c.ID
+		}
+		n++
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	p.Y.Min, p.Y.Max = 0, 1
+	p.Legend.Top, p.Legend.Left = false, false
+	svg, err := svgOf(p, title)
+	if err != nil {
+		return nil, err
+	}
+	caption := "Each step is one inter-token gap; a long right tail means stalls during decoding."
+	if tail != "" {
+		caption += fmt.Sprintf(" Heaviest tail: %s, whose 99th-percentile gap is %.2f× its median gap.", tail, tailRatio)
+	}
+	return []Chart{{Title: title, Caption: caption, SVG: svg}}, nil
+}
+
+// ecdf returns the steps of the empirical CDF of sorted xs, one point per
+// distinct value.
+func ecdf(sorted []float64) plotter.XYs {
+	var xys plotter.XYs
+	n := float64(len(sorted))
+	for i := 0; i < len(sorted); i++ {
+		if i+1 < len(sorted) && sorted[i+1] == sorted[i] {
+			continue
+		}
+		xys = append(xys, plotter.XY{X: sorted[i], Y: float64(i+1) / n})
+	}
+	// Start the curve at zero so the first step is visible.
+	return append(plotter.XYs{{X: sorted[0], Y: 0}}, xys...)
+}
+
+// leakCharts draws RSS after each run with the fitted line, per case the
+// memory phase analysed.
+func leakCharts(r *result.Result) ([]Chart, error) {
+	if r.Memory == nil {
+		return nil, nil
+	}
+	var out []Chart
+	for _, lk := range r.Memory.Leak {
+		if len(lk.RSSAfter) == 0 {
+			continue
+		}
+		title := fmt.Sprintf("RSS after each run, %s: %s", lk.Case, lk.Verdict)
+		p := newPlot(title, "run index", "RSS after run (MiB)")
+		var skipped, fitted plotter.XYs
+		for i, b := range lk.RSSAfter {
+			xy := plotter.XY{X: float64(i), Y: float64(b) / mib}
+			if i < lk.SkipRuns {
+				skipped = append(skipped, xy)
+			} else {
+				fitted = append(fitted, xy)
+			}
+		}
+		if len(skipped) > 0 {
+			s, err := plotter.NewScatter(skipped)
+			if err != nil {
+				return nil, fmt.Errorf("chart %s: %w", title, err)
+			}
+			s.GlyphStyle.Color = grey
+			s.GlyphStyle.Radius = vg.Points(2)
+			p.Add(s)
+			p.Legend.Add(fmt.Sprintf("warm-up runs left out (%d)", len(skipped)), s)
+		}
+		if len(fitted) > 0 {
+			s, err := plotter.NewScatter(fitted)
+			if err != nil {
+				return nil, fmt.Errorf("chart %s: %w", title, err)
+			}
+			s.GlyphStyle.Color = colorAt(0)
+			s.GlyphStyle.Radius = vg.Points(2)
+			s.GlyphStyle.Shape = draw.CircleGlyph{}
+			p.Add(s)
+			p.Legend.Add("RSS after run", s)
+			x0, x1 := fitted[0].X, fitted[len(fitted)-1].X
+			fit := plotter.XYs{
+				{X: x0, Y: (lk.Intercept + lk.Slope*x0) / mib},
+				{X: x1, Y: (lk.Intercept + lk.Slope*x1) / mib},
+			}
+			l, err := plotter.NewLine(fit)
+			if err != nil {
+				return nil, fmt.Errorf("chart %s: %w", title, err)
+			}
+			l.Color = colorAt(2)
+			l.Width = vg.Points(2)
+			p.Add(l)
+			p.Legend.Add(fmt.Sprintf("fit: %s/run", bytesPerRun(lk.Slope)), l)
+		}
+		p.Legend.Top, p.Legend.Left = false, false
+		svg, err := svgOf(p, title)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Chart{
+			Title: title,
+			Caption: fmt.Sprintf("Least-squares slope %s per run, 95 %% CI [%s, %s], over runs %d–%d (R² %.2f); the leak threshold is %s per run, so the verdict is %q.",
+				bytesPerRun(lk.Slope), bytesPerRun(lk.SlopeCI[0]), bytesPerRun(lk.SlopeCI[1]), lk.SkipRuns, len(lk.RSSAfter)-1, lk.R2, bytesPerRun(lk.Threshold), lk.Verdict),
+			SVG: svg,
+		})
+	}
+	return out, nil
+}
+
+// throughputCharts draws output tok/s against concurrency (batch × streams)
+// and the latency each step costs.
+func throughputCharts(r *result.Result) ([]Chart, error) {
+	if r.Throughput == nil || len(r.Throughput.Points) == 0 {
+		return nil, nil
+	}
+	pts := append([]result.ThroughputPoint(nil), r.Throughput.Points...)
+	sort.SliceStable(pts, func(i, j int) bool { return pts[i].Concurrency < pts[j].Concurrency })
+	groups := throughputGroups(pts)
+
+	title := "Output tokens/s vs concurrency (batch × streams)"
+	p := newPlot(title, "concurrency (batch × streams)", "output tok/s (all requests)")
+	for gi, g := range groups {
+		xys := make(plotter.XYs, len(g.points))
+		for i, q := range g.points {
+			xys[i] = plotter.XY{X: float64(q.Concurrency), Y: q.OutputTPS}
+		}
+		line, scatter, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return nil, fmt.Errorf("chart %s: %w", title, err)
+		}
+		line.Color, scatter.Color = colorAt(gi), colorAt(gi)
+		scatter.GlyphStyle.Shape = draw.CircleGlyph{}
+		scatter.GlyphStyle.Radius = vg.Points(3)
+		p.Add(line, scatter)
+		p.Legend.Add(g.name, line, scatter)
+	}
+	best := pts[0]
+	for _, q := range pts {
+		if q.OutputTPS > best.OutputTPS {
+			best = q
+		}
+	}
+	if sat := r.Throughput.Saturation; sat != "" {
+		for _, q := range pts {
+			if q.Case == sat {
+				s, err := plotter.NewScatter(plotter.XYs{{X: float64(q.Concurrency), Y: q.OutputTPS}})
+				if err != nil {
+					return nil, fmt.Errorf("chart %s: %w", title, err)
+				}
+				s.GlyphStyle.Shape = draw.RingGlyph{}
+				s.GlyphStyle.Radius = vg.Points(7)
+				s.GlyphStyle.Color = colorAt(2)
+				p.Add(s)
+				p.Legend.Add("saturation: "+sat, s)
+			}
+		}
+	}
+	p.Y.Min = 0
+	svg, err := svgOf(p, title)
+	if err != nil {
+		return nil, err
+	}
+	caption := fmt.Sprintf("Peak %s output tok/s at %s (concurrency %d), %.2f× the %s of %s.",
+		num(best.OutputTPS), best.Case, best.Concurrency, ratio(best.OutputTPS, pts[0].OutputTPS), num(pts[0].OutputTPS), pts[0].Case)
+	if sat := r.Throughput.Saturation; sat != "" {
+		caption += fmt.Sprintf(" After %s, a further step gains less than %.0f %%: throughput has saturated.", sat, 100*r.Throughput.SaturationGain)
+	} else {
+		caption += " Throughput never stopped growing over the measured range."
+	}
+	out := []Chart{{Title: title, Caption: caption, SVG: svg}}
+
+	title = "Latency cost of concurrency (medians per request)"
+	p = newPlot(title, "concurrency (batch × streams)", "ms")
+	series := []struct {
+		name string
+		get  func(result.ThroughputPoint) float64
+	}{
+		{"E2E p50", func(q result.ThroughputPoint) float64 { return q.E2Ep50 }},
+		{"TTFT p50", func(q result.ThroughputPoint) float64 { return q.TTFTp50 }},
+		{"TPOT p50", func(q result.ThroughputPoint) float64 { return q.TPOTp50 }},
+	}
+	for si, s := range series {
+		xys := make(plotter.XYs, len(pts))
+		for i, q := range pts {
+			xys[i] = plotter.XY{X: float64(q.Concurrency), Y: s.get(q)}
+		}
+		line, scatter, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return nil, fmt.Errorf("chart %s: %w", title, err)
+		}
+		line.Color, scatter.Color = colorAt(si), colorAt(si)
+		scatter.GlyphStyle.Shape = draw.CircleGlyph{}
+		scatter.GlyphStyle.Radius = vg.Points(2.5)
+		p.Add(line, scatter)
+		p.Legend.Add(s.name, line, scatter)
+	}
+	p.Y.Min = 0
+	svg, err = svgOf(p, title)
+	if err != nil {
+		return nil, err
+	}
+	last := pts[len(pts)-1]
+	out = append(out, Chart{
+		Title: title,
+		Caption: fmt.Sprintf("From concurrency %d to %d the median E2E goes from %s to %s ms (×%.2f) and median TTFT from %s to %s ms (×%.2f).",
+			pts[0].Concurrency, last.Concurrency, num(pts[0].E2Ep50), num(last.E2Ep50), ratio(last.E2Ep50, pts[0].E2Ep50),
+			num(pts[0].TTFTp50), num(last.TTFTp50), ratio(last.TTFTp50, pts[0].TTFTp50)),
+		SVG: svg,
+	})
+	return out, nil
+}
+
+type throughputGroup struct {
+	name   string
+	points []result.ThroughputPoint
+}
+
+// throughputGroups splits the curve into batch scaling (one stream), stream
+// scaling (batch 1) and mixed points; the single-request point belongs to
+// both scalings.
+func throughputGroups(pts []result.ThroughputPoint) []throughputGroup {
+	var batch, streams, mixed []result.ThroughputPoint
+	for _, q := range pts {
+		b, s := max(q.Batch, 1), max(q.Streams, 1)
+		switch {
+		case b == 1 && s == 1:
+			batch = append(batch, q)
+			streams = append(streams, q)
+		case s == 1:
+			batch = append(batch, q)
+		case b == 1:
+			streams = append(streams, q)
+		default:
+			mixed = append(mixed, q)
+		}
+	}
+	var out []throughputGroup
+	if len(batch) > 1 || len(streams) <= 1 && len(batch) > 0 {
+		out = append(out, throughputGroup{"batch (1 stream)", batch})
+	}
+	if len(streams) > 1 {
+		out = append(out, throughputGroup{"concurrent streams (batch 1)", streams})
+	}
+	if len(mixed) > 0 {
+		out = append(out, throughputGroup{"batch × streams", mixed})
+	}
+	return out
+}
+
+func withAlpha(c color.Color, a uint8) color.Color {
+	n := c.(color.NRGBA)
+	n.A = a
+	return n
+}
+
+func runValues(c result.Case, id string) []float64 {
+	var vs []float64
+	for _, r := range c.Runs {
+		if v, ok := r.Values[id]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
+			vs = append(vs, v)
+		}
+	}
+	return vs
+}
+
+func totalLen(xss [][]float64) int {
+	n := 0
+	for _, xs := range xss {
+		n += len(xs)
+	}
+	return n
+}
+
+// metricDef finds id's definition in the result, else among the built-ins.
+func metricDef(r *result.Result, id string) metric.Def {
+	for _, d := range r.Metrics {
+		if d.ID == id {
+			return d
+		}
+	}
+	for _, d := range metric.Builtin {
+		if d.ID == id {
+			return d
+		}
+	}
+	return metric.Def{ID: id, Unit: "1"}
+}
+
+// shortName is the name a reader knows a built-in metric by.
+func shortName(id string) string {
+	switch id {
+	case metric.TTFT:
+		return "TTFT"
+	case metric.TPOT:
+		return "TPOT"
+	case metric.ITL:
+		return "ITL"
+	case metric.E2E:
+		return "E2E"
+	case metric.DecodeTPS:
+		return "decode tok/s"
+	case metric.PrefillTPS:
+		return "prefill tok/s"
+	case metric.OutputTPS:
+		return "output tok/s"
+	}
+	return id
+}
+
+func unitLabel(d metric.Def) string {
+	if d.Unit == "1" {
+		return shortName(d.ID)
+	}
+	return fmt.Sprintf("%s (%s)", shortName(d.ID), d.Unit)
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return math.NaN()
+	}
+	return a / b
+}
+
+// num formats a measured value with three significant figures and a
+// thousands separator above 9999.
+func num(v float64) string {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return "–"
+	case v == 0:
+		return "0"
+	}
+	a := math.Abs(v)
+	var s string
+	switch {
+	case a >= 1000:
+		s = fmt.Sprintf("%.0f", v)
+	case a >= 100:
+		s = fmt.Sprintf("%.1f", v)
+	case a >= 10:
+		s = fmt.Sprintf("%.2f", v)
+	case a >= 1:
+		s = fmt.Sprintf("%.3f", v)
+	default:
+		s = fmt.Sprintf("%.3g", v)
+	}
+	return groupThousands(s)
+}
+
+func groupThousands(s string) string {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	intPart, frac, hasFrac := strings.Cut(s, ".")
+	if len(intPart) > 4 {
+		var b strings.Builder
+		for i, ch := range intPart {
+			if i > 0 && (len(intPart)-i)%3 == 0 {
+				b.WriteRune(',')
+			}
+			b.WriteRune(ch)
+		}
+		intPart = b.String()
+	}
+	if hasFrac {
+		intPart += "." + frac
+	}
+	if neg {
+		return "-" + intPart
+	}
+	return intPart
+}
+
+// bytesPerRun formats a byte count with a binary unit.
+func bytesPerRun(b float64) string {
+	a := math.Abs(b)
+	switch {
+	case math.IsInf(b, 0) || math.IsNaN(b):
+		return "unbounded"
+	case a >= mib:
+		return fmt.Sprintf("%.2f MiB", b/mib)
+	case a >= 1024:
+		return fmt.Sprintf("%.1f KiB", b/1024)
+	}
+	return fmt.Sprintf("%.0f B", b)
+}
