@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const torchFixture = "../gen/ortgen/testdata/torch-gpt2-tiny-gqa"
+
+func torchGreedy(t *testing.T) (prompt, greedy []int64) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(torchFixture, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e struct {
+		Cases []struct{ Prompt, Greedy []int64 }
+	}
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatal(err)
+	}
+	return e.Cases[0].Prompt, e.Cases[0].Greedy
+}
+
+func idsArg(ids []int64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(s, ",")
+}
+
+func TestGenerateJSON(t *testing.T) {
+	prompt, greedy := torchGreedy(t)
+	code, stdout, stderr := runPipe("generate", "--model", torchFixture, "--prompt-ids", idsArg(prompt), "--new-tokens", "12", "--threads", "1", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var out generateOutput
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatalf("not one JSON object: %v\n%s", err, stdout)
+	}
+	if !slices.Equal(out.OutputIDs, greedy) {
+		t.Errorf("output_ids %v, PyTorch generated %v", out.OutputIDs, greedy)
+	}
+	if len(out.ITLms) != 11 || out.TTFTms <= 0 || out.E2Ems < out.TTFTms || out.PromptTokens != len(prompt) {
+		t.Errorf("timings: %d gaps, TTFT %g, E2E %g, prompt %d", len(out.ITLms), out.TTFTms, out.E2Ems, out.PromptTokens)
+	}
+	for _, key := range []string{`"output_ids"`, `"ttft_ms"`, `"e2e_ms"`, `"itl_ms"`} {
+		if !strings.Contains(stdout, key) {
+			t.Errorf("JSON lacks %s", key)
+		}
+	}
+}
+
+// TestGenerateText checks the human output against a golden file, with the
+// measured numbers masked.
+func TestGenerateText(t *testing.T) {
+	prompt, _ := torchGreedy(t)
+	code, stdout, stderr := runPipe("generate", "--model", torchFixture, "--prompt-ids", idsArg(prompt), "--new-tokens", "12", "--threads", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	masked := regexp.MustCompile(`created in \d+ ms`).ReplaceAllString(stdout, "created in N ms")
+	masked = regexp.MustCompile(`(?m)^TTFT .*$`).ReplaceAllStringFunc(masked, func(s string) string {
+		return regexp.MustCompile(`\b\d+(\.\d+)?\b`).ReplaceAllString(s, "N")
+	})
+	golden(t, "generate-torch-fixture.txt", []byte(masked))
+}
+
+func TestGenerateSeededPrompt(t *testing.T) {
+	run := func(seed string) generateOutput {
+		code, stdout, stderr := runPipe("generate", "--model", "gpt2-tiny", "--prompt-tokens", "20", "--new-tokens", "3", "--seed", seed, "--threads", "1", "--json")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var out generateOutput
+		if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	a, b, c := run("1"), run("1"), run("2")
+	if len(a.PromptIDs) != 20 || len(a.OutputIDs) != 3 {
+		t.Fatalf("prompt %d ids, output %d ids", len(a.PromptIDs), len(a.OutputIDs))
+	}
+	if !slices.Equal(a.PromptIDs, b.PromptIDs) || slices.Equal(a.PromptIDs, c.PromptIDs) {
+		t.Errorf("seeded prompts: seed 1 gave %v then %v, seed 2 %v", a.PromptIDs, b.PromptIDs, c.PromptIDs)
+	}
+}
+
+func TestGenerateErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad id", []string{"--prompt-ids", "1,x"}, `--prompt-ids: "x" is not a token id`},
+		{"two prompts", []string{"--prompt-ids", "1", "--prompt-tokens", "3"}, "give one of --prompt-tokens, --prompt-ids, --prompt"},
+		{"text without tokenizer", []string{"--prompt", "hello"}, "--prompt needs a tokenizer and model " + torchFixture + " has none"},
+		{"negative threads", []string{"--threads", "-1"}, "intra-op threads -1 < 0"},
+		{"unknown device", []string{"--device", "tpu"}, `unknown device "tpu"`},
+		{"context overflow", []string{"--prompt-tokens", "60", "--new-tokens", "10"}, "prompt of 60 tokens + 10 new tokens = 70 exceeds the model's 64 positions"},
+		{"zero prompt", []string{"--prompt-tokens", "0"}, "--prompt-tokens 0: need at least 1"},
+		{"not a model", []string{"--model", "testdata"}, "model testdata: no ONNX decoder in the directory"},
+		{"missing library", []string{"--ort-lib", "/nonexistent/libonnxruntime.so"}, "--ort-lib /nonexistent/libonnxruntime.so: no such file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"generate", "--model", torchFixture}, tc.args...)
+			code, _, stderr := runPipe(args...)
+			if code != ExitError {
+				t.Errorf("exit %d, want %d", code, ExitError)
+			}
+			line := strings.TrimSuffix(stderr, "\n")
+			if !strings.Contains(line, tc.want) || strings.Contains(line, "\n") {
+				t.Errorf("stderr %q: want one line containing %q", stderr, tc.want)
+			}
+		})
+	}
+}
