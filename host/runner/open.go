@@ -1,0 +1,189 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/pipe-bench/pipe/host/assets"
+	"github.com/pipe-bench/pipe/host/engine"
+	"github.com/pipe-bench/pipe/host/gen"
+	"github.com/pipe-bench/pipe/host/gen/ortgen"
+	"github.com/pipe-bench/pipe/host/metric"
+	"github.com/pipe-bench/pipe/host/model"
+	"github.com/pipe-bench/pipe/host/pipeline"
+	"github.com/pipe-bench/pipe/host/plugin"
+	"github.com/pipe-bench/pipe/host/result"
+	"github.com/pipe-bench/pipe/host/tokenize"
+	"github.com/pipe-bench/pipe/sdk/abi"
+)
+
+// opened is a loaded model with what the engine needs around it.
+type opened struct {
+	gen     *ortgen.Generator
+	tok     engine.Tokenizer
+	prompts engine.Prompter
+}
+
+func (o *opened) close() { o.gen.Close() }
+
+// OpenGenerator loads the plan's model into an ONNX Runtime generator.
+func OpenGenerator(ms pipeline.ModelSpec) (*ortgen.Generator, *model.Model, error) {
+	dir, err := model.Resolve(ms.Source, ms.Seed, ms.GraphStyle)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := model.Load(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	g, err := ortgen.Open(m, ortgen.Options{
+		LibPath: ms.ORTLib, Device: ms.Device, DeviceID: ms.DeviceID,
+		IntraOpThreads: ms.IntraOpThreads, InterOpThreads: ms.InterOpThreads,
+		Spinning: ms.Spinning, OptLevel: ms.OptLevel, SessionConfig: ms.Options,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return g, m, nil
+}
+
+func openModel(plan *pipeline.Plan) (*opened, error) {
+	g, _, err := OpenGenerator(plan.Model)
+	if err != nil {
+		return nil, err
+	}
+	o := &opened{gen: g}
+	var tok tokenize.Tokenizer
+	if plan.Model.Tokenizer != "" {
+		t, err := tokenize.Load(plan.Model.Tokenizer)
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+		tok, o.tok = t, t
+	}
+	vocab := g.Info().Vocab
+	o.prompts = func(cs pipeline.CaseSpec) (engine.Prompt, error) {
+		rows := make([][]int64, max(cs.Batch, 1))
+		if cs.PromptFile == "" {
+			for b := range rows {
+				rows[b] = tokenize.SeededIDs(cs.PromptTokens, vocab, cs.PromptSeed+uint64(b))
+			}
+			return engine.Prompt{IDs: rows}, nil
+		}
+		if tok == nil {
+			return engine.Prompt{}, fmt.Errorf("prompt_file %s needs a tokenizer: set model.tokenizer", cs.PromptFile)
+		}
+		text, err := os.ReadFile(cs.PromptFile)
+		if err != nil {
+			return engine.Prompt{}, fmt.Errorf("prompt_file: %w", err)
+		}
+		ids, err := tokenize.PromptFromText(tok, string(text), cs.PromptTokens)
+		if err != nil {
+			return engine.Prompt{}, fmt.Errorf("prompt_file %s: %w", cs.PromptFile, err)
+		}
+		for b := range rows {
+			rows[b] = ids
+		}
+		return engine.Prompt{IDs: rows, Text: tok.Decode(ids)}, nil
+	}
+	return o, nil
+}
+
+// plugins are the plan's loaded plugins.
+type plugins struct {
+	host *plugin.Host
+	all  []*plugin.Plugin
+}
+
+func openPlugins(ctx context.Context, plan *pipeline.Plan) (*plugins, error) {
+	ps := &plugins{}
+	if len(plan.Plugins) == 0 {
+		return ps, nil
+	}
+	h, err := plugin.NewHost(ctx, plugin.HostOptions{CacheDir: filepath.Join(assets.CacheDir(), "wazero")})
+	if err != nil {
+		return nil, err
+	}
+	ps.host = h
+	for _, spec := range plan.Plugins {
+		p, err := h.Load(ctx, spec)
+		if err != nil {
+			h.Close(ctx)
+			return nil, err
+		}
+		ps.all = append(ps.all, p)
+	}
+	return ps, nil
+}
+
+func (ps *plugins) close(ctx context.Context) {
+	if ps.host != nil {
+		ps.host.Close(ctx)
+	}
+}
+
+func (ps *plugins) with(kind string) []*plugin.Plugin {
+	var out []*plugin.Plugin
+	for _, p := range ps.all {
+		if mf := p.Manifest(); mf.Has(kind) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (ps *plugins) info() []result.PluginInfo {
+	var out []result.PluginInfo
+	for _, p := range ps.all {
+		out = append(out, p.Info())
+	}
+	return out
+}
+
+func (ps *plugins) measurers() []engine.Measurer {
+	var out []engine.Measurer
+	for _, p := range ps.with(abi.KindMetric) {
+		out = append(out, metricPlugin{p})
+	}
+	return out
+}
+
+// metricPlugin adapts a metric plugin to the engine's Measurer: one batch
+// per case.
+type metricPlugin struct{ p *plugin.Plugin }
+
+var _ engine.Measurer = metricPlugin{}
+
+func (m metricPlugin) Name() string          { return m.p.Manifest().Name }
+func (m metricPlugin) Metrics() []metric.Def { return m.p.Manifest().Metrics }
+
+func (m metricPlugin) Measure(ctx context.Context, c *result.Case) error {
+	if len(c.Runs) == 0 {
+		return nil
+	}
+	batch := make([]plugin.RunInput, len(c.Runs))
+	for i := range c.Runs {
+		batch[i] = plugin.RunInputOf(c, &c.Runs[i])
+	}
+	perRun, corpus, err := m.p.Metric(ctx, batch)
+	if err != nil {
+		return err
+	}
+	for i, vs := range perRun {
+		for id, v := range vs {
+			c.Runs[i].Values[id] = v
+		}
+	}
+	if len(corpus) > 0 && c.Values == nil {
+		c.Values = map[string]float64{}
+	}
+	for id, v := range corpus {
+		c.Values[id] = v
+	}
+	return nil
+}
+
+var _ gen.Generator = (*ortgen.Generator)(nil)

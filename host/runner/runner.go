@@ -1,0 +1,158 @@
+// Package runner executes a validated pipeline from start to finish: it
+// opens the model and the plugins the plan names, runs the engine's stages,
+// adds the phase analyses, evaluates the targets, writes result.json and
+// every report format, and says which exit code the outcome deserves.
+//
+// It takes a stand on order and durability: the raw samples are journaled
+// by the engine as they happen, result.json is written before any report
+// renders, and a failing report, target plugin or metric plugin is recorded
+// in the result and the exit code — it never costs the measurements.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pipe-bench/pipe/host/analysis"
+	"github.com/pipe-bench/pipe/host/engine"
+	"github.com/pipe-bench/pipe/host/gen"
+	"github.com/pipe-bench/pipe/host/metric"
+	"github.com/pipe-bench/pipe/host/pipeline"
+	"github.com/pipe-bench/pipe/host/result"
+)
+
+// Options are the command line's choices that are not part of the plan.
+type Options struct {
+	// Progress receives progress lines; nil is quiet.
+	Progress io.Writer
+	// Log receives one-line notices (where results went, warnings).
+	Log io.Writer
+	// Baseline overrides the plan's report.baseline (a path or latest:NAME).
+	Baseline string
+	// Generator, when set, is used instead of opening the plan's model
+	// (tests; the caller keeps ownership).
+	Generator gen.Generator
+}
+
+// Outcome is what a run produced.
+type Outcome struct {
+	Result *result.Result
+	Dir    string   // the run's output directory
+	Files  []string // files written, result.json first
+}
+
+// Exit codes; the CLI documents them.
+const (
+	ExitOK            = 0
+	ExitError         = 1
+	ExitTargetsFailed = 3
+	ExitInvalid       = 4
+)
+
+// Code is the exit code an outcome deserves: invalid beats failed targets,
+// and errors that did not stop the run (a failing plugin) count as errors.
+func (o *Outcome) Code() int {
+	r := o.Result
+	switch {
+	case r == nil:
+		return ExitError
+	case !r.Valid:
+		return ExitInvalid
+	case len(r.Errors) > 0:
+		return ExitError
+	}
+	for _, v := range r.Targets {
+		if !v.Pass {
+			return ExitTargetsFailed
+		}
+	}
+	return ExitOK
+}
+
+// Execute runs plan. The returned Outcome is non-nil whenever a result was
+// written, also together with an error (an interrupt, a failing stage).
+func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, error) {
+	if opt.Log == nil {
+		opt.Log = io.Discard
+	}
+	if plan.ReportOnly() {
+		return executeReport(ctx, plan, opt)
+	}
+	reg := metric.NewRegistry()
+	g := opt.Generator
+	var tok engine.Tokenizer
+	var prompts engine.Prompter
+	if g == nil {
+		opened, err := openModel(plan)
+		if err != nil {
+			return nil, err
+		}
+		defer opened.close()
+		g, tok, prompts = opened.gen, opened.tok, opened.prompts
+	}
+
+	started := time.Now()
+	dir := filepath.Join(plan.Report.OutDir, result.DirName(plan.Name, g.Info().Model, started))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("output directory: %w", err)
+	}
+	out := &Outcome{Dir: dir}
+
+	plugins, err := openPlugins(ctx, plan)
+	if err != nil {
+		return nil, err
+	}
+	defer plugins.close(ctx)
+
+	res, runErr := engine.Run(ctx, plan, g, engine.Options{
+		Dir: dir, Progress: opt.Progress, Prompts: prompts, Tokenizer: tok,
+		Measurers: plugins.measurers(), Registry: reg,
+	})
+	if res == nil {
+		return nil, runErr
+	}
+	out.Result = res
+	res.Warnings = append(res.Warnings, plan.Warnings...)
+	analyse(plan, res)
+	evaluateTargets(ctx, plan, res, plugins)
+	if err := finish(ctx, plan, opt, out, plugins); err != nil {
+		return out, err
+	}
+	return out, runErr
+}
+
+// analyse adds the memory and throughput sections the plan asks for.
+func analyse(plan *pipeline.Plan, res *result.Result) {
+	if th := plan.Aggregate.LeakThreshold; th > 0 {
+		m := &result.Memory{LoadRSSDelta: res.Model.LoadRSSDelta, LoadPeakRSS: res.Model.LoadPeakRSS, ArenaSettings: plan.Model.Options}
+		for i := range res.Cases {
+			c := &res.Cases[i]
+			skip := max(2, len(c.Runs)/10)
+			l, err := analysis.LeakOf(c, th, skip)
+			if err != nil {
+				res.Warnings = append(res.Warnings, "leak detector: "+err.Error())
+				continue
+			}
+			m.Leak = append(m.Leak, l)
+		}
+		res.Memory = m
+	}
+	concurrent := false
+	for _, c := range res.Cases {
+		if c.Params.Batch > 1 || c.Params.Streams > 1 {
+			concurrent = true
+		}
+	}
+	if concurrent {
+		res.Throughput = analysis.ThroughputOf(res.Cases, 0, res.Env.Cores, res.Model.Threads.IntraOp)
+		res.Warnings = append(res.Warnings, res.Throughput.Warnings...)
+	}
+}
+
+// errJoin keeps the first error, for finish's several writers.
+func errJoin(a, b error) error { return errors.Join(a, b) }
