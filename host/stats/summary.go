@@ -117,3 +117,7 @@ func Format(v float64) string {
 	}
 	return strconv.FormatFloat(v, 'g', 3, 64)
 }
+
+// FormatExact renders v with the fewest digits that read back exactly
+// (settings, thresholds as written).
+func FormatExact(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

@@ -1,0 +1,188 @@
+package report_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/pipe-bench/pipe/host/report"
+	"github.com/pipe-bench/pipe/host/result"
+	"github.com/pipe-bench/pipe/host/result/resulttest"
+)
+
+func TestMarkdownGolden(t *testing.T) {
+	tests := []struct {
+		name string
+		r    *result.Result
+		opt  report.Options
+	}{
+		{"phase2_with_baseline.md", resulttest.Phase2(), report.Options{Baseline: resulttest.Baseline()}},
+		{"baseline_alone.md", resulttest.Baseline(), report.Options{Title: "Phase 2 baseline"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := report.Render("md", tt.r, tt.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resulttest.Golden(t, tt.name, got)
+		})
+	}
+}
+
+// TestMarkdownSaysWhatMatters checks the statements the seed report got
+// wrong or left out, independent of layout.
+func TestMarkdownSaysWhatMatters(t *testing.T) {
+	got, err := report.Render("md", resulttest.Phase2(), report.Options{Baseline: resulttest.Baseline()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(got)
+	for _, want := range []string{
+		"❌ INVALID",                          // the broken run is visible in the status line
+		"E2E ≥ TTFT broken: e2e_ms 180.4 < ttft_ms 242.3", // and named with its invariant
+		"TTFT grows linearly with prompt length: 4× tokens → 3.87× time",
+		"foreign CPU load 0.80 cores during the case — rerun on an idle machine",
+		"❌ targets: 4 of 13 failed",
+		"jitter.itl_cv",       // the plugin metric has a row and a definition
+		"from plugin jitter",  // its definition says where it came from
+		"## Comparison with baseline",
+		"time to first token: request start (before tokenization)",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+// TestCSV reads the CSV files back and checks them against the result.
+func TestCSV(t *testing.T) {
+	r := resulttest.Phase2()
+	files, err := report.RenderFiles("csv", r, report.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 2 || files[0].Name != report.RunsCSV || files[1].Name != report.CasesCSV {
+		t.Fatalf("files = %v", files)
+	}
+	for _, f := range files {
+		resulttest.Golden(t, f.Name, f.Data)
+	}
+	runs, err := csv.NewReader(bytes.NewReader(files[0].Data)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nRuns := 0
+	for _, c := range r.Cases {
+		nRuns += len(c.Runs)
+	}
+	if len(runs) != nRuns+1 {
+		t.Errorf("runs.csv has %d rows, want a header and %d runs", len(runs), nRuns)
+	}
+	col := map[string]int{}
+	for i, h := range runs[0] {
+		col[h] = i
+	}
+	// Row 16 is p512 run 7, the broken one.
+	broken := runs[1+8+6]
+	if broken[col["case"]] != "p512-n128-b1" || broken[col["valid"]] != "false" || broken[col["e2e_ms"]] != "180.4" ||
+		!strings.Contains(broken[col["problems"]], "E2E ≥ TTFT") {
+		t.Errorf("broken run row = %v", broken)
+	}
+	cases, err := csv.NewReader(bytes.NewReader(files[1].Data)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 1 + 3*len(r.Metrics); len(cases) != want {
+		t.Errorf("cases.csv has %d rows, want %d", len(cases), want)
+	}
+}
+
+func TestJSONIsTheResult(t *testing.T) {
+	r := resulttest.Phase2()
+	got, err := report.Render("json", r, report.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := result.Decode("report", got); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := result.Encode(r)
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("json format is not result.json:\n%s", diff)
+	}
+}
+
+func TestMarkdownStableAcrossJSON(t *testing.T) {
+	// A report rendered from a result read back from disk equals the one
+	// rendered from memory (settings decode as float64 and []any).
+	r := resulttest.Phase2()
+	dir := t.TempDir()
+	if err := result.Write(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	back, err := result.Read(filepath.Join(dir, result.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := report.Render("md", r, report.Options{})
+	b, _ := report.Render("md", back, report.Options{})
+	if diff := cmp.Diff(string(a), string(b)); diff != "" {
+		t.Errorf("markdown differs after a JSON round trip:\n%s", diff)
+	}
+}
+
+type plugFormat struct{}
+
+func (plugFormat) Name() string { return "test-plugin" }
+func (plugFormat) Render(r *result.Result, _ report.Options) ([]report.File, error) {
+	return []report.File{{Name: "cases.txt", Data: []byte(r.Cases[0].ID)}}, nil
+}
+
+func TestRegistry(t *testing.T) {
+	report.Register(plugFormat{})
+	for _, name := range []string{"md", "csv", "json", "test-plugin"} {
+		if _, ok := report.Lookup(name); !ok {
+			t.Errorf("format %s not registered", name)
+		}
+	}
+	dir := t.TempDir()
+	paths, err := report.Write(dir, "test-plugin", resulttest.Phase2(), report.Options{})
+	if err != nil || len(paths) != 1 {
+		t.Fatalf("Write = %v, %v", paths, err)
+	}
+	if data, _ := os.ReadFile(paths[0]); string(data) != "p128-n64-b1" {
+		t.Errorf("plugin file holds %q", data)
+	}
+	paths, err = report.Write(dir, "csv", resulttest.Phase2(), report.Options{})
+	if err != nil || len(paths) != 2 || filepath.Base(paths[1]) != report.CasesCSV {
+		t.Errorf("csv Write = %v, %v", paths, err)
+	}
+	if _, err := report.Render("pdf", resulttest.Phase2(), report.Options{}); err == nil || !strings.Contains(err.Error(), `unknown format "pdf"; want one of csv, json, md`) {
+		t.Errorf("unknown format error = %v", err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("registering md twice did not panic")
+		}
+	}()
+	report.Register(plugFormat{})
+}
+
+func TestMarkdownSingleCaseValid(t *testing.T) {
+	r := resulttest.Baseline()
+	r.Cases = r.Cases[:1]
+	r.Targets = nil
+	md, err := report.Render("md", r, report.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(md)
+	if !strings.Contains(s, "✅ valid · no targets set") || strings.Contains(s, "## Scaling") || !strings.Contains(s, "No anomaly") {
+		t.Errorf("single valid case report:\n%s", s)
+	}
+}
