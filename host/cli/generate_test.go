@@ -125,3 +125,25 @@ func TestGenerateErrors(t *testing.T) {
 		})
 	}
 }
+
+func FuzzParseIDs(f *testing.F) {
+	for _, s := range []string{"1,2,3", " 4 , 5 ", "", ",", "x", "9223372036854775807", "-1,2", "1,,2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ids, err := parseIDs(s)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("multi-line error %q", err)
+			}
+			return
+		}
+		if len(ids) == 0 {
+			t.Fatalf("%q: no ids and no error", s)
+		}
+		again, err := parseIDs(idsArg(ids))
+		if err != nil || !slices.Equal(ids, again) {
+			t.Errorf("%q → %v → %v (%v)", s, ids, again, err)
+		}
+	})
+}

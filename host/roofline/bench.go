@@ -96,6 +96,11 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 	if o.NewTokens < 2 || o.Reps < 1 {
 		return Figures{}, fmt.Errorf("bench: new tokens %d, reps %d: need ≥ 2 tokens (decode speed needs two) and ≥ 1 rep", o.NewTokens, o.Reps)
 	}
+	for _, p := range o.PromptTokens {
+		if mp := o.Model.Config.MaxPositions; p < 1 || (mp > 0 && p+o.NewTokens > mp) {
+			return Figures{}, fmt.Errorf("bench: prompt %d + %d new tokens exceeds the model's %d positions: use shorter prompts", p, o.NewTokens, mp)
+		}
+	}
 	say := o.Progress
 	if say == nil {
 		say = func(string, ...any) {}
@@ -157,9 +162,6 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 
 	mon := sysinfo.StartMonitor()
 	for _, p := range o.PromptTokens {
-		if mp := m.Config.MaxPositions; mp > 0 && p+o.NewTokens > mp {
-			return f, fmt.Errorf("bench: prompt %d + %d new tokens exceeds the model's %d positions: use shorter prompts", p, o.NewTokens, mp)
-		}
 		prompt := tokenize.SeededIDs(p, m.Config.Vocab, 1)
 		rows := make([]Row, len(engines))
 		ttft := make([][]float64, len(engines))
