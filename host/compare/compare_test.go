@@ -3,6 +3,7 @@ package compare_test
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"math"
 	"strings"
 	"testing"
@@ -16,6 +17,8 @@ import (
 
 // oneCase builds a result with one case whose runs have the given values of
 // metric id.
+var _ = flag.Bool("update", false, "rewrite the golden files in testdata/ from the current output")
+
 func oneCase(id string, better metric.Better, xs []float64) *result.Result {
 	c := result.Case{ID: "c1", Valid: true, Stats: map[string]stats.Summary{id: stats.Summarize(xs)}}
 	for i, x := range xs {

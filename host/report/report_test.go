@@ -3,6 +3,7 @@ package report_test
 import (
 	"bytes"
 	"encoding/csv"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"github.com/pipe-bench/pipe/host/result"
 	"github.com/pipe-bench/pipe/host/result/resulttest"
 )
+
+var _ = flag.Bool("update", false, "rewrite the golden files in testdata/ from the current output")
 
 func TestMarkdownGolden(t *testing.T) {
 	tests := []struct {

@@ -9,14 +9,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files under testdata with the current output")
-
 // Golden compares got with the file testdata/NAME, or rewrites the file
-// when the test runs with -update.
+// when the test runs with -update. The test package defines the flag
+// (flag.Bool("update", …)); Golden only reads it, so packages that already
+// have one can use Golden too.
 func Golden(t testing.TB, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
-	if *update {
+	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
