@@ -19,7 +19,10 @@ func repoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-var buildMu sync.Mutex
+var (
+	buildMu sync.Mutex
+	built   = map[string]string{}
+)
 
 // buildPlugin builds the plugin in dir (relative to the checkout) once per
 // change of its sources, into the test plugin cache, and returns the .wasm
@@ -31,10 +34,14 @@ func buildPlugin(t testing.TB, dir string) string {
 	}
 	buildMu.Lock()
 	defer buildMu.Unlock()
+	if out, ok := built[dir]; ok {
+		return out
+	}
 	out := filepath.Join(assets.CacheDir(), "plugins-test", filepath.Base(dir)+".wasm")
 	if _, err := plugin.Build(context.Background(), filepath.Join(repoRoot(), dir), out); err != nil {
 		t.Fatal(err)
 	}
+	built[dir] = out
 	return out
 }
 

@@ -193,7 +193,7 @@ func (h *Host) Load(ctx context.Context, spec pipeline.PluginSpec) (*Plugin, err
 // configuration, for `pipe plugin inspect`: its manifest is then checked
 // against its exports.
 func (h *Host) Inspect(ctx context.Context, path string) (*Plugin, error) {
-	return h.Load(ctx, pipeline.PluginSpec{Path: path, Name: strings.TrimSuffix(filepath.Base(path), ".wasm")})
+	return h.Load(ctx, pipeline.PluginSpec{Path: path})
 }
 
 func memoryMiB(spec pipeline.PluginSpec) int {

@@ -278,6 +278,9 @@ func (p *Plugin) setManifest(out []byte) error {
 			return fmt.Errorf("%s: %w: it declares kind %s but exports no %s", abi.ExportDescribe, ErrBadOutput, k, abi.KindExport[k])
 		}
 	}
+	if m.Has(abi.KindMetric) && p.spec.Name != "" && p.spec.Name != m.Name {
+		return fmt.Errorf("%s: the pipeline names it %q but the module is %q, which namespaces its metrics: use name = %q", abi.ExportDescribe, p.spec.Name, m.Name, m.Name)
+	}
 	for i := range m.Metrics {
 		m.Metrics[i].Source = m.Name
 	}

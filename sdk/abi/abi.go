@@ -133,7 +133,9 @@ type ReportFormat struct {
 	MediaType string `json:"media_type"` // e.g. "application/xml"
 }
 
-var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+// NamePattern is what a plugin's name must match; it namespaces the
+// plugin's metric IDs, as in a pipeline's [[plugin]] name.
+var NamePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 // Has reports whether m declares kind.
 func (m *Manifest) Has(kind string) bool { return slices.Contains(m.Kinds, kind) }
@@ -143,8 +145,8 @@ func (m *Manifest) Wants(input string) bool { return slices.Contains(m.Inputs, i
 
 // Validate reports the first thing wrong with m, in words that name the fix.
 func (m *Manifest) Validate() error {
-	if !namePattern.MatchString(m.Name) {
-		return fmt.Errorf("manifest name %q: want lowercase letters, digits, '-' and '_', starting with a letter", m.Name)
+	if !NamePattern.MatchString(m.Name) {
+		return fmt.Errorf("manifest name %q: want lowercase letters, digits and '_', starting with a letter", m.Name)
 	}
 	if len(m.Kinds) == 0 {
 		return fmt.Errorf("manifest %s: no kinds: declare at least one of metric, target, report", m.Name)
@@ -162,8 +164,8 @@ func (m *Manifest) Validate() error {
 		if err := d.Validate(); err != nil {
 			return fmt.Errorf("manifest %s: %w", m.Name, err)
 		}
-		if !strings.HasPrefix(d.ID, m.Name+".") && !strings.HasPrefix(d.ID, strings.ReplaceAll(m.Name, "-", "_")+".") {
-			return fmt.Errorf("manifest %s: metric %s: IDs must start with the plugin's name, e.g. %s.%s", m.Name, d.ID, strings.ReplaceAll(m.Name, "-", "_"), d.ID)
+		if !strings.HasPrefix(d.ID, m.Name+".") {
+			return fmt.Errorf("manifest %s: metric %s: IDs must start with the plugin's name, e.g. %s.%s", m.Name, d.ID, m.Name, d.ID)
 		}
 		if seen[d.ID] {
 			return fmt.Errorf("manifest %s: metric %s declared twice", m.Name, d.ID)
