@@ -133,6 +133,12 @@ func loadHF(path string) (*BPE, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
+	return parseHF(raw, path)
+}
+
+// parseHF is loadHF on the file's bytes; path names it in errors and its
+// directory is where config.json may name the EOS token.
+func parseHF(raw []byte, path string) (*BPE, error) {
 	var hf hfTokenizer
 	if err := json.Unmarshal(raw, &hf); err != nil {
 		return nil, fmt.Errorf("tokenizer %s: not a tokenizer.json: %v", path, jsonError(raw, err))
@@ -155,6 +161,7 @@ func loadHF(path string) (*BPE, error) {
 		return nil, fmt.Errorf("tokenizer %s: normalizer %s is not supported (byte-level BPE has none)", path, jsonType(n))
 	}
 	spec := bpeSpec{source: path, vocab: m.Vocab, spaces: spaceWhiteSpace, ignoreMerges: m.IgnoreMerges, eos: -1}
+	var err error
 	if spec.prefix, err = hfPreTokenize(hf.PreTokenizer); err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
 	}

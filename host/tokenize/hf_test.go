@@ -1,45 +1,65 @@
 package tokenize
 
 import (
-	"bufio"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pipe-bench/pipe/host/assets"
 )
 
+// gpt2Files holds encoder.json and vocab.bpe as read once for the tests.
+var gpt2Files = sync.OnceValues(func() (gpt2FileContents, error) {
+	var c gpt2FileContents
+	src, err := assets.GPT2Tokenizer()
+	if err != nil {
+		return c, err
+	}
+	raw, err := os.ReadFile(filepath.Join(src, "encoder.json"))
+	if err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal(raw, &c.vocab); err != nil {
+		return c, err
+	}
+	raw, err = os.ReadFile(filepath.Join(src, "vocab.bpe"))
+	if err != nil {
+		return c, err
+	}
+	for n, line := range strings.Split(string(raw), "\n") {
+		if fields := strings.Fields(line); len(fields) == 2 && !(n == 0 && strings.HasPrefix(line, "#version")) {
+			c.merges = append(c.merges, [2]string{fields[0], fields[1]})
+		}
+	}
+	return c, nil
+})
+
+type gpt2FileContents struct {
+	vocab  map[string]int
+	merges [][2]string
+}
+
 // writeGPT2TokenizerJSON writes GPT-2 as a Hugging Face tokenizer.json into
 // dir: testdata/gpt2_hf_skeleton.json (as the tokenizers library serialised
-// it) with the vocabulary and merges of the GPT-2 asset files filled in.
+// it) with the vocabulary and merges of the GPT-2 asset files filled in, then
+// changed by edit (which may change model.vocab, a map[string]int, and
+// model.merges, a [][2]string, freely).
 func writeGPT2TokenizerJSON(tb testing.TB, dir string, edit func(map[string]any)) string {
 	tb.Helper()
-	src, err := assets.GPT2Tokenizer()
+	files, err := gpt2Files()
 	if err != nil {
 		tb.Fatalf("%v (run `make setup` first)", err)
 	}
 	var doc map[string]any
 	readJSON(tb, filepath.Join("testdata", "gpt2_hf_skeleton.json"), &doc)
-	var vocab map[string]int
-	readJSON(tb, filepath.Join(src, "encoder.json"), &vocab)
-	f, err := os.Open(filepath.Join(src, "vocab.bpe"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	var merges [][2]string
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		if fields := strings.Fields(sc.Text()); len(fields) == 2 && !(n == 1 && strings.HasPrefix(sc.Text(), "#version")) {
-			merges = append(merges, [2]string{fields[0], fields[1]})
-		}
-	}
 	model := doc["model"].(map[string]any)
-	model["vocab"] = vocab
-	model["merges"] = merges
+	model["vocab"] = maps.Clone(files.vocab)
+	model["merges"] = slices.Clone(files.merges)
 	if edit != nil {
 		edit(doc)
 	}
