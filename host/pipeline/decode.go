@@ -152,6 +152,9 @@ func (d *decoder) decodeSlice(v any, rv reflect.Value, path string) {
 	out := reflect.MakeSlice(rv.Type(), len(elems), len(elems))
 	for i, e := range elems {
 		d.decode(e, out.Index(i), path+"."+strconv.Itoa(i))
+		if d.bad[path+"."+strconv.Itoa(i)] && rv.Type().Elem().Kind() != reflect.Struct {
+			d.bad[path] = true // a list with a bad element is not checked further
+		}
 	}
 	rv.Set(out)
 }
@@ -192,7 +195,10 @@ func (d *decoder) decodeStruct(m map[string]any, rv reflect.Value, path string) 
 		p := join(path, k)
 		i, ok := fields[k]
 		if !ok {
-			d.addf(p, "unknown key; %s", suggest(rv.Type(), path, k))
+			d.bad[p] = true
+			pr := d.loc(p)
+			pr.Msg = "unknown key; " + suggest(rv.Type(), path, k, pr.Key)
+			d.problems = append(d.problems, pr)
 			continue
 		}
 		d.decode(m[k], rv.Field(i), p)
@@ -222,9 +228,10 @@ func schemaKeys(t reflect.Type) []string {
 }
 
 // suggest names the fix for an unknown key k in the table at path (of type
-// t): the closest sibling, else a key of that name elsewhere in the schema,
-// else the list of keys the table takes.
-func suggest(t reflect.Type, path, k string) string {
+// t): the closest sibling (spelled as shown, where the key is shown as
+// shown), else a key of that name elsewhere in the schema, else the list of
+// keys the table takes.
+func suggest(t reflect.Type, path, k, shown string) string {
 	best, bestDist := "", 3
 	for _, name := range schemaKeys(t) {
 		if dist := editDistance(k, name); dist < bestDist || dist == bestDist && name < best {
@@ -236,7 +243,7 @@ func suggest(t reflect.Type, path, k string) string {
 		limit = 1
 	}
 	if best != "" && bestDist <= limit {
-		return fmt.Sprintf("did you mean %s?", join(path, best))
+		return fmt.Sprintf("did you mean %s?", shown[:len(shown)-len(k)]+best)
 	}
 	var elsewhere []string
 	walkSchema(reflect.TypeOf(fileDoc{}), "", func(p string) {

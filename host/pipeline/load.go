@@ -39,6 +39,9 @@ type LoadOptions struct {
 	CPUs int
 }
 
+// MaxCases bounds the cases one pipeline may expand to.
+const MaxCases = 10000
+
 // Defaults for keys a pipeline leaves out.
 const (
 	DefaultSource      = "gpt2"
@@ -722,6 +725,10 @@ func (l *loader) cases(doc *fileDoc, p *Plan) {
 			if ref != nil {
 				n = len(ref.vals)
 			}
+			if n > MaxCases {
+				l.addf("matrix", "%d cases are more than %d; shorten the lists", n, MaxCases)
+				return
+			}
 			pick := func(a *axis, i int) int {
 				if len(a.vals) == 1 {
 					return a.vals[0]
@@ -732,6 +739,14 @@ func (l *loader) cases(doc *fileDoc, p *Plan) {
 				raw = append(raw, CaseSpec{PromptTokens: pick(axes[0], i), NewTokens: pick(axes[1], i), Batch: pick(axes[2], i), Streams: pick(axes[3], i), Threads: pick(axes[4], i)})
 			}
 		} else {
+			n := 1
+			for _, a := range axes {
+				n *= len(a.vals)
+				if n > MaxCases {
+					l.addf("matrix", "the cartesian product has more than %d cases; shorten the lists, or use mode = \"zip\"", MaxCases)
+					return
+				}
+			}
 			for _, pt := range axes[0].vals {
 				for _, nt := range axes[1].vals {
 					for _, b := range axes[2].vals {

@@ -1,0 +1,64 @@
+package pipeline
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/describe")
+
+// TestDescribe compares Describe's output for every shipped pipeline and
+// the full testdata pipeline with golden files (go test -update rewrites
+// them; a mismatch leaves NAME.got beside the golden file).
+func TestDescribe(t *testing.T) {
+	t.Setenv("PIPE_CACHE", filepath.Join("testdata", "cache")) // first-party plugins: not built
+	shipped, _ := filepath.Glob(filepath.Join("..", "..", "pipelines", "*.toml"))
+	tests := []struct {
+		name  string
+		file  string
+		quick bool
+	}{
+		{"full", filepath.Join("testdata", "full.toml"), false},
+		{"tiny", filepath.Join("..", "..", "pipelines", "testdata", "gpt2-tiny.toml"), false},
+		{"phase2-latency-quick", filepath.Join("..", "..", "pipelines", "phase2-latency.toml"), true},
+	}
+	for _, f := range shipped {
+		tests = append(tests, struct {
+			name  string
+			file  string
+			quick bool
+		}{strings.TrimSuffix(filepath.Base(f), ".toml"), f, false})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, err := Load(tt.file, LoadOptions{Quick: tt.quick, CPUs: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got bytes.Buffer
+			if err := plan.Describe(&got); err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", "describe", tt.name+".golden")
+			if *update {
+				if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				gotFile := strings.TrimSuffix(golden, ".golden") + ".got"
+				_ = os.WriteFile(gotFile, got.Bytes(), 0o644)
+				t.Errorf("Describe differs from %s; see %s (go test -update accepts it)", golden, gotFile)
+			}
+		})
+	}
+}
