@@ -83,3 +83,139 @@ func TestPrefillMatchesReference(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeWithPastEqualsRecompute feeds each step's present cache back as
+// the next step's past, one token at a time, and checks every step's logits
+// against a full recompute of the whole sequence by the reference.
+func TestDecodeWithPastEqualsRecompute(t *testing.T) {
+	cases := []struct {
+		name   string
+		cfg    Config
+		style  string
+		prompt int
+		decode int
+	}{
+		{"optimum/prompt 5, 4 steps", GPT2Tiny(), StyleOptimum, 5, 4},
+		{"optimum/prompt 1, 6 steps", GPT2Tiny(), StyleOptimum, 1, 6},
+		{"optimum/grouped-query", gqaTiny(), StyleOptimum, 6, 3},
+		{"fused/prompt 5, 4 steps", GPT2Tiny(), StyleFused, 5, 4},
+		{"fused/prompt 1, 6 steps", GPT2Tiny(), StyleFused, 1, 6},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			const seed = 7
+			r := newRunner(t, buildTo(t, tc.cfg, seed, tc.style, true))
+			ids := testIDs(tc.prompt+tc.decode, tc.cfg.Vocab)
+			want := ReferenceLogits(tc.cfg, seed, ids)
+			in, mask, pos := seqInputs(ids[:tc.prompt])
+			out := r.step(t, in, mask, pos, nil)
+			for n := tc.prompt; ; n++ {
+				if d := maxAbsDiff(out.logits[0][len(out.logits[0])-1], want[n-1]); d > tol {
+					t.Errorf("after %d tokens: max |ort − reference| = %.3g > %g", n, d, tol)
+				}
+				if got := out.present[0].GetShape(); got[2] != int64(n) {
+					t.Errorf("after %d tokens: present.0.key has %d positions", n, got[2])
+				}
+				if n == len(ids) {
+					break
+				}
+				_, mask, _ = seqInputs(ids[:n+1])
+				next := r.step(t, [][]int64{{ids[n]}}, mask, [][]int64{{int64(n)}}, out.present)
+				out.destroy()
+				out = next
+			}
+			out.destroy()
+		})
+	}
+}
+
+// TestLeftPadding runs a batch of two rows, the shorter one left-padded
+// with its padding masked out: its real positions must give the logits of
+// the unpadded sequence, in prefill and in a decode step after it.
+func TestLeftPadding(t *testing.T) {
+	for _, style := range Styles {
+		t.Run(style, func(t *testing.T) {
+			cfg := GPT2Tiny()
+			const seed, pad = 5, 3
+			r := newRunner(t, buildTo(t, cfg, seed, style, true))
+			long := testIDs(8, cfg.Vocab)
+			short := []int64{17, 300, 4, 99, 12}
+			shortNext, longNext := int64(250), int64(33)
+			ids := [][]int64{append([]int64{0, 0, 0}, short...), long}
+			mask := [][]int64{{0, 0, 0, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1, 1, 1}}
+			// Positions count real tokens only (Hugging Face: cumsum(mask) − 1;
+			// padded slots get 1, any value works since they are masked).
+			pos := [][]int64{{1, 1, 1, 0, 1, 2, 3, 4}, {0, 1, 2, 3, 4, 5, 6, 7}}
+			out := r.step(t, ids, mask, pos, nil)
+			defer out.destroy()
+			wantShort := ReferenceLogits(cfg, seed, append(short, shortNext))
+			wantLong := ReferenceLogits(cfg, seed, append(long, longNext))
+			for i := range short {
+				if d := maxAbsDiff(out.logits[0][pad+i], wantShort[i]); d > tol {
+					t.Errorf("padded row, position %d: max |ort − reference| = %.3g", i, d)
+				}
+			}
+			for i := range long {
+				if d := maxAbsDiff(out.logits[1][i], wantLong[i]); d > tol {
+					t.Errorf("full row, position %d: max |ort − reference| = %.3g", i, d)
+				}
+			}
+			mask = [][]int64{append(mask[0], 1), append(mask[1], 1)}
+			dec := r.step(t, [][]int64{{shortNext}, {longNext}}, mask, [][]int64{{int64(len(short))}, {int64(len(long))}}, out.present)
+			defer dec.destroy()
+			if d := maxAbsDiff(dec.logits[0][0], wantShort[len(short)]); d > tol {
+				t.Errorf("padded row, decode step: max |ort − reference| = %.3g", d)
+			}
+			if d := maxAbsDiff(dec.logits[1][0], wantLong[len(long)]); d > tol {
+				t.Errorf("full row, decode step: max |ort − reference| = %.3g", d)
+			}
+		})
+	}
+}
+
+// TestStylesAgree checks the two graph styles against each other on the
+// same weights (the reference covers each; this pins them together).
+func TestStylesAgree(t *testing.T) {
+	cfg := GPT2Tiny()
+	ids := testIDs(12, cfg.Vocab)
+	in, mask, pos := seqInputs(ids)
+	var logits [][][]float32
+	for _, style := range Styles {
+		out := newRunner(t, buildTo(t, cfg, 9, style, false)).step(t, in, mask, pos, nil)
+		logits = append(logits, out.logits[0])
+		out.destroy()
+	}
+	for i := range ids {
+		if d := maxAbsDiff(logits[0][i], logits[1][i]); d > tol {
+			t.Errorf("position %d: max |optimum − fused| = %.3g > %g", i, d, tol)
+		}
+	}
+}
+
+// TestReferenceIsNotTrivial guards the oracle itself: logits must depend on
+// the seed, on the tokens and on their order (causality), else the
+// comparisons above would prove nothing.
+func TestReferenceIsNotTrivial(t *testing.T) {
+	cfg := GPT2Tiny()
+	a := ReferenceLogits(cfg, 1, []int64{1, 2, 3})
+	cases := []struct {
+		name string
+		got  []float32
+		want bool // whether it should equal a's last row
+	}{
+		{"other seed", ReferenceLogits(cfg, 2, []int64{1, 2, 3})[2], false},
+		{"other token", ReferenceLogits(cfg, 1, []int64{1, 2, 4})[2], false},
+		{"other order", ReferenceLogits(cfg, 1, []int64{2, 1, 3})[2], false},
+		{"same input", ReferenceLogits(cfg, 1, []int64{1, 2, 3})[2], true},
+	}
+	for _, tc := range cases {
+		d := maxAbsDiff(a[2], tc.got)
+		if tc.want != (d == 0) {
+			t.Errorf("%s: max diff %.3g, want equal = %v", tc.name, d, tc.want)
+		}
+	}
+	// A later token must not change earlier logits (causal masking).
+	if d := maxAbsDiff(ReferenceLogits(cfg, 1, []int64{1, 2, 9})[1], a[1]); d != 0 {
+		t.Errorf("position 1 changed with token 2: %.3g", d)
+	}
+}

@@ -1,0 +1,158 @@
+package model
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// BenchmarkBuildGPT2 builds GPT-2 124M from scratch (cold: no cache) into a
+// file: weight generation, protobuf framing and the write of ~500 MB.
+func BenchmarkBuildGPT2(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "model.onnx")
+	b.SetBytes(GPT2().Params() * 4)
+	for b.Loop() {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := Build(f, GPT2(), 1, StyleOptimum); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGenerateWeightsGPT2 is the weight generator alone.
+func BenchmarkGenerateWeightsGPT2(b *testing.B) {
+	b.SetBytes(GPT2().Params() * 4)
+	for b.Loop() {
+		if err := writeModel(io.Discard, newGraphBuilder(GPT2()).optimum(), weightSpecs(GPT2()), 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+var gpt2Dirs sync.Map // style → dir, built once per benchmark binary
+
+func gpt2Dir(b *testing.B, style string) string {
+	if d, ok := gpt2Dirs.Load(style); ok {
+		return d.(string)
+	}
+	dir, err := os.MkdirTemp("", "pipe-gpt2-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, "model.onnx"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := Build(f, GPT2(), 1, style); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	js, _ := marshalHFConfig(GPT2(), pipeInfo{Name: "gpt2", Seed: 1, Style: style, BuilderVersion: BuilderVersion})
+	os.WriteFile(filepath.Join(dir, "config.json"), js, 0o644)
+	gpt2Dirs.Store(style, dir)
+	return dir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	gpt2Dirs.Range(func(_, d any) bool { os.RemoveAll(d.(string)); return true })
+	os.Exit(code)
+}
+
+// BenchmarkLoadGPT2 is Load on the 124M file: graph header by positioned
+// reads plus a streamed SHA-256 of the whole file (page cache warm).
+func BenchmarkLoadGPT2(b *testing.B) {
+	dir := gpt2Dir(b, StyleOptimum)
+	for b.Loop() {
+		if _, err := Load(dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeGPT2 compares one decode step of GPT-2 124M in both
+// graph styles (batch 1, ctx tokens already cached, 2 intra-op threads, no
+// spinning). Steps alternate between the two sessions so that load from
+// other processes hits both alike; it reports each style's median step in
+// ms and fused's speed-up: the measurement behind DefaultStyle.
+func BenchmarkDecodeGPT2(b *testing.B) {
+	for _, ctx := range []int{128, 512} {
+		b.Run(fmt.Sprintf("ctx=%d", ctx), func(b *testing.B) {
+			requireORT(b)
+			type styled struct {
+				r     *ortRunner
+				past  *stepOut
+				steps []float64
+			}
+			var runs []*styled
+			for _, style := range Styles {
+				r := newBenchRunner(b, gpt2Dir(b, style))
+				ids, mask, pos := seqInputs(testIDs(ctx, r.m.Config.Vocab))
+				past := r.step(b, ids, mask, pos, nil)
+				defer past.destroy()
+				runs = append(runs, &styled{r: r, past: past})
+			}
+			ids, mask, pos := seqInputs(testIDs(ctx+1, 50257))
+			ids, pos = [][]int64{{ids[0][ctx]}}, [][]int64{{pos[0][ctx]}}
+			b.ResetTimer()
+			for b.Loop() {
+				for _, s := range runs {
+					t0 := time.Now()
+					s.r.step(b, ids, mask, pos, s.past.present).destroy()
+					s.steps = append(s.steps, float64(time.Since(t0).Nanoseconds())/1e6)
+				}
+			}
+			b.StopTimer()
+			for i, s := range runs {
+				b.ReportMetric(median(s.steps), Styles[i]+"-ms/step")
+			}
+			b.ReportMetric(median(runs[0].steps)/median(runs[1].steps), "fused-speedup")
+		})
+	}
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+// newBenchRunner is newRunner with the benchmark's session options.
+func newBenchRunner(b *testing.B, dir string) *ortRunner {
+	m, err := Load(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts, err := ort.NewSessionOptions()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer opts.Destroy()
+	opts.SetIntraOpNumThreads(2)
+	opts.SetInterOpNumThreads(1)
+	opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0")
+	outs := []string{Logits}
+	for i := 0; i < m.Config.Layers; i++ {
+		k, v := m.KVOutput(i)
+		outs = append(outs, k, v)
+	}
+	sess, err := ort.NewDynamicAdvancedSession(m.Path, m.InputNames, outs, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { sess.Destroy() })
+	return &ortRunner{m: m, sess: sess}
+}
