@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -13,11 +14,18 @@ import (
 // validate here, run and its --dry-run.
 func pipelineFlags() []ucli.Flag {
 	return []ucli.Flag{
-		&ucli.StringSliceFlag{Name: "set", Usage: "override a pipeline key, typed by the schema: `key.path=value` (e.g. generate.runs=3, matrix.prompt_tokens=[32]); repeatable"},
+		&ucli.GenericFlag{Name: "set", Value: &setFlag{}, Usage: "override a pipeline key, typed by the schema: `key.path=value` (e.g. generate.runs=3, matrix.prompt_tokens=[32]); repeatable"},
 		&ucli.BoolFlag{Name: "quick", Usage: "apply the pipeline's [quick] overrides (fewer runs, a smaller matrix)"},
 		&ucli.StringFlag{Name: "out", Usage: "write results under `DIR` instead of report.out_dir"},
 	}
 }
+
+// setFlag collects --set arguments whole: a value may hold commas
+// ("matrix.prompt_tokens=[128, 512]"), which a string slice flag would split.
+type setFlag []string
+
+func (s *setFlag) Set(v string) error { *s = append(*s, v); return nil }
+func (s *setFlag) String() string     { return strings.Join(*s, " ") }
 
 // loadPipeline loads the pipeline named by the command's first argument
 // with the pipeline flags. On problems it prints each, one per line, to
@@ -28,7 +36,7 @@ func loadPipeline(c *ucli.Context) (*pipeline.Plan, error) {
 	}
 	file := c.Args().First()
 	plan, err := pipeline.Load(file, pipeline.LoadOptions{
-		Sets:   c.StringSlice("set"),
+		Sets:   *c.Generic("set").(*setFlag),
 		Quick:  c.Bool("quick"),
 		OutDir: c.String("out"),
 	})

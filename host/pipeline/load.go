@@ -684,6 +684,10 @@ func (l *loader) cases(doc *fileDoc, p *Plan) {
 		ok := true
 		for _, a := range axes {
 			key := "matrix." + a.key
+			if l.dec.bad[key] {
+				ok = false // its problem is reported
+				continue
+			}
 			if !l.seen(key) {
 				if d, hasDefault := defaults[a.key]; hasDefault {
 					a.vals = []int{d}
