@@ -2,14 +2,75 @@ package cli
 
 import (
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 
 	ucli "github.com/urfave/cli/v2"
+
+	"github.com/pipe-bench/pipe/host/compare"
+	"github.com/pipe-bench/pipe/host/result"
 )
 
 func compareCommand() *ucli.Command {
 	return &ucli.Command{
-		Name:   "compare",
-		Usage:  "(not built yet)",
-		Action: func(*ucli.Context) error { return errors.New("pipe compare: not built yet") },
+		Name:      "compare",
+		Usage:     "say which differences between two results are significant",
+		ArgsUsage: "OLD NEW   (each a result.json, a run directory, or latest:NAME)",
+		Description: "Per case and metric: medians with 95 % intervals, the change, and a Mann-Whitney U test on\n" +
+			"the raw runs; '~' when the change is not significant at --alpha or smaller than --noise.\n\n" +
+			"EXIT CODES:\n   0  compared\n   1  error: bad reference, unreadable result, bad flag\n" +
+			"   3  with --fail-on-regression: at least one significant regression",
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "text", Usage: "`FORMAT`: " + strings.Join(compare.Formats, ", ")},
+			&ucli.Float64Flag{Name: "alpha", Value: compare.DefaultAlpha, Usage: "significance level of the U test"},
+			&ucli.Float64Flag{Name: "noise", Value: compare.DefaultNoise, Usage: "smallest relative change of the median that counts (0.02 = 2 %; 0 = none)"},
+			&ucli.StringSliceFlag{Name: "metric", Usage: "compare only metric `ID` (repeatable); default: every metric both measured"},
+			&ucli.BoolFlag{Name: "fail-on-regression", Usage: "exit 3 when any metric regressed significantly"},
+			outRootFlag(),
+		},
+		Action: func(c *ucli.Context) error {
+			c, args, err := interspersed(c)
+			if err != nil {
+				return err
+			}
+			if len(args) != 2 {
+				return errors.New("compare: want two results, e.g. pipe compare OLD/result.json latest:phase2-latency")
+			}
+			alpha, noise := c.Float64("alpha"), c.Float64("noise")
+			if alpha <= 0 || alpha >= 1 {
+				return fmt.Errorf("compare: --alpha %v: want a level between 0 and 1, e.g. 0.05", alpha)
+			}
+			if noise < 0 || noise >= 1 {
+				return fmt.Errorf("compare: --noise %v: want a fraction from 0 to 1, e.g. 0.02 for 2 %%", noise)
+			}
+			if noise == 0 {
+				noise = -1 // compare.Options: negative means none
+			}
+			format := c.String("format")
+			if !slices.Contains(compare.Formats, format) {
+				return fmt.Errorf("compare: unknown format %q; want one of %s", format, strings.Join(compare.Formats, ", "))
+			}
+			root := c.String("out-root")
+			old, _, err := result.Load(args[0], root)
+			if err != nil {
+				return err
+			}
+			new, _, err := result.Load(args[1], root)
+			if err != nil {
+				return err
+			}
+			rep := compare.Compare(old, new, compare.Options{Alpha: alpha, Noise: noise, Metrics: c.StringSlice("metric")})
+			if len(rep.Rows) == 0 {
+				return errors.New("compare: the results share no case and metric with runs in both; compare results of the same pipeline")
+			}
+			if err := rep.WriteFormat(c.App.Writer, format); err != nil {
+				return err
+			}
+			if n := rep.Count(compare.Regression); n > 0 && c.Bool("fail-on-regression") {
+				return withCode(ExitTargetsFailed, fmt.Errorf("%d significant regression(s)", n))
+			}
+			return nil
+		},
 	}
 }
