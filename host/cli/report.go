@@ -164,4 +164,3 @@ func resultStatus(r *result.Result) error {
 	}
 	return nil
 }
-
