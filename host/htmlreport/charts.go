@@ -4,17 +4,20 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"iter"
 	"math"
 	"regexp"
 	"sort"
 	"strings"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
 
+	"github.com/pipe-bench/pipe/host/finalreport"
 	"github.com/pipe-bench/pipe/host/metric"
 	"github.com/pipe-bench/pipe/host/result"
 )
@@ -47,20 +50,25 @@ var grey = color.NRGBA{0x99, 0x99, 0x99, 0xff}
 
 func colorAt(i int) color.Color { return palette[i%len(palette)] }
 
+// sans is the charts' typeface: Liberation Sans, metric-compatible with
+// Arial, which the page falls back to.
+var sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
+
 // newPlot returns a plot with the report's common styling.
 func newPlot(title, xLabel, yLabel string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
-	p.Title.TextStyle.Font.Size = vg.Points(12)
+	p.Title.TextStyle.Font = font.From(sans, 12)
+	p.Title.Padding = vg.Points(6)
 	p.X.Label.Text = xLabel
 	p.Y.Label.Text = yLabel
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
-		a.Label.TextStyle.Font.Size = vg.Points(10)
-		a.Tick.Label.Font.Size = vg.Points(9)
+		a.Label.TextStyle.Font = font.From(sans, 10)
+		a.Tick.Label.Font = font.From(sans, 9)
 		a.Color = grey
 		a.Tick.Color = grey
 	}
-	p.Legend.TextStyle.Font.Size = vg.Points(9)
+	p.Legend.TextStyle.Font = font.From(sans, 9)
 	p.Legend.Top = true
 	p.Legend.Left = true
 	p.Legend.ThumbnailWidth = vg.Points(14)
@@ -136,6 +144,7 @@ func promptScalingCharts(r *result.Result) ([]Chart, error) {
 			s      seriesKey
 			mean   float64
 			lo, hi float64
+			label  string
 		}
 		var pts []point
 		for _, c := range r.Cases {
@@ -147,7 +156,7 @@ func promptScalingCharts(r *result.Result) ([]Chart, error) {
 			if lo == 0 && hi == 0 || math.IsNaN(lo) || math.IsNaN(hi) {
 				lo, hi = s.Mean, s.Mean
 			}
-			pts = append(pts, point{float64(c.Params.PromptTokens), keyOf(c.Params), s.Mean, lo, hi})
+			pts = append(pts, point{float64(c.Params.PromptTokens), keyOf(c.Params), s.Mean, lo, hi, fmt.Sprintf("→%d", c.Params.NewTokens)})
 		}
 		if len(pts) < 2 {
 			continue
@@ -161,7 +170,7 @@ func promptScalingCharts(r *result.Result) ([]Chart, error) {
 			series[p.s] = append(series[p.s], p)
 		}
 		sort.Slice(keys, func(i, j int) bool { return keys[i].less(keys[j]) })
-		title := fmt.Sprintf("%s vs prompt length (mean, 95 %% CI)", shortName(id))
+		title := fmt.Sprintf("%s vs prompt length (mean, 95 %% CI; labels: new tokens)", finalreport.ShortName(id))
 		p := newPlot(title, "prompt tokens", unitLabel(def))
 		for i, k := range keys {
 			ps := series[k]
@@ -189,11 +198,33 @@ func promptScalingCharts(r *result.Result) ([]Chart, error) {
 			eb.Color = colorAt(i)
 			eb.CapWidth = vg.Points(8)
 			p.Add(line, scatter, eb)
+			texts := make([]string, len(ps))
+			for j, q := range ps {
+				texts[j] = q.label
+			}
+			labels, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: texts})
+			if err != nil {
+				return nil, fmt.Errorf("chart %s: %w", title, err)
+			}
+			for j := range labels.TextStyle {
+				labels.TextStyle[j].Font = font.From(sans, 8)
+				labels.TextStyle[j].Color = grey
+			}
+			labels.Offset = vg.Point{X: vg.Points(5), Y: vg.Points(3)}
+			p.Add(labels)
 			if len(keys) > 1 {
 				p.Legend.Add(k.String(), line, scatter)
 			}
 		}
 		p.Y.Min = math.Min(p.Y.Min, 0)
+		p.Y.Max *= 1.05
+		xTicks(p, pts[0].x, func(yield func(float64) bool) {
+			for _, q := range pts {
+				if !yield(q.x) {
+					return
+				}
+			}
+		})
 		svg, err := svgOf(p, title)
 		if err != nil {
 			return nil, err
@@ -210,24 +241,44 @@ func promptScalingCharts(r *result.Result) ([]Chart, error) {
 		out = append(out, Chart{
 			Title: title,
 			Caption: fmt.Sprintf("From %g to %g prompt tokens the mean %s goes from %s to %s %s (×%.2f for ×%.2f tokens). Bars are 95 %% Student-t intervals of the mean.",
-				first.x, last.x, shortName(id), num(first.mean), num(last.mean), def.Unit, ratio(last.mean, first.mean), last.x/first.x),
+				first.x, last.x, finalreport.ShortName(id), finalreport.Num(first.mean), finalreport.Num(last.mean), def.Unit, ratio(last.mean, first.mean), last.x/first.x),
 			SVG: svg,
 		})
 	}
 	return out, nil
 }
 
-// seriesKey groups cases that differ only in prompt length.
-type seriesKey struct{ newTokens, batch, streams int }
+// xTicks puts one x tick at each distinct value, labelled as an integer,
+// and pads the axis so points at the ends are not cut.
+func xTicks(p *plot.Plot, first float64, xs iter.Seq[float64]) {
+	seen := map[float64]bool{}
+	var ticks plot.ConstantTicks
+	lo, hi := first, first
+	for x := range xs {
+		lo, hi = math.Min(lo, x), math.Max(hi, x)
+		if !seen[x] {
+			seen[x] = true
+			ticks = append(ticks, plot.Tick{Value: x, Label: fmt.Sprintf("%g", x)})
+		}
+	}
+	sort.Slice(ticks, func(i, j int) bool { return ticks[i].Value < ticks[j].Value })
+	p.X.Tick.Marker = ticks
+	pad := 0.06 * (hi - lo)
+	if pad == 0 {
+		pad = 1
+	}
+	p.X.Min, p.X.Max = lo-pad, hi+pad
+}
+
+// seriesKey groups cases by how many sequences run at once; the prompt
+// length is the x axis, and each point is labelled with its output length.
+type seriesKey struct{ batch, streams int }
 
 func keyOf(p result.CaseParams) seriesKey {
-	return seriesKey{p.NewTokens, max(p.Batch, 1), max(p.Streams, 1)}
+	return seriesKey{max(p.Batch, 1), max(p.Streams, 1)}
 }
 
 func (k seriesKey) less(o seriesKey) bool {
-	if k.newTokens != o.newTokens {
-		return k.newTokens < o.newTokens
-	}
 	if k.batch != o.batch {
 		return k.batch < o.batch
 	}
@@ -235,14 +286,7 @@ func (k seriesKey) less(o seriesKey) bool {
 }
 
 func (k seriesKey) String() string {
-	s := fmt.Sprintf("%d new tokens", k.newTokens)
-	if k.batch > 1 {
-		s += fmt.Sprintf(", batch %d", k.batch)
-	}
-	if k.streams > 1 {
-		s += fmt.Sprintf(", %d streams", k.streams)
-	}
-	return s
+	return fmt.Sprintf("batch %d × %d stream(s)", k.batch, k.streams)
 }
 
 // distributionCharts draws, per latency metric, a Tukey box per case with
@@ -254,10 +298,14 @@ func distributionCharts(r *result.Result) ([]Chart, error) {
 		def := metricDef(r, id)
 		var names []string
 		var runs [][]float64
+		var invalid plotter.XYs
 		for _, c := range r.Cases {
-			vs := runValues(c, id)
+			vs := runValues(c, id, true)
 			if len(vs) == 0 {
 				continue
+			}
+			for _, v := range runValues(c, id, false) {
+				invalid = append(invalid, plotter.XY{X: float64(len(names)) + 0.22, Y: v})
 			}
 			names = append(names, c.ID)
 			runs = append(runs, vs)
@@ -265,8 +313,8 @@ func distributionCharts(r *result.Result) ([]Chart, error) {
 		if len(runs) == 0 {
 			continue
 		}
-		title := fmt.Sprintf("%s distribution per case (box: quartiles, whiskers: 1.5 IQR; dots: runs)", shortName(id))
-		p := newPlot(shortName(id)+" distribution per case", "", unitLabel(def))
+		title := fmt.Sprintf("%s distribution per case (box: quartiles, whiskers: 1.5 IQR; dots: runs)", finalreport.ShortName(id))
+		p := newPlot(finalreport.ShortName(id)+" distribution per case", "", unitLabel(def))
 		widest, widestCase := -1.0, ""
 		for i, vs := range runs {
 			b, err := plotter.NewBoxPlot(vg.Points(22), float64(i), plotter.Values(vs))
@@ -296,6 +344,17 @@ func distributionCharts(r *result.Result) ([]Chart, error) {
 				}
 			}
 		}
+		if len(invalid) > 0 {
+			bad, err := plotter.NewScatter(invalid)
+			if err != nil {
+				return nil, fmt.Errorf("chart %s: %w", title, err)
+			}
+			bad.GlyphStyle.Shape = draw.CrossGlyph{}
+			bad.GlyphStyle.Radius = vg.Points(4)
+			bad.GlyphStyle.Color = color.NRGBA{0xcf, 0x22, 0x2e, 0xff}
+			p.Add(bad)
+			p.Legend.Add(fmt.Sprintf("invalid run (%d), left out of the box", len(invalid)), bad)
+		}
 		p.NominalX(names...)
 		p.X.Tick.Label.Font.Size = vg.Points(8)
 		p.Y.Min = math.Min(p.Y.Min, 0)
@@ -303,7 +362,10 @@ func distributionCharts(r *result.Result) ([]Chart, error) {
 		if err != nil {
 			return nil, err
 		}
-		caption := fmt.Sprintf("Every measured run of every case. Box: quartiles and median; whiskers reach the last run within 1.5 IQR; dots right of each box are the %d runs.", totalLen(runs))
+		caption := fmt.Sprintf("Every valid run of every case. Box: quartiles and median; whiskers reach the last run within 1.5 IQR, rings beyond; dots right of each box are the %d runs themselves.", totalLen(runs))
+		if len(invalid) > 0 {
+			caption += fmt.Sprintf(" Red crosses: %d run(s) that broke an invariant, kept out of the statistics.", len(invalid))
+		}
 		if widestCase != "" {
 			caption += fmt.Sprintf(" Widest spread: %s, whose runs span %.0f %% of its median.", widestCase, 100*widest)
 		}
@@ -440,7 +502,7 @@ func leakCharts(r *result.Result) ([]Chart, error) {
 			l.Color = colorAt(2)
 			l.Width = vg.Points(2)
 			p.Add(l)
-			p.Legend.Add(fmt.Sprintf("fit: %s/run", bytesPerRun(lk.Slope)), l)
+			p.Legend.Add(fmt.Sprintf("fit: %s/run", finalreport.Bytes(lk.Slope)), l)
 		}
 		p.Legend.Top, p.Legend.Left = false, false
 		svg, err := svgOf(p, title)
@@ -450,7 +512,7 @@ func leakCharts(r *result.Result) ([]Chart, error) {
 		out = append(out, Chart{
 			Title: title,
 			Caption: fmt.Sprintf("Least-squares slope %s per run, 95 %% CI [%s, %s], over runs %d–%d (R² %.2f); the leak threshold is %s per run, so the verdict is %q.",
-				bytesPerRun(lk.Slope), bytesPerRun(lk.SlopeCI[0]), bytesPerRun(lk.SlopeCI[1]), lk.SkipRuns, len(lk.RSSAfter)-1, lk.R2, bytesPerRun(lk.Threshold), lk.Verdict),
+				finalreport.Bytes(lk.Slope), finalreport.Bytes(lk.SlopeCI[0]), finalreport.Bytes(lk.SlopeCI[1]), lk.SkipRuns, len(lk.RSSAfter)-1, lk.R2, finalreport.Bytes(lk.Threshold), lk.Verdict),
 			SVG: svg,
 		})
 	}
@@ -505,13 +567,22 @@ func throughputCharts(r *result.Result) ([]Chart, error) {
 			}
 		}
 	}
+	p.Legend.Top, p.Legend.Left = false, false
 	p.Y.Min = 0
+	concurrency := func(yield func(float64) bool) {
+		for _, q := range pts {
+			if !yield(float64(q.Concurrency)) {
+				return
+			}
+		}
+	}
+	xTicks(p, float64(pts[0].Concurrency), concurrency)
 	svg, err := svgOf(p, title)
 	if err != nil {
 		return nil, err
 	}
 	caption := fmt.Sprintf("Peak %s output tok/s at %s (concurrency %d), %.2f× the %s of %s.",
-		num(best.OutputTPS), best.Case, best.Concurrency, ratio(best.OutputTPS, pts[0].OutputTPS), num(pts[0].OutputTPS), pts[0].Case)
+		finalreport.Num(best.OutputTPS), best.Case, best.Concurrency, ratio(best.OutputTPS, pts[0].OutputTPS), finalreport.Num(pts[0].OutputTPS), pts[0].Case)
 	if sat := r.Throughput.Saturation; sat != "" {
 		caption += fmt.Sprintf(" After %s, a further step gains less than %.0f %%: throughput has saturated.", sat, 100*r.Throughput.SaturationGain)
 	} else {
@@ -519,8 +590,10 @@ func throughputCharts(r *result.Result) ([]Chart, error) {
 	}
 	out := []Chart{{Title: title, Caption: caption, SVG: svg}}
 
-	title = "Latency cost of concurrency (medians per request)"
-	p = newPlot(title, "concurrency (batch × streams)", "ms")
+	title = "Latency cost of concurrency (medians per request, log scale)"
+	p = newPlot(title, "concurrency (batch × streams)", "ms (log scale)")
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	series := []struct {
 		name string
 		get  func(result.ThroughputPoint) float64
@@ -530,9 +603,14 @@ func throughputCharts(r *result.Result) ([]Chart, error) {
 		{"TPOT p50", func(q result.ThroughputPoint) float64 { return q.TPOTp50 }},
 	}
 	for si, s := range series {
-		xys := make(plotter.XYs, len(pts))
-		for i, q := range pts {
-			xys[i] = plotter.XY{X: float64(q.Concurrency), Y: s.get(q)}
+		var xys plotter.XYs
+		for _, q := range pts {
+			if v := s.get(q); v > 0 { // a log axis has no zero
+				xys = append(xys, plotter.XY{X: float64(q.Concurrency), Y: v})
+			}
+		}
+		if len(xys) == 0 {
+			continue
 		}
 		line, scatter, err := plotter.NewLinePoints(xys)
 		if err != nil {
@@ -544,7 +622,7 @@ func throughputCharts(r *result.Result) ([]Chart, error) {
 		p.Add(line, scatter)
 		p.Legend.Add(s.name, line, scatter)
 	}
-	p.Y.Min = 0
+	xTicks(p, float64(pts[0].Concurrency), concurrency)
 	svg, err = svgOf(p, title)
 	if err != nil {
 		return nil, err
@@ -553,8 +631,8 @@ func throughputCharts(r *result.Result) ([]Chart, error) {
 	out = append(out, Chart{
 		Title: title,
 		Caption: fmt.Sprintf("From concurrency %d to %d the median E2E goes from %s to %s ms (×%.2f) and median TTFT from %s to %s ms (×%.2f).",
-			pts[0].Concurrency, last.Concurrency, num(pts[0].E2Ep50), num(last.E2Ep50), ratio(last.E2Ep50, pts[0].E2Ep50),
-			num(pts[0].TTFTp50), num(last.TTFTp50), ratio(last.TTFTp50, pts[0].TTFTp50)),
+			pts[0].Concurrency, last.Concurrency, finalreport.Num(pts[0].E2Ep50), finalreport.Num(last.E2Ep50), ratio(last.E2Ep50, pts[0].E2Ep50),
+			finalreport.Num(pts[0].TTFTp50), finalreport.Num(last.TTFTp50), ratio(last.TTFTp50, pts[0].TTFTp50)),
 		SVG: svg,
 	})
 	return out, nil
@@ -603,10 +681,12 @@ func withAlpha(c color.Color, a uint8) color.Color {
 	return n
 }
 
-func runValues(c result.Case, id string) []float64 {
+// runValues returns metric id's finite values in the valid runs (valid
+// true) or in the invalid ones (valid false).
+func runValues(c result.Case, id string, valid bool) []float64 {
 	var vs []float64
 	for _, r := range c.Runs {
-		if v, ok := r.Values[id]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
+		if v, ok := r.Values[id]; ok && r.Valid == valid && !math.IsNaN(v) && !math.IsInf(v, 0) {
 			vs = append(vs, v)
 		}
 	}
@@ -636,32 +716,11 @@ func metricDef(r *result.Result, id string) metric.Def {
 	return metric.Def{ID: id, Unit: "1"}
 }
 
-// shortName is the name a reader knows a built-in metric by.
-func shortName(id string) string {
-	switch id {
-	case metric.TTFT:
-		return "TTFT"
-	case metric.TPOT:
-		return "TPOT"
-	case metric.ITL:
-		return "ITL"
-	case metric.E2E:
-		return "E2E"
-	case metric.DecodeTPS:
-		return "decode tok/s"
-	case metric.PrefillTPS:
-		return "prefill tok/s"
-	case metric.OutputTPS:
-		return "output tok/s"
-	}
-	return id
-}
-
 func unitLabel(d metric.Def) string {
 	if d.Unit == "1" {
-		return shortName(d.ID)
+		return finalreport.ShortName(d.ID)
 	}
-	return fmt.Sprintf("%s (%s)", shortName(d.ID), d.Unit)
+	return fmt.Sprintf("%s (%s)", finalreport.ShortName(d.ID), d.Unit)
 }
 
 func ratio(a, b float64) float64 {
@@ -671,65 +730,3 @@ func ratio(a, b float64) float64 {
 	return a / b
 }
 
-// num formats a measured value with three significant figures and a
-// thousands separator above 9999.
-func num(v float64) string {
-	switch {
-	case math.IsNaN(v) || math.IsInf(v, 0):
-		return "–"
-	case v == 0:
-		return "0"
-	}
-	a := math.Abs(v)
-	var s string
-	switch {
-	case a >= 1000:
-		s = fmt.Sprintf("%.0f", v)
-	case a >= 100:
-		s = fmt.Sprintf("%.1f", v)
-	case a >= 10:
-		s = fmt.Sprintf("%.2f", v)
-	case a >= 1:
-		s = fmt.Sprintf("%.3f", v)
-	default:
-		s = fmt.Sprintf("%.3g", v)
-	}
-	return groupThousands(s)
-}
-
-func groupThousands(s string) string {
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	intPart, frac, hasFrac := strings.Cut(s, ".")
-	if len(intPart) > 4 {
-		var b strings.Builder
-		for i, ch := range intPart {
-			if i > 0 && (len(intPart)-i)%3 == 0 {
-				b.WriteRune(',')
-			}
-			b.WriteRune(ch)
-		}
-		intPart = b.String()
-	}
-	if hasFrac {
-		intPart += "." + frac
-	}
-	if neg {
-		return "-" + intPart
-	}
-	return intPart
-}
-
-// bytesPerRun formats a byte count with a binary unit.
-func bytesPerRun(b float64) string {
-	a := math.Abs(b)
-	switch {
-	case math.IsInf(b, 0) || math.IsNaN(b):
-		return "unbounded"
-	case a >= mib:
-		return fmt.Sprintf("%.2f MiB", b/mib)
-	case a >= 1024:
-		return fmt.Sprintf("%.1f KiB", b/1024)
-	}
-	return fmt.Sprintf("%.0f B", b)
-}
