@@ -145,7 +145,7 @@ func Parse(file string, data []byte, opts LoadOptions) (*Plan, error) {
 		l.build(root, quick, true, sets) // the overrides must be valid even when unused
 	}
 	if len(l.problems) > 0 {
-		return nil, l.problems.sorted()
+		return nil, l.problems.sorted(opts.Sets)
 	}
 	plan.SHA256 = sha256Hex(data)
 	plan.Quick = opts.Quick

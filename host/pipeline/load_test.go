@@ -295,12 +295,12 @@ case = "p128-n64"
 			name: "errors name --set, not a line",
 			sets: []string{"generate.runs=abc", "model.devic=cpu", "case.0.new_tokens=4", "target.3.expr=x", "nokey", "quick.generate.runs=1", "matrix.new_tokens=[64, 2000]"},
 			want: []string{
-				`--set nokey: want key.path=value, e.g. generate.runs=3`,
-				`--set quick.generate.runs=1: set the value itself (it wins over --quick), not its [quick] override`,
-				`--set case.0.new_tokens=4: case.0.new_tokens: there is no case.0: the pipeline has no case entries`,
-				`--set target.3.expr=x: target.3.expr: target has 1 entries: index them from 0, e.g. target.0.expr`,
 				`--set generate.runs=abc: generate.runs: want an integer, got string "abc"`,
 				`--set model.devic=cpu: model.devic: unknown key; did you mean model.device?`,
+				`--set case.0.new_tokens=4: case.0.new_tokens: there is no case.0: the pipeline has no case entries`,
+				`--set target.3.expr=x: target.3.expr: target has 1 entries: index them from 0, e.g. target.0.expr`,
+				`--set nokey: want key.path=value, e.g. generate.runs=3`,
+				`--set quick.generate.runs=1: set the value itself (it wins over --quick), not its [quick] override`,
 				`--set matrix.new_tokens=[64, 2000]: matrix.new_tokens: case p512-n2000: 512 prompt + 2000 new tokens = 2512 exceeds the 1024 positions of gpt2; shorten prompt_tokens or new_tokens`,
 			},
 		},
@@ -555,4 +555,30 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error is not a non-empty Problems: %v", err)
 		}
 	})
+}
+
+// TestReferenceValidates: the commented reference in pipelines/README.md
+// is a valid pipeline, with the defaults it claims.
+func TestReferenceValidates(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "pipelines", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "```toml\n")
+	src, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("pipelines/README.md has no ```toml block")
+	}
+	plan, err := Parse(filepath.Join("..", "..", "pipelines", "README.md"), []byte(src), LoadOptions{CPUs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Generate.Runs != DefaultRuns || plan.Warmup.Runs != DefaultWarmupRuns || plan.Generate.RSSInterval != DefaultRSSInterval ||
+		plan.Aggregate.OutlierZ != DefaultOutlierZ || plan.Report.OutDir != DefaultOutDir || plan.Plugins[0].MemoryMiB != DefaultPluginMiB ||
+		plan.Plugins[0].Timeout != DefaultPluginTime || plan.Plugins[0].MaxOutput != DefaultPluginOut || plan.Model.Tokenizer != "gpt2" {
+		t.Errorf("the reference's values differ from the defaults: %+v", plan)
+	}
+	if got := caseIDs(plan.Cases); !cmp.Equal(got, []string{"p128-n64", "p512-n128", "p768-n256"}) {
+		t.Errorf("cases = %v", got)
+	}
 }

@@ -48,9 +48,15 @@ func (ps Problems) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// sorted returns ps without duplicates, command-line problems first, then
-// in file order.
-func (ps Problems) sorted() Problems {
+// sorted returns ps without duplicates: command-line problems first, in
+// the order of the --set arguments (sets), then in file order.
+func (ps Problems) sorted(sets []string) Problems {
+	setOrder := map[string]int{}
+	for i, s := range sets {
+		if _, ok := setOrder[s]; !ok {
+			setOrder[s] = i
+		}
+	}
 	seen := map[string]bool{}
 	var out Problems
 	for _, p := range ps {
@@ -63,6 +69,9 @@ func (ps Problems) sorted() Problems {
 		a, b := out[i], out[j]
 		if (a.Set != "") != (b.Set != "") {
 			return a.Set != ""
+		}
+		if a.Set != "" {
+			return setOrder[a.Set] < setOrder[b.Set]
 		}
 		return a.Line < b.Line
 	})
