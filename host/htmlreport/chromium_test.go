@@ -59,7 +59,7 @@ func lastLines(s string, n int) string {
 }
 
 var (
-	chartSVG  = regexp.MustCompile(`(?s)<svg class="chart"[^>]*>(.*?)</svg>`)
+	chartSVG = regexp.MustCompile(`(?s)<svg class="chart"[^>]*>(.*?)</svg>`)
 	// dataMark is a drawn path in one of the series colours (the palette,
 	// and the red of invalid runs); axes and grid are grey.
 	dataMark = regexp.MustCompile(`(?i)<path d="M[^"]+" style="[^"]*(stroke|fill):#(4E79A7|F28E2B|E15759|76B7B2|59A14F|EDC948|B07AA1|FF9DA7|9C755F|BAB0AC|CF222E)`)

@@ -93,22 +93,22 @@ func Render(w io.Writer, r *result.Result) error {
 
 // page is the template's view of a result.
 type page struct {
-	Title     string
-	Subtitle  string
-	Valid     bool
-	Passed    int
-	Failed    int
+	Title    string
+	Subtitle string
+	Valid    bool
+	Passed   int
+	Failed   int
 	// TargetsTotal is Passed + Failed.
 	TargetsTotal int
-	Problems  []string
-	Warnings  []string
-	Errors    []string
-	Merged    *finalreport.Analysis
-	Sections  []section
-	Env       [][2]string
-	Metrics   []metric.Def
-	Method    string
-	Generated string
+	Problems     []string
+	Warnings     []string
+	Errors       []string
+	Merged       *finalreport.Analysis
+	Sections     []section
+	Env          [][2]string
+	Metrics      []metric.Def
+	Method       string
+	Generated    string
 }
 
 // section is one result's charts and tables: the whole page for a single
@@ -135,11 +135,11 @@ type caseView struct {
 }
 
 type statRow struct {
-	Metric, Unit                                      string
-	N                                                 int
-	Mean, CI, Std, CV, Min, P50, P90, P95, P99, Max   string
-	Noisy                                             bool
-	Outliers                                          int
+	Metric, Unit                                    string
+	N                                               int
+	Mean, CI, Std, CV, Min, P50, P90, P95, P99, Max string
+	Noisy                                           bool
+	Outliers                                        int
 }
 
 func newPage(r *result.Result) (*page, error) {
