@@ -60,7 +60,7 @@ type VarianceRow struct {
 
 // Finding is one conclusion drawn from the data.
 type Finding struct {
-	Kind string // "invalid", "error", "scaling", "decode", "variance", "load", "targets", "baseline", "ok"
+	Kind string // "invalid", "error", "load", "scaling", "decode", "variance", "memory", "throughput", "targets", "baseline", "ok"
 	Text string
 }
 
@@ -267,6 +267,15 @@ func findings(r *result.Result, a *Analysis) []Finding {
 		}
 		add("variance", "CV %s at %s: %s.", strings.Join(parts, ", "), v.Case, v.Cause)
 	}
+	if m := r.Memory; m != nil {
+		for _, l := range m.Leak {
+			add("memory", "Leak check at %s: %s (RSS slope %s KiB/run, threshold %s KiB/run, over %d runs).",
+				l.Case, l.Verdict, stats.Format(l.Slope/1024), stats.Format(l.Threshold/1024), len(l.RSSAfter)-l.SkipRuns)
+		}
+	}
+	if t := r.Throughput; t != nil && t.Saturation != "" {
+		add("throughput", "Throughput saturates after %s: more concurrency gains less than %s.", t.Saturation, pct(t.SaturationGain))
+	}
 	if a.TargetsTotal > 0 {
 		if a.TargetsFailed == 0 {
 			add("targets", "All %d target verdicts passed.", a.TargetsTotal)
@@ -290,7 +299,7 @@ func findings(r *result.Result, a *Analysis) []Finding {
 		add("baseline", "Against the baseline (%s): %d improvement(s), %d regression(s)%s.", c.Old,
 			c.Count(compare.Improvement), c.Count(compare.Regression), largestChange(c))
 	}
-	if len(out) == 0 || onlyKinds(out, "targets", "decode", "scaling", "baseline") && a.TargetsFailed == 0 {
+	if len(out) == 0 || onlyKinds(out, "targets", "decode", "scaling", "baseline", "memory", "throughput") && a.TargetsFailed == 0 {
 		add("ok", "No anomaly: every run kept its invariants, and no key metric varied by more than %s.", pct(HighCV))
 	}
 	return out

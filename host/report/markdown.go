@@ -57,6 +57,8 @@ func renderMarkdown(r *result.Result, opt Options) ([]File, error) {
 	writeResults(&w, r)
 	writeScaling(&w, a)
 	writeVariance(&w, r, a)
+	writeMemory(&w, r)
+	writeThroughput(&w, r)
 	if a.Comparison != nil {
 		if err := a.Comparison.WriteMarkdown(&w.Buffer, "##"); err != nil {
 			return nil, err

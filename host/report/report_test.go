@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -187,5 +188,32 @@ func TestMarkdownSingleCaseValid(t *testing.T) {
 	s := string(md)
 	if !strings.Contains(s, "✅ valid · no targets set") || strings.Contains(s, "## Scaling") || !strings.Contains(s, "No anomaly") {
 		t.Errorf("single valid case report:\n%s", s)
+	}
+}
+
+func TestMarkdownPhaseSections(t *testing.T) {
+	r := resulttest.Baseline()
+	r.Pipeline.Name = "phase3-memory"
+	r.Memory = &result.Memory{LoadRSSDelta: 640 << 20, LoadPeakRSS: 690 << 20,
+		ArenaSettings: map[string]string{"arena_extend_strategy": "kSameAsRequested"},
+		Leak: []result.Leak{
+			{Case: "p128-n64-b1", RSSAfter: make([]int64, 100), SkipRuns: 5, Slope: 12288, SlopeCI: [2]float64{9000, 15500}, R2: 0.93, Threshold: 4096, Verdict: "leak"},
+			{Case: "p512-n128-b1", RSSAfter: make([]int64, 12), SkipRuns: 5, Slope: 100, SlopeCI: [2]float64{math.Inf(-1), math.Inf(1)}, Threshold: 4096, Verdict: "inconclusive"},
+		}}
+	r.Throughput = &result.Throughput{Saturation: "b2-s1", SaturationGain: 0.1, Warnings: []string{"intra-op threads 2 × streams 2 = 4 > 2 cores: oversubscribed"},
+		Points: []result.ThroughputPoint{
+			{Case: "b1-s1", Batch: 1, Streams: 1, Concurrency: 1, OutputTPS: 30.2, RequestsPS: 0.47, TTFTp50: 62, TPOTp50: 33, E2Ep50: 2131},
+			{Case: "b2-s1", Batch: 2, Streams: 1, Concurrency: 2, OutputTPS: 51.9, RequestsPS: 0.41, TTFTp50: 110, TPOTp50: 38, E2Ep50: 2500, Gain: 0.72},
+			{Case: "b4-s1", Batch: 4, Streams: 1, Concurrency: 4, OutputTPS: 55.1, RequestsPS: 0.22, TTFTp50: 215, TPOTp50: 71, E2Ep50: 4690, Gain: 0.06},
+		}}
+	got, err := report.Render("md", r, report.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resulttest.Golden(t, "phase_sections.md", got)
+	for _, want := range []string{"Leak check at p128-n64-b1: leak (RSS slope 12.00 KiB/run", "| p512-n128-b1 | 12 | 5 | 0.098 | unbounded |", "Throughput saturates after **b2-s1**"} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("report lacks %q", want)
+		}
 	}
 }
