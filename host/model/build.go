@@ -63,7 +63,7 @@ func Build(w io.Writer, cfg Config, seed uint64, style string) error {
 	default:
 		return unknownStyle(style)
 	}
-	return writeModel(w, g, weightSpecs(cfg), seed)
+	return writeModel(w, g, weightSpecs(cfg), seed, style == StyleFused)
 }
 
 func unknownStyle(style string) error {
@@ -74,15 +74,15 @@ func unknownStyle(style string) error {
 // initializers, generated on the fly. Protobuf lets repeated fields of a
 // message arrive in several runs, so the weights are appended after the
 // marshalled graph body with a precomputed total length.
-func writeModel(w io.Writer, g *onnxpb.GraphProto, weights []weightSpec, seed uint64) error {
+func writeModel(w io.Writer, g *onnxpb.GraphProto, weights []weightSpec, seed uint64, contribOps bool) error {
 	m := &onnxpb.ModelProto{
 		IrVersion:       proto.Int64(irVersion),
 		ProducerName:    proto.String("pipe"),
 		ProducerVersion: proto.String(fmt.Sprint(BuilderVersion)),
-		OpsetImport: []*onnxpb.OperatorSetIdProto{
-			{Domain: proto.String(""), Version: proto.Int64(opsetONNX)},
-			{Domain: proto.String(msDomain), Version: proto.Int64(opsetMicrosoft)},
-		},
+		OpsetImport:     []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(opsetONNX)}},
+	}
+	if contribOps {
+		m.OpsetImport = append(m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: proto.String(msDomain), Version: proto.Int64(opsetMicrosoft)})
 	}
 	head, err := proto.Marshal(m)
 	if err != nil {

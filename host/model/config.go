@@ -159,7 +159,7 @@ func readHFConfig(path string) (hc hfConfig, ok bool, err error) {
 	}
 	hc, err = parseHFConfig(b)
 	if err != nil {
-		return hc, false, fmt.Errorf("%s: %w", path, err)
+		return hc, false, fmt.Errorf("%s: %w; fix it or remove it", path, err)
 	}
 	return hc, true, nil
 }
@@ -167,7 +167,7 @@ func readHFConfig(path string) (hc hfConfig, ok bool, err error) {
 func parseHFConfig(b []byte) (hfConfig, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return hfConfig{}, fmt.Errorf("not a JSON object: %v", err)
+		return hfConfig{}, fmt.Errorf("not a JSON object (%v)", err)
 	}
 	hc := hfConfig{present: map[string]bool{}}
 	c := &hc.cfg

@@ -17,7 +17,7 @@ type graphHeader struct {
 	opsets    map[string]int64 // domain → version ("" is ai.onnx)
 	inputs    []*onnxpb.ValueInfoProto
 	outputs   []*onnxpb.ValueInfoProto
-	params    int64 // elements of all initializers
+	params    int64 // elements of floating-point, non-scalar initializers
 	external  bool  // some initializer keeps its data in another file
 }
 
@@ -70,12 +70,18 @@ func (h *graphHeader) graphField(p *wireReader) func(protowire.Number, protowire
 			} else {
 				h.outputs = append(h.outputs, &vi)
 			}
-		case 5: // initializer: dims and data location only
-			elems := int64(1)
+		case 5: // initializer: dims, type and data location only
+			elems, ndims, floating := int64(1), 0, false
 			err := p.fields(start, end, func(num protowire.Number, typ protowire.Type, start, end int64, v uint64) error {
 				switch {
 				case num == 1 && typ == protowire.VarintType:
 					elems *= int64(v)
+					ndims++
+				case num == 2 && typ == protowire.VarintType:
+					switch onnxpb.TensorProto_DataType(v) {
+					case onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_FLOAT16, onnxpb.TensorProto_BFLOAT16, onnxpb.TensorProto_DOUBLE:
+						floating = true
+					}
 				case num == 1 && typ == protowire.BytesType: // packed dims
 					b, err := p.read(start, end)
 					if err != nil {
@@ -87,6 +93,7 @@ func (h *graphHeader) graphField(p *wireReader) func(protowire.Number, protowire
 							return protowire.ParseError(n)
 						}
 						elems *= int64(d)
+						ndims++
 						b = b[n:]
 					}
 				case num == 14 && typ == protowire.VarintType && v == uint64(onnxpb.TensorProto_EXTERNAL):
@@ -97,7 +104,10 @@ func (h *graphHeader) graphField(p *wireReader) func(protowire.Number, protowire
 			if err != nil {
 				return err
 			}
-			h.params += elems
+			// Weights, not shape constants or scalars.
+			if floating && ndims > 0 {
+				h.params += elems
+			}
 		}
 		return nil
 	}

@@ -92,9 +92,7 @@ func (w weightSpec) fill(seed uint64, dst []float32) {
 		clear(dst)
 		return
 	}
-	h := fnv.New64a()
-	h.Write([]byte(w.name))
-	key := seed ^ h.Sum64()
+	key := seedKey(w.name, seed)
 	chunks := (len(dst) + chunkElems - 1) / chunkElems
 	workers := min(runtime.GOMAXPROCS(0), chunks)
 	if workers <= 1 {
@@ -114,6 +112,13 @@ func (w weightSpec) fill(seed uint64, dst []float32) {
 		}(wk)
 	}
 	wg.Wait()
+}
+
+// seedKey derives a tensor's stream key from its name and the model seed.
+func seedKey(name string, seed uint64) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return seed ^ h.Sum64()
 }
 
 // triScale maps the sum of two uniforms on [0, 2^24) each to std WeightStd:

@@ -1,0 +1,155 @@
+package model
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestBuiltinCache(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("PIPE_CACHE", cache)
+	dir, err := Builtin("gpt2-tiny", 3, StyleOptimum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(filepath.Base(dir), "gpt2-tiny-optimum-s3-") || filepath.Dir(dir) != filepath.Join(cache, "models") {
+		t.Errorf("dir = %s, want %s/models/gpt2-tiny-optimum-s3-<hash8>", dir, cache)
+	}
+	st, err := os.Stat(filepath.Join(dir, "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Builtin("gpt2-tiny", 3, StyleOptimum)
+	if err != nil || again != dir {
+		t.Fatalf("second Builtin = %s, %v; want the cached %s", again, err, dir)
+	}
+	if st2, _ := os.Stat(filepath.Join(dir, "model.onnx")); !st2.ModTime().Equal(st.ModTime()) {
+		t.Errorf("cached model was rebuilt")
+	}
+	for _, other := range []struct {
+		seed  uint64
+		style string
+	}{{4, StyleOptimum}, {3, StyleFused}} {
+		d, err := Builtin("gpt2-tiny", other.seed, other.style)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d == dir {
+			t.Errorf("seed %d, style %s share the cache entry of seed 3, optimum", other.seed, other.style)
+		}
+	}
+	if d, err := Builtin("gpt2-tiny", 3, ""); err != nil || !strings.Contains(d, "-"+DefaultStyle+"-") {
+		t.Errorf(`style "" gave %s, %v; want the %s entry`, d, err, DefaultStyle)
+	}
+	entries, _ := os.ReadDir(filepath.Join(cache, "models"))
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".build-") {
+			t.Errorf("temporary build directory left behind: %s", e.Name())
+		}
+	}
+
+	// Load sees what pipe built, and config.json is a Hugging Face GPT2Config.
+	m, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Name != "gpt2-tiny" || m.Seed != 3 || m.Style != StyleOptimum {
+		t.Errorf("Name, Seed, Style = %q, %d, %q; want gpt2-tiny, 3, optimum", m.Name, m.Seed, m.Style)
+	}
+	if diff := cmp.Diff(GPT2Tiny(), m.Config); diff != "" {
+		t.Errorf("Config (-want +got):\n%s", diff)
+	}
+	var hf map[string]any
+	b, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err := json.Unmarshal(b, &hf); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]any{"model_type": "gpt2", "n_layer": 2.0, "n_head": 4.0, "n_embd": 64.0,
+		"vocab_size": 512.0, "n_positions": 128.0, "eos_token_id": 511.0, "activation_function": "gelu_new", "tie_word_embeddings": true} {
+		if hf[k] != want {
+			t.Errorf("config.json %s = %v, want %v", k, hf[k], want)
+		}
+	}
+}
+
+func TestBuiltinErrors(t *testing.T) {
+	t.Setenv("PIPE_CACHE", t.TempDir())
+	cases := []struct {
+		name, model, style string
+		want               []string
+	}{
+		{"unknown model", "gpt3", "", []string{`unknown built-in model "gpt3"`, "gpt2, gpt2-tiny"}},
+		{"unknown style", "gpt2-tiny", "turbo", []string{`unknown graph style "turbo"`, `"optimum" or "fused"`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Builtin(tc.model, 0, tc.style)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+	bad := GPT2Tiny()
+	bad.KVHeads = 3
+	if _, err := BuildCached("bad", bad, 0, StyleOptimum); err == nil || !strings.Contains(err.Error(), "not a multiple of kv_heads") {
+		t.Errorf("heads 4, kv_heads 3: err = %v", err)
+	}
+	if _, err := BuildCached("gqa", gqaTiny(), 0, StyleFused); err == nil || !strings.Contains(err.Error(), "kv_heads = heads") {
+		t.Errorf("fused grouped-query: err = %v", err)
+	}
+}
+
+// TestBuildDeterministic: the same seed gives the same bytes, another seed
+// other weights but the same graph size.
+func TestBuildDeterministic(t *testing.T) {
+	for _, style := range Styles {
+		a, b := buildBytes(t, GPT2Tiny(), style), buildBytes(t, GPT2Tiny(), style)
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: two builds with seed 1 differ", style)
+		}
+		var c bytes.Buffer
+		if err := Build(&c, GPT2Tiny(), 2, style); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(a, c.Bytes()) || len(a) != c.Len() {
+			t.Errorf("%s: seed 2 gives equal bytes or another size (%d vs %d)", style, c.Len(), len(a))
+		}
+	}
+}
+
+// TestWeightStatistics checks the generator's distribution: mean ≈ 0,
+// std ≈ WeightStd, and values independent of how a tensor is chunked.
+func TestWeightStatistics(t *testing.T) {
+	w := weightSpec{name: "x", dims: []int64{3*chunkElems + 5}, init: initRandom}
+	v := make([]float32, w.elems())
+	w.fill(11, v)
+	var sum, sq float64
+	for _, x := range v {
+		sum += float64(x)
+		sq += float64(x) * float64(x)
+	}
+	n := float64(len(v))
+	mean, std := sum/n, (sq/n - (sum/n)*(sum/n))
+	std = math.Sqrt(std)
+	if mean > 1e-3 || mean < -1e-3 || std < 0.0195 || std > 0.0205 {
+		t.Errorf("mean %.3g, std %.4g; want ≈ 0, ≈ %g", mean, std, WeightStd)
+	}
+	// The last chunk alone, filled on its own, matches.
+	tail := make([]float32, w.elems())
+	fillChunk(seedKey(w.name, 11), 3, tail)
+	if maxAbsDiff(tail[3*chunkElems:], v[3*chunkElems:]) != 0 {
+		t.Errorf("chunk 3 differs when filled alone")
+	}
+}
