@@ -217,3 +217,18 @@ func TestMarkdownPhaseSections(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRender measures rendering the fixture (3 cases × 9 metrics × 8
+// runs) with a baseline comparison.
+func BenchmarkRender(b *testing.B) {
+	r, base := resulttest.Phase2(), resulttest.Baseline()
+	for _, f := range []string{"md", "csv", "json"} {
+		b.Run(f, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := report.RenderFiles(f, r, report.Options{Baseline: base}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

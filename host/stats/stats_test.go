@@ -2,6 +2,7 @@ package stats
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"testing"
 )
@@ -282,5 +283,26 @@ func TestFormat(t *testing.T) {
 		if got := Format(v); got != want {
 			t.Errorf("Format(%v) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+// BenchmarkSummarize measures one metric's aggregation: the engine runs it
+// once per case and metric, and the adaptive stop rule once per run.
+func BenchmarkSummarize(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		xs := make([]float64, n)
+		for i := range xs {
+			xs[i] = 60 + float64((i*7919)%97)/10
+		}
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				Summarize(xs)
+			}
+		})
+		b.Run(fmt.Sprintf("RelCIHalfWidth/n=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				RelCIHalfWidth(xs)
+			}
+		})
 	}
 }
