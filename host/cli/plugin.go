@@ -1,15 +1,194 @@
 package cli
 
 import (
+	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
 
 	ucli "github.com/urfave/cli/v2"
+
+	"github.com/pipe-bench/pipe/host/assets"
+	"github.com/pipe-bench/pipe/host/pipeline"
+	"github.com/pipe-bench/pipe/host/plugin"
+	"github.com/pipe-bench/pipe/sdk/abi"
 )
 
 func pluginCommand() *ucli.Command {
 	return &ucli.Command{
-		Name:   "plugin",
-		Usage:  "(not built yet)",
-		Action: func(*ucli.Context) error { return errors.New("pipe plugin: not built yet") },
+		Name:  "plugin",
+		Usage: "scaffold, build and inspect WebAssembly plugins (metric, target, report)",
+		Description: "Plugins are Go packages built with the standard toolchain for GOOS=wasip1 as WASI reactors;\n" +
+			"pipe runs them sandboxed. The ABI and the SDK are documented in sdk/README.md.",
+		Subcommands: []*ucli.Command{
+			{
+				Name:      "new",
+				Usage:     "scaffold a buildable plugin with a test",
+				ArgsUsage: "NAME",
+				Flags: []ucli.Flag{
+					&ucli.StringFlag{Name: "kind", Value: "metric", Usage: "`metric`, target or report"},
+					&ucli.StringFlag{Name: "dir", Usage: "write into `DIR` (default ./NAME)"},
+				},
+				Action: pluginNew,
+			},
+			{
+				Name:      "build",
+				Usage:     "build a plugin directory to .wasm (incremental: unchanged sources skip the build)",
+				ArgsUsage: "DIR",
+				Flags: []ucli.Flag{
+					&ucli.StringFlag{Name: "o", Usage: "write `FILE` (default <cache>/plugins/<base name of DIR>.wasm, where pipelines find it by name)"},
+				},
+				Action: pluginBuild,
+			},
+			{
+				Name:      "inspect",
+				Usage:     "check a .wasm plugin and print its manifest",
+				ArgsUsage: "FILE.wasm|NAME",
+				Action:    pluginInspect,
+			},
+		},
 	}
+}
+
+// argsAndFlags returns a subcommand's positional arguments and a flag
+// lookup that also sees flags written after them (`build DIR -o FILE`),
+// which urfave/cli stops parsing at.
+func argsAndFlags(c *ucli.Context) ([]string, func(string) string, error) {
+	fs := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	for _, f := range c.Command.Flags {
+		if err := f.Apply(fs); err != nil {
+			return nil, nil, err
+		}
+	}
+	var pos []string
+	rest := c.Args().Slice()
+	for len(rest) > 0 {
+		if err := fs.Parse(rest); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", c.Command.FullName(), err)
+		}
+		rest = fs.Args()
+		if len(rest) > 0 {
+			pos, rest = append(pos, rest[0]), rest[1:]
+		}
+	}
+	late := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { late[f.Name] = true })
+	get := func(name string) string {
+		if late[name] {
+			return fs.Lookup(name).Value.String()
+		}
+		return c.String(name)
+	}
+	return pos, get, nil
+}
+
+func pluginNew(c *ucli.Context) error {
+	args, flagValue, err := argsAndFlags(c)
+	if err != nil {
+		return err
+	}
+	if len(args) != 1 {
+		return errors.New("plugin new: want one NAME, e.g. pipe plugin new slowdown --kind metric")
+	}
+	name := args[0]
+	dir := flagValue("dir")
+	if dir == "" {
+		dir = name
+	}
+	files, err := plugin.Scaffold(dir, name, flagValue("kind"))
+	if err != nil {
+		return fmt.Errorf("plugin new: %w", err)
+	}
+	for _, f := range files {
+		fmt.Fprintf(c.App.Writer, "wrote %s\n", f)
+	}
+	fmt.Fprintf(c.App.Writer, "next: (cd %s && go test .) && pipe plugin build %s\n", dir, dir)
+	return nil
+}
+
+func pluginBuild(c *ucli.Context) error {
+	args, flagValue, err := argsAndFlags(c)
+	if err != nil {
+		return err
+	}
+	if len(args) != 1 {
+		return errors.New("plugin build: want one plugin directory, e.g. pipe plugin build plugins/jitter")
+	}
+	dir := args[0]
+	out := flagValue("o")
+	if out == "" {
+		out = plugin.DefaultBuildPath(dir)
+	}
+	built, err := plugin.Build(c.Context, dir, out)
+	if err != nil {
+		return err
+	}
+	state := "up to date"
+	if built {
+		state = "built"
+	}
+	fmt.Fprintf(c.App.Writer, "%s %s\n", state, out)
+	return nil
+}
+
+func pluginInspect(c *ucli.Context) error {
+	if c.NArg() != 1 {
+		return errors.New("plugin inspect: want one .wasm file or built plugin name, e.g. pipe plugin inspect jitter")
+	}
+	path := plugin.ResolvePath(pipeline.PluginSpec{Path: c.Args().First()})
+	ctx := c.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	h, err := plugin.NewHost(ctx, plugin.HostOptions{CacheDir: filepath.Join(assets.CacheDir(), "wazero")})
+	if err != nil {
+		return err
+	}
+	defer h.Close(ctx)
+	p, err := h.Inspect(ctx, path)
+	if err != nil {
+		return err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	w := c.App.Writer
+	m := p.Manifest()
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "name\t%s\n", m.Name)
+	fmt.Fprintf(tw, "version\t%s\n", orDash(m.Version))
+	fmt.Fprintf(tw, "description\t%s\n", orDash(m.Description))
+	fmt.Fprintf(tw, "abi\tv%d (%s)\n", abi.Version, abi.Marker)
+	fmt.Fprintf(tw, "sdk\t%s\n", orDash(m.SDK))
+	fmt.Fprintf(tw, "kinds\t%s\n", strings.Join(m.Kinds, ", "))
+	fmt.Fprintf(tw, "inputs\t%s\n", orDash(strings.Join(m.Inputs, ", ")))
+	if m.Report != nil {
+		fmt.Fprintf(tw, "report\tformat %s → %s (%s)\n", m.Report.Format, m.Report.FileName, m.Report.MediaType)
+	}
+	fmt.Fprintf(tw, "file\t%s (%d bytes, sha256 %s)\n", filepath.Base(path), st.Size(), p.SHA256()[:16])
+	tw.Flush()
+	if len(m.Metrics) > 0 {
+		fmt.Fprintln(w, "\nmetrics:")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  ID\tUNIT\tBETTER\tDESCRIPTION")
+		for _, d := range m.Metrics {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", d.ID, d.Unit, d.Better, d.Description)
+		}
+		tw.Flush()
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -146,3 +146,6 @@ func RunsOf(r *sdk.Result) []sdk.Run {
 	}
 	return runs
 }
+
+// Run is a run in a metric batch (sdk.Run), for building fixtures.
+type Run = sdk.Run
