@@ -56,7 +56,7 @@ func indexLines(src string) lineIndex {
 			if _, ok := ix[joined]; !ok {
 				ix[joined] = s.line
 			}
-			if array {
+			if array && len(table) > 0 {
 				if _, ok := ix[strings.Join(table[:len(table)-1], ".")]; !ok {
 					ix[strings.Join(table[:len(table)-1], ".")] = s.line
 				}

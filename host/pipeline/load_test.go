@@ -283,6 +283,15 @@ case = "p128-n64"
 			},
 		},
 		{
+			name: "a string key keeps text that TOML would read otherwise",
+			sets: []string{"report.title=2025-01-01", "model.tokenizer=none", "report.baseline=\"latest:x\""},
+			check: func(t *testing.T, p *Plan) {
+				if p.Report.Title != "2025-01-01" || p.Model.Tokenizer != "" || p.Report.Baseline != "latest:x" {
+					t.Errorf("title %q, tokenizer %q, baseline %q", p.Report.Title, p.Model.Tokenizer, p.Report.Baseline)
+				}
+			},
+		},
+		{
 			name: "array-of-tables element by index",
 			sets: []string{"target.0.expr=ttft_ms.p99 < 3s"},
 			check: func(t *testing.T, p *Plan) {
@@ -581,4 +590,18 @@ func TestReferenceValidates(t *testing.T) {
 	if got := caseIDs(plan.Cases); !cmp.Equal(got, []string{"p128-n64", "p512-n128", "p768-n256"}) {
 		t.Errorf("cases = %v", got)
 	}
+}
+
+func FuzzIndexLines(f *testing.F) {
+	f.Add("[a]\nb = \"\"\"\nx\n\"\"\"\n[[c.d]]\n'e'.f = [1,\n2]\n")
+	f.Add("a = 'x\n[b\n\"c\\")
+	f.Fuzz(func(t *testing.T, src string) {
+		ix := indexLines(src)
+		lines := strings.Count(src, "\n") + 1
+		for path, line := range ix {
+			if line < 1 || line > lines {
+				t.Fatalf("%s at line %d of %d", path, line, lines)
+			}
+		}
+	})
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -129,10 +130,44 @@ func parseSet(arg string) (path []string, value any, err error) {
 	var m map[string]any
 	if _, err := toml.Decode("v = "+raw, &m); err == nil && len(m) == 1 {
 		if v, ok := m["v"]; ok {
-			return path, v, nil
+			if _, isString := v.(string); isString || !stringKey(path) {
+				return path, v, nil
+			}
 		}
 	}
-	return path, raw, nil
+	return path, raw, nil // a string key takes the text as it is: report.title=2025-01-01
+}
+
+// schemaTypeAt returns the schema type of the key at path, or nil when the
+// path leaves the schema (unknown keys, free-form tables).
+func schemaTypeAt(path []string) reflect.Type {
+	t := reflect.TypeOf(fileDoc{})
+	for _, part := range path {
+		switch t.Kind() {
+		case reflect.Struct:
+			i, ok := schemaFields(t)[part]
+			if !ok {
+				return nil
+			}
+			t = t.Field(i).Type
+		case reflect.Slice:
+			if _, err := strconv.Atoi(part); err != nil {
+				return nil
+			}
+			t = t.Elem()
+		case reflect.Map:
+			t = t.Elem()
+		default:
+			return nil
+		}
+	}
+	return t
+}
+
+// stringKey reports whether the schema types the key at path as a string.
+func stringKey(path []string) bool {
+	t := schemaTypeAt(path)
+	return t != nil && t.Kind() == reflect.String
 }
 
 // set stores value at path in root, creating tables as needed; numeric
