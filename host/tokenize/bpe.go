@@ -200,7 +200,7 @@ func isSpecial(specials []special, tok string) bool {
 // plain text here, as in the reference encoder; see EncodeSpecial.
 func (b *BPE) Encode(text string) []int64 {
 	ids := make([]int64, 0, len(text)/3+1)
-	return b.appendText(ids, text, true)
+	return b.appendText(ids, text)
 }
 
 // EncodeSpecial implements SpecialEncoder: like Encode, but an added token's
@@ -208,16 +208,14 @@ func (b *BPE) Encode(text string) []int64 {
 // added tokens match at one place, the longer wins.
 func (b *BPE) EncodeSpecial(text string) []int64 {
 	ids := make([]int64, 0, len(text)/3+1)
-	first := true
 	for len(text) > 0 {
 		at, s := b.nextSpecial(text)
 		if s == nil {
-			return b.appendText(ids, text, first)
+			return b.appendText(ids, text)
 		}
-		ids = b.appendText(ids, text[:at], first)
+		ids = b.appendText(ids, text[:at])
 		ids = append(ids, s.id)
 		text = text[at+len(s.text):]
-		first = false
 	}
 	return ids
 }
@@ -241,10 +239,11 @@ func (b *BPE) nextSpecial(text string) (int, *special) {
 	return at, found
 }
 
-// appendText encodes text (no special tokens) onto ids. start says whether
-// text begins the input, where add_prefix_space applies.
-func (b *BPE) appendText(ids []int64, text string, start bool) []int64 {
-	if b.prefix && start && text != "" && text[0] != ' ' {
+// appendText encodes text (no special tokens) onto ids. Like Hugging Face's
+// ByteLevel, add_prefix_space applies to each stretch of text between special
+// tokens.
+func (b *BPE) appendText(ids []int64, text string) []int64 {
+	if b.prefix && text != "" && text[0] != ' ' {
 		text = " " + text
 	}
 	splitGPT2(text, b.spaces, func(piece string) {
@@ -425,6 +424,7 @@ func bytesToTokenString(s string) string {
 // outside the vocabulary decodes to U+FFFD, so a bad id is visible.
 func (b *BPE) Decode(ids []int64) string {
 	var sb strings.Builder
+	sb.Grow(4 * len(ids))
 	for _, id := range ids {
 		if id < 0 || id >= int64(len(b.pieces)) || b.pieces[id] == nil {
 			sb.WriteString("\uFFFD")

@@ -155,6 +155,22 @@ func TestAddPrefixSpace(t *testing.T) {
 			t.Errorf("Encode(%q) with add_prefix_space = %v, want %v", c.text, got, want)
 		}
 	}
+	// Each stretch between special tokens gets its prefix space; ids from
+	// Hugging Face tokenizers 0.23.2 with add_prefix_space = true.
+	special := []struct {
+		text string
+		want []int64
+	}{
+		{"Hello<|endoftext|>World", []int64{18435, 50256, 2159}},
+		{"<|endoftext|>x", []int64{50256, 2124}},
+		{"a<|endoftext|> b", []int64{257, 50256, 275}},
+		{"\nx", []int64{220, 198, 87}},
+	}
+	for _, c := range special {
+		if got := tok.(SpecialEncoder).EncodeSpecial(c.text); !slices.Equal(got, c.want) {
+			t.Errorf("EncodeSpecial(%q) with add_prefix_space = %v, want %v", c.text, got, c.want)
+		}
+	}
 	// Decode returns what the model saw, prefix space included.
 	if got := tok.Decode(tok.Encode("Hello")); got != " Hello" {
 		t.Errorf("Decode = %q, want %q", got, " Hello")
