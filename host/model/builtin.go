@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -102,11 +103,17 @@ func writeBuiltin(dir, name string, cfg Config, seed uint64, style string) error
 	if err != nil {
 		return err
 	}
-	if err := Build(f, cfg, seed, style); err != nil {
+	h := sha256.New()
+	if err := Build(io.MultiWriter(f, h), cfg, seed, style); err != nil {
 		f.Close()
 		return err
 	}
 	if err := f.Close(); err != nil {
+		return err
+	}
+	// The digest, in sha256sum's format, so Load need not reread 500 MB.
+	sum := fmt.Sprintf("%x  model.onnx\n", h.Sum(nil))
+	if err := os.WriteFile(filepath.Join(dir, "model.onnx"+digestSuffix), []byte(sum), 0o644); err != nil {
 		return err
 	}
 	js, err := marshalHFConfig(cfg, pipeInfo{

@@ -2,12 +2,15 @@ package model
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -151,5 +154,50 @@ func TestWeightStatistics(t *testing.T) {
 	fillChunk(seedKey(w.name, 11), 3, tail)
 	if maxAbsDiff(tail[3*chunkElems:], v[3*chunkElems:]) != 0 {
 		t.Errorf("chunk 3 differs when filled alone")
+	}
+}
+
+// TestDigestFile: Builtin's digest file matches the model and sha256sum's
+// format; a stale or malformed one is ignored.
+func TestDigestFile(t *testing.T) {
+	t.Setenv("PIPE_CACHE", t.TempDir())
+	dir, err := Builtin("gpt2-tiny", 1, StyleFused)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(dir, "model.onnx")
+	b, _ := os.ReadFile(model)
+	want := fmt.Sprintf("%x", sha256.Sum256(b))
+	digest, _ := os.ReadFile(model + digestSuffix)
+	if got := string(digest); got != want+"  model.onnx\n" {
+		t.Fatalf("digest file %q, want %q", got, want+"  model.onnx\n")
+	}
+	cases := []struct {
+		name   string
+		digest string
+		age    time.Duration // digest file's mtime relative to the model's
+	}{
+		{"current", strings.Repeat("ab", 32) + "  model.onnx\n", time.Second},
+		{"stale", strings.Repeat("ab", 32) + "  model.onnx\n", -time.Hour},
+		{"malformed", "nonsense\n", time.Second},
+		{"other file", strings.Repeat("ab", 32) + "  other.onnx\n", time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			os.WriteFile(model+digestSuffix, []byte(tc.digest), 0o644)
+			st, _ := os.Stat(model)
+			os.Chtimes(model+digestSuffix, st.ModTime().Add(tc.age), st.ModTime().Add(tc.age))
+			m, err := Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expect := want
+			if tc.name == "current" {
+				expect = strings.Repeat("ab", 32) // trusted as written
+			}
+			if m.SHA256 != expect {
+				t.Errorf("SHA256 = %s, want %s", m.SHA256, expect)
+			}
+		})
 	}
 }

@@ -113,7 +113,7 @@ func Load(dir string) (*Model, error) {
 	if err := m.readConfig(h); err != nil {
 		return nil, fmt.Errorf("model %s: %w", path, err)
 	}
-	if m.SHA256, err = fileSHA256(f); err != nil {
+	if m.SHA256, err = fileSHA256(f, st); err != nil {
 		return nil, fmt.Errorf("model %s: %w", path, err)
 	}
 	return m, nil
@@ -288,7 +288,23 @@ func (m *Model) readConfig(h *graphHeader) error {
 	return nil
 }
 
-func fileSHA256(f *os.File) (string, error) {
+// digestSuffix names the file beside a model that holds its SHA-256 in
+// sha256sum's format (`sha256sum -c model.onnx.sha256` checks it). Builtin
+// writes it; Load trusts it only when it is at least as new as the model.
+const digestSuffix = ".sha256"
+
+// fileSHA256 returns the hex SHA-256 of f: from its digest file when one is
+// current, else by streaming the file (about 0.3 s for GPT-2 124M).
+func fileSHA256(f *os.File, st os.FileInfo) (string, error) {
+	if b, err := os.ReadFile(f.Name() + digestSuffix); err == nil {
+		if dst, err := os.Stat(f.Name() + digestSuffix); err == nil && !dst.ModTime().Before(st.ModTime()) {
+			if fields := strings.Fields(string(b)); len(fields) == 2 && len(fields[0]) == 64 && fields[1] == filepath.Base(f.Name()) {
+				if _, err := hex.DecodeString(fields[0]); err == nil {
+					return fields[0], nil
+				}
+			}
+		}
+	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return "", err
 	}
