@@ -22,6 +22,7 @@ import (
 
 	"github.com/pipe-bench/pipe/host/assets"
 	"github.com/pipe-bench/pipe/host/metric"
+	"github.com/pipe-bench/pipe/host/model"
 	"github.com/pipe-bench/pipe/host/stats"
 	"github.com/pipe-bench/pipe/host/target"
 )
@@ -63,14 +64,10 @@ var (
 	DefaultFormats     = []string{"md", "json", "csv"}
 )
 
-// BuiltinModels maps the built-in model names to their context length
-// (host/model's GPT2 and GPT2Tiny configurations).
-var BuiltinModels = map[string]int{"gpt2": 1024, "gpt2-tiny": 128}
-
-// Choices for enumerated keys; the first is the default.
+// Choices for enumerated keys; the first is the default (graph styles come
+// from package model, with its default).
 var (
 	devices     = []string{"cpu", "cuda"}
-	graphStyles = []string{"optimum", "fused"}
 	optLevels   = []string{"all", "extended", "basic", "disable"}
 	matrixModes = []string{"zip", "cartesian"}
 	// BuiltinFormats are the report formats pipe writes itself; a
@@ -547,20 +544,32 @@ func (l *loader) model(doc *fileDoc, p *Plan) {
 		p.Model.Source = DefaultSource
 	}
 	builtin := false
-	if n, ok := BuiltinModels[p.Model.Source]; ok {
-		builtin, p.Model.MaxPositions = true, n
+	if preset, ok := model.Presets[p.Model.Source]; ok {
+		builtin, p.Model.MaxPositions = true, preset().MaxPositions
 	} else {
-		dir := l.resolvePath("model.source", p.Model.Source)
-		p.Model.Source = dir
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			l.addf("model.source", "%q is not a built-in model or a directory; use \"gpt2\", \"gpt2-tiny\" or a model directory (relative to the pipeline file)", m.Source)
-		} else if n, err := configPositions(dir); err != nil {
-			l.addf("model.source", "%v", err)
-		} else {
+		src := l.resolvePath("model.source", p.Model.Source)
+		p.Model.Source = src
+		dir := src
+		st, err := os.Stat(src)
+		switch {
+		case err == nil && !st.IsDir() && strings.HasSuffix(src, ".onnx"):
+			dir = filepath.Dir(src) // an .onnx file: its config.json sits beside it
+		case err != nil || !st.IsDir():
+			l.addf("model.source", "%q is not a built-in model, a directory or an .onnx file; use %s or a model directory (relative to the pipeline file)", m.Source, quoteList(model.PresetNames()))
+			dir = ""
+		}
+		if dir != "" {
+			n, err := configPositions(dir)
+			if err != nil {
+				l.addf("model.source", "%v", err)
+			}
 			p.Model.MaxPositions = n
 		}
 	}
-	l.choice("model.graph_style", &p.Model.GraphStyle, graphStyles)
+	if p.Model.GraphStyle == "" {
+		p.Model.GraphStyle = model.DefaultStyle
+	}
+	l.choice("model.graph_style", &p.Model.GraphStyle, model.Styles)
 	l.choice("model.device", &p.Model.Device, devices)
 	l.choice("model.opt_level", &p.Model.OptLevel, optLevels)
 	for _, kv := range []struct {
@@ -582,8 +591,10 @@ func (l *loader) model(doc *fileDoc, p *Plan) {
 		p.Model.Tokenizer = "gpt2"
 	case tk == "" && builtin, tk == "none":
 		p.Model.Tokenizer = ""
+	case tk == "" && strings.HasSuffix(p.Model.Source, ".onnx"):
+		p.Model.Tokenizer = filepath.Dir(p.Model.Source) // the model directory's own tokenizer
 	case tk == "":
-		p.Model.Tokenizer = p.Model.Source // the model directory's own tokenizer
+		p.Model.Tokenizer = p.Model.Source
 	case tk == "gpt2":
 		p.Model.Tokenizer = "gpt2"
 	default:
