@@ -32,6 +32,9 @@ func (g *Generator) ensure(batch, promptLen, kvLen int) {
 	b := &g.buf
 	l := g.lay
 	kvNeed := batch * l.kvHeads * kvLen * l.headDim
+	if g.dev != nil {
+		kvNeed = 0 // the cache lives on the device
+	}
 	for p := range b.kv {
 		if len(b.kv[p]) != 2*l.layers {
 			b.kv[p] = make([][]float32, 2*l.layers)
@@ -91,6 +94,9 @@ func (g *Generator) release() {
 // other one. The caller has filled ids, pos (batch×seq) and mask
 // (batch×(past+seq)).
 func (g *Generator) step(batch, seq, past, parity int) (runNS int64, err error) {
+	if g.dev != nil {
+		return g.deviceStep(batch, seq, past)
+	}
 	defer g.release()
 	l, b := g.lay, &g.buf
 	b.inputs, b.outputs = b.inputs[:0], b.outputs[:0]
@@ -163,7 +169,7 @@ func (g *Generator) Generate(ctx context.Context, req gen.Request) (*gen.Trace, 
 	if start.IsZero() {
 		start = time.Now()
 	}
-	if g.sess == nil {
+	if g.sess == nil && g.dev == nil {
 		return nil, errors.New("generator is closed")
 	}
 	if err := g.Check(req); err != nil {

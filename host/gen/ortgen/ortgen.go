@@ -19,14 +19,13 @@
 package ortgen
 
 import (
-	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/pipe-bench/pipe/host/gen"
+	"github.com/pipe-bench/pipe/host/gen/ortcuda"
 	"github.com/pipe-bench/pipe/host/measure"
 )
 
@@ -107,18 +106,7 @@ func (o Options) sessionOptions() (*ort.SessionOptions, error) {
 			so.Destroy()
 		}
 	}()
-	spin := "0"
-	if o.Spinning {
-		spin = "1"
-	}
-	entries := map[string]string{
-		"session.intra_op.allow_spinning": spin,
-		"session.inter_op.allow_spinning": spin,
-	}
-	for k, v := range o.SessionConfig {
-		entries[k] = v
-	}
-	for k, v := range entries {
+	for k, v := range o.configEntries() {
 		if err := so.AddSessionConfigEntry(k, v); err != nil {
 			return nil, fmt.Errorf("session config %s=%s: %s", k, v, oneLine(err))
 		}
@@ -137,7 +125,7 @@ func (o Options) sessionOptions() (*ort.SessionOptions, error) {
 		return nil, fmt.Errorf("graph optimization level %q: %s", o.OptLevel, oneLine(err))
 	}
 	if o.device() == "cuda" {
-		if err := appendCUDA(so, o.DeviceID); err != nil {
+		if err := appendCUDA(so, o.providerOptions()); err != nil {
 			return nil, err
 		}
 	}
@@ -147,16 +135,16 @@ func (o Options) sessionOptions() (*ort.SessionOptions, error) {
 
 // ErrNoCUDA is wrapped by the error for device "cuda" on a runtime or
 // machine without the CUDA execution provider.
-var ErrNoCUDA = errors.New("CUDA execution provider not available")
+var ErrNoCUDA = ortcuda.ErrNoCUDA
 
-func appendCUDA(so *ort.SessionOptions, id int) error {
-	fix := "use device \"cpu\", or a CUDA build of onnxruntime on a machine with an NVIDIA GPU (--ort-lib)"
+func appendCUDA(so *ort.SessionOptions, provider map[string]string) error {
+	fix := noCUDAFix
 	co, err := ort.NewCUDAProviderOptions()
 	if err != nil {
 		return fmt.Errorf("%w: %s: %s", ErrNoCUDA, oneLine(err), fix)
 	}
 	defer co.Destroy()
-	if err := co.Update(map[string]string{"device_id": strconv.Itoa(id)}); err != nil {
+	if err := co.Update(provider); err != nil {
 		return fmt.Errorf("%w: %s: %s", ErrNoCUDA, oneLine(err), fix)
 	}
 	if err := so.AppendExecutionProviderCUDA(co); err != nil {
@@ -199,6 +187,7 @@ func (l *layout) validate() error {
 // Generator runs one ONNX Runtime session. It is not safe for concurrent use.
 type Generator struct {
 	sess    *ort.DynamicAdvancedSession
+	dev     *ortcuda.Decoder // instead of sess when the KV cache stays on the device
 	lay     layout
 	info    gen.Info
 	inNames []string
@@ -219,12 +208,6 @@ func openLayout(lay layout, opts Options) (*Generator, error) {
 	if err != nil {
 		return nil, err
 	}
-	so, err := opts.sessionOptions()
-	if err != nil {
-		return nil, err
-	}
-	defer so.Destroy()
-
 	in := []string{"input_ids", "attention_mask"}
 	if lay.hasPositionIDs {
 		in = append(in, "position_ids")
@@ -243,13 +226,13 @@ func openLayout(lay layout, opts Options) (*Generator, error) {
 	measure.ResetPeak()
 	rssBefore := measure.RSS()
 	t0 := time.Now()
-	sess, err := ort.NewDynamicAdvancedSession(lay.path, in, out, so)
+	sess, dev, err := openSession(lay, opts, rt, in, out)
 	loadNS := time.Since(t0).Nanoseconds()
 	if err != nil {
-		return nil, fmt.Errorf("open model %s: %s", lay.path, oneLine(err))
+		return nil, err
 	}
 	rssAfter := measure.RSS()
-	g := &Generator{sess: sess, lay: lay, inNames: in}
+	g := &Generator{sess: sess, dev: dev, lay: lay, inNames: in}
 	g.info = gen.Info{
 		Model:        lay.name,
 		ModelHash:    lay.sha256,
@@ -283,6 +266,10 @@ func (g *Generator) Info() gen.Info { return g.info }
 
 // Close releases the session and the generator's buffers.
 func (g *Generator) Close() error {
+	if g.dev != nil {
+		g.dev.Close()
+		g.dev = nil
+	}
 	if g.sess == nil {
 		return nil
 	}
