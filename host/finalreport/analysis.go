@@ -3,10 +3,10 @@ package finalreport
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 
 	"github.com/pipe-bench/pipe/host/metric"
+	"github.com/pipe-bench/pipe/host/report"
 	"github.com/pipe-bench/pipe/host/result"
 	"github.com/pipe-bench/pipe/host/stats"
 )
@@ -29,6 +29,8 @@ type Analysis struct {
 	// Findings and Recommendations are sentences computed from the data.
 	Findings        []string
 	Recommendations []string
+	// PerInput is host/report's analysis of each present input, by role.
+	PerInput map[string]*report.Analysis
 }
 
 // InputStatus is one input of the merged result.
@@ -85,40 +87,19 @@ type ComparisonRow struct {
 	Overlaps bool    // the 95 % intervals overlap
 }
 
-// Scaling is how the latency phase's figures grow with prompt length.
+// Scaling is how the latency phase's figures grow with prompt length, as
+// host/report analyses one result (medians against the first case).
 type Scaling struct {
 	Role string
-	Rows []ScalingRow
-	// TTFTExponent is the slope of log TTFT on log prompt tokens: 1 is
-	// linear growth, below 1 sub-linear.
-	TTFTExponent float64
+	Rows []report.ScalingRow
 }
 
-// ScalingRow is one case against the first (shortest prompt).
-type ScalingRow struct {
-	Case                    string
-	Prompt, NewTok          int
-	TokenFactor             float64
-	TTFT, TTFTFactor        float64
-	Decode, DecodeChange    float64
-	E2E, E2EFactor          float64
-	PerPromptTokenTTFTMicro float64 // TTFT / prompt tokens, µs
-}
-
-// VarianceRow is the spread of one case.
+// VarianceRow is the spread of one case of one phase, as host/report
+// analyses it, with the phase's role.
 type VarianceRow struct {
-	Role, Case          string
-	TTFTcv, Decodecv    float64
-	E2Ecv               float64
-	Outliers            int
-	ForeignCPU          float64
-	HasTTFT, HasDecode  bool
-	HasE2E              bool
-	Runs                int
-	MaxCV               float64
-	MaxCVMetric         string
-	RelCIHalfWidthTTFT  float64
-	RelCIHalfWidthKnown bool
+	Role string
+	report.VarianceRow
+	Runs int
 }
 
 // MemoryVerdict is the memory phase's load cost and leak verdicts.
@@ -155,25 +136,25 @@ const (
 	RoleThroughput = "throughput"
 )
 
-// Thresholds the findings use, named so the report can print them.
-const (
-	// HighCV is the coefficient of variation above which a metric is called noisy.
-	HighCV = 0.20
-	// BusyCores is the foreign CPU load, in cores, that explains noise.
-	BusyCores = 0.25
-)
-
 // Analyze computes the final report's analysis from a merged result.
 func Analyze(m *result.Result) Analysis {
-	a := Analysis{Title: m.Pipeline.Name}
+	a := Analysis{Title: m.Pipeline.Name, PerInput: map[string]*report.Analysis{}}
 	for _, in := range m.Inputs {
 		a.Inputs = append(a.Inputs, statusOf(m, in))
 		if in.Result == nil {
 			continue
 		}
+		ra := report.Analyze(in.Result, report.Options{})
+		a.PerInput[in.Role] = ra
 		for _, c := range in.Result.Cases {
 			a.Headline = append(a.Headline, headlineOf(in.Role, c))
-			a.Variance = append(a.Variance, varianceOf(in.Role, c))
+		}
+		for _, v := range ra.Variance {
+			runs := 0
+			if c, ok := in.Result.Case(v.Case); ok {
+				runs = len(c.Runs)
+			}
+			a.Variance = append(a.Variance, VarianceRow{Role: in.Role, VarianceRow: v, Runs: runs})
 		}
 		for _, v := range in.Result.Targets {
 			a.Targets = append(a.Targets, TargetRow{Role: in.Role, Verdict: v})
@@ -183,7 +164,7 @@ func Analyze(m *result.Result) Analysis {
 		a.Targets = append(a.Targets, TargetRow{Verdict: v})
 	}
 	a.Comparison = compareQuickLatency(m)
-	a.Scaling = scalingOf(m)
+	a.Scaling = scalingOf(m, a.PerInput)
 	a.Memory = memoryOf(m)
 	a.Throughput = throughputOf(m)
 	a.Findings, a.Recommendations = findings(m, &a)
@@ -234,33 +215,6 @@ func headlineOf(role string, c result.Case) Headline {
 		h.PeakRSS, h.HasPeakR = s.Max, true
 	}
 	return h
-}
-
-func varianceOf(role string, c result.Case) VarianceRow {
-	v := VarianceRow{Role: role, Case: c.ID, ForeignCPU: c.ForeignCPU, Runs: len(c.Runs)}
-	note := func(id string, cv float64) {
-		if cv > v.MaxCV {
-			v.MaxCV, v.MaxCVMetric = cv, id
-		}
-	}
-	if s, ok := c.Stats[metric.TTFT]; ok && s.N > 1 {
-		v.TTFTcv, v.HasTTFT = s.CV, true
-		v.Outliers += s.Outliers
-		note(metric.TTFT, s.CV)
-		if s.Mean > 0 {
-			v.RelCIHalfWidthTTFT, v.RelCIHalfWidthKnown = (s.MeanCI[1]-s.MeanCI[0])/2/s.Mean, true
-		}
-	}
-	if s, ok := c.Stats[metric.DecodeTPS]; ok && s.N > 1 {
-		v.Decodecv, v.HasDecode = s.CV, true
-		note(metric.DecodeTPS, s.CV)
-	}
-	if s, ok := c.Stats[metric.E2E]; ok && s.N > 1 {
-		v.E2Ecv, v.HasE2E = s.CV, true
-		v.Outliers += s.Outliers
-		note(metric.E2E, s.CV)
-	}
-	return v
 }
 
 // input returns the input playing role: by name, else by what it holds.
@@ -336,44 +290,12 @@ func compareQuickLatency(m *result.Result) *Comparison {
 	return cmp
 }
 
-func scalingOf(m *result.Result) *Scaling {
+func scalingOf(m *result.Result, per map[string]*report.Analysis) *Scaling {
 	l := input(m, RoleLatency)
-	if l == nil {
+	if l == nil || per[l.Role] == nil || len(per[l.Role].Scaling) < 2 {
 		return nil
 	}
-	var cases []result.Case
-	for _, c := range l.Result.Cases {
-		if _, ok := c.Stats[metric.TTFT]; ok && c.Params.PromptTokens > 0 {
-			cases = append(cases, c)
-		}
-	}
-	if len(cases) < 2 {
-		return nil
-	}
-	sort.SliceStable(cases, func(i, j int) bool { return cases[i].Params.PromptTokens < cases[j].Params.PromptTokens })
-	base := cases[0]
-	s := &Scaling{Role: l.Role}
-	var lx, ly []float64
-	for _, c := range cases {
-		row := ScalingRow{Case: c.ID, Prompt: c.Params.PromptTokens, NewTok: c.Params.NewTokens,
-			TokenFactor: float64(c.Params.PromptTokens) / float64(base.Params.PromptTokens)}
-		row.TTFT = c.Stats[metric.TTFT].Mean
-		row.TTFTFactor = safeRatio(row.TTFT, base.Stats[metric.TTFT].Mean)
-		row.PerPromptTokenTTFTMicro = 1000 * row.TTFT / float64(c.Params.PromptTokens)
-		row.Decode = c.Stats[metric.DecodeTPS].Mean
-		row.DecodeChange = safeRatio(row.Decode, base.Stats[metric.DecodeTPS].Mean) - 1
-		row.E2E = c.Stats[metric.E2E].Mean
-		row.E2EFactor = safeRatio(row.E2E, base.Stats[metric.E2E].Mean)
-		s.Rows = append(s.Rows, row)
-		if row.TTFT > 0 {
-			lx = append(lx, math.Log(float64(c.Params.PromptTokens)))
-			ly = append(ly, math.Log(row.TTFT))
-		}
-	}
-	if len(lx) >= 2 {
-		s.TTFTExponent = stats.Regress(lx, ly).Slope
-	}
-	return s
+	return &Scaling{Role: l.Role, Rows: per[l.Role].Scaling}
 }
 
 func memoryOf(m *result.Result) *MemoryVerdict {
@@ -457,49 +379,21 @@ func ShortName(id string) string {
 	return id
 }
 
-// Num formats a measured value: three significant figures for small
-// values, whole numbers with thousands separators for large ones.
+// Num formats a measured value as every pipe report does (stats.Format),
+// with a dash for a value that does not exist.
 func Num(v float64) string {
-	switch {
-	case math.IsNaN(v) || math.IsInf(v, 0):
+	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "–"
-	case v == 0:
-		return "0"
 	}
-	a := math.Abs(v)
-	var s string
-	switch {
-	case a >= 1000:
-		s = fmt.Sprintf("%.0f", v)
-	case a >= 100:
-		s = fmt.Sprintf("%.1f", v)
-	case a >= 10:
-		s = fmt.Sprintf("%.2f", v)
-	case a >= 1:
-		s = fmt.Sprintf("%.3f", v)
-	default:
-		s = fmt.Sprintf("%.3g", v)
+	return stats.Format(v)
+}
+
+// Ratio formats a factor: 4.27 → "×4.27".
+func Ratio(f float64) string {
+	if !isFinite(f) {
+		return "–"
 	}
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	intPart, frac, hasFrac := strings.Cut(s, ".")
-	if len(intPart) > 3 {
-		var b strings.Builder
-		for i, ch := range intPart {
-			if i > 0 && (len(intPart)-i)%3 == 0 {
-				b.WriteRune(',')
-			}
-			b.WriteRune(ch)
-		}
-		intPart = b.String()
-	}
-	if hasFrac {
-		intPart += "." + frac
-	}
-	if neg {
-		intPart = "-" + intPart
-	}
-	return intPart
+	return fmt.Sprintf("×%.2f", f)
 }
 
 // Pct formats a fraction as a signed percentage: 0.372 → "+37.2 %".

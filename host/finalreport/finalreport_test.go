@@ -13,6 +13,7 @@ import (
 
 	"github.com/pipe-bench/pipe/host/finalreport"
 	"github.com/pipe-bench/pipe/host/pipeline"
+	"github.com/pipe-bench/pipe/host/report"
 	"github.com/pipe-bench/pipe/host/result"
 )
 
@@ -292,11 +293,11 @@ func TestAnalysisNumbers(t *testing.T) {
 	if a.Comparison == nil || a.Comparison.A.Case != "p30-n50-b1" || a.Comparison.B.Case != "p128-n64-b1" {
 		t.Fatalf("comparison = %+v, want quick p30 against latency p128", a.Comparison)
 	}
-	if a.Scaling == nil || len(a.Scaling.Rows) != 3 || a.Scaling.Rows[2].TokenFactor != 6 {
+	if a.Scaling == nil || len(a.Scaling.Rows) != 3 || a.Scaling.Rows[2].PromptRatio != 6 {
 		t.Fatalf("scaling = %+v, want three rows ending at ×6 tokens", a.Scaling)
 	}
-	// TTFT 61.8 → 391 ms over 128 → 768 tokens: exponent log(6.33)/log(6) ≈ 1.03.
-	if e := a.Scaling.TTFTExponent; e < 0.9 || e > 1.2 {
+	// TTFT about 62 → 391 ms over 128 → 768 tokens: exponent log(6.3)/log(6) ≈ 1.03.
+	if e := a.Scaling.Rows[2].Exponent; e < 0.9 || e > 1.2 {
 		t.Errorf("TTFT exponent %.3f, want about 1.03", e)
 	}
 	if a.Memory == nil || len(a.Memory.Leaks) != 1 || a.Memory.Leaks[0].Verdict != "no leak" {
@@ -305,14 +306,22 @@ func TestAnalysisNumbers(t *testing.T) {
 	if a.Throughput == nil || a.Throughput.Best.Case != "b8-s2" || a.Throughput.Saturation != "b4-s1" {
 		t.Errorf("throughput best/saturation = %+v, want b8-s2 / b4-s1", a.Throughput)
 	}
-	var noisy string
+	var noisy, rerun string
 	for _, f := range a.Findings {
-		if strings.HasPrefix(f, "CV ") {
+		if strings.HasPrefix(f, "latency: CV ") {
 			noisy = f
 		}
 	}
-	if !strings.Contains(noisy, "latency/p512-n128-b1: foreign CPU load 0.82 cores") {
+	for _, r := range a.Recommendations {
+		if strings.HasPrefix(r, "latency/p512-n128-b1: ") {
+			rerun = r
+		}
+	}
+	if !strings.Contains(noisy, "at p512-n128-b1: foreign CPU load 0.82 cores") {
 		t.Errorf("findings lack the noisy p512 case explained by foreign load: %q", a.Findings)
+	}
+	if !strings.Contains(rerun, "Rerun on an idle machine") {
+		t.Errorf("recommendations lack a rerun of p512 on an idle machine: %q", a.Recommendations)
 	}
 }
 
@@ -357,4 +366,28 @@ func findVerdict(m *result.Result, expr string) *result.Verdict {
 		}
 	}
 	return nil
+}
+
+// TestMarkdownFormatRendersMerged: host/report's "md" format hands a merged
+// result to this package, with the options' title.
+func TestMarkdownFormatRendersMerged(t *testing.T) {
+	m := build(t, phase5Plan(), inputsRoot)
+	var direct bytes.Buffer
+	if err := finalreport.WriteMarkdown(&direct, m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := report.Render("md", m, report.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, direct.Bytes()) {
+		t.Error("the md format renders a merged result differently from WriteMarkdown")
+	}
+	titled, err := report.Render("md", m, report.Options{Title: "GPT-2 on bench-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(titled, []byte("# GPT-2 on bench-1\n")) {
+		t.Errorf("title option ignored: %q", titled[:40])
+	}
 }

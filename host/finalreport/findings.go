@@ -18,7 +18,6 @@ func findings(m *result.Result, a *Analysis) (finds, recs []string) {
 			finds = append(finds, fmt.Sprintf("Input %s (%s) is missing: %s.", in.Role, in.Ref, strings.TrimSuffix(in.Missing, ".")))
 			recs = append(recs, fmt.Sprintf("Run the %s phase (%s) and re-render this report; its sections are empty until then.", in.Role, strings.TrimPrefix(in.Ref, result.LatestPrefix)))
 		case !in.Valid:
-			finds = append(finds, fmt.Sprintf("The %s result (%s) is invalid: %s.", in.Role, in.Pipeline, firstProblem(m, in.Role)))
 			recs = append(recs, fmt.Sprintf("Do not quote the %s figures until a rerun is valid; the broken invariant is listed under problems.", in.Role))
 		}
 	}
@@ -35,49 +34,41 @@ func findings(m *result.Result, a *Analysis) (finds, recs []string) {
 			c.A.Role, c.A.Case, c.A.Prompt, c.A.NewTok, c.B.Role, c.B.Case, c.B.Prompt, c.B.NewTok,
 			safeRatio(float64(c.B.Prompt), float64(c.A.Prompt)), strings.Join(parts, "; ")))
 	}
-	if s := a.Scaling; s != nil && len(s.Rows) >= 2 {
-		first, last := s.Rows[0], s.Rows[len(s.Rows)-1]
-		shape := "linearly"
-		switch {
-		case s.TTFTExponent < 0.9:
-			shape = "sub-linearly"
-		case s.TTFTExponent > 1.1:
-			shape = "super-linearly"
-		}
-		finds = append(finds, fmt.Sprintf("TTFT grows %s with prompt length: ×%.2f tokens (%d→%d) → ×%.2f time (%s → %s ms); log-log slope %.2f.",
-			shape, last.TokenFactor, first.Prompt, last.Prompt, last.TTFTFactor, Num(first.TTFT), Num(last.TTFT), s.TTFTExponent))
-		if first.Decode > 0 && last.Decode > 0 {
-			finds = append(finds, fmt.Sprintf("Decode rate changes %s from %d to %d prompt tokens (%s → %s tok/s): each step attends over a longer context.",
-				Pct(last.DecodeChange), first.Prompt, last.Prompt, Num(first.Decode), Num(last.Decode)))
-		}
+	// Each phase's own findings, as host/report draws them for one result:
+	// scaling with prompt length from the latency phase only (the other
+	// phases hold one prompt length); memory, throughput and targets are
+	// summarised across phases below.
+	scalingRole := ""
+	if a.Scaling != nil {
+		scalingRole = a.Scaling.Role
 	}
-	noisy := 0
-	var calmest *VarianceRow
-	for i := range a.Variance {
-		v := &a.Variance[i]
-		if v.MaxCVMetric == "" {
+	for _, in := range m.Inputs {
+		ra := a.PerInput[in.Role]
+		if ra == nil {
 			continue
 		}
-		if v.MaxCV <= HighCV {
-			if calmest == nil || v.MaxCV > calmest.MaxCV {
-				calmest = v
+		for _, f := range ra.Findings {
+			switch f.Kind {
+			case "scaling", "decode":
+				if in.Role != scalingRole {
+					continue
+				}
+			case "invalid", "error", "load", "variance":
+			default:
+				continue
 			}
-			continue
-		}
-		noisy++
-		if v.ForeignCPU >= BusyCores {
-			finds = append(finds, fmt.Sprintf("CV %.0f %% on %s at %s/%s: foreign CPU load %.2f cores during the case.",
-				100*v.MaxCV, ShortName(v.MaxCVMetric), v.Role, v.Case, v.ForeignCPU))
-			recs = append(recs, fmt.Sprintf("Rerun %s/%s on an idle machine: other processes used %.2f cores while it ran.", v.Role, v.Case, v.ForeignCPU))
-		} else {
-			finds = append(finds, fmt.Sprintf("CV %.0f %% on %s at %s/%s with the machine otherwise idle (foreign CPU %.2f cores), %d outlier run(s): the spread is the engine's own.",
-				100*v.MaxCV, ShortName(v.MaxCVMetric), v.Role, v.Case, v.ForeignCPU, v.Outliers))
-			recs = append(recs, fmt.Sprintf("Raise the run count of %s/%s beyond %d, or report its median rather than its mean.", v.Role, v.Case, v.Runs))
+			finds = append(finds, in.Role+": "+f.Text)
 		}
 	}
-	if noisy == 0 && calmest != nil {
-		finds = append(finds, fmt.Sprintf("Every case's coefficient of variation is at most %.0f %% (largest: %.1f %% on %s at %s/%s).",
-			100*HighCV, 100*calmest.MaxCV, ShortName(calmest.MaxCVMetric), calmest.Role, calmest.Case))
+	for _, v := range a.Variance {
+		if v.Cause == "" {
+			continue
+		}
+		reason, action, ok := strings.Cut(v.Cause, " — ")
+		if !ok {
+			continue
+		}
+		recs = append(recs, fmt.Sprintf("%s/%s: %s (%s).", v.Role, v.Case, upperFirst(action), reason))
 	}
 	if mem := a.Memory; mem != nil {
 		if mem.LoadRSSDelta > 0 {
@@ -147,13 +138,12 @@ func findings(m *result.Result, a *Analysis) (finds, recs []string) {
 	return finds, recs
 }
 
-func firstProblem(m *result.Result, role string) string {
-	for _, p := range m.Problems {
-		if rest, ok := strings.CutPrefix(p, role+": "); ok {
-			return rest
-		}
+func upperFirst(s string) string {
+	if s == "" {
+		return s
 	}
-	return "a run broke an invariant"
+	r := []rune(s)
+	return strings.ToUpper(string(r[0])) + string(r[1:])
 }
 
 // isFinite reports whether v is a real number.

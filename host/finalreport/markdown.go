@@ -2,22 +2,42 @@ package finalreport
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/pipe-bench/pipe/host/metric"
+	"github.com/pipe-bench/pipe/host/report"
 	"github.com/pipe-bench/pipe/host/result"
 	"github.com/pipe-bench/pipe/host/stats"
 )
 
+func init() { report.MergedMarkdown = Markdown }
+
+// Markdown renders a merged result as the final report for host/report's
+// "md" format; opt.Title overrides the title. A baseline is not compared:
+// each input carries its own comparison.
+func Markdown(m *result.Result, opt report.Options) ([]byte, error) {
+	var b bytes.Buffer
+	if err := writeMarkdown(&b, m, opt.Title); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
 // WriteMarkdown renders a merged result (one with Inputs) as the final
 // report in Markdown.
-func WriteMarkdown(w io.Writer, m *result.Result) error {
+func WriteMarkdown(w io.Writer, m *result.Result) error { return writeMarkdown(w, m, "") }
+
+func writeMarkdown(w io.Writer, m *result.Result, title string) error {
 	a := Analyze(m)
+	if title == "" {
+		title = a.Title + " — final report"
+	}
 	b := bufio.NewWriter(w)
 	md := &mdWriter{w: b}
-	md.title(m, a)
+	md.title(m, a, title)
 	md.overview(a)
 	md.headlines(a)
 	md.comparison(a)
@@ -53,12 +73,8 @@ func (md *mdWriter) table(head []string, rows [][]string) {
 	md.p("")
 }
 
-func (md *mdWriter) title(m *result.Result, a Analysis) {
-	title := a.Title
-	if title == "" {
-		title = "final report"
-	}
-	md.p("# %s — final report", title)
+func (md *mdWriter) title(m *result.Result, a Analysis, title string) {
+	md.p("# %s", title)
 	md.p("")
 	if m.Pipeline.Description != "" {
 		md.p("%s", m.Pipeline.Description)
@@ -173,14 +189,18 @@ func (md *mdWriter) scaling(a Analysis) {
 		md.p("")
 		return
 	}
+	md.p("Medians against the shortest prompt; the exponent b fits TTFT ∝ prompt^b between the two cases.")
+	md.p("")
 	var rows [][]string
 	for _, r := range s.Rows {
-		rows = append(rows, []string{r.Case, fmt.Sprint(r.Prompt), fmt.Sprintf("×%.2f", r.TokenFactor), Num(r.TTFT), fmt.Sprintf("×%.2f", r.TTFTFactor),
-			Num(r.PerPromptTokenTTFTMicro), Num(r.Decode), Pct(r.DecodeChange), Num(r.E2E), fmt.Sprintf("×%.2f", r.E2EFactor)})
+		exp := "–"
+		if isFinite(r.Exponent) {
+			exp = fmt.Sprintf("%.2f (%s)", r.Exponent, r.Shape)
+		}
+		rows = append(rows, []string{r.Case, fmt.Sprintf("%d→%d", r.PromptTokens, r.NewTokens), Ratio(r.PromptRatio), Num(r.TTFT), Ratio(r.TTFTRatio), exp,
+			Num(r.Decode), Pct(r.DecodeChange), Num(r.E2E), Ratio(r.E2ERatio)})
 	}
-	md.table([]string{"Case", "Prompt tokens", "Tokens ×", "TTFT ms", "TTFT ×", "TTFT µs/prompt token", "Decode tok/s", "Decode change", "E2E ms", "E2E ×"}, rows)
-	md.p("Log-log slope of TTFT on prompt tokens: %.2f (1 = linear).", s.TTFTExponent)
-	md.p("")
+	md.table([]string{"Case", "Tokens", "Prompt ×", "TTFT p50 ms", "TTFT ×", "Exponent", "Decode p50 tok/s", "Decode change", "E2E p50 ms", "E2E ×"}, rows)
 }
 
 func (md *mdWriter) variance(a Analysis) {
@@ -191,28 +211,18 @@ func (md *mdWriter) variance(a Analysis) {
 		md.p("")
 		return
 	}
-	md.p("Coefficient of variation (std / mean) per case; above %.0f %% is called noisy. Foreign CPU is other processes' mean load during the case.", 100*HighCV)
+	md.p("Coefficient of variation (std / mean) per case; above %.0f %% (bold) the likely cause is named. Foreign CPU is other processes' mean load during the case.", 100*report.HighCV)
 	md.p("")
-	cv := func(v float64, ok bool) string {
-		if !ok {
-			return "–"
-		}
-		s := fmt.Sprintf("%.1f %%", 100*v)
-		if v > HighCV {
-			s = "**" + s + "**"
-		}
-		return s
-	}
 	var rows [][]string
 	for _, v := range a.Variance {
-		hw := "–"
-		if v.RelCIHalfWidthKnown {
-			hw = fmt.Sprintf("±%.1f %%", 100*v.RelCIHalfWidthTTFT)
+		outliers := 0
+		for _, n := range v.Outliers {
+			outliers += n
 		}
-		rows = append(rows, []string{v.Role, v.Case, fmt.Sprint(v.Runs), cv(v.TTFTcv, v.HasTTFT), hw, cv(v.Decodecv, v.HasDecode), cv(v.E2Ecv, v.HasE2E),
-			fmt.Sprint(v.Outliers), fmt.Sprintf("%.2f", v.ForeignCPU)})
+		rows = append(rows, []string{v.Role, v.Case, fmt.Sprint(v.Runs), mdCV(v.CV, metric.TTFT), mdCV(v.CV, metric.DecodeTPS), mdCV(v.CV, metric.E2E),
+			fmt.Sprint(outliers), fmt.Sprintf("%.2f", v.ForeignCPU), orDash(v.Cause)})
 	}
-	md.table([]string{"Phase", "Case", "Runs", "TTFT CV", "TTFT mean CI", "Decode CV", "E2E CV", "Outlier runs", "Foreign CPU (cores)"}, rows)
+	md.table([]string{"Phase", "Case", "Runs", "TTFT CV", "Decode CV", "E2E CV", "Outlier runs", "Foreign CPU (cores)", "Likely cause"}, rows)
 }
 
 func (md *mdWriter) memory(a Analysis) {
@@ -339,6 +349,20 @@ func (md *mdWriter) definitions() {
 func orDash(s string) string {
 	if s == "" {
 		return "–"
+	}
+	return s
+}
+
+// mdCV formats metric id's coefficient of variation from a map of them, in
+// bold above report.HighCV; a dash when absent.
+func mdCV(cvs map[string]float64, id string) string {
+	v, ok := cvs[id]
+	if !ok {
+		return "–"
+	}
+	s := fmt.Sprintf("%.1f %%", 100*v)
+	if v > report.HighCV {
+		s = "**" + s + "**"
 	}
 	return s
 }

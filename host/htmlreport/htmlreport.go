@@ -14,6 +14,7 @@
 package htmlreport
 
 import (
+	"bytes"
 	_ "embed"
 	"fmt"
 	"html/template"
@@ -23,8 +24,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pipe-bench/pipe/host/compare"
 	"github.com/pipe-bench/pipe/host/finalreport"
 	"github.com/pipe-bench/pipe/host/metric"
+	"github.com/pipe-bench/pipe/host/report"
 	"github.com/pipe-bench/pipe/host/result"
 	"github.com/pipe-bench/pipe/host/stats"
 )
@@ -40,19 +43,30 @@ var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"pct":   finalreport.Pct,
 	"bytes": func(v any) string { return finalreport.Bytes(toFloat(v)) },
 	"cv":    func(v float64) string { return fmt.Sprintf("%.1f %%", 100*v) },
-	"noisy": func(v float64) bool { return v > finalreport.HighCV },
-	"est":   estimate,
-	"ratio": func(v float64) string {
-		if math.IsNaN(v) {
+	"noisy": func(v float64) bool { return v > report.HighCV },
+	"cvOf": func(cvs map[string]float64, id string) string {
+		v, ok := cvs[id]
+		if !ok {
 			return "–"
 		}
-		return fmt.Sprintf("×%.2f", v)
+		return fmt.Sprintf("%.1f %%", 100*v)
 	},
-	"short": finalreport.ShortName,
-	"svg":   func(s string) template.HTML { return template.HTML(s) }, // rendered by svgOf from our own plot
-	"css":   func() template.CSS { return template.CSS(styleSheet) },
-	"plus1": func(i int) int { return i + 1 },
-	"sub":   func(a, b int) int { return a - b },
+	"hotOf": func(cvs map[string]float64, id string) bool { return cvs[id] > report.HighCV },
+	"sumOf": func(m map[string]int) int {
+		n := 0
+		for _, v := range m {
+			n += v
+		}
+		return n
+	},
+	"finite": func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) },
+	"est":    estimate,
+	"ratio":  finalreport.Ratio,
+	"short":  finalreport.ShortName,
+	"svg":    func(s string) template.HTML { return template.HTML(s) }, // rendered by svgOf from our own plot
+	"css":    func() template.CSS { return template.CSS(styleSheet) },
+	"plus1":  func(i int) int { return i + 1 },
+	"sub":    func(a, b int) int { return a - b },
 }).Parse(pageTemplate))
 
 func toFloat(v any) float64 {
@@ -77,10 +91,37 @@ func estimate(e finalreport.Estimate, ok bool) string {
 	return finalreport.Num(e.Mean)
 }
 
+// FileName is the HTML report's file name.
+const FileName = "report.html"
+
+// Format is the "html" report format; it registers itself in host/report's
+// registry, so importing this package makes `--format html` work.
+type Format struct{}
+
+// Name implements report.Format.
+func (Format) Name() string { return "html" }
+
+// Render implements report.Format: one file, report.html.
+func (Format) Render(r *result.Result, opt report.Options) ([]report.File, error) {
+	var b bytes.Buffer
+	if err := RenderWith(&b, r, opt); err != nil {
+		return nil, err
+	}
+	return []report.File{{Name: FileName, Data: b.Bytes()}}, nil
+}
+
+var _ report.Format = Format{}
+
+func init() { report.Register(Format{}) }
+
 // Render writes r as one HTML page. A result with Inputs (phase 5) gets the
 // final report's analysis first, then one section per input.
-func Render(w io.Writer, r *result.Result) error {
-	p, err := newPage(r)
+func Render(w io.Writer, r *result.Result) error { return RenderWith(w, r, report.Options{}) }
+
+// RenderWith is Render with host/report's options: a title, and a baseline
+// whose comparison becomes a section.
+func RenderWith(w io.Writer, r *result.Result, opt report.Options) error {
+	p, err := newPage(r, opt)
 	if err != nil {
 		return err
 	}
@@ -104,11 +145,14 @@ type page struct {
 	Warnings     []string
 	Errors       []string
 	Merged       *finalreport.Analysis
-	Sections     []section
-	Env          [][2]string
-	Metrics      []metric.Def
-	Method       string
-	Generated    string
+	// Findings are host/report's findings for a single result.
+	Findings []report.Finding
+	// Comparison is the baseline comparison, when a baseline was given.
+	Comparison *compare.Report
+	Sections   []section
+	Env        [][2]string
+	Metrics    []metric.Def
+	Method     string
 }
 
 // section is one result's charts and tables: the whole page for a single
@@ -142,7 +186,7 @@ type statRow struct {
 	Outliers                                        int
 }
 
-func newPage(r *result.Result) (*page, error) {
+func newPage(r *result.Result, opt report.Options) (*page, error) {
 	p := &page{
 		Title:    r.Pipeline.Name,
 		Valid:    r.Valid,
@@ -152,6 +196,9 @@ func newPage(r *result.Result) (*page, error) {
 	}
 	if p.Title == "" {
 		p.Title = "pipe result"
+	}
+	if opt.Title != "" {
+		p.Title = opt.Title
 	}
 	p.Subtitle = subtitle(r)
 	p.Metrics = definitions(r)
@@ -163,6 +210,8 @@ func newPage(r *result.Result) (*page, error) {
 		}
 	}
 	if len(r.Inputs) == 0 {
+		a := report.Analyze(r, opt)
+		p.Findings, p.Comparison = a.Findings, a.Comparison
 		s, err := sectionOf("result", "", r)
 		if err != nil {
 			return nil, err
@@ -269,7 +318,7 @@ func caseViewOf(r *result.Result, c result.Case) caseView {
 		}
 		v.Rows = append(v.Rows, statRow{Metric: id, Unit: metricDef(r, id).Unit, N: s.N, Mean: n(s.Mean), CI: ci, Std: n(s.Std),
 			CV: fmt.Sprintf("%.1f %%", 100*s.CV), Min: n(s.Min), P50: n(s.P50), P90: n(s.P90), P95: n(s.P95), P99: n(s.P99), Max: n(s.Max),
-			Noisy: s.CV > finalreport.HighCV, Outliers: s.Outliers})
+			Noisy: s.CV > report.HighCV, Outliers: s.Outliers})
 	}
 	return v
 }

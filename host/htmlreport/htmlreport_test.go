@@ -6,12 +6,15 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pipe-bench/pipe/host/finalreport"
 	"github.com/pipe-bench/pipe/host/htmlreport"
 	"github.com/pipe-bench/pipe/host/pipeline"
+	"github.com/pipe-bench/pipe/host/report"
 	"github.com/pipe-bench/pipe/host/result"
 )
 
@@ -105,5 +108,70 @@ func TestGolden(t *testing.T) {
 				t.Error("two renders of the same result differ")
 			}
 		})
+	}
+}
+
+func TestFormatRegistered(t *testing.T) {
+	f, ok := report.Lookup("html")
+	if !ok {
+		t.Fatalf("format html is not registered; registered: %v", report.Names())
+	}
+	files, err := f.Render(phase(t, "phase1-quick"), report.Options{Title: "quick check"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 1 || files[0].Name != htmlreport.FileName || !bytes.Contains(files[0].Data, []byte("<title>quick check</title>")) {
+		t.Errorf("html format rendered %d file(s), first %q; want report.html titled by the options", len(files), files[0].Name)
+	}
+}
+
+// TestSelfContained checks what the page may reference: nothing outside
+// itself (the SVG namespace URIs are names, not fetches).
+func TestSelfContained(t *testing.T) {
+	external := regexp.MustCompile(`(?i)(src|href)\s*=\s*"(https?:|//|file:)|url\(\s*['"]?(https?:|//)|@import|<script|<link`)
+	for name, r := range reports(t) {
+		page := render(t, r)
+		if m := external.Find(page); m != nil {
+			t.Errorf("%s references something outside the page: %q", name, m)
+		}
+		if !bytes.Contains(page, []byte(`http-equiv="Content-Security-Policy" content="default-src 'none'`)) {
+			t.Errorf("%s lacks the Content Security Policy that forbids fetches", name)
+		}
+	}
+}
+
+func TestBaselineSection(t *testing.T) {
+	cur := phase(t, "phase2-latency")
+	old := phase(t, "phase2-latency")
+	old.StartedAt = "2026-01-21T09:00:00Z"
+	// The baseline's p128 case was 20 % slower to the first token.
+	for i := range old.Cases[0].Runs {
+		old.Cases[0].Runs[i].Values["ttft_ms"] *= 1.2
+	}
+	var b bytes.Buffer
+	if err := htmlreport.RenderWith(&b, cur, report.Options{Baseline: old}); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	sec := page[strings.Index(page, `<section id="baseline">`):]
+	sec = sec[:strings.Index(sec, "</section>")]
+	row := regexp.MustCompile(`<tr><td>p128-n64-b1</td><td>ttft_ms .*?</tr>`).FindString(sec)
+	if row == "" || !strings.Contains(row, "-16.") || !strings.Contains(row, "improvement") {
+		t.Errorf("baseline section lacks p128's TTFT improvement of about 16.7 %%; row: %q", row)
+	}
+}
+
+func TestMissingInputSection(t *testing.T) {
+	page := string(render(t, merged(t, func(p *pipeline.Plan) { p.Inputs["memory"] = "latest:phase3-memory-gpu" })))
+	for _, want := range []string{
+		`<p class="callout bad">Missing: latest:phase3-memory-gpu: no result of pipeline &#34;phase3-memory-gpu&#34;`,
+		`<tr class="missing"><td>memory</td>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "RSS after each run") {
+		t.Error("page draws the RSS chart although the memory input is missing")
 	}
 }

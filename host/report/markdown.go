@@ -39,7 +39,19 @@ func (w *mdWriter) table(head []string, align string, rows [][]string) {
 	w.f("\n")
 }
 
+// MergedMarkdown, when set, renders a result that merges others (one with
+// Inputs: phase 5) as markdown; host/finalreport sets it at start-up.
+// Without it such a result renders like any other.
+var MergedMarkdown func(r *result.Result, opt Options) ([]byte, error)
+
 func renderMarkdown(r *result.Result, opt Options) ([]File, error) {
+	if len(r.Inputs) > 0 && MergedMarkdown != nil {
+		data, err := MergedMarkdown(r, opt)
+		if err != nil {
+			return nil, err
+		}
+		return []File{{Name: MarkdownFile, Data: data}}, nil
+	}
 	a := Analyze(r, opt)
 	var w mdWriter
 	title := opt.Title
@@ -76,7 +88,7 @@ func writeHeader(w *mdWriter, r *result.Result, a *Analysis) {
 		date = t.UTC().Format("2006-01-02 15:04:05 UTC")
 	}
 	w.f("**Date**: %s  \n", date)
-	w.f("**Duration**: %s  \n", time.Duration(r.WallNS).Round(100*time.Millisecond))
+	w.f("**Duration**: %s  \n", dur(r.WallNS))
 	src := "`" + r.Pipeline.File + "`"
 	if r.Pipeline.SHA256 != "" {
 		src += " (sha256 " + short(r.Pipeline.SHA256) + ")"
@@ -113,6 +125,39 @@ func statusLine(r *result.Result, a *Analysis) string {
 	return strings.Join(parts, " · ")
 }
 
+// dur prints a duration to a precision that suits its size.
+func dur(ns int64) string {
+	d := time.Duration(ns)
+	switch {
+	case d >= time.Minute:
+		return d.Round(time.Second).String()
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+func threads(n int) string {
+	if n == 0 {
+		return "runtime default"
+	}
+	return fmt.Sprint(n)
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
 func short(hash string) string {
 	if len(hash) > 12 {
 		return hash[:12]
@@ -138,7 +183,7 @@ func writeEnvironment(w *mdWriter, r *result.Result) {
 	}
 	rows := [][]string{
 		{"CPU", cpu},
-		{"Threads", fmt.Sprintf("intra-op %d, inter-op %d, spinning %v", m.Threads.IntraOp, m.Threads.InterOp, m.Threads.Spinning)},
+		{"Threads", fmt.Sprintf("intra-op %s, inter-op %s, spinning %s", threads(m.Threads.IntraOp), threads(m.Threads.InterOp), onOff(m.Threads.Spinning))},
 	}
 	if e.MemTotal > 0 {
 		rows = append(rows, []string{"Memory", stats.Format(float64(e.MemTotal)/(1<<30)) + " GiB"})
@@ -153,7 +198,7 @@ func writeEnvironment(w *mdWriter, r *result.Result) {
 	rows = append(rows,
 		[]string{"OS", osLine},
 		[]string{"Runtime", e.ORTVersion},
-		[]string{"Go / pipe", e.GoVersion + " / " + e.PipeVersion},
+		[]string{"Go / pipe", e.GoVersion + " / " + orDash(e.PipeVersion)},
 		[]string{"Load average", fmt.Sprintf("%.2f before, %.2f during", e.LoadBefore, e.LoadDuring)},
 		[]string{"Foreign CPU", fmt.Sprintf("%.2f cores (other processes, mean during the run)", e.ForeignCPU)},
 		[]string{"Host", e.Hostname},
@@ -214,7 +259,7 @@ func writeConfiguration(w *mdWriter, r *result.Result) {
 		}
 		p := c.Params
 		crows = append(crows, []string{c.ID, fmt.Sprint(p.PromptTokens), fmt.Sprint(p.NewTokens), fmt.Sprint(p.Batch), fmt.Sprint(p.Streams),
-			fmt.Sprintf("%d (%d valid)", len(c.Runs), valid), fmt.Sprintf("%.2f", c.ForeignCPU), time.Duration(c.WallNS).Round(100 * time.Millisecond).String()})
+			fmt.Sprintf("%d (%d valid)", len(c.Runs), valid), fmt.Sprintf("%.2f", c.ForeignCPU), dur(c.WallNS)})
 	}
 	w.table([]string{"Case", "Prompt tokens", "New tokens", "Batch", "Streams", "Runs", "Foreign CPU (cores)", "Wall"}, "lrrrrrrr", crows)
 }
