@@ -87,5 +87,9 @@ func newApp(stdout, stderr io.Writer) *ucli.App {
 			benchCommand(),
 			setupCommand(),
 		},
+
+		// A repeated flag gives a list and a comma does not split one:
+		// --set values hold commas ("matrix.prompt_tokens=[128, 512]").
+		DisableSliceFlagSeparator: true,
 	}
 }

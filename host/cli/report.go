@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
@@ -74,10 +75,14 @@ func reportCommand() *ucli.Command {
 
 // interspersed lets flags follow the arguments ("pipe report X --format
 // csv", as the usage line reads): urfave/cli v2 stops parsing flags at the
-// first argument. It parses the command's flags again over what cli left,
-// seeded with the flags cli did parse, and returns a context that answers
-// for them with the arguments that remain.
+// first argument. When flags remain among the arguments, it parses the
+// command's flags again over them, seeded with the flags cli did parse, and
+// returns a context that answers for them with the arguments that remain.
 func interspersed(c *ucli.Context) (*ucli.Context, []string, error) {
+	args := c.Args().Slice()
+	if !slices.ContainsFunc(args, func(a string) bool { return len(a) > 1 && a[0] == '-' }) {
+		return c, args, nil
+	}
 	name := c.Command.Name
 	set := flag.NewFlagSet(name, flag.ContinueOnError)
 	set.SetOutput(io.Discard)
@@ -88,12 +93,12 @@ func interspersed(c *ucli.Context) (*ucli.Context, []string, error) {
 	}
 	for _, f := range c.Command.Flags {
 		fname := f.Names()[0]
-		if !c.IsSet(fname) {
-			continue
+		if _, shared := f.(*ucli.GenericFlag); shared || !c.IsSet(fname) {
+			continue // a generic flag's value object already holds what was parsed
 		}
 		vals := []string{fmt.Sprint(c.Value(fname))}
-		if xs, ok := c.Value(fname).([]string); ok {
-			vals = xs
+		if _, ok := f.(*ucli.StringSliceFlag); ok {
+			vals = c.StringSlice(fname)
 		}
 		for _, v := range vals {
 			if err := set.Set(fname, v); err != nil {
@@ -102,23 +107,24 @@ func interspersed(c *ucli.Context) (*ucli.Context, []string, error) {
 		}
 	}
 	var pos []string
-	rest := c.Args().Slice()
-	for len(rest) > 0 {
-		if err := set.Parse(rest); err != nil {
+	for len(args) > 0 {
+		if err := set.Parse(args); err != nil {
 			return nil, nil, fmt.Errorf("%s: %v (see pipe %s --help)", name, err, name)
 		}
-		rest = set.Args()
-		if len(rest) == 0 {
+		args = set.Args()
+		if len(args) == 0 {
 			break
 		}
-		if rest[0] == "--" {
-			pos = append(pos, rest[1:]...)
+		if args[0] == "--" {
+			pos = append(pos, args[1:]...)
 			break
 		}
-		pos = append(pos, rest[0])
-		rest = rest[1:]
+		pos = append(pos, args[0])
+		args = args[1:]
 	}
-	return ucli.NewContext(c.App, set, c), pos, nil
+	nc := ucli.NewContext(c.App, set, c)
+	nc.Command = c.Command
+	return nc, pos, nil
 }
 
 // writeReport sends files to stdout or --out.

@@ -30,7 +30,11 @@ func runCommand() *ucli.Command {
 			&ucli.BoolFlag{Name: "no-progress", Usage: "no progress line on stderr (it is off anyway when stderr is not a terminal)"},
 		),
 		Action: func(c *ucli.Context) error {
-			plan, err := loadPipeline(c)
+			c, args, err := interspersed(c)
+			if err != nil {
+				return err
+			}
+			plan, err := loadPipeline(c, args)
 			if err != nil {
 				return err
 			}

@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -14,29 +13,22 @@ import (
 // validate here, run and its --dry-run.
 func pipelineFlags() []ucli.Flag {
 	return []ucli.Flag{
-		&ucli.GenericFlag{Name: "set", Value: &setFlag{}, Usage: "override a pipeline key, typed by the schema: `key.path=value` (e.g. generate.runs=3, matrix.prompt_tokens=[32]); repeatable"},
+		&ucli.StringSliceFlag{Name: "set", Usage: "override a pipeline key, typed by the schema: `key.path=value` (e.g. generate.runs=3, matrix.prompt_tokens=[32]); repeatable"},
 		&ucli.BoolFlag{Name: "quick", Usage: "apply the pipeline's [quick] overrides (fewer runs, a smaller matrix)"},
 		&ucli.StringFlag{Name: "out", Usage: "write results under `DIR` instead of report.out_dir"},
 	}
 }
 
-// setFlag collects --set arguments whole: a value may hold commas
-// ("matrix.prompt_tokens=[128, 512]"), which a string slice flag would split.
-type setFlag []string
-
-func (s *setFlag) Set(v string) error { *s = append(*s, v); return nil }
-func (s *setFlag) String() string     { return strings.Join(*s, " ") }
-
-// loadPipeline loads the pipeline named by the command's first argument
+// loadPipeline loads the pipeline named by the command's one argument
 // with the pipeline flags. On problems it prints each, one per line, to
 // stderr and returns an error that exits 1.
-func loadPipeline(c *ucli.Context) (*pipeline.Plan, error) {
-	if c.NArg() != 1 {
+func loadPipeline(c *ucli.Context, args []string) (*pipeline.Plan, error) {
+	if len(args) != 1 {
 		return nil, fmt.Errorf("%s: want one pipeline file, e.g. pipe %s pipelines/phase2-latency.toml", c.Command.Name, c.Command.Name)
 	}
-	file := c.Args().First()
+	file := args[0]
 	plan, err := pipeline.Load(file, pipeline.LoadOptions{
-		Sets:   *c.Generic("set").(*setFlag),
+		Sets:   c.StringSlice("set"),
 		Quick:  c.Bool("quick"),
 		OutDir: c.String("out"),
 	})
@@ -64,7 +56,11 @@ func validateCommand() *ucli.Command {
 			"`pipe run` would execute.",
 		Flags: pipelineFlags(),
 		Action: func(c *ucli.Context) error {
-			plan, err := loadPipeline(c)
+			c, args, err := interspersed(c)
+			if err != nil {
+				return err
+			}
+			plan, err := loadPipeline(c, args)
 			if err != nil {
 				return err
 			}

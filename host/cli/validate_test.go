@@ -35,3 +35,15 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestFlagsAfterTheFile(t *testing.T) {
+	code, stdout, stderr := runPipe("validate", "../../pipelines/phase2-latency.toml", "--quick", "--set", "matrix.prompt_tokens=[64, 128, 256]", "--out=elsewhere")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"(../../pipelines/phase2-latency.toml, --quick)", "p64-n64", "→ elsewhere"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+}

@@ -3,12 +3,15 @@ package runner
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pipe-bench/pipe/host/finalreport"
 
 	"github.com/pipe-bench/pipe/host/pipeline"
+	"github.com/pipe-bench/pipe/host/report"
 	"github.com/pipe-bench/pipe/host/result"
 	"github.com/pipe-bench/pipe/host/target"
 	"github.com/pipe-bench/pipe/sdk/abi"
@@ -37,23 +40,93 @@ func evaluateTargets(ctx context.Context, plan *pipeline.Plan, res *result.Resul
 	res.Plugins = ps.info()
 }
 
-// finish writes result.json, then every report format the plan lists.
-func finish(ctx context.Context, plan *pipeline.Plan, opt Options, out *Outcome, ps *plugins) error {
-	if err := result.Write(out.Dir, out.Result); err != nil {
+// finish writes result.json, then every report format the plan lists: the
+// built-in and registered formats, and report plugins by their name. A
+// format that fails is an error in the result (rewritten), not a lost run.
+func finish(ctx context.Context, plan *pipeline.Plan, opt reportOptions, out *Outcome, ps *plugins) error {
+	res := out.Result
+	if err := result.Write(out.Dir, res); err != nil {
 		return err
 	}
-	out.Files = append(out.Files, filepath.Join(out.Dir, "result.json"))
+	out.Files = append(out.Files, filepath.Join(out.Dir, result.FileName))
+	failed := 0
+	for _, format := range plan.Report.Formats {
+		if format == "json" {
+			continue // result.json is the JSON format
+		}
+		paths, err := writeFormat(ctx, out.Dir, format, res, opt, ps)
+		out.Files = append(out.Files, paths...)
+		if err != nil {
+			res.Errors = append(res.Errors, "report stage: "+err.Error())
+			failed++
+		}
+	}
+	if failed > 0 {
+		return result.Write(out.Dir, res)
+	}
 	return nil
+}
+
+// reportOptions are the rendering options shared by every format.
+type reportOptions = report.Options
+
+func writeFormat(ctx context.Context, dir, format string, res *result.Result, opt reportOptions, ps *plugins) ([]string, error) {
+	if _, ok := report.Lookup(format); ok {
+		return report.Write(dir, format, res, opt)
+	}
+	for _, p := range ps.with(abi.KindReport) {
+		if p.Info().Name != format {
+			continue
+		}
+		rep, err := p.Report(ctx, res)
+		if err != nil {
+			return nil, err
+		}
+		name := rep.FileName
+		if name == "" || filepath.Base(name) != name {
+			return nil, fmt.Errorf("plugin %s: report file name %q is not a plain file name", format, name)
+		}
+		path := filepath.Join(dir, name)
+		if err := result.WriteFileAtomic(path, rep.Body); err != nil {
+			return nil, err
+		}
+		return []string{path}, nil
+	}
+	return nil, fmt.Errorf("format %q: neither a built-in format (%s) nor a report plugin of this pipeline", format, strings.Join(report.Names(), ", "))
+}
+
+// loadBaseline resolves the baseline before anything runs, so a typo
+// costs seconds, not a benchmark.
+func loadBaseline(plan *pipeline.Plan, override string) (*result.Result, error) {
+	ref := plan.Report.Baseline
+	if override != "" {
+		ref = override
+	}
+	if ref == "" {
+		return nil, nil
+	}
+	b, _, err := result.Load(ref, plan.Report.OutDir)
+	if err != nil {
+		return nil, fmt.Errorf("baseline: %w", err)
+	}
+	return b, nil
 }
 
 // executeReport runs a report-only pipeline (phase 5): it merges the
 // inputs' results and renders them.
 func executeReport(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, error) {
+	baseline, err := loadBaseline(plan, opt.Baseline)
+	if err != nil {
+		return nil, err
+	}
 	res, err := finalreport.Build(ctx, plan, plan.Report.OutDir)
 	if err != nil {
 		return nil, err
 	}
 	started, _ := time.Parse(time.RFC3339Nano, res.StartedAt)
 	out := &Outcome{Result: res, Dir: filepath.Join(plan.Report.OutDir, result.DirName(plan.Name, "report", started))}
-	return out, finish(ctx, plan, opt, out, &plugins{})
+	if err := os.MkdirAll(out.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("output directory: %w", err)
+	}
+	return out, finish(ctx, plan, reportOptions{Baseline: baseline, Title: plan.Report.Title}, out, &plugins{})
 }

@@ -83,6 +83,10 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 	if plan.ReportOnly() {
 		return executeReport(ctx, plan, opt)
 	}
+	baseline, err := loadBaseline(plan, opt.Baseline)
+	if err != nil {
+		return nil, err
+	}
 	reg := metric.NewRegistry()
 	g := opt.Generator
 	var tok engine.Tokenizer
@@ -120,7 +124,7 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 	res.Warnings = append(res.Warnings, plan.Warnings...)
 	analyse(plan, res)
 	evaluateTargets(ctx, plan, res, plugins)
-	if err := finish(ctx, plan, opt, out, plugins); err != nil {
+	if err := finish(ctx, plan, reportOptions{Baseline: baseline, Title: plan.Report.Title}, out, plugins); err != nil {
 		return out, err
 	}
 	return out, runErr
