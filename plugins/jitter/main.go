@@ -12,7 +12,6 @@ package main
 
 import (
 	"math"
-	"sort"
 
 	"github.com/pipe-bench/pipe/sdk"
 )
@@ -60,10 +59,42 @@ func measure(runs []sdk.Run) ([]sdk.Values, sdk.Values, error) {
 	}
 	corpus := sdk.Values{}
 	if len(pooled) > 0 {
-		sort.Float64s(pooled)
-		corpus[PooledP99] = pooled[int(math.Ceil(0.99*float64(len(pooled))))-1]
+		corpus[PooledP99] = nth(pooled, int(math.Ceil(0.99*float64(len(pooled))))-1)
 	}
 	return perRun, corpus, nil
+}
+
+// nth returns the k-th smallest of xs (0-based), reordering xs: a
+// quickselect, linear on average where a sort of every gap would be
+// n log n.
+func nth(xs []float64, k int) float64 {
+	lo, hi := 0, len(xs)-1
+	for lo < hi {
+		pivot := xs[lo+(hi-lo)/2]
+		i, j := lo, hi
+		for i <= j {
+			for xs[i] < pivot {
+				i++
+			}
+			for xs[j] > pivot {
+				j--
+			}
+			if i <= j {
+				xs[i], xs[j] = xs[j], xs[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return xs[k]
+		}
+	}
+	return xs[k]
 }
 
 // coefficientOfVariation needs two gaps and a positive mean.
