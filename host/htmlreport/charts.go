@@ -357,7 +357,13 @@ func distributionCharts(r *result.Result) ([]Chart, error) {
 		}
 		p.NominalX(names...)
 		p.X.Tick.Label.Font.Size = vg.Points(8)
-		p.Y.Min = math.Min(p.Y.Min, 0)
+		// Each case owns one unit of x: its box left of centre, its runs right.
+		p.X.Min, p.X.Max = -0.6, float64(len(names))-0.4
+		// The spread is the point here, so the axis fits the runs rather
+		// than starting at zero; the top band keeps the legend clear.
+		span := p.Y.Max - p.Y.Min
+		p.Y.Min -= 0.05 * span
+		p.Y.Max += 0.15 * span
 		svg, err := svgOf(p, title)
 		if err != nil {
 			return nil, err
@@ -504,7 +510,8 @@ func leakCharts(r *result.Result) ([]Chart, error) {
 			p.Add(l)
 			p.Legend.Add(fmt.Sprintf("fit: %s/run", finalreport.Bytes(lk.Slope)), l)
 		}
-		p.Legend.Top, p.Legend.Left = false, false
+		// Leave a band above the runs for the legend.
+		p.Y.Max += 0.3 * (p.Y.Max - p.Y.Min)
 		svg, err := svgOf(p, title)
 		if err != nil {
 			return nil, err
