@@ -43,7 +43,7 @@ func runCommand() *ucli.Command {
 			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			opt := runner.Options{Log: c.App.ErrWriter, Baseline: c.String("baseline")}
+			opt := runner.Options{Log: c.App.ErrWriter, Baseline: c.String("baseline"), Version: Version}
 			if !c.Bool("no-progress") && isTerminal(c.App.ErrWriter) {
 				opt.Progress = c.App.ErrWriter
 			}

@@ -34,6 +34,8 @@ type Options struct {
 	Log io.Writer
 	// Baseline overrides the plan's report.baseline (a path or latest:NAME).
 	Baseline string
+	// Version is pipe's version, recorded in the result's environment.
+	Version string
 	// Generator, when set, is used instead of opening the plan's model
 	// (tests; the caller keeps ownership).
 	Generator gen.Generator
@@ -121,6 +123,7 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 		return nil, runErr
 	}
 	out.Result = res
+	res.Env.PipeVersion = opt.Version
 	res.Warnings = append(res.Warnings, plan.Warnings...)
 	analyse(plan, res)
 	evaluateTargets(ctx, plan, res, plugins)
