@@ -1,6 +1,8 @@
 # pipe — the README's two commands are `make phase2` and `make test`.
 # Everything fetched or built lands in git-ignored .cache/ and bin/.
 GO     ?= go
+# go-nvml's header marks functions deprecated that it still wraps: quiet cgo.
+export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 PIPE   := bin/pipe
 PLUGIN_SRCS := $(wildcard plugins/*/main.go examples/*/main.go)
 
