@@ -115,6 +115,8 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 	}
 	defer plugins.close(ctx)
 
+	recordGPU := watchGPU(plan)
+	defer recordGPU(nil)
 	res, runErr := engine.Run(ctx, plan, g, engine.Options{
 		Dir: dir, Progress: opt.Progress, Prompts: prompts, Tokenizer: tok,
 		Measurers: plugins.measurers(), Registry: reg,
@@ -126,6 +128,7 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 	res.Env.PipeVersion = opt.Version
 	res.Warnings = append(res.Warnings, plan.Warnings...)
 	analyse(plan, res)
+	recordGPU(res)
 	evaluateTargets(ctx, plan, res, plugins)
 	if err := finish(ctx, plan, reportOptions{Baseline: baseline, Title: plan.Report.Title}, out, plugins); err != nil {
 		return out, err

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pipe-bench/pipe/host/gen"
+	"github.com/pipe-bench/pipe/host/measure"
 	"github.com/pipe-bench/pipe/host/model"
 )
 
@@ -130,6 +131,24 @@ func TestCUDA(t *testing.T) {
 	// TF32 matrix products on the GPU differ from the CPU's fp32 in the
 	// fourth digit; greedy ids on the tiny model stay the same.
 	sameGeneration(t, host, dev, map[string]gen.Request{"greedy": decoderRequests["greedy"], "left-padded": decoderRequests["left-padded"]}, 5e-2)
+
+	// This process now holds a CUDA context and the model: NVML lists it.
+	gpu, err := measure.OpenGPU(0)
+	if err != nil {
+		t.Fatalf("CUDA works but NVML does not: %v", err)
+	}
+	defer gpu.Close()
+	b, found, err := gpu.ProcessBytes()
+	switch {
+	case err != nil:
+		t.Error(err)
+	case !found:
+		t.Logf("NVML does not list this process (sandboxed pids?); no GPU memory figure on %s", gpu.Name)
+	case b < host.info.ModelBytes:
+		t.Errorf("GPU memory of this process %d bytes < model file %d bytes", b, host.info.ModelBytes)
+	default:
+		t.Logf("%s: this process holds %.1f MiB of GPU memory (model file %.1f MiB)", gpu.Name, float64(b)/(1<<20), float64(host.info.ModelBytes)/(1<<20))
+	}
 }
 
 func TestDeviceOptions(t *testing.T) {
