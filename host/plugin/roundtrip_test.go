@@ -119,3 +119,32 @@ func TestReportRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestExamples runs the examples/ plugins in wazero, as a pipeline would.
+func TestExamples(t *testing.T) {
+	h := newHost(t)
+	res := sdktest.FixtureResult()
+	share, err := load(t, h, "examples/prefill_share", pipeline.PluginSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := plugin.RunInputOf(&res.Cases[0], &res.Cases[0].Runs[0])
+	perRun, _, err := share.Metric(context.Background(), []plugin.RunInput{run})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := perRun[0]["prefill_share.pct"], 100*run.Values["ttft_ms"]/run.Values["e2e_ms"]; math.Abs(got-want) > 1e-9 {
+		t.Errorf("prefill_share.pct = %v, want %v", got, want)
+	}
+	prom, err := load(t, h, "examples/prometheus", pipeline.PluginSpec{Config: map[string]any{"prefix": "ci"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := prom.Report(context.Background(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.FileName != "metrics.prom" || !strings.Contains(string(rep.Body), `ci_result_valid{pipeline="fixture"} 1`) {
+		t.Errorf("report %s:\n%s", rep.FileName, rep.Body)
+	}
+}

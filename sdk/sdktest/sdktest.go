@@ -149,3 +149,6 @@ func RunsOf(r *sdk.Result) []sdk.Run {
 
 // Run is a run in a metric batch (sdk.Run), for building fixtures.
 type Run = sdk.Run
+
+// Result is a whole pipeline result (sdk.Result), for building fixtures.
+type Result = sdk.Result
