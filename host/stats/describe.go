@@ -23,8 +23,8 @@ const madScale = 1.482602218505602
 
 // Options tune Summarize beyond its defaults.
 type Options struct {
-	// Percentiles are extra percentiles (0–100) to compute, beyond p50,
-	// p90, p95 and p99; they land in Summary.Percentiles.
+	// Percentiles are percentiles (0–100) to compute; those beyond p50,
+	// p90, p95 and p99 land in Summary.Percentiles.
 	Percentiles []float64
 	// OutlierZ is the modified z-score above which a run is an outlier;
 	// 0 means DefaultOutlierZ.
@@ -71,6 +71,9 @@ func SummarizeWith(xs []float64, o Options) Summary {
 	s.P95CI = finiteInterval(lo, hi)
 	s.Outliers = len(OutlierIndices(xs, o.OutlierZ))
 	for _, p := range o.Percentiles {
+		if slices.Contains(Statistics, PercentileName(p)) {
+			continue // p50, p90, p95, p99 have their own fields
+		}
 		if s.Percentiles == nil {
 			s.Percentiles = map[string]float64{}
 		}

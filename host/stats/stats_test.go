@@ -68,7 +68,7 @@ func TestSummarizeKnownValues(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := append([]float64(nil), tt.xs...)
-			got := SummarizeWith(tt.xs, Options{Percentiles: []float64{75}})
+			got := SummarizeWith(tt.xs, Options{Percentiles: []float64{50, 75, 95}})
 			for i := range in {
 				if in[i] != tt.xs[i] {
 					t.Fatalf("Summarize reordered its input")
@@ -99,6 +99,9 @@ func TestSummarizeKnownValues(t *testing.T) {
 					t.Fatalf("p75 missing from %v", got.Percentiles)
 				}
 				check("p75", p75, tt.p75)
+				if len(got.Percentiles) != 1 {
+					t.Errorf("percentiles map %v: want only p75 (p50 and p95 have fields)", got.Percentiles)
+				}
 			}
 			if _, err := json.Marshal(got); err != nil {
 				t.Errorf("summary does not encode: %v", err)
