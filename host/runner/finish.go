@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -124,9 +123,10 @@ func executeReport(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outc
 		return nil, err
 	}
 	started, _ := time.Parse(time.RFC3339Nano, res.StartedAt)
-	out := &Outcome{Result: res, Dir: filepath.Join(plan.Report.OutDir, result.DirName(plan.Name, "report", started))}
-	if err := os.MkdirAll(out.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("output directory: %w", err)
+	dir, err := newRunDir(plan.Report.OutDir, result.DirName(plan.Name, "report", started))
+	if err != nil {
+		return nil, err
 	}
+	out := &Outcome{Result: res, Dir: dir}
 	return out, finish(ctx, plan, reportOptions{Baseline: baseline, Title: plan.Report.Title}, out, &plugins{})
 }

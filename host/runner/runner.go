@@ -103,9 +103,9 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 	}
 
 	started := time.Now()
-	dir := filepath.Join(plan.Report.OutDir, result.DirName(plan.Name, g.Info().Model, started))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("output directory: %w", err)
+	dir, err := newRunDir(plan.Report.OutDir, result.DirName(plan.Name, g.Info().Model, started))
+	if err != nil {
+		return nil, err
 	}
 	out := &Outcome{Dir: dir}
 
@@ -134,6 +134,27 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 		return out, err
 	}
 	return out, runErr
+}
+
+// newRunDir creates a fresh directory named name under root: two runs
+// started in the same second get name and name-2, never one shared journal.
+func newRunDir(root, name string) (string, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", fmt.Errorf("output directory: %w", err)
+	}
+	for i := 1; ; i++ {
+		dir := filepath.Join(root, name)
+		if i > 1 {
+			dir = fmt.Sprintf("%s-%d", dir, i)
+		}
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			return dir, nil
+		}
+		if !errors.Is(err, os.ErrExist) || i > 100 {
+			return "", fmt.Errorf("output directory: %w", err)
+		}
+	}
 }
 
 // analyse adds the memory and throughput sections the plan asks for.
