@@ -201,3 +201,26 @@ func TestDigestFile(t *testing.T) {
 		})
 	}
 }
+
+func TestResolve(t *testing.T) {
+	t.Setenv("PIPE_CACHE", t.TempDir())
+	cases := []struct {
+		name, arg, style string
+		builtin          bool
+	}{
+		{"built-in, default style", "gpt2-tiny", "", true},
+		{"built-in, optimum", "gpt2-tiny", StyleOptimum, true},
+		{"directory, style ignored", "some/dir", StyleFused, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, err := Resolve(tc.arg, 2, tc.style)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.builtin != complete(dir) || (!tc.builtin && dir != tc.arg) {
+				t.Errorf("Resolve(%q) = %s; built-in %v", tc.arg, dir, tc.builtin)
+			}
+		})
+	}
+}
