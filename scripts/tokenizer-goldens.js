@@ -82,6 +82,13 @@ const named = [
   ['long newlines', '\n'.repeat(120) + 'x' + '\n'.repeat(50)],
   ['long number', '9'.repeat(100) + '1234567890'.repeat(10)],
   ['long punctuation', '=-'.repeat(100)],
+  // Cases where the cl100k family (Llama 3, Qwen2) splits differently.
+  ['case-insensitive contractions', "IT'S WE'RE THEY'VE I'M YOU'LL HE'D 'Ll 'rE"],
+  ['long s and kelvin in contractions', "it'\u017f ok x'\u017fx x'Sx x'\u212ax"],
+  ['prefix character before letters', '\tword (word "quoted" \u3000word -dash #tag'],
+  ['digit groups', '1234567 12 123 1234 \u0663\u0664\u0665\u0666 3.14159'],
+  ['line breaks in runs', 'a\r\n\r\nb  \n  x \n\ty\n \n z'],
+  ['punctuation then line breaks', 'end.\n\nnext!!\r\n\r\nmore?? \n'],
   ['prose', 'The quick brown fox jumps over the lazy dog. Meanwhile, in 1987, ' +
     'researchers at the University of Tokyo couldn\'t reproduce the results; they\'d tried 37 times!'],
 ];

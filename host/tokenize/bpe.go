@@ -56,14 +56,14 @@ type merge struct {
 
 func pairKey(left, right int32) uint64 { return uint64(uint32(left))<<32 | uint64(uint32(right)) }
 
-// BPE is a byte-level BPE tokenizer: the GPT-2 pre-tokenizer, then merges by
-// rank on each piece's bytes. It is safe for concurrent use.
+// BPE is a byte-level BPE tokenizer: a pre-tokenizer pattern (GPT-2's, or
+// the cl100k family's), then merges by rank on each piece's bytes. It is safe for concurrent use.
 type BPE struct {
 	pieces     [][]byte         // id → the bytes it decodes to
 	byteIDs    [256]int32       // id of each single-byte token
 	merges     map[uint64]merge // (left id, right id) → merge
 	vocab      map[string]int32 // pieces as strings → id, for ignoreMerges
-	spaces     spaceSet
+	split      splitter
 	prefix     bool // add a space before text that does not start with one (HF add_prefix_space)
 	ignoreMrg  bool // a piece that is a whole token is taken as is (HF ignore_merges)
 	specials   []special
@@ -97,7 +97,7 @@ type bpeSpec struct {
 	vocab        map[string]int32 // token spelled in byteToRune characters → id
 	merges       [][2]string      // in rank order
 	mergeLines   []int            // line (or index) of each merge, for messages
-	spaces       spaceSet
+	split        splitter
 	prefix       bool
 	ignoreMerges bool
 	specials     []special // added tokens, including ones also in vocab
@@ -110,7 +110,7 @@ type bpeSpec struct {
 func newBPE(spec bpeSpec) (*BPE, error) {
 	b := &BPE{
 		merges:    make(map[uint64]merge, len(spec.merges)),
-		spaces:    spec.spaces,
+		split:     spec.split,
 		prefix:    spec.prefix,
 		ignoreMrg: spec.ignoreMerges,
 		specials:  spec.specials,
@@ -246,7 +246,7 @@ func (b *BPE) appendText(ids []int64, text string) []int64 {
 	if b.prefix && text != "" && text[0] != ' ' {
 		text = " " + text
 	}
-	splitGPT2(text, b.spaces, func(piece string) {
+	b.split.split(text, func(piece string) {
 		ids = b.appendPiece(ids, piece)
 	})
 	return ids

@@ -43,7 +43,7 @@ func loadVocabMerges(vocabPath, mergesPath string, spaces spaceSet) (*BPE, error
 		vocab:      vocab,
 		merges:     merges,
 		mergeLines: lines,
-		spaces:     spaces,
+		split:      splitter{spaces: spaces},
 		eos:        -1,
 	}
 	// GPT-2's files carry <|endoftext|> in the vocabulary; it is the one
@@ -160,9 +160,9 @@ func parseHF(raw []byte, path string) (*BPE, error) {
 	if n := bytes.TrimSpace(hf.Normalizer); len(n) > 0 && !bytes.Equal(n, []byte("null")) {
 		return nil, fmt.Errorf("tokenizer %s: normalizer %s is not supported (byte-level BPE has none)", path, jsonType(n))
 	}
-	spec := bpeSpec{source: path, vocab: m.Vocab, spaces: spaceWhiteSpace, ignoreMerges: m.IgnoreMerges, eos: -1}
+	spec := bpeSpec{source: path, vocab: m.Vocab, ignoreMerges: m.IgnoreMerges, eos: -1}
 	var err error
-	if spec.prefix, err = hfPreTokenize(hf.PreTokenizer); err != nil {
+	if spec.prefix, spec.split, err = hfPreTokenize(hf.PreTokenizer); err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
 	}
 	if spec.merges, err = hfMerges(m.Merges); err != nil {
@@ -181,27 +181,33 @@ func parseHF(raw []byte, path string) (*BPE, error) {
 	return newBPE(spec)
 }
 
-// hfPreTokenize checks the pre-tokenizer and returns add_prefix_space.
-func hfPreTokenize(raw json.RawMessage) (prefix bool, err error) {
+// hfPreTokenize checks the pre-tokenizer and returns add_prefix_space and
+// the splitter. \s is Unicode White_Space here, as in the Oniguruma regex
+// engine of Hugging Face tokenizers.
+func hfPreTokenize(raw json.RawMessage) (prefix bool, sp splitter, err error) {
 	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		return false, errors.New("no pre_tokenizer: not a byte-level BPE (expected ByteLevel)")
+		return false, sp, errors.New("no pre_tokenizer: not a byte-level BPE (expected ByteLevel)")
 	}
 	var pt hfPreTokenizer
 	if err := json.Unmarshal(raw, &pt); err != nil {
-		return false, fmt.Errorf("pre_tokenizer: %v", err)
+		return false, sp, fmt.Errorf("pre_tokenizer: %v", err)
 	}
-	isGPT2Split := func(p hfPreTokenizer) bool {
-		return p.Type == "Split" && p.Pattern != nil && p.Pattern.Regex != nil &&
-			*p.Pattern.Regex == GPT2Pattern && !p.Invert && (p.Behavior == "" || p.Behavior == "Isolated")
+	if pt.Type == "ByteLevel" && (pt.UseRegex == nil || *pt.UseRegex) {
+		sp, _ := splitterFor(GPT2Pattern, spaceWhiteSpace)
+		return pt.AddPrefixSpace, sp, nil
 	}
-	switch {
-	case pt.Type == "ByteLevel" && (pt.UseRegex == nil || *pt.UseRegex):
-		return pt.AddPrefixSpace, nil
-	case pt.Type == "Sequence" && len(pt.PreTokenizers) == 2 && isGPT2Split(pt.PreTokenizers[0]) &&
-		pt.PreTokenizers[1].Type == "ByteLevel" && pt.PreTokenizers[1].UseRegex != nil && !*pt.PreTokenizers[1].UseRegex:
-		return pt.PreTokenizers[1].AddPrefixSpace, nil
+	if pt.Type == "Sequence" && len(pt.PreTokenizers) == 2 {
+		split, bl := pt.PreTokenizers[0], pt.PreTokenizers[1]
+		if split.Type == "Split" && split.Pattern != nil && split.Pattern.Regex != nil && !split.Invert &&
+			(split.Behavior == "" || split.Behavior == "Isolated") &&
+			bl.Type == "ByteLevel" && bl.UseRegex != nil && !*bl.UseRegex {
+			if sp, ok := splitterFor(*split.Pattern.Regex, spaceWhiteSpace); ok {
+				return bl.AddPrefixSpace, sp, nil
+			}
+			return false, sp, fmt.Errorf("pre_tokenizer Split pattern %q is not supported: pipe implements exactly GPT-2's, Llama 3's (cl100k) and Qwen2's patterns", *split.Pattern.Regex)
+		}
 	}
-	return false, fmt.Errorf("pre_tokenizer %s is not supported: pipe tokenizes exactly the GPT-2 byte-level pattern (ByteLevel, or Split on %s then ByteLevel)", describePreTokenizer(pt), GPT2Pattern)
+	return false, sp, fmt.Errorf("pre_tokenizer %s is not supported: pipe implements byte-level BPE with ByteLevel, or Split on the GPT-2, Llama 3 or Qwen2 pattern then ByteLevel", describePreTokenizer(pt))
 }
 
 func describePreTokenizer(p hfPreTokenizer) string {

@@ -85,33 +85,53 @@ func readJSON(tb testing.TB, path string, v any) {
 	}
 }
 
-// TestHFTokenizerJSONMatchesHuggingFace loads GPT-2 from a tokenizer.json
-// and compares with the ids Hugging Face's Rust tokenizers produced
-// (scripts/tokenizer-goldens-hf.js). The library recognises added tokens by
-// default, so the comparison is with EncodeSpecial.
+// TestHFTokenizerJSONMatchesHuggingFace loads GPT-2's vocabulary from a
+// tokenizer.json under each supported pre-tokenizer (GPT-2's ByteLevel, a
+// Split on the Llama 3 or the Qwen2 pattern) and compares with the ids
+// Hugging Face's Rust tokenizers produced for the same files
+// (scripts/tokenizer-goldens-hf.js), and the pieces its pre-tokenizer cut
+// the text into with the scanner's. The library recognises added tokens by
+// default, so the ids are compared with EncodeSpecial.
 func TestHFTokenizerJSONMatchesHuggingFace(t *testing.T) {
-	dir := t.TempDir()
-	writeGPT2TokenizerJSON(t, dir, nil)
-	tok, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bpe := tok.(*BPE)
 	var golden struct {
-		Cases []goldenCase `json:"cases"`
+		PreTokenizers map[string]any `json:"pre_tokenizers"`
+		Sets          map[string][]struct {
+			Name   string   `json:"name"`
+			Pieces []string `json:"pieces"`
+			IDs    []int64  `json:"ids"`
+		} `json:"sets"`
 	}
 	readJSON(t, filepath.Join("testdata", "hf_reference.json"), &golden)
-	if len(golden.Cases) < 100 {
-		t.Fatalf("hf_reference.json holds %d cases", len(golden.Cases))
-	}
-	for _, c := range golden.Cases {
-		t.Run(c.Name, func(t *testing.T) {
-			if got := bpe.EncodeSpecial(c.Text); !slices.Equal(got, c.IDs) {
-				t.Errorf("EncodeSpecial(%q)\n got %v\nwant %v", c.Text, got, c.IDs)
+	for _, name := range []string{"gpt2", "llama3", "qwen2"} {
+		t.Run(name, func(t *testing.T) {
+			cases := golden.Sets[name]
+			if len(cases) < 100 || golden.PreTokenizers[name] == nil {
+				t.Fatalf("hf_reference.json holds %d %s cases; regenerate it", len(cases), name)
+			}
+			dir := t.TempDir()
+			writeGPT2TokenizerJSON(t, dir, func(doc map[string]any) { doc["pre_tokenizer"] = golden.PreTokenizers[name] })
+			tok, err := Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bpe := tok.(*BPE)
+			for _, c := range cases {
+				text := strings.Join(c.Pieces, "")
+				var pieces []string
+				bpe.split.split(text, func(p string) { pieces = append(pieces, p) })
+				if !slices.Equal(pieces, c.Pieces) {
+					t.Errorf("%s: pieces of %q\n got %q\nwant %q", c.Name, text, pieces, c.Pieces)
+				}
+				if got := bpe.EncodeSpecial(text); !slices.Equal(got, c.IDs) {
+					t.Errorf("%s: EncodeSpecial(%q)\n got %v\nwant %v", c.Name, text, got, c.IDs)
+				}
+				if got := bpe.Decode(bpe.Encode(text)); got != text {
+					t.Errorf("%s: Decode(Encode(%q)) = %q", c.Name, text, got)
+				}
+			}
+			if tok.VocabSize() != 50257 || tok.EOS() != 50256 {
+				t.Errorf("VocabSize, EOS = %d, %d; want 50257, 50256", tok.VocabSize(), tok.EOS())
 			}
 		})
-	}
-	if tok.VocabSize() != 50257 || tok.EOS() != 50256 {
-		t.Errorf("VocabSize, EOS = %d, %d; want 50257, 50256", tok.VocabSize(), tok.EOS())
 	}
 }

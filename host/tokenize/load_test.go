@@ -268,7 +268,14 @@ func TestLoadErrors(t *testing.T) {
 				map[string]any{"type": "Split", "pattern": map[string]any{"Regex": `\s+`}, "behavior": "Isolated"},
 				map[string]any{"type": "ByteLevel", "use_regex": false},
 			}}
-		}), "pre_tokenizer Sequence[Split, ByteLevel] is not supported"},
+		}), `pre_tokenizer Split pattern "\\s+" is not supported`},
+		{"three pre-tokenizers", hfEdit(func(doc map[string]any) {
+			doc["pre_tokenizer"] = map[string]any{"type": "Sequence", "pretokenizers": []any{
+				map[string]any{"type": "Split", "pattern": map[string]any{"Regex": GPT2Pattern}, "behavior": "Isolated"},
+				map[string]any{"type": "Digits", "individual_digits": true},
+				map[string]any{"type": "ByteLevel", "use_regex": false},
+			}}
+		}), "pre_tokenizer Sequence[Split, Digits, ByteLevel] is not supported"},
 		{"no pre-tokenizer", hfEdit(func(doc map[string]any) { doc["pre_tokenizer"] = nil }), "no pre_tokenizer"},
 		{"merges of wrong shape", hfEdit(func(doc map[string]any) { model(doc)["merges"] = []any{[]string{"a", "b", "c"}} }), "entry 0 has 3 tokens"},
 		{"merge string without space", hfEdit(func(doc map[string]any) { model(doc)["merges"] = []string{"ab"} }), `entry 0 "ab" is not two tokens`},

@@ -5,11 +5,40 @@ import (
 	"unicode/utf8"
 )
 
-// GPT2Pattern is the pre-tokenization pattern of GPT-2 (and of every
-// byte-level BPE tokenizer that copied it). Go's regexp has no lookahead, so
-// splitGPT2 implements it as a hand-written scanner; a tokenizer.json whose
-// Split pre-tokenizer carries exactly this pattern is accepted.
-const GPT2Pattern = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
+// The pre-tokenization patterns pipe implements, as hand-written scanners
+// (Go's regexp has no lookahead). A tokenizer.json whose Split pre-tokenizer
+// carries exactly one of these patterns is accepted.
+const (
+	// GPT2Pattern is GPT-2's (and that of every byte-level BPE that copied it).
+	GPT2Pattern = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
+	// Llama3Pattern is tiktoken's cl100k_base pattern as Llama 3 ships it:
+	// case-insensitive contractions, numbers in groups of up to three.
+	Llama3Pattern = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+	// Qwen2Pattern is Llama3Pattern with every digit its own piece.
+	Qwen2Pattern = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+)
+
+// splitter pre-tokenizes text with one of the patterns above.
+type splitter struct {
+	spaces spaceSet
+	// maxDigits is 0 for GPT2Pattern; for the cl100k family, the most
+	// numbers in one piece (3 for Llama3Pattern, 1 for Qwen2Pattern).
+	maxDigits int
+}
+
+// splitterFor returns the splitter for a pattern, or false if pipe has
+// none for it.
+func splitterFor(pattern string, spaces spaceSet) (splitter, bool) {
+	switch pattern {
+	case GPT2Pattern:
+		return splitter{spaces: spaces}, true
+	case Llama3Pattern:
+		return splitter{spaces: spaces, maxDigits: 3}, true
+	case Qwen2Pattern:
+		return splitter{spaces: spaces, maxDigits: 1}, true
+	}
+	return splitter{}, false
+}
 
 // runeClass is what the GPT-2 pattern distinguishes about a character.
 type runeClass uint8
@@ -83,12 +112,17 @@ func (s spaceSet) classify(text string, i int) (runeClass, int) {
 	return classOther, w
 }
 
-// splitGPT2 calls emit with each piece of text that GPT2Pattern matches, in
+// split calls emit with each piece of text that the pattern matches, in
 // order; the pieces concatenate to text. Alternatives are tried in the
 // pattern's order, exactly as a backtracking regex engine would.
-func splitGPT2(text string, spaces spaceSet, emit func(piece string)) {
+func (sp splitter) split(text string, emit func(piece string)) {
 	for i := 0; i < len(text); {
-		n := gpt2PieceLen(text, i, spaces)
+		var n int
+		if sp.maxDigits == 0 {
+			n = gpt2PieceLen(text, i, sp.spaces)
+		} else {
+			n = cl100kPieceLen(text, i, sp.spaces, sp.maxDigits)
+		}
 		emit(text[i : i+n])
 		i += n
 	}
@@ -142,6 +176,112 @@ func gpt2PieceLen(text string, i int, spaces spaceSet) int {
 	}
 	if i < len(text) && last > start {
 		return last - start
+	}
+	return i - start
+}
+
+// cl100kPieceLen returns the byte length of the piece that starts at text[i]
+// under Llama3Pattern (maxDigits 3) or Qwen2Pattern (maxDigits 1).
+func cl100kPieceLen(text string, i int, spaces spaceSet, maxDigits int) int {
+	// (?i:'s|'t|'re|'ve|'m|'ll|'d)
+	if n := contractionLen(text, i); n > 0 {
+		return n
+	}
+	class, w := spaces.classify(text, i)
+	// [^\r\n\p{L}\p{N}]?\p{L}+: letters, or one other character (a space,
+	// a tab, punctuation; not a line break) and then letters.
+	if class == classLetter {
+		return runLen(text, i, spaces, classLetter, -1)
+	}
+	if class != classNumber && text[i] != '\r' && text[i] != '\n' && i+w < len(text) {
+		if c, _ := spaces.classify(text, i+w); c == classLetter {
+			return w + runLen(text, i+w, spaces, classLetter, -1)
+		}
+	}
+	// \p{N}{1,maxDigits}
+	if class == classNumber {
+		return runLen(text, i, spaces, classNumber, maxDigits)
+	}
+	// ' ?[^\s\p{L}\p{N}]+[\r\n]*'
+	j := i
+	if text[j] == ' ' && j+1 < len(text) {
+		if c, _ := spaces.classify(text, j+1); c == classOther {
+			j++
+		}
+	}
+	if c, _ := spaces.classify(text, j); c == classOther {
+		j += runLen(text, j, spaces, classOther, -1)
+		for j < len(text) && (text[j] == '\r' || text[j] == '\n') {
+			j++
+		}
+		return j - i
+	}
+	// What is left starts a whitespace run. '\s*[\r\n]+': the run up to and
+	// including its last line break, if it has one.
+	end, last, lastBreak := i, i, -1
+	for end < len(text) {
+		c, w := spaces.classify(text, end)
+		if c != classSpace {
+			break
+		}
+		if text[end] == '\r' || text[end] == '\n' {
+			lastBreak = end
+		}
+		last = end
+		end += w
+	}
+	if lastBreak >= 0 {
+		return lastBreak + 1 - i
+	}
+	// '\s+(?!\S)|\s+', as in GPT2Pattern.
+	if end < len(text) && last > i {
+		return last - i
+	}
+	return end - i
+}
+
+// contractionLen matches (?i:'s|'t|'re|'ve|'m|'ll|'d) at text[i]: the
+// letters in any case, and U+017F (long s), which case-folds to s.
+func contractionLen(text string, i int) int {
+	if text[i] != '\'' || i+1 >= len(text) {
+		return 0
+	}
+	fold := func(j int) (rune, int) {
+		if j >= len(text) {
+			return 0, 0
+		}
+		r, w := utf8.DecodeRuneInString(text[j:])
+		if r == 0x17F {
+			return 's', w
+		}
+		return unicode.ToLower(r), w
+	}
+	r1, w1 := fold(i + 1)
+	switch r1 {
+	case 's', 't', 'm', 'd':
+		return 1 + w1
+	case 'r', 'v', 'l':
+		want := 'e'
+		if r1 == 'l' {
+			want = 'l'
+		}
+		if r2, w2 := fold(i + 1 + w1); r2 == want {
+			return 1 + w1 + w2
+		}
+	}
+	return 0
+}
+
+// runLen returns the byte length of the run of class that starts at
+// text[i], at most limit characters when limit > 0.
+func runLen(text string, i int, spaces spaceSet, class runeClass, limit int) int {
+	start := i
+	for n := 0; i < len(text) && n != limit; n++ {
+		c, w := spaces.classify(text, i)
+		if c != class {
+			break
+		}
+		i += w
 	}
 	return i - start
 }

@@ -161,7 +161,7 @@ func TestMergesMatchNaiveReference(t *testing.T) {
 	ws := new(workspace)
 	pieces := 0
 	for _, c := range readGoldens(t) {
-		splitGPT2(c.Text, tok.spaces, func(piece string) {
+		tok.split.split(c.Text, func(piece string) {
 			pieces++
 			got := slices.Clone(tok.mergePiece(ws, piece))
 			want := naiveMerge(tok, piece)
@@ -262,6 +262,39 @@ func FuzzGPT2(f *testing.F) {
 		if utf8.ValidString(s) && !strings.Contains(s, "<|endoftext|>") {
 			if got := tok.EncodeSpecial(s); !slices.Equal(got, ids) {
 				t.Fatalf("EncodeSpecial(%q) = %v, Encode = %v", s, got, ids)
+			}
+		}
+	})
+}
+
+// FuzzSplit checks every pattern's scanner on any bytes: pieces are never
+// empty and concatenate to the input.
+func FuzzSplit(f *testing.F) {
+	for _, c := range readGoldens(f)[:80] {
+		f.Add(c.Text)
+	}
+	f.Add("\xff'\xc5\xbf \r\n\t")
+	var splitters []splitter
+	for _, p := range []string{GPT2Pattern, Llama3Pattern, Qwen2Pattern} {
+		for _, sp := range []spaceSet{spaceJS, spaceWhiteSpace} {
+			s, ok := splitterFor(p, sp)
+			if !ok {
+				f.Fatalf("no splitter for %s", p)
+			}
+			splitters = append(splitters, s)
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, sp := range splitters {
+			var sb strings.Builder
+			sp.split(s, func(piece string) {
+				if piece == "" {
+					t.Fatalf("%+v: empty piece in %q", sp, s)
+				}
+				sb.WriteString(piece)
+			})
+			if sb.String() != s {
+				t.Fatalf("%+v: pieces of %q concatenate to %q", sp, s, sb.String())
 			}
 		}
 	})
