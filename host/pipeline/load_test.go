@@ -409,6 +409,29 @@ func TestModelDirectory(t *testing.T) {
 	if plan.Model.Source != model || plan.Model.MaxPositions != 64 || plan.Model.Tokenizer != model {
 		t.Errorf("model = %+v: want the directory resolved against the pipeline file, 64 positions, its own tokenizer", plan.Model)
 	}
+
+	// An .onnx file: config.json beside it.
+	if err := os.WriteFile(filepath.Join(model, "model.onnx"), []byte("not checked here"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fits := strings.Replace(src, "60", "56", 1)
+	plan, err = Parse(file, []byte(strings.Replace(fits, `"model"`, `"model/model.onnx"`, 1)), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Model.MaxPositions != 64 || plan.Model.Tokenizer != model {
+		t.Errorf("model file: %+v", plan.Model)
+	}
+
+	// A broken config.json is named, with the fix.
+	if err := os.WriteFile(filepath.Join(model, "config.json"), []byte(`{"n_positions": `), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Parse(file, []byte(src), LoadOptions{})
+	want = file + ":2: model.source: " + filepath.Join(model, "config.json") + ": not valid JSON (unexpected end of JSON input); fix or remove it"
+	if err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
 }
 
 func TestPluginPaths(t *testing.T) {
