@@ -43,6 +43,14 @@ func gqaTiny() Config {
 	return c
 }
 
+// gpt2VocabTiny is the tiny shape with GPT-2's vocabulary, for tests that
+// feed real GPT-2 token ids.
+func gpt2VocabTiny() Config {
+	c := GPT2Tiny()
+	c.Vocab, c.BOS, c.EOS = 50257, 50256, 50256
+	return c
+}
+
 func testIDs(n int, vocab int) []int64 {
 	ids := make([]int64, n)
 	for i := range ids {
@@ -66,6 +74,9 @@ func TestPrefillMatchesReference(t *testing.T) {
 		{"fused/one token", GPT2Tiny(), StyleFused, 1, 1},
 		{"fused/17 tokens", GPT2Tiny(), StyleFused, 1, 17},
 		{"fused/other seed", GPT2Tiny(), StyleFused, 42, 9},
+		{"optimum/100 tokens", GPT2Tiny(), StyleOptimum, 2, 100},
+		{"fused/100 tokens", GPT2Tiny(), StyleFused, 2, 100},
+		{"fused/GPT-2 vocab", gpt2VocabTiny(), StyleFused, 4, 6},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
