@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pipe-bench/pipe/host/model"
 )
 
 // problemsOf parses src as "p.toml" and returns its problems as lines.
@@ -607,7 +609,8 @@ func TestReferenceValidates(t *testing.T) {
 	}
 	if plan.Generate.Runs != DefaultRuns || plan.Warmup.Runs != DefaultWarmupRuns || plan.Generate.RSSInterval != DefaultRSSInterval ||
 		plan.Aggregate.OutlierZ != DefaultOutlierZ || plan.Report.OutDir != DefaultOutDir || plan.Plugins[0].MemoryMiB != DefaultPluginMiB ||
-		plan.Plugins[0].Timeout != DefaultPluginTime || plan.Plugins[0].MaxOutput != DefaultPluginOut || plan.Model.Tokenizer != "gpt2" {
+		plan.Plugins[0].Timeout != DefaultPluginTime || plan.Plugins[0].MaxOutput != DefaultPluginOut || plan.Model.Tokenizer != "gpt2" ||
+		plan.Model.GraphStyle != model.DefaultStyle {
 		t.Errorf("the reference's values differ from the defaults: %+v", plan)
 	}
 	if got := caseIDs(plan.Cases); !cmp.Equal(got, []string{"p128-n64", "p512-n128", "p768-n256"}) {

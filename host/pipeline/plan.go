@@ -53,7 +53,7 @@ type ModelSpec struct {
 	// (2 layers, 64 wide: tests), or a model directory.
 	Source     string
 	Seed       uint64 // weights seed for built-in models
-	GraphStyle string // "optimum" (default) or "fused"
+	GraphStyle string // "optimum" or "fused"; model.DefaultStyle when the file says nothing
 	Tokenizer  string // directory, "gpt2", or "" (none: token-id prompts only)
 	Device     string // "cpu" (default) or "cuda"
 	DeviceID   int
