@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// These tests run the real binary — built here — the way a user or a script
+// does: real ONNX Runtime, the tiny built-in model, real files.
+
+func buildPipe(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "pipe")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func runCmd(t *testing.T, env []string, name string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), env...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+func TestRunPhasesScript(t *testing.T) {
+	bin := buildPipe(t)
+	out := t.TempDir()
+	env := []string{"PIPE=" + bin, "PIPELINES=pipelines/testdata/phases"}
+	_, stderr, code := runCmd(t, env, "examples/run-phases.sh", "--out", out)
+	if code != 0 {
+		t.Fatalf("run-phases.sh exit %d\n%s", code, stderr)
+	}
+	for _, phase := range []string{"phase1-quick", "phase2-latency", "phase3-memory", "phase4-throughput", "phase5-report"} {
+		m, _ := filepath.Glob(filepath.Join(out, phase+"_*", "result.json"))
+		if len(m) != 1 {
+			t.Errorf("%s: %d result.json files, want 1", phase, len(m))
+		}
+	}
+	html, _ := filepath.Glob(filepath.Join(out, "phase5-report_*", "report.html"))
+	if len(html) != 1 {
+		t.Errorf("phase 5 wrote no report.html")
+	}
+
+	// A phase that fails its targets stops the chain with exit 3: phase 3
+	// never runs.
+	failing := t.TempDir()
+	for _, f := range []string{"phase1-quick", "phase2-latency", "phase3-memory", "phase4-throughput", "phase5-report"} {
+		b, err := os.ReadFile(filepath.Join("../../pipelines/testdata/phases", f+".toml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == "phase2-latency" {
+			b = append(b, []byte("\n[[target]]\nexpr = \"ttft_ms.p50 < 1us\"\n")...)
+		}
+		if err := os.WriteFile(filepath.Join(failing, f+".toml"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out2 := t.TempDir()
+	_, stderr, code = runCmd(t, []string{"PIPE=" + bin, "PIPELINES=" + failing}, "examples/run-phases.sh", "--out", out2)
+	if code != 3 || !strings.Contains(stderr, "phase2-latency failed its targets") {
+		t.Errorf("exit %d, want 3 with a message naming phase2-latency\n%s", code, stderr)
+	}
+	if m, _ := filepath.Glob(filepath.Join(out2, "phase3-memory_*")); len(m) != 0 {
+		t.Errorf("phase 3 ran after phase 2 failed its targets: %v", m)
+	}
+}
+
+func TestBadInputsGiveOneLine(t *testing.T) {
+	bin := buildPipe(t)
+	tests := []struct {
+		name string
+		args []string
+		env  []string
+		want string
+	}{
+		{"missing pipeline", []string{"run", "pipelines/nope.toml"}, nil, "no such file"},
+		{"unknown key", []string{"run", "pipelines/testdata/gpt2-tiny.toml", "--set", "generate.runz=3"}, nil, "did you mean generate.runs"},
+		{"context overflow", []string{"run", "pipelines/testdata/gpt2-tiny.toml", "--set", "matrix.prompt_tokens=[100, 125]", "--out", t.TempDir()}, nil, "exceeds the 128 positions"},
+		{"missing runtime", []string{"run", "pipelines/testdata/gpt2-tiny.toml", "--out", t.TempDir()}, []string{"PIPE_ORT_LIB=/nonexistent/libonnxruntime.so"}, "PIPE_ORT_LIB"},
+		{"not an ORT library", []string{"run", "pipelines/testdata/gpt2-tiny.toml", "--out", t.TempDir()}, []string{"PIPE_ORT_LIB=/etc/passwd"}, "passwd"},
+		{"cuda without a GPU build", []string{"run", "pipelines/testdata/gpt2-tiny.toml", "--set", "model.device=cuda", "--out", t.TempDir()}, nil, "CUDA"},
+		{"baseline typo", []string{"run", "pipelines/testdata/gpt2-tiny.toml", "--baseline", "latest:no-such-phase", "--out", t.TempDir()}, nil, "no-such-phase"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := runCmd(t, tc.env, bin, tc.args...)
+			if code != 1 {
+				t.Errorf("exit %d, want 1", code)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr %q does not contain %q", stderr, tc.want)
+			}
+			if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic:") {
+				t.Errorf("stderr holds a Go stack trace:\n%s", stderr)
+			}
+		})
+	}
+}
