@@ -10,6 +10,7 @@ package compare
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"golang.org/x/perf/benchmath"
 
@@ -94,7 +95,11 @@ type Report struct {
 
 // Label names a result for headings: pipeline name and start time.
 func Label(r *result.Result) string {
-	return r.Pipeline.Name + " " + r.StartedAt
+	at := r.StartedAt
+	if t, err := time.Parse(time.RFC3339Nano, at); err == nil {
+		at = t.UTC().Format(time.RFC3339)
+	}
+	return r.Pipeline.Name + " " + at
 }
 
 // Compare compares every case both results hold (matched by ID), metric by

@@ -189,6 +189,8 @@ func noiseCause(r *result.Result, foreign float64, outliers int) string {
 	switch {
 	case foreign >= NotableForeignCPU:
 		return fmt.Sprintf("foreign CPU load %.2f cores during the case — rerun on an idle machine", foreign)
+	case r.Env.Cores > 0 && r.Env.LoadDuring-float64(r.Env.Cores) > 0.5:
+		return fmt.Sprintf("load average %.1f on %d cores during the run (this case measured %.2f cores of foreign CPU) — rerun on an idle machine", r.Env.LoadDuring, r.Env.Cores, foreign)
 	case outliers > 0:
 		return fmt.Sprintf("%d outlier run(s) (modified z-score > 10) without measured foreign load — rerun, or add runs so they weigh less", outliers)
 	case r.Env.Governor != "" && r.Env.Governor != "performance":

@@ -232,3 +232,38 @@ func BenchmarkRender(b *testing.B) {
 		})
 	}
 }
+
+// TestNoiseCauses checks that a high CV is explained by what was measured.
+func TestNoiseCauses(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(r *result.Result)
+		want   string
+	}{
+		{"foreign CPU in the case", func(r *result.Result) {}, "foreign CPU load 0.80 cores during the case"},
+		{"busy machine, quiet case", func(r *result.Result) { r.Cases[1].ForeignCPU = 0.1; r.Env.LoadDuring = 6 }, "load average 6.0 on 2 cores during the run"},
+		{"outliers only", func(r *result.Result) { r.Cases[1].ForeignCPU = 0.1 }, "2 outlier run(s) (modified z-score > 10) without measured foreign load"},
+		{"governor", func(r *result.Result) {
+			r.Cases[1].ForeignCPU = 0.1
+			r.Env.Governor = "powersave"
+			for _, id := range []string{"ttft_ms", "e2e_ms"} {
+				s := r.Cases[1].Stats[id]
+				s.Outliers = 0
+				r.Cases[1].Stats[id] = s
+			}
+		}, `the CPU governor is "powersave"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := resulttest.Phase2()
+			tt.modify(r)
+			a := report.Analyze(r, report.Options{})
+			if got := a.Variance[1].Cause; !strings.Contains(got, tt.want) {
+				t.Errorf("cause = %q, want %q", got, tt.want)
+			}
+			if a.Variance[0].Cause != "" {
+				t.Errorf("quiet case got a cause: %q", a.Variance[0].Cause)
+			}
+		})
+	}
+}
