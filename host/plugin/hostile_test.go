@@ -59,6 +59,7 @@ func TestModuleChecks(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := h.Load(context.Background(), pipeline.PluginSpec{Name: "m", Path: path})
+			t.Log(err)
 			if !errors.Is(err, tt.is) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Load error = %v\nwant %v containing %q", err, tt.is, tt.want)
 			}
@@ -116,6 +117,7 @@ func TestHostile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
 			_, _, err := p.Metric(context.Background(), []plugin.RunInput{{Case: tt.mode}})
+			t.Log(err)
 			if !errors.Is(err, tt.is) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Metric error = %v\nwant %v containing %q", err, tt.is, tt.want)
 			}
