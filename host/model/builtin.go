@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/pipe-bench/pipe/host/assets"
 )
@@ -84,6 +85,7 @@ func BuildCached(name string, cfg Config, seed uint64, style string) (string, er
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return "", fmt.Errorf("model cache: %w", err)
 	}
+	removeStaleBuilds(root)
 	tmp, err := os.MkdirTemp(root, ".build-"+name+"-")
 	if err != nil {
 		return "", fmt.Errorf("model cache: %w", err)
@@ -130,6 +132,23 @@ func writeBuiltin(dir, name string, cfg Config, seed uint64, style string) error
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "config.json"), js, 0o644)
+}
+
+// staleBuildAge is how old a temporary build directory must be before a
+// later build removes it as the leftover of a crash (a GPT-2 build takes
+// seconds).
+const staleBuildAge = time.Hour
+
+func removeStaleBuilds(root string) {
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), ".build-") {
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleBuildAge {
+			os.RemoveAll(filepath.Join(root, e.Name()))
+		}
+	}
 }
 
 // complete reports whether dir holds a finished build.

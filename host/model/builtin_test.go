@@ -224,3 +224,30 @@ func TestResolve(t *testing.T) {
 		})
 	}
 }
+
+// TestStaleBuildsRemoved: a crashed build's temporary directory is removed
+// by a later build once it is old; a recent one (maybe a build in progress
+// elsewhere) is left alone.
+func TestStaleBuildsRemoved(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("PIPE_CACHE", cache)
+	root := filepath.Join(cache, "models")
+	old, recent := filepath.Join(root, ".build-gpt2-crashed"), filepath.Join(root, ".build-gpt2-running")
+	for _, d := range []string{old, recent} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(d, "model.onnx"), []byte("half a model"), 0o644)
+	}
+	past := time.Now().Add(-2 * staleBuildAge)
+	os.Chtimes(old, past, past)
+	if _, err := Builtin("gpt2-tiny", 0, StyleOptimum); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("stale %s still there (err %v)", old, err)
+	}
+	if _, err := os.Stat(recent); err != nil {
+		t.Errorf("recent %s removed: %v", recent, err)
+	}
+}

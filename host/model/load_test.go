@@ -289,3 +289,40 @@ func buildBytes(t testing.TB, cfg Config, style string) []byte {
 	}
 	return buf.Bytes()
 }
+
+// TestLoadExternalData: weights stored in a side file count in Params and
+// Bytes; a missing side file is a one-line error naming it.
+func TestLoadExternalData(t *testing.T) {
+	dir := t.TempDir()
+	ext := func(name string, dims ...int64) *onnxpb.TensorProto {
+		return &onnxpb.TensorProto{
+			Name: proto.String(name), Dims: dims, DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)),
+			DataLocation: onnxpb.TensorProto_EXTERNAL.Enum(),
+			ExternalData: []*onnxpb.StringStringEntryProto{
+				{Key: proto.String("location"), Value: proto.String("weights.bin")},
+				{Key: proto.String("offset"), Value: proto.String("0")},
+			},
+		}
+	}
+	m := &onnxpb.ModelProto{
+		IrVersion: proto.Int64(irVersion),
+		Graph: &onnxpb.GraphProto{Name: proto.String("g"), Input: optimumInputs(1, true), Output: optimumOutputs(1, 96),
+			Initializer: []*onnxpb.TensorProto{ext("a", 96, 16), ext("b", 16)}},
+	}
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "model.onnx"), b, 0o644)
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), `"weights.bin", which is missing`) {
+		t.Errorf("missing side file: err = %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "weights.bin"), make([]byte, 4*(96*16+16)), 0o644)
+	got, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Params != 96*16+16 || got.Bytes != int64(len(b)+4*(96*16+16)) {
+		t.Errorf("Params, Bytes = %d, %d; want %d, %d", got.Params, got.Bytes, 96*16+16, len(b)+4*(96*16+16))
+	}
+}

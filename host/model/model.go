@@ -63,9 +63,9 @@ type Model struct {
 	// InputNames and OutputNames list the graph's inputs and outputs in
 	// graph order.
 	InputNames, OutputNames []string
-	// SHA256 is the hex digest of the ONNX file.
+	// SHA256 is the hex digest of the ONNX file (not of external data).
 	SHA256 string
-	// Bytes is the size of the ONNX file.
+	// Bytes is the size of the ONNX file plus its external data files.
 	Bytes int64
 	// Params counts the elements of the graph's initializers (weights stored
 	// as Constant nodes are not counted).
@@ -107,6 +107,13 @@ func Load(dir string) (*Model, error) {
 	}
 	m := &Model{Dir: filepath.Dir(path), Path: path, Bytes: st.Size(), Params: h.params}
 	m.Name = m.Dir
+	for _, loc := range h.externalFiles {
+		est, err := os.Stat(filepath.Join(m.Dir, loc))
+		if err != nil {
+			return nil, fmt.Errorf("model %s: its weights live in %q, which is missing: copy it beside the model", path, loc)
+		}
+		m.Bytes += est.Size()
+	}
 	if err := m.checkLayout(h); err != nil {
 		return nil, fmt.Errorf("model %s: %w", path, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/pipe-bench/pipe/host/onnxpb"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -18,7 +19,9 @@ type graphHeader struct {
 	inputs    []*onnxpb.ValueInfoProto
 	outputs   []*onnxpb.ValueInfoProto
 	params    int64 // elements of floating-point, non-scalar initializers
-	external  bool  // some initializer keeps its data in another file
+	// externalFiles lists the files (relative to the model) that hold
+	// initializers stored outside it, in first-seen order.
+	externalFiles []string
 }
 
 // readGraphHeader walks the protobuf wire format of an ONNX ModelProto with
@@ -96,8 +99,14 @@ func (h *graphHeader) graphField(p *wireReader) func(protowire.Number, protowire
 						ndims++
 						b = b[n:]
 					}
-				case num == 14 && typ == protowire.VarintType && v == uint64(onnxpb.TensorProto_EXTERNAL):
-					h.external = true
+				case num == 13 && typ == protowire.BytesType: // external_data entry
+					var kv onnxpb.StringStringEntryProto
+					if err := p.unmarshal(start, end, &kv); err != nil {
+						return err
+					}
+					if kv.GetKey() == "location" && !slices.Contains(h.externalFiles, kv.GetValue()) {
+						h.externalFiles = append(h.externalFiles, kv.GetValue())
+					}
 				}
 				return nil
 			})
