@@ -57,6 +57,7 @@ const named = [
   // Letters of many scripts, marks, symbols.
   ['latin accents', 'naïve café façade Æsir Ødegaard ß'],
   ['combining marks', 'e\u0301 a\u0308 n\u0303o'],
+  ['decomposed text', 'e\u0301cole cafe\u0301 A\u030a \u212b \u1100\u1161\u11a8 \u0041\u0301\u0323 \ufb01'],
   ['greek cyrillic', 'Ελληνικά κείμενα και Русский текст'],
   ['cjk', '中文字符测试，日本語のテキスト。한국어 문장입니다.'],
   ['arabic hebrew', 'مرحبا بالعالم שלום עולם'],

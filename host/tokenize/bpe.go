@@ -64,8 +64,9 @@ type BPE struct {
 	merges     map[uint64]merge // (left id, right id) → merge
 	vocab      map[string]int32 // pieces as strings → id, for ignoreMerges
 	split      splitter
-	prefix     bool // add a space before text that does not start with one (HF add_prefix_space)
-	ignoreMrg  bool // a piece that is a whole token is taken as is (HF ignore_merges)
+	normalize  func(string) string // nil, or NFC (a tokenizer.json normalizer)
+	prefix     bool                // add a space before text that does not start with one (HF add_prefix_space)
+	ignoreMrg  bool                // a piece that is a whole token is taken as is (HF ignore_merges)
 	specials   []special
 	eos        int64
 	vocabSize  int
@@ -98,6 +99,7 @@ type bpeSpec struct {
 	merges       [][2]string      // in rank order
 	mergeLines   []int            // line (or index) of each merge, for messages
 	split        splitter
+	normalize    func(string) string
 	prefix       bool
 	ignoreMerges bool
 	specials     []special // added tokens, including ones also in vocab
@@ -111,6 +113,7 @@ func newBPE(spec bpeSpec) (*BPE, error) {
 	b := &BPE{
 		merges:    make(map[uint64]merge, len(spec.merges)),
 		split:     spec.split,
+		normalize: spec.normalize,
 		prefix:    spec.prefix,
 		ignoreMrg: spec.ignoreMerges,
 		specials:  spec.specials,
@@ -240,9 +243,12 @@ func (b *BPE) nextSpecial(text string) (int, *special) {
 }
 
 // appendText encodes text (no special tokens) onto ids. Like Hugging Face's
-// ByteLevel, add_prefix_space applies to each stretch of text between special
-// tokens.
+// tokenizers, the normalizer and add_prefix_space apply to each stretch of
+// text between special tokens.
 func (b *BPE) appendText(ids []int64, text string) []int64 {
+	if b.normalize != nil {
+		text = b.normalize(text)
+	}
 	if b.prefix && text != "" && text[0] != ' ' {
 		text = " " + text
 	}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // eosCandidates are the end-of-text spellings looked for, in order, when no
@@ -157,11 +159,11 @@ func parseHF(raw []byte, path string) (*BPE, error) {
 	case m.ByteFallback:
 		return nil, fmt.Errorf("tokenizer %s: byte_fallback BPE (SentencePiece style) is not supported; pipe tokenizes byte-level BPE only", path)
 	}
-	if n := bytes.TrimSpace(hf.Normalizer); len(n) > 0 && !bytes.Equal(n, []byte("null")) {
-		return nil, fmt.Errorf("tokenizer %s: normalizer %s is not supported (byte-level BPE has none)", path, jsonType(n))
-	}
 	spec := bpeSpec{source: path, vocab: m.Vocab, ignoreMerges: m.IgnoreMerges, eos: -1}
 	var err error
+	if spec.normalize, err = hfNormalizer(hf.Normalizer); err != nil {
+		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+	}
 	if spec.prefix, spec.split, err = hfPreTokenize(hf.PreTokenizer); err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
 	}
@@ -179,6 +181,30 @@ func parseHF(raw []byte, path string) (*BPE, error) {
 	}
 	spec.eos = hfEOS(filepath.Dir(path), spec)
 	return newBPE(spec)
+}
+
+// hfNormalizer accepts no normalizer, or NFC (alone or as the only member
+// of a Sequence), as Qwen2 has it.
+func hfNormalizer(raw json.RawMessage) (func(string) string, error) {
+	if n := bytes.TrimSpace(raw); len(n) == 0 || bytes.Equal(n, []byte("null")) {
+		return nil, nil
+	}
+	var n struct {
+		Type        string            `json:"type"`
+		Normalizers []json.RawMessage `json:"normalizers"`
+	}
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return nil, fmt.Errorf("normalizer: %v", err)
+	}
+	switch {
+	case n.Type == "NFC":
+		return norm.NFC.String, nil
+	case n.Type == "Sequence" && len(n.Normalizers) == 0:
+		return nil, nil
+	case n.Type == "Sequence" && len(n.Normalizers) == 1:
+		return hfNormalizer(n.Normalizers[0])
+	}
+	return nil, fmt.Errorf("normalizer %s is not supported: pipe applies none or NFC", jsonType(raw))
 }
 
 // hfPreTokenize checks the pre-tokenizer and returns add_prefix_space and

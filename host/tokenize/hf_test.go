@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pipe-bench/pipe/host/assets"
+	"golang.org/x/text/unicode/norm"
 )
 
 // gpt2Files holds encoder.json and vocab.bpe as read once for the tests.
@@ -87,7 +88,8 @@ func readJSON(tb testing.TB, path string, v any) {
 
 // TestHFTokenizerJSONMatchesHuggingFace loads GPT-2's vocabulary from a
 // tokenizer.json under each supported pre-tokenizer (GPT-2's ByteLevel, a
-// Split on the Llama 3 or the Qwen2 pattern) and compares with the ids
+// Split on the Llama 3 or the Qwen2 pattern, the latter with Qwen2's NFC
+// normalizer) and compares with the ids
 // Hugging Face's Rust tokenizers produced for the same files
 // (scripts/tokenizer-goldens-hf.js), and the pieces its pre-tokenizer cut
 // the text into with the scanner's. The library recognises added tokens by
@@ -95,6 +97,7 @@ func readJSON(tb testing.TB, path string, v any) {
 func TestHFTokenizerJSONMatchesHuggingFace(t *testing.T) {
 	var golden struct {
 		PreTokenizers map[string]any `json:"pre_tokenizers"`
+		Normalizers   map[string]any `json:"normalizers"`
 		Sets          map[string][]struct {
 			Name   string   `json:"name"`
 			Pieces []string `json:"pieces"`
@@ -109,7 +112,10 @@ func TestHFTokenizerJSONMatchesHuggingFace(t *testing.T) {
 				t.Fatalf("hf_reference.json holds %d %s cases; regenerate it", len(cases), name)
 			}
 			dir := t.TempDir()
-			writeGPT2TokenizerJSON(t, dir, func(doc map[string]any) { doc["pre_tokenizer"] = golden.PreTokenizers[name] })
+			writeGPT2TokenizerJSON(t, dir, func(doc map[string]any) {
+				doc["pre_tokenizer"] = golden.PreTokenizers[name]
+				doc["normalizer"] = golden.Normalizers[name]
+			})
 			tok, err := Load(dir)
 			if err != nil {
 				t.Fatal(err)
@@ -125,8 +131,12 @@ func TestHFTokenizerJSONMatchesHuggingFace(t *testing.T) {
 				if got := bpe.EncodeSpecial(text); !slices.Equal(got, c.IDs) {
 					t.Errorf("%s: EncodeSpecial(%q)\n got %v\nwant %v", c.Name, text, got, c.IDs)
 				}
-				if got := bpe.Decode(bpe.Encode(text)); got != text {
-					t.Errorf("%s: Decode(Encode(%q)) = %q", c.Name, text, got)
+				want := text
+				if golden.Normalizers[name] != nil {
+					want = norm.NFC.String(text)
+				}
+				if got := bpe.Decode(bpe.Encode(text)); got != want {
+					t.Errorf("%s: Decode(Encode(%q)) = %q, want %q", c.Name, text, got, want)
 				}
 			}
 			if tok.VocabSize() != 50257 || tok.EOS() != 50256 {

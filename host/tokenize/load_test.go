@@ -259,7 +259,10 @@ func TestLoadErrors(t *testing.T) {
 		{"empty vocab", hfEdit(func(doc map[string]any) { model(doc)["vocab"] = map[string]int{} }), "model.vocab is missing or empty"},
 		{"dropout", hfEdit(func(doc map[string]any) { model(doc)["dropout"] = 0.1 }), "dropout"},
 		{"byte fallback", hfEdit(func(doc map[string]any) { model(doc)["byte_fallback"] = true }), "byte_fallback"},
-		{"normalizer", hfEdit(func(doc map[string]any) { doc["normalizer"] = map[string]any{"type": "NFC"} }), "normalizer NFC is not supported"},
+		{"normalizer", hfEdit(func(doc map[string]any) { doc["normalizer"] = map[string]any{"type": "NFKC"} }), "normalizer NFKC is not supported"},
+		{"normalizer sequence", hfEdit(func(doc map[string]any) {
+			doc["normalizer"] = map[string]any{"type": "Sequence", "normalizers": []any{map[string]any{"type": "NFC"}, map[string]any{"type": "Lowercase"}}}
+		}), "normalizer Sequence is not supported"},
 		{"metaspace pre-tokenizer", hfEdit(func(doc map[string]any) {
 			doc["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁"}
 		}), "pre_tokenizer Metaspace is not supported"},
