@@ -114,23 +114,28 @@ func TestDecoderMatchesHostKV(t *testing.T) {
 // with the CPU. It skips, saying why, where the CUDA provider or a GPU is
 // missing (CI); PIPE_REQUIRE_CUDA=1 turns the skip into a failure.
 func TestCUDA(t *testing.T) {
-	host, _ := openBuiltinTiny(t, model.StyleOptimum)
-	dev, err := withDecoder(t, host, Options{Device: "cuda"}, true)
-	if errors.Is(err, ErrNoCUDA) {
-		if os.Getenv("PIPE_REQUIRE_CUDA") == "1" {
+	var host *Generator
+	for _, style := range []string{model.StyleOptimum, model.StyleFused} {
+		host, _ = openBuiltinTiny(t, style)
+		dev, err := withDecoder(t, host, Options{Device: "cuda"}, true)
+		if errors.Is(err, ErrNoCUDA) {
+			if os.Getenv("PIPE_REQUIRE_CUDA") == "1" {
+				t.Fatal(err)
+			}
+			t.Skipf("no CUDA here (set PIPE_REQUIRE_CUDA=1 to fail instead): %v", err)
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
-		t.Skipf("no CUDA here (set PIPE_REQUIRE_CUDA=1 to fail instead): %v", err)
+		if p := dev.dev.LogitsPath(); p != "device+cudaMemcpy" {
+			t.Errorf("logits path %q: want device+cudaMemcpy (the CUDA runtime was not found in the process)", p)
+		}
+		// TF32 matrix products on the GPU differ from the CPU's fp32 in
+		// the fourth digit; greedy ids on the tiny model stay the same.
+		t.Run(style, func(t *testing.T) {
+			sameGeneration(t, host, dev, map[string]gen.Request{"greedy": decoderRequests["greedy"], "left-padded": decoderRequests["left-padded"]}, 5e-2)
+		})
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p := dev.dev.LogitsPath(); p != "device+cudaMemcpy" {
-		t.Errorf("logits path %q: want device+cudaMemcpy (the CUDA runtime was not found in the process)", p)
-	}
-	// TF32 matrix products on the GPU differ from the CPU's fp32 in the
-	// fourth digit; greedy ids on the tiny model stay the same.
-	sameGeneration(t, host, dev, map[string]gen.Request{"greedy": decoderRequests["greedy"], "left-padded": decoderRequests["left-padded"]}, 5e-2)
 
 	// This process now holds a CUDA context and the model: NVML lists it.
 	gpu, err := measure.OpenGPU(0)

@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# gpu-check.sh — issue #6's check on a GPU machine with no network: pipe's
+# phase 2 on device = "cuda" (KV cache on the GPU) beside Hugging Face
+# transformers eager on the same shapes, in one table.
+#
+# The GPU machine has no Go, no npm and no network, and takes at most ~64 MiB
+# per call, so everything is prepared here and carried in chunks:
+#
+#   scripts/gpu-check.sh pack            here: build bin/pipe and the GPU test binaries from
+#                                        HEAD, pack them and the CUDA-capable ONNX Runtime
+#                                        (npm: onnxruntime-node@1.29.0's libonnxruntime.so.1 +
+#                                        com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9's
+#                                        providers) into .devcarry/cNN/ chunks of ≤ 58 MB
+#   scripts/gpu-check.sh append DIR      there: keep DIR's parts under $PIPE_RT (/tmp/pipe-rt);
+#                                        one call per chunk, back to back (the machine keeps
+#                                        /tmp only while warm)
+#   scripts/gpu-check.sh run             there: reassemble and verify the parts, unpack, put the
+#                                        PyTorch environment's CUDA 13 libraries on
+#                                        LD_LIBRARY_PATH, run the checks, write $OUT
+#   scripts/gpu-check.sh dry-run         here: `run` on the CPU with tiny shapes and a stand-in
+#                                        for transformers, from the parts in .devcarry
+#
+# `run` writes to $OUT: gpu-check.log, comparison.md (the table), tests.log,
+# hf-*.json and pipe-*.json (result.json of each pipe run). Stages that fail
+# are logged and the rest still run; extras are skipped past a time budget.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PIPE_RT=${PIPE_RT:-/tmp/pipe-rt}
+CHUNK_BYTES=${CHUNK_BYTES:-58000000}
+BUDGET_S=${BUDGET_S:-300} # extras start only before this many seconds
+OTHER_STYLE=${OTHER_STYLE:-optimum} # the graph style that is not model.DefaultStyle
+
+die() { echo "gpu-check: $*" >&2; exit 1; }
+
+pack() {
+	local ort=${ORT_DIR:-$ROOT/.cache/onnxruntime/1.29.0}
+	local gpu_tgz=${GPU_TGZ:-} work=${WORK:-/tmp/gpu-check-pack}
+	mkdir -p "$work"
+	[ -f "$ort/libonnxruntime.so.1" ] || die "no $ort/libonnxruntime.so.1: run \`go run ./cmd/pipe setup\` first"
+	if [ -z "$gpu_tgz" ]; then
+		(cd "$work" && npm pack --silent com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9 >/dev/null) || die "npm pack of the CUDA provider failed"
+		gpu_tgz=$work/com.github.asus4.onnxruntime.linux-x64-gpu-0.4.9.tgz
+	fi
+	# The runtime: fixed, packed once (xz of 275 MB takes minutes).
+	if [ ! -f "$work/rt.tar.xz" ]; then
+		rm -rf "$work/ort" "$work/package" && mkdir -p "$work/ort"
+		tar xzf "$gpu_tgz" -C "$work" package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so package/Plugins/Linux/x64/libonnxruntime_providers_shared.so || die "unpack $gpu_tgz"
+		mv "$work"/package/Plugins/Linux/x64/*.so "$work/ort/" && cp "$ort/libonnxruntime.so.1" "$work/ort/"
+		(cd "$work" && tar cf - ort | xz -6 -T2 >rt.tar.xz.tmp && mv rt.tar.xz.tmp rt.tar.xz) || die "xz"
+	fi
+	# The binaries, from HEAD (not the working tree others are editing).
+	rm -rf "$work/src" "$work/bin" && mkdir -p "$work/src" "$work/bin"
+	git -C "$ROOT" archive HEAD | tar x -C "$work/src" || die "git archive"
+	(cd "$work/src" && export CGO_ENABLED=1 &&
+		go build -trimpath -ldflags "-s -w -X github.com/pipe-bench/pipe/host/cli.Version=$(git -C "$ROOT" rev-parse --short HEAD)" -o "$work/bin/pipe" ./cmd/pipe &&
+		go test -c -trimpath -ldflags "-s -w" -o "$work/bin/ortgen.test" ./host/gen/ortgen &&
+		go test -c -trimpath -ldflags "-s -w" -o "$work/bin/measure.test" ./host/measure) 2>&1 | grep -v -e deprecated -e cgo-gcc-prolog -e 'nvml.h' -e '^ *[0-9]* |' -e '^ *|' -e 'In file included'
+	[ -x "$work/bin/pipe" ] && [ -x "$work/bin/ortgen.test" ] && [ -x "$work/bin/measure.test" ] || die "build failed"
+	(cd "$work" && tar cf - bin | xz -6 -T2 >bin.tar.xz) || die "xz bin"
+	# One stream, split; a manifest with the whole stream's checksum.
+	rm -rf "$ROOT/.devcarry" && mkdir -p "$ROOT/.devcarry"
+	grep -qs '^/.devcarry/' "$ROOT/.gitignore" "$ROOT/.git/info/exclude" || echo /.devcarry/ >>"$ROOT/.git/info/exclude"
+	cat "$work/rt.tar.xz" "$work/bin.tar.xz" >"$work/all.xz.parts"
+	local rt_bytes
+	rt_bytes=$(stat -c %s "$work/rt.tar.xz")
+	(cd "$work" && rm -f part.* && split -b "$CHUNK_BYTES" -d -a 2 all.xz.parts part.)
+	local i=0
+	for p in "$work"/part.*; do
+		i=$((i + 1))
+		local d
+		d=$ROOT/.devcarry/$(printf c%02d "$i")
+		mkdir -p "$d" && mv "$p" "$d/"
+	done
+	local last
+	last=$ROOT/.devcarry/$(printf c%02d "$i")
+	{
+		echo "sha256 $(sha256sum <"$work/all.xz.parts" | cut -d' ' -f1)"
+		echo "rt_bytes $rt_bytes"
+		echo "parts $i"
+	} >"$last/manifest"
+	rm -f "$work/all.xz.parts"
+	du -sh "$ROOT"/.devcarry/* && cat "$last/manifest"
+}
+
+append() {
+	local dir=${1:?append needs the chunk directory}
+	mkdir -p "$PIPE_RT/parts"
+	cp "$dir"/part.* "$PIPE_RT/parts/" || die "no parts in $dir"
+	[ -f "$dir/manifest" ] && cp "$dir/manifest" "$PIPE_RT/"
+	ls -l "$PIPE_RT/parts"
+}
+
+probe() {
+	echo "== machine"
+	uname -m
+	ldd --version 2>&1 | head -1
+	nvidia-smi -L 2>&1 || echo "no nvidia-smi"
+	nvidia-smi --query-gpu=name,memory.total,memory.used,driver_version,clocks.sm,clocks.max.sm --format=csv 2>&1 || true
+	python3 -c 'import site, sys; print(sys.version.split()[0], site.getsitepackages())' 2>&1
+	df -h /tmp | tail -1
+}
+
+# cuda_lib_path prints the PyTorch environment's NVIDIA library directories.
+cuda_lib_path() {
+	python3 - <<'EOF'
+import glob, os, site
+dirs = []
+for sp in site.getsitepackages():
+    for pat in ("nvidia/cu13/lib", "nvidia/cudnn/lib", "nvidia/*/lib"):
+        for d in sorted(glob.glob(os.path.join(sp, pat))):
+            if os.path.isdir(d) and d not in dirs:
+                dirs.append(d)
+print(":".join(dirs))
+EOF
+}
+
+elapsed() { echo $(($(date +%s) - START)); }
+
+# stage NAME TIMEOUT CMD...: run, log, keep going.
+stage() {
+	local name=$1 limit=$2
+	shift 2
+	echo "== $name ($(elapsed) s in)"
+	timeout "$limit" "$@"
+	local rc=$?
+	[ $rc -eq 0 ] || echo "== $name: exit $rc"
+	return $rc
+}
+
+newest_result() { ls -td "$1"/*/ 2>/dev/null | head -1; }
+
+run() {
+	START=$(date +%s)
+	: "${OUT:=/tmp/gpu-check-out}"
+	mkdir -p "$OUT"
+	exec > >(tee -a "$OUT/gpu-check.log") 2>&1
+	probe
+
+	echo "== reassemble"
+	local m=$PIPE_RT/manifest
+	[ -f "$m" ] || die "no manifest: append the last chunk first"
+	local want parts rt_bytes
+	want=$(awk '/^sha256/ {print $2}' "$m")
+	parts=$(awk '/^parts/ {print $2}' "$m")
+	rt_bytes=$(awk '/^rt_bytes/ {print $2}' "$m")
+	[ "$(ls "$PIPE_RT"/parts | wc -l)" -eq "$parts" ] || die "have $(ls "$PIPE_RT"/parts | wc -l) of $parts parts: append the missing chunks"
+	local got
+	got=$(cat "$PIPE_RT"/parts/part.* | sha256sum | cut -d' ' -f1)
+	[ "$got" = "$want" ] || die "parts checksum $got, want $want: a chunk is missing or doubled"
+	rm -rf "$PIPE_RT/ort" "$PIPE_RT/bin"
+	cat "$PIPE_RT"/parts/part.* | head -c "$rt_bytes" | xz -d | tar x -C "$PIPE_RT" || die "unpack runtime"
+	cat "$PIPE_RT"/parts/part.* | tail -c +"$((rt_bytes + 1))" | xz -d | tar x -C "$PIPE_RT" || die "unpack binaries"
+	ls -l "$PIPE_RT/ort" "$PIPE_RT/bin"
+
+	local device=cuda
+	export PIPE_ORT_LIB=$PIPE_RT/ort/libonnxruntime.so.1
+	export PIPE_CACHE=${PIPE_CACHE:-/tmp/pipe-cache}
+	if [ -n "${DRY:-}" ]; then
+		device=cpu
+	else
+		local libs
+		libs=$(cuda_lib_path)
+		export LD_LIBRARY_PATH=$PIPE_RT/ort${libs:+:$libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+		echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+		echo "== provider's libraries"
+		ldd "$PIPE_RT/ort/libonnxruntime_providers_cuda.so" | grep -e 'not found' -e cuda -e cublas -e cudnn -e curand
+	fi
+	local pipe=$PIPE_RT/bin/pipe
+	local shapes=() hf_shapes=(--cases 128:64,512:128,768:256)
+	if [ -n "${DRY:-}" ]; then
+		shapes=(--quick --set 'matrix.prompt_tokens=[16, 32, 48]' --set 'matrix.new_tokens=[4, 6, 8]' --set warmup.runs=0)
+		hf_shapes=(--cases 16:4,32:6,48:8 --runs 2 --device cpu)
+	fi
+
+	stage "smoke: pipe generate on $device" 180 "$pipe" generate --model gpt2 --device "$device" --prompt-tokens 32 --new-tokens 8 --json |
+		tee "$OUT/smoke.json" | cut -c1-400
+
+	echo "== Go tests on the GPU" | tee "$OUT/tests.log"
+	if [ -z "${DRY:-}" ]; then
+		(cd "$ROOT/host/gen/ortgen" && export PIPE_REQUIRE_CUDA=1 && stage "ortgen.test" 120 "$PIPE_RT/bin/ortgen.test" -test.run 'TestCUDA$|TestDecoderMatchesHostKV' -test.v) 2>&1 | tee -a "$OUT/tests.log" | tail -20
+		(cd "$ROOT/host/measure" && stage "measure.test" 60 "$PIPE_RT/bin/measure.test" -test.run GPU -test.v) 2>&1 | tee -a "$OUT/tests.log" | tail -8
+	fi
+
+	local results=() labels=()
+	run_phase2() { # LABEL FILE ARGS...
+		local label=$1 file=$2
+		shift 2
+		local out=/tmp/gpu-check-$label
+		rm -rf "$out"
+		stage "phase 2: $label" 240 "$pipe" run "$file" --set model.device="$device" --out "$out" --no-progress "${shapes[@]}" "$@" | tail -30
+		local dir
+		dir=$(newest_result "$out")
+		if [ -n "$dir" ] && [ -f "$dir/result.json" ]; then
+			cp "$dir/result.json" "$OUT/pipe-$label.json"
+			results+=("$OUT/pipe-$label.json")
+			labels+=("pipe $device $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["model"]["graph_style"])' "$OUT/pipe-$label.json") $label")
+		fi
+	}
+	# The default graph style (model.DefaultStyle) as phase 2 runs it, then
+	# the other style with the pipeline's quick run count.
+	run_phase2 default "$ROOT/pipelines/phase2-latency.toml"
+
+	stage "HF transformers eager, eager attention" 180 python3 "$ROOT/scripts/hf_eager_bench.py" --attn eager "${hf_shapes[@]}" --out "$OUT/hf-eager.json"
+	local hf=()
+	[ -f "$OUT/hf-eager.json" ] && hf+=(--hf "$OUT/hf-eager.json")
+
+	# Extras, while the budget lasts: the other graph style, the
+	# host-memory cache (what the device cache buys), HF's sdpa attention.
+	local quick=(--quick)
+	[ -n "${DRY:-}" ] && quick=()
+	if [ "$(elapsed)" -lt "$BUDGET_S" ]; then
+		run_phase2 other-style "$ROOT/pipelines/phase2-latency.toml" --set model.graph_style="$OTHER_STYLE" "${quick[@]}"
+	fi
+	if [ "$(elapsed)" -lt "$BUDGET_S" ]; then
+		local hostkv=/tmp/gpu-check-phase2-hostkv.toml
+		{ cat "$ROOT/pipelines/phase2-latency.toml"; printf '\n[model.options]\n"pipe.kv_cache" = "host"\n'; } >"$hostkv"
+		run_phase2 host-kv "$hostkv" "${quick[@]}"
+	fi
+	if [ "$(elapsed)" -lt "$BUDGET_S" ]; then
+		stage "HF transformers eager, sdpa attention" 120 python3 "$ROOT/scripts/hf_eager_bench.py" --attn sdpa "${hf_shapes[@]}" --out "$OUT/hf-sdpa.json"
+		[ -f "$OUT/hf-sdpa.json" ] && hf+=(--hf "$OUT/hf-sdpa.json")
+	fi
+
+	echo "== comparison ($(elapsed) s in)"
+	local args=("${hf[@]}")
+	for i in "${!results[@]}"; do args+=(--pipe-result "${results[$i]}" --label "${labels[$i]}"); done
+	python3 "$ROOT/scripts/hf_eager_bench.py" --table-only "${args[@]}" | tee "$OUT/comparison.md"
+	for r in "${results[@]}"; do
+		python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); m=r.get("memory") or {}; print(sys.argv[1].rsplit("/",1)[-1], "GPU:", r["env"].get("gpu"), "GPU peak MiB:", round(m.get("gpu_peak_bytes",0)/2**20,1), "load ms:", round(r["model"]["load_ns"]/1e6), "warnings:", r.get("warnings"))' "$r"
+	done
+	echo "== done in $(elapsed) s"
+}
+
+case "${1:-}" in
+pack) pack ;;
+append) append "${2:-}" ;;
+probe) probe ;;
+run) run ;;
+dry-run)
+	export PIPE_RT=/tmp/gpu-check-dry DRY=1 OUT=${OUT:-/tmp/gpu-check-dry-out}
+	rm -rf "$PIPE_RT" "$OUT"
+	for d in "$ROOT"/.devcarry/c*; do append "$d" >/dev/null; done
+	PYTHONPATH=${FAKE_TRANSFORMERS:-} run
+	;;
+*) sed -n '2,/^set /p' "$0" | sed 's/^# \{0,1\}//' | head -n -1 && exit 2 ;;
+esac
