@@ -26,6 +26,9 @@ func (l *loader) cases(doc *fileDoc, p *Plan) {
 		l.checkPromptFile("prompt.file", promptFile, p)
 	}
 
+	if l.dec.bad["matrix"] || l.dec.bad["case"] {
+		return // the cases could not be read: that problem is reported
+	}
 	switch {
 	case len(doc.Inputs) > 0 && (hasMatrix || hasCases):
 		at := "matrix"

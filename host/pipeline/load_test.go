@@ -173,6 +173,15 @@ case = "p8-n4"
 			want: []string{`p.toml: no cases: add a [matrix] with prompt_tokens and new_tokens, or [[case]] tables (or [inputs] for a report-only pipeline)`},
 		},
 		{
+			name: "whole tables of the wrong type",
+			src:  "quick = 5\ngenerate = 5\n[[matrix]]\nprompt_tokens = 1\n",
+			want: []string{
+				`p.toml:1: quick: want a table of overrides, e.g. [quick.generate] runs = 5`,
+				`p.toml:2: generate: want a table, got integer 5`,
+				`p.toml:3: matrix: want a table, got an array`,
+			},
+		},
+		{
 			name: "missing matrix axis",
 			src:  "[matrix]\nprompt_tokens = [8]\n",
 			want: []string{`p.toml:1: matrix: new_tokens is missing: list the lengths to try, e.g. new_tokens = [128, 512]`},
