@@ -222,7 +222,8 @@ func attrFloat(name string, v float32) *onnxpb.AttributeProto {
 	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(v)}
 }
 
-// dim is a tensor dimension: a number, or a symbolic name when d is a string.
+// valueInfo declares a tensor input or output; each dim is a number (int)
+// or a symbolic name (string).
 func valueInfo(name string, elem onnxpb.TensorProto_DataType, dims ...any) *onnxpb.ValueInfoProto {
 	shape := &onnxpb.TensorShapeProto{}
 	for _, d := range dims {
