@@ -76,3 +76,18 @@ func BenchmarkDecodeGPT2(b *testing.B) {
 		tok.Decode(ids)
 	}
 }
+
+// BenchmarkSplit reports the pre-tokenizer scanners alone.
+func BenchmarkSplit(b *testing.B) {
+	text := benchCorpus(b)
+	for _, p := range []struct{ name, pattern string }{{"gpt2", GPT2Pattern}, {"llama3", Llama3Pattern}} {
+		sp, _ := splitterFor(p.pattern, spaceWhiteSpace)
+		b.Run(p.name, func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			pieces := 0
+			for b.Loop() {
+				sp.split(text, func(string) { pieces++ })
+			}
+		})
+	}
+}

@@ -1,14 +1,20 @@
 package tokenize
 
-import "sort"
-
 // runeRanges is a sorted list of inclusive, disjoint character ranges.
 type runeRanges [][2]rune
 
-// contains reports whether r falls in one of the ranges.
+// contains reports whether r falls in one of the ranges (binary search).
 func (rs runeRanges) contains(r rune) bool {
-	i := sort.Search(len(rs), func(i int) bool { return rs[i][1] >= r })
-	return i < len(rs) && rs[i][0] <= r
+	lo, hi := 0, len(rs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if rs[m][1] < r {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo < len(rs) && rs[lo][0] <= r
 }
 
 // isLetter is \p{L} and isNumber is \p{N}, in the reference encoder's Unicode
