@@ -175,3 +175,20 @@ func TestMissingInputSection(t *testing.T) {
 		t.Error("page draws the RSS chart although the memory input is missing")
 	}
 }
+
+// TestEscapesResultText: text from a result (case IDs, messages, the
+// pipeline name) reaches the page, charts included, only as text.
+func TestEscapesResultText(t *testing.T) {
+	r := phase(t, "phase2-latency")
+	hostile := `<img src=x onerror="alert(1)">&`
+	r.Pipeline.Name = hostile
+	r.Cases[0].ID = hostile
+	r.Warnings = append(r.Warnings, hostile)
+	page := string(render(t, r))
+	if strings.Contains(page, hostile) || strings.Contains(page, "<img") {
+		t.Error("result text reached the page unescaped")
+	}
+	if !strings.Contains(page, "&lt;img src=x onerror=") {
+		t.Error("the escaped case ID is missing from the page")
+	}
+}
