@@ -395,6 +395,13 @@ func TestShippedPipelines(t *testing.T) {
 			}
 		}
 	}
+	// The miniature phases examples/run-phases.sh runs in its test.
+	minis, _ := filepath.Glob(filepath.Join("..", "..", "pipelines", "testdata", "phases", "*.toml"))
+	for _, f := range minis {
+		if _, err := Load(f, LoadOptions{}); err != nil {
+			t.Errorf("%s:\n%v", f, err)
+		}
+	}
 }
 
 func TestModelDirectory(t *testing.T) {
