@@ -325,31 +325,6 @@ func TestAnalysisNumbers(t *testing.T) {
 	}
 }
 
-// FuzzTargetSelector feeds arbitrary case selectors through the merge: it
-// must never panic, and every verdict of a bad selector fails.
-func FuzzTargetSelector(f *testing.F) {
-	for _, s := range []string{"", "*", "latency/p128-*", "latency/", "/x", "memory/[", "a/b/c", "quick/p30-n50-b1"} {
-		f.Add(s)
-	}
-	plan := phase5Plan()
-	f.Fuzz(func(t *testing.T, sel string) {
-		p := *plan
-		p.Targets = []pipeline.TargetSpec{{Expr: "ttft_ms.p50 < 10s", Case: sel}}
-		m, err := finalreport.Build(context.Background(), &p, inputsRoot)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(m.Targets) == 0 {
-			t.Fatalf("selector %q produced no verdict", sel)
-		}
-		for _, v := range m.Targets {
-			if !v.Pass && v.Message == "" && v.Observed == 0 {
-				t.Fatalf("selector %q: failed verdict without a message: %+v", sel, v)
-			}
-		}
-	})
-}
-
 func containsPrefix(ss []string, prefix string) bool {
 	for _, s := range ss {
 		if strings.HasPrefix(s, prefix) {
