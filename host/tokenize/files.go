@@ -49,14 +49,14 @@ func loadVocabMerges(vocabPath, mergesPath string, spaces spaceSet) (*BPE, error
 		eos:        -1,
 	}
 	// GPT-2's files carry <|endoftext|> in the vocabulary; it is the one
-	// special token.
+	// special token. A config.json beside the files may name another EOS.
 	for _, name := range eosCandidates {
 		if id, ok := vocab[name]; ok {
 			spec.specials = append(spec.specials, special{text: name, id: int64(id)})
-			spec.eos = int64(id)
 			break
 		}
 	}
+	spec.eos = hfEOS(filepath.Dir(vocabPath), spec)
 	return newBPE(spec)
 }
 

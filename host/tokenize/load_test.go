@@ -210,6 +210,21 @@ func TestEOSLookup(t *testing.T) {
 	}
 }
 
+func TestEOSLookupVocabMerges(t *testing.T) {
+	src := gpt2Dir(t)
+	d := t.TempDir()
+	copyFile(t, filepath.Join(src, "encoder.json"), d, "vocab.json")
+	copyFile(t, filepath.Join(src, "vocab.bpe"), d, "merges.txt")
+	os.WriteFile(filepath.Join(d, "config.json"), []byte(`{"eos_token_id": 198}`), 0o644)
+	tok, err := Load(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tok.EOS(); got != 198 {
+		t.Errorf("EOS() = %d, want 198 from config.json", got)
+	}
+}
+
 // TestLoadErrors: every bad input is one line that names the problem, and
 // no panic.
 func TestLoadErrors(t *testing.T) {
