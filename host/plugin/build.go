@@ -61,7 +61,12 @@ func Build(ctx context.Context, dir, out string) (built bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	tmp := absOut + ".tmp"
+	f, err := os.CreateTemp(filepath.Dir(absOut), "."+filepath.Base(absOut)+".*.tmp") // concurrent builds of one plugin must not share it
+	if err != nil {
+		return false, fmt.Errorf("plugin build %s: %w", dir, err)
+	}
+	tmp := f.Name()
+	f.Close()
 	cmd := exec.CommandContext(ctx, goTool, "build", "-buildmode=c-shared", "-trimpath", "-o", tmp, ".")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), BuildEnv...)

@@ -93,7 +93,7 @@ func TestBuiltAsCommand(t *testing.T) {
 // clear error, and the next call gets a working instance.
 func TestHostile(t *testing.T) {
 	h := newHost(t)
-	p, err := load(t, h, "host/plugin/testdata/hostile", pipeline.PluginSpec{MemoryMiB: 64, Timeout: time.Second, MaxOutput: 1 << 20})
+	p, err := load(t, h, "host/plugin/testdata/hostile", pipeline.PluginSpec{MemoryMiB: 64, Timeout: 2 * time.Second, MaxOutput: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestHostile(t *testing.T) {
 		want   string
 		refuse string // must not appear in the error
 	}{
-		{"loop", plugin.ErrTimeout, "pipe_metric: timed out after 1s", ""},
+		{"loop", plugin.ErrTimeout, "pipe_metric: timed out after 2s", ""},
 		{"alloc", plugin.ErrMemory, "hit its 64 MiB cap (raise memory_mib for this plugin): runtime: out of memory", ""},
 		{"panic", plugin.ErrFailed, "panic: assignment to entry in nil map at main.go:", ""},
 		{"goroutine_panic", plugin.ErrTrap, "panic: hostile goroutine gave up at main.go:", "unreachable"},
