@@ -1,10 +1,10 @@
 package tokenize
 
 import (
+	"go/build"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -17,7 +17,7 @@ func benchCorpus(b *testing.B) string {
 	var sb strings.Builder
 	goldens := readGoldens(b)
 	i := 0
-	root := filepath.Join(runtime.GOROOT(), "src", "net", "http")
+	root := filepath.Join(build.Default.GOROOT, "src", "net", "http")
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
 			return err
