@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -50,6 +51,20 @@ func SeededIDsAvoiding(n, vocab int, seed uint64, avoid ...int64) []int64 {
 		if !skip[id] {
 			ids = append(ids, id)
 		}
+	}
+	return ids
+}
+
+// ReservedIDs returns the ids a random prompt should leave out for t: its
+// special (added) tokens and its EOS. Pass them to SeededIDsAvoiding when the
+// tokenizer is known; SeededIDs alone only knows to leave out the last id.
+func ReservedIDs(t Tokenizer) []int64 {
+	var ids []int64
+	if s, ok := t.(interface{ SpecialIDs() []int64 }); ok {
+		ids = s.SpecialIDs()
+	}
+	if eos := t.EOS(); eos >= 0 && !slices.Contains(ids, eos) {
+		ids = append(ids, eos)
 	}
 	return ids
 }

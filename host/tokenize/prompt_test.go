@@ -81,6 +81,17 @@ func TestSeededIDsEdges(t *testing.T) {
 	}
 }
 
+func TestReservedIDs(t *testing.T) {
+	tok := loadGPT2(t)
+	if got := ReservedIDs(tok); !slices.Equal(got, []int64{50256}) {
+		t.Errorf("ReservedIDs(gpt2) = %v, want [50256]", got)
+	}
+	ids := SeededIDsAvoiding(64, tok.VocabSize(), 5, ReservedIDs(tok)...)
+	if !slices.Equal(ids, SeededIDs(64, tok.VocabSize(), 5)) {
+		t.Error("for GPT-2, avoiding the reserved ids is SeededIDs")
+	}
+}
+
 func TestPromptFromText(t *testing.T) {
 	tok := loadGPT2(t)
 	long := strings.Repeat("The quick brown fox jumps over the lazy dog. ", 40)
