@@ -8,6 +8,7 @@ import (
 	"math"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -54,6 +55,25 @@ func colorAt(i int) color.Color { return palette[i%len(palette)] }
 // Arial, which the page falls back to.
 var sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
 
+// plainTicks are gonum's default ticks labelled without trailing zeros
+// ("2500", not "2500.00").
+type plainTicks struct{}
+
+func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label == "" {
+			continue
+		}
+		label := strconv.FormatFloat(ts[i].Value, 'g', 6, 64)
+		if strings.ContainsRune(label, 'e') {
+			label = strconv.FormatFloat(ts[i].Value, 'f', -1, 64)
+		}
+		ts[i].Label = label
+	}
+	return ts
+}
+
 // newPlot returns a plot with the report's common styling.
 func newPlot(title, xLabel, yLabel string) *plot.Plot {
 	p := plot.New()
@@ -68,6 +88,8 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 		a.Color = grey
 		a.Tick.Color = grey
 	}
+	p.X.Tick.Marker = plainTicks{}
+	p.Y.Tick.Marker = plainTicks{}
 	p.Legend.TextStyle.Font = font.From(sans, 9)
 	p.Legend.Top = true
 	p.Legend.Left = true
@@ -597,38 +619,46 @@ func throughputCharts(r *result.Result) ([]Chart, error) {
 	}
 	out := []Chart{{Title: title, Caption: caption, SVG: svg}}
 
-	title = "Latency cost of concurrency (medians per request, log scale)"
+	title = "Latency cost of concurrency (medians per request, log scale; dashed: TTFT)"
 	p = newPlot(title, "concurrency (batch × streams)", "ms (log scale)")
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	series := []struct {
 		name string
 		get  func(result.ThroughputPoint) float64
+		dash []vg.Length
 	}{
-		{"E2E p50", func(q result.ThroughputPoint) float64 { return q.E2Ep50 }},
-		{"TTFT p50", func(q result.ThroughputPoint) float64 { return q.TTFTp50 }},
-		{"TPOT p50", func(q result.ThroughputPoint) float64 { return q.TPOTp50 }},
+		{"E2E p50", func(q result.ThroughputPoint) float64 { return q.E2Ep50 }, nil},
+		{"TTFT p50", func(q result.ThroughputPoint) float64 { return q.TTFTp50 }, []vg.Length{vg.Points(4), vg.Points(3)}},
 	}
-	for si, s := range series {
-		var xys plotter.XYs
-		for _, q := range pts {
-			if v := s.get(q); v > 0 { // a log axis has no zero
-				xys = append(xys, plotter.XY{X: float64(q.Concurrency), Y: v})
+	for gi, g := range groups {
+		for _, s := range series {
+			var xys plotter.XYs
+			for _, q := range g.points {
+				if v := s.get(q); v > 0 { // a log axis has no zero
+					xys = append(xys, plotter.XY{X: float64(q.Concurrency), Y: v})
+				}
 			}
+			if len(xys) == 0 {
+				continue
+			}
+			line, scatter, err := plotter.NewLinePoints(xys)
+			if err != nil {
+				return nil, fmt.Errorf("chart %s: %w", title, err)
+			}
+			line.Color, scatter.Color = colorAt(gi), colorAt(gi)
+			line.Dashes = s.dash
+			scatter.GlyphStyle.Shape = draw.CircleGlyph{}
+			scatter.GlyphStyle.Radius = vg.Points(2.5)
+			p.Add(line, scatter)
+			label := s.name
+			if len(groups) > 1 {
+				label += ", " + g.name
+			}
+			p.Legend.Add(label, line, scatter)
 		}
-		if len(xys) == 0 {
-			continue
-		}
-		line, scatter, err := plotter.NewLinePoints(xys)
-		if err != nil {
-			return nil, fmt.Errorf("chart %s: %w", title, err)
-		}
-		line.Color, scatter.Color = colorAt(si), colorAt(si)
-		scatter.GlyphStyle.Shape = draw.CircleGlyph{}
-		scatter.GlyphStyle.Radius = vg.Points(2.5)
-		p.Add(line, scatter)
-		p.Legend.Add(s.name, line, scatter)
 	}
+	p.Legend.Top, p.Legend.Left = false, false
 	xTicks(p, float64(pts[0].Concurrency), concurrency)
 	svg, err = svgOf(p, title)
 	if err != nil {
@@ -650,34 +680,30 @@ type throughputGroup struct {
 	points []result.ThroughputPoint
 }
 
-// throughputGroups splits the curve into batch scaling (one stream), stream
-// scaling (batch 1) and mixed points; the single-request point belongs to
-// both scalings.
+// throughputGroups draws one line per number of concurrent streams, over
+// growing batch sizes: in a batch × streams matrix, points of different
+// stream counts at the same concurrency are different machines' worth of
+// scheduling, and one line through all of them would zigzag.
 func throughputGroups(pts []result.ThroughputPoint) []throughputGroup {
-	var batch, streams, mixed []result.ThroughputPoint
+	byStreams := map[int][]result.ThroughputPoint{}
+	var streams []int
 	for _, q := range pts {
-		b, s := max(q.Batch, 1), max(q.Streams, 1)
-		switch {
-		case b == 1 && s == 1:
-			batch = append(batch, q)
-			streams = append(streams, q)
-		case s == 1:
-			batch = append(batch, q)
-		case b == 1:
-			streams = append(streams, q)
-		default:
-			mixed = append(mixed, q)
+		s := max(q.Streams, 1)
+		if _, ok := byStreams[s]; !ok {
+			streams = append(streams, s)
 		}
+		byStreams[s] = append(byStreams[s], q)
 	}
+	sort.Ints(streams)
 	var out []throughputGroup
-	if len(batch) > 1 || len(streams) <= 1 && len(batch) > 0 {
-		out = append(out, throughputGroup{"batch (1 stream)", batch})
-	}
-	if len(streams) > 1 {
-		out = append(out, throughputGroup{"concurrent streams (batch 1)", streams})
-	}
-	if len(mixed) > 0 {
-		out = append(out, throughputGroup{"batch × streams", mixed})
+	for _, s := range streams {
+		g := byStreams[s]
+		sort.SliceStable(g, func(i, j int) bool { return g[i].Concurrency < g[j].Concurrency })
+		name := fmt.Sprintf("%d stream(s), batch %d", s, max(g[0].Batch, 1))
+		if last := max(g[len(g)-1].Batch, 1); last != max(g[0].Batch, 1) {
+			name += fmt.Sprintf("–%d", last)
+		}
+		out = append(out, throughputGroup{name, g})
 	}
 	return out
 }
