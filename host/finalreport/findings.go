@@ -60,15 +60,37 @@ func findings(m *result.Result, a *Analysis) (finds, recs []string) {
 			finds = append(finds, in.Role+": "+f.Text)
 		}
 	}
+	// One recommendation per remedy: the cases that need it, with their
+	// cause when there are few enough to read.
+	type remedy struct {
+		action string
+		cases  []string
+		causes []string
+	}
+	var remedies []*remedy
+	byAction := map[string]*remedy{}
 	for _, v := range a.Variance {
-		if v.Cause == "" {
-			continue
-		}
 		reason, action, ok := strings.Cut(v.Cause, " — ")
 		if !ok {
 			continue
 		}
-		recs = append(recs, fmt.Sprintf("%s/%s: %s (%s).", v.Role, v.Case, upperFirst(action), reason))
+		r := byAction[action]
+		if r == nil {
+			r = &remedy{action: action}
+			byAction[action] = r
+			remedies = append(remedies, r)
+		}
+		r.cases = append(r.cases, v.Role+"/"+v.Case)
+		r.causes = append(r.causes, reason)
+	}
+	for _, r := range remedies {
+		if len(r.cases) <= 2 {
+			for i := range r.cases {
+				recs = append(recs, fmt.Sprintf("%s: %s (%s).", r.cases[i], upperFirst(r.action), r.causes[i]))
+			}
+			continue
+		}
+		recs = append(recs, fmt.Sprintf("%s for %d cases: %s (each case's cause is in the variance table).", upperFirst(r.action), len(r.cases), strings.Join(r.cases, ", ")))
 	}
 	if mem := a.Memory; mem != nil {
 		if mem.LoadRSSDelta > 0 {
