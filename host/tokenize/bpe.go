@@ -59,21 +59,22 @@ func pairKey(left, right int32) uint64 { return uint64(uint32(left))<<32 | uint6
 // BPE is a byte-level BPE tokenizer: a pre-tokenizer pattern (GPT-2's, or
 // the cl100k family's), then merges by rank on each piece's bytes. It is safe for concurrent use.
 type BPE struct {
-	pieces     [][]byte         // id → the bytes it decodes to
-	byteIDs    [256]int32       // id of each single-byte token
-	merges     map[uint64]merge // (left id, right id) → merge
-	vocab      map[string]int32 // pieces as strings → id, for ignoreMerges
-	split      splitter
-	normalize  func(string) string // nil, or NFC (a tokenizer.json normalizer)
-	prefix     bool                // add a space before text that does not start with one (HF add_prefix_space)
-	ignoreMrg  bool                // a piece that is a whole token is taken as is (HF ignore_merges)
-	specials   []special
-	eos        int64
-	vocabSize  int
-	source     string // where it was loaded from, for messages
-	cacheMu    sync.Mutex
-	cache      map[string][]int32
-	workspaces sync.Pool
+	pieces       [][]byte         // id → the bytes it decodes to
+	byteIDs      [256]int32       // id of each single-byte token
+	merges       map[uint64]merge // (left id, right id) → merge
+	vocab        map[string]int32 // pieces as strings → id, for ignoreMerges
+	split        splitter
+	normalize    func(string) string // nil, or NFC (a tokenizer.json normalizer)
+	prefix       bool                // add a space before text that does not start with one (HF add_prefix_space)
+	ignoreMrg    bool                // a piece that is a whole token is taken as is (HF ignore_merges)
+	specials     []special
+	specialStart [256]bool // first bytes of the specials' texts
+	eos          int64
+	vocabSize    int
+	source       string // where it was loaded from, for messages
+	cacheMu      sync.Mutex
+	cache        map[string][]int32
+	workspaces   sync.Pool
 }
 
 // special is an added token recognised by EncodeSpecial.
@@ -155,6 +156,9 @@ func newBPE(spec bpeSpec) (*BPE, error) {
 	}
 	for _, s := range spec.specials {
 		b.pieces[s.id] = []byte(s.text)
+		if s.text != "" {
+			b.specialStart[s.text[0]] = true
+		}
 	}
 	for c := 0; c < 256; c++ {
 		id, ok := spec.vocab[string(byteToRune[c])]
@@ -223,23 +227,26 @@ func (b *BPE) EncodeSpecial(text string) []int64 {
 	return ids
 }
 
-// nextSpecial finds the leftmost added token in text, the longest at a tie.
+// nextSpecial finds the leftmost added token in text, the longest at a tie
+// (Hugging Face's leftmost-longest matching). Only positions holding the
+// first byte of some added token are tried.
 func (b *BPE) nextSpecial(text string) (int, *special) {
-	at, found := len(text), (*special)(nil)
-	for i := range b.specials {
-		s := &b.specials[i]
-		if s.text == "" {
+	for i := 0; i < len(text); i++ {
+		if !b.specialStart[text[i]] {
 			continue
 		}
-		j := strings.Index(text[:min(len(text), at+len(s.text))], s.text)
-		if j < 0 {
-			continue
+		var found *special
+		for k := range b.specials {
+			s := &b.specials[k]
+			if strings.HasPrefix(text[i:], s.text) && (found == nil || len(s.text) > len(found.text)) {
+				found = s
+			}
 		}
-		if j < at || (j == at && len(s.text) > len(found.text)) {
-			at, found = j, s
+		if found != nil {
+			return i, found
 		}
 	}
-	return at, found
+	return len(text), nil
 }
 
 // appendText encodes text (no special tokens) onto ids. Like Hugging Face's

@@ -367,3 +367,31 @@ func FuzzLoadTokenizerJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestEncodeSpecialLongestMatch: leftmost added token first; of two that
+// start at one place, the longer.
+func TestEncodeSpecialLongestMatch(t *testing.T) {
+	path := writeGPT2TokenizerJSON(t, t.TempDir(), func(doc map[string]any) {
+		doc["added_tokens"] = []any{
+			map[string]any{"id": 50256, "content": "<|endoftext|>", "special": true},
+			map[string]any{"id": 50257, "content": "<|x|>", "special": true},
+			map[string]any{"id": 50258, "content": "<|x|>y", "special": true},
+		}
+	})
+	tok, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gpt2 := loadGPT2(t)
+	got := tok.(SpecialEncoder).EncodeSpecial("a<|x|>yz <|x|><|endoftext|>")
+	want := slices.Concat(gpt2.Encode("a"), []int64{50258}, gpt2.Encode("z "), []int64{50257, 50256})
+	if !slices.Equal(got, want) {
+		t.Errorf("EncodeSpecial = %v, want %v", got, want)
+	}
+	if tok.VocabSize() != 50259 {
+		t.Errorf("VocabSize() = %d, want 50259", tok.VocabSize())
+	}
+	if got := tok.Decode(got); got != "a<|x|>yz <|x|><|endoftext|>" {
+		t.Errorf("Decode = %q", got)
+	}
+}

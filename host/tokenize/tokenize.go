@@ -53,7 +53,8 @@
 // plain text, like the GPT-2 reference encoder (and tiktoken's
 // encode_ordinary), so a prompt file can never inject a control token by
 // accident. EncodeSpecial (the SpecialEncoder capability) recognises them,
-// leftmost first and the longest at a tie. Hugging Face's tokenizers
+// leftmost first and the longest at a tie (an added token's lstrip, rstrip
+// and single_word flags are not applied). Hugging Face's tokenizers
 // recognise added tokens by default; that is the one place pipe's default
 // differs from it, on purpose.
 //
