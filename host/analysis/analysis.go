@@ -107,14 +107,43 @@ func ThroughputOf(cases []result.Case, gain float64, cores, intraOp int) *result
 		}
 		return a.Streams < b.Streams
 	})
-	for i := 1; i < len(t.Points); i++ {
-		prev := t.Points[i-1].OutputTPS
-		if prev > 0 {
-			t.Points[i].Gain = t.Points[i].OutputTPS/prev - 1
+	// Gain compares each point with the best throughput at any lower
+	// concurrency: batch and streams are two ways to the same concurrency,
+	// and a cartesian matrix visits both, so comparing neighbours would
+	// call a slower sibling "saturation".
+	for i := range t.Points {
+		p := &t.Points[i]
+		if lower, _ := bestUpTo(t.Points, p.Concurrency-1); lower > 0 {
+			p.Gain = p.OutputTPS/lower - 1
 		}
-		if t.Saturation == "" && t.Points[i].Gain < gain {
-			t.Saturation = t.Points[i-1].Case
+	}
+	// Saturation: the best case up to the first concurrency level beyond
+	// which no higher level gains SaturationGain over it.
+	for i, p := range t.Points {
+		if i+1 < len(t.Points) && t.Points[i+1].Concurrency == p.Concurrency {
+			continue // not the last point of its level
+		}
+		upTo, upToCase := bestUpTo(t.Points, p.Concurrency)
+		beyond := 0.0
+		for _, q := range t.Points[i+1:] {
+			beyond = max(beyond, q.OutputTPS)
+		}
+		if i+1 < len(t.Points) && upTo > 0 && beyond/upTo-1 < gain {
+			t.Saturation = upToCase
+			break
 		}
 	}
 	return t
+}
+
+// bestUpTo returns the highest throughput among points of concurrency ≤ c,
+// and its case.
+func bestUpTo(points []result.ThroughputPoint, c int) (float64, string) {
+	best, id := 0.0, ""
+	for _, p := range points {
+		if p.Concurrency <= c && p.OutputTPS > best {
+			best, id = p.OutputTPS, p.Case
+		}
+	}
+	return best, id
 }
