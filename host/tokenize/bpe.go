@@ -89,8 +89,9 @@ var (
 )
 
 const (
-	maxCachedPiece = 64      // longer pieces are rare and are not cached
-	maxCacheSize   = 1 << 16 // the cache is dropped whole when it grows past this
+	maxCachedPiece   = 64      // longer pieces are rare and are not cached
+	maxCacheSize     = 1 << 16 // the cache is dropped whole when it grows past this
+	maxPooledSymbols = 1 << 16
 )
 
 // bpeSpec is everything a file format yields, before the merge table is built.
@@ -296,7 +297,9 @@ func (b *BPE) appendPiece(ids []int64, piece string) []int64 {
 		b.cache[strings.Clone(piece)] = kept
 		b.cacheMu.Unlock()
 	}
-	b.workspaces.Put(ws)
+	if cap(ws.sym) <= maxPooledSymbols {
+		b.workspaces.Put(ws) // a huge piece's buffers are left to the GC
+	}
 	return ids
 }
 

@@ -299,3 +299,26 @@ func FuzzSplit(f *testing.F) {
 		}
 	})
 }
+
+// TestLongPiece: one pre-tokenizer piece of 256 KiB encodes and round-trips
+// (the heap keeps it O(n log n)), and a 4 KiB one gives the reference loop's
+// ids.
+func TestLongPiece(t *testing.T) {
+	tok := loadGPT2(t)
+	for _, unit := range []string{"a", "ab", "Hello", "é"} {
+		text := strings.Repeat(unit, (1<<18)/len(unit))
+		if tok.Decode(tok.Encode(text)) != text {
+			t.Fatalf("%q×%d does not round-trip", unit, len(text)/len(unit))
+		}
+		piece := strings.Repeat(unit, 4096/len(unit))
+		got, want := tok.Encode(piece), naiveMerge(tok, piece)
+		if len(got) != len(want) {
+			t.Fatalf("%q×%d: heap %d ids, naive %d", unit, 4096/len(unit), len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != int64(want[i]) {
+				t.Fatalf("%q×%d: id %d is %d, naive %d", unit, 4096/len(unit), i, got[i], want[i])
+			}
+		}
+	}
+}
