@@ -1,8 +1,10 @@
 package plugin_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -147,5 +149,31 @@ func TestSandboxClock(t *testing.T) {
 	}
 	if now := time.Now().UTC().Format("2006-01-02"); strings.Contains(err.Error(), now) {
 		t.Errorf("guest saw the real date %s: %v", now, err)
+	}
+}
+
+// TestPluginLog: the log import and the guest's stdout reach the host's
+// logger, tagged with the plugin's name.
+func TestPluginLog(t *testing.T) {
+	var buf bytes.Buffer
+	h, err := plugin.NewHost(context.Background(), plugin.HostOptions{
+		CacheDir: filepath.Join(assets.CacheDir(), "wazero"),
+		Logger:   slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(context.Background())
+	p, err := load(t, h, "host/plugin/testdata/hostile", pipeline.PluginSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.Metric(context.Background(), []plugin.RunInput{{Case: "log"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`level=WARN msg="hello from hostile" plugin=hostile`, `level=DEBUG msg="\"a line on stdout\"" plugin=hostile`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, buf.String())
+		}
 	}
 }

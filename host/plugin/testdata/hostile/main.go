@@ -1,7 +1,8 @@
 // Command hostile is a metric plugin that misbehaves on request, to test
 // that pipe contains it. The first run's case ID picks the misbehaviour:
 // "loop", "alloc", "panic", "goroutine_panic", "garbage", "flood",
-// "undeclared", "passwd", "env", "clock", "exit"; any other case behaves.
+// "undeclared", "passwd", "env", "clock", "exit"; "log" logs and behaves;
+// any other case behaves.
 package main
 
 import (
@@ -68,6 +69,9 @@ func init() {
 				return nil, nil, fmt.Errorf("clock: %s", time.Now().UTC().Format(time.RFC3339))
 			case "undeclared":
 				return []sdk.Values{{"hostile.secret": 1}}, nil, nil
+			case "log":
+				sdk.Logf(sdk.LevelWarn, "hello from %s", "hostile")
+				fmt.Println("a line on stdout")
 			case "exit":
 				os.Exit(3)
 			}
