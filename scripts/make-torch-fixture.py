@@ -12,10 +12,18 @@ Writes OUT_DIR (default host/gen/ortgen/testdata/torch-gpt2-tiny-gqa):
   expected.json  greedy tokens PyTorch itself generated (with its own KV cache)
                  for fixed prompts, and the last-position prefill logits.
 
+It also writes OUT_DIR-merged/decoder_model_merged.onnx: the
+same graph in optimum's merged form, an If on a use_cache_branch bool [1]
+input: true runs the exported graph, false runs it on the past sliced to zero
+positions (optimum's no-cache branch never reads the past), so only a runtime
+that sets the flag right gets PyTorch's tokens; plus the same config.json and
+expected.json.
+
 The model is grouped-query (4 query heads share 2 KV heads) so that a runtime
 which takes the KV head count from the query heads gets it wrong. Only plain
 torch (1.13, Debian's python3-torch) is used: no transformers package.
 """
+import copy
 import json
 import math
 import os
@@ -192,7 +200,58 @@ def main():
     with open(os.path.join(out_dir, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1)
         f.write("\n")
-    print("wrote", out_dir, [cs["greedy"] for cs in cases])
+    merged_dir = out_dir.rstrip("/") + "-merged"
+    write_merged(os.path.join(out_dir, "model.onnx"), merged_dir)
+    for name in ("config.json", "expected.json"):
+        with open(os.path.join(out_dir, name)) as src, open(os.path.join(merged_dir, name), "w") as dst:
+            dst.write(src.read())
+    print("wrote", out_dir, merged_dir, [cs["greedy"] for cs in cases])
+
+
+def write_merged(src, out_dir):
+    """Wrap the exported graph in optimum's merged form (If on use_cache_branch)."""
+    import onnx
+    from onnx import helper, TensorProto
+
+    m = onnx.load(src)
+    g = m.graph
+    outs = [o.name for o in g.output]
+
+    past = [i.name for i in g.input if i.name.startswith("past_key_values.")]
+
+    def branch(name, ignore_past):
+        nodes = [copy.deepcopy(n) for n in g.node]
+        rename = {o: name + "." + o for o in outs}
+        if ignore_past:
+            # optimum's no-cache branch never reads the past: here it slices
+            # each past input to zero positions, so a runtime that feeds
+            # use_cache_branch = false while decoding loses its cache.
+            axes = helper.make_tensor(name + ".axes", TensorProto.INT64, [1], [2])
+            zero = helper.make_tensor(name + ".zero", TensorProto.INT64, [1], [0])
+            empty = [helper.make_node("Constant", [], [name + ".axes"], value=axes),
+                     helper.make_node("Constant", [], [name + ".zero"], value=zero)]
+            for p in past:
+                rename[p] = name + "." + p + ".empty"
+                empty.append(helper.make_node("Slice", [p, name + ".zero", name + ".zero", name + ".axes"], [rename[p]]))
+            nodes = empty + nodes
+        for n in nodes:  # branch outputs get their own names; other values flow in from the outer scope
+            if n.op_type != "Slice" or not n.output[0].endswith(".empty"):
+                n.input[:] = [rename.get(x, x) for x in n.input]
+            n.output[:] = [rename.get(x, x) for x in n.output]
+        return helper.make_graph(
+            nodes, name, [],
+            [helper.make_tensor_value_info(rename[o.name], o.type.tensor_type.elem_type, None) for o in g.output])
+
+    use_cache = helper.make_tensor_value_info("use_cache_branch", TensorProto.BOOL, [1])
+    if_node = helper.make_node("If", ["use_cache_branch"], outs, name="optimum::if",
+                               then_branch=branch("with_past", False), else_branch=branch("without_past", True))
+    merged = helper.make_graph([if_node], "merged", list(g.input) + [use_cache], list(g.output),
+                               initializer=list(g.initializer))
+    mm = helper.make_model(merged, opset_imports=m.opset_import, producer_name="make-torch-fixture.py")
+    mm.ir_version = m.ir_version
+    onnx.checker.check_model(mm)
+    os.makedirs(out_dir, exist_ok=True)
+    onnx.save(mm, os.path.join(out_dir, "decoder_model_merged.onnx"))
 
 
 if __name__ == "__main__":

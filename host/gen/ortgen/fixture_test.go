@@ -46,20 +46,37 @@ func fixtureLayout(t *testing.T, dir string) layout {
 	return layoutOf(m)
 }
 
+// TestTorchFixtureGreedy: pipe's generator produces the greedy tokens
+// PyTorch generated, from the file torch.onnx.export wrote and from the same
+// graph in optimum's merged form (use_cache_branch).
 func TestTorchFixtureGreedy(t *testing.T) {
-	g, err := openLayout(fixtureLayout(t, torchFixture), Options{IntraOpThreads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	exp := readExpected(t, torchFixture)
-	for i, c := range exp.Cases {
-		tr, err := g.Generate(context.Background(), gen.Request{Prompts: [][]int64{c.Prompt}, NewTokens: exp.NewTokens})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fmt.Sprint(tr.OutputIDs[0]) != fmt.Sprint(c.Greedy) {
-			t.Errorf("case %d: pipe %v, torch %v", i, tr.OutputIDs[0], c.Greedy)
-		}
+	for _, tc := range []struct {
+		dir    string
+		merged bool
+	}{
+		{torchFixture, false},
+		{torchFixture + "-merged", true},
+	} {
+		t.Run(filepath.Base(tc.dir), func(t *testing.T) {
+			lay := fixtureLayout(t, tc.dir)
+			if lay.merged != tc.merged || lay.kvHeads != 2 || lay.heads != 4 {
+				t.Fatalf("layout: merged %v, kv heads %d, heads %d", lay.merged, lay.kvHeads, lay.heads)
+			}
+			g, err := openLayout(lay, Options{IntraOpThreads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Close()
+			exp := readExpected(t, tc.dir)
+			for i, c := range exp.Cases {
+				tr, err := g.Generate(context.Background(), gen.Request{Prompts: [][]int64{c.Prompt}, NewTokens: exp.NewTokens})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fmt.Sprint(tr.OutputIDs[0]) != fmt.Sprint(c.Greedy) {
+					t.Errorf("case %d: pipe %v, torch %v", i, tr.OutputIDs[0], c.Greedy)
+				}
+			}
+		})
 	}
 }
