@@ -57,7 +57,8 @@ type merge struct {
 func pairKey(left, right int32) uint64 { return uint64(uint32(left))<<32 | uint64(uint32(right)) }
 
 // BPE is a byte-level BPE tokenizer: a pre-tokenizer pattern (GPT-2's, or
-// the cl100k family's), then merges by rank on each piece's bytes. It is safe for concurrent use.
+// the cl100k family's), then merges by rank on each piece's bytes. It is
+// safe for concurrent use.
 type BPE struct {
 	pieces       [][]byte         // id → the bytes it decodes to
 	byteIDs      [256]int32       // id of each single-byte token
@@ -66,7 +67,7 @@ type BPE struct {
 	split        splitter
 	normalize    func(string) string // nil, or NFC (a tokenizer.json normalizer)
 	prefix       bool                // add a space before text that does not start with one (HF add_prefix_space)
-	ignoreMrg    bool                // a piece that is a whole token is taken as is (HF ignore_merges)
+	ignoreMerges bool                // a piece that is a whole token is taken as is (HF ignore_merges)
 	specials     []special
 	specialStart [256]bool // first bytes of the specials' texts
 	eos          int64
@@ -91,7 +92,7 @@ var (
 const (
 	maxCachedPiece   = 64      // longer pieces are rare and are not cached
 	maxCacheSize     = 1 << 16 // the cache is dropped whole when it grows past this
-	maxPooledSymbols = 1 << 16
+	maxPooledSymbols = 1 << 16 // a workspace grown past this is not reused
 )
 
 // bpeSpec is everything a file format yields, before the merge table is built.
@@ -113,15 +114,15 @@ type bpeSpec struct {
 // merge must join two tokens into a third.
 func newBPE(spec bpeSpec) (*BPE, error) {
 	b := &BPE{
-		merges:    make(map[uint64]merge, len(spec.merges)),
-		split:     spec.split,
-		normalize: spec.normalize,
-		prefix:    spec.prefix,
-		ignoreMrg: spec.ignoreMerges,
-		specials:  spec.specials,
-		eos:       spec.eos,
-		source:    spec.source,
-		cache:     make(map[string][]int32),
+		merges:       make(map[uint64]merge, len(spec.merges)),
+		split:        spec.split,
+		normalize:    spec.normalize,
+		prefix:       spec.prefix,
+		ignoreMerges: spec.ignoreMerges,
+		specials:     spec.specials,
+		eos:          spec.eos,
+		source:       spec.source,
+		cache:        make(map[string][]int32),
 	}
 	// Ids index a table, so they must be dense: a few gaps are fine, an id
 	// far beyond the number of tokens is a broken file.
@@ -348,7 +349,7 @@ func (q *pairQueue) Pop() any {
 // long run of letters costs no more per byte than a word. The result aliases
 // ws and is valid until ws is reused.
 func (b *BPE) mergePiece(ws *workspace, piece string) []int32 {
-	if b.ignoreMrg {
+	if b.ignoreMerges {
 		if id, ok := b.vocab[bytesToTokenString(piece)]; ok {
 			ws.out = append(ws.out[:0], id)
 			return ws.out
