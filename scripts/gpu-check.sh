@@ -99,6 +99,11 @@ probe() {
 	nvidia-smi --query-gpu=name,memory.total,memory.used,driver_version,clocks.sm,clocks.max.sm --format=csv 2>&1 || true
 	python3 -c 'import site, sys; print(sys.version.split()[0], site.getsitepackages())' 2>&1
 	df -h /tmp | tail -1
+	echo "== CUDA libraries the provider needs (libcudart.so.13 libcublas.so.13 libcublasLt.so.13 libcurand.so.10)"
+	local d
+	for d in $(cuda_lib_path | tr : ' '); do
+		ls "$d" | grep -E '^lib(cudart|cublas|cublasLt|curand)\.so' | sed "s|^|$d/|"
+	done
 }
 
 # cuda_lib_path prints the PyTorch environment's NVIDIA library directories.
@@ -113,6 +118,31 @@ for sp in site.getsitepackages():
                 dirs.append(d)
 print(":".join(dirs))
 EOF
+}
+
+# missing_libs prints the sonames the CUDA provider cannot resolve.
+missing_libs() {
+	ldd "$1" 2>/dev/null | awk '/not found/ {print $1}'
+}
+
+# cuda_env puts the PyTorch environment's NVIDIA libraries on
+# LD_LIBRARY_PATH, then looks for any soname the provider still misses under
+# site-packages and /usr/local.
+cuda_env() {
+	local provider=$PIPE_RT/ort/libonnxruntime_providers_cuda.so libs
+	libs=$(cuda_lib_path)
+	export LD_LIBRARY_PATH=$PIPE_RT/ort${libs:+:$libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+	local lib found
+	for lib in $(missing_libs "$provider"); do
+		found=$(find $(python3 -c 'import site; print(" ".join(site.getsitepackages()))') /usr/local /usr/lib -name "$lib" 2>/dev/null | head -1)
+		if [ -n "$found" ]; then
+			echo "found $lib at $found"
+			export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$(dirname "$found")
+		fi
+	done
+	echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+	echo "== provider's libraries"
+	ldd "$provider" | grep -e 'not found' -e cuda -e cublas -e curand
 }
 
 elapsed() { echo $(($(date +%s) - START)); }
@@ -145,12 +175,14 @@ run() {
 	parts=$(awk '/^parts/ {print $2}' "$m")
 	rt_bytes=$(awk '/^rt_bytes/ {print $2}' "$m")
 	[ "$(ls "$PIPE_RT"/parts | wc -l)" -eq "$parts" ] || die "have $(ls "$PIPE_RT"/parts | wc -l) of $parts parts: append the missing chunks"
-	local got
-	got=$(cat "$PIPE_RT"/parts/part.* | sha256sum | cut -d' ' -f1)
+	local got all=$PIPE_RT/all.xz
+	cat "$PIPE_RT"/parts/part.* >"$all" || die "reassemble"
+	got=$(sha256sum <"$all" | cut -d' ' -f1)
 	[ "$got" = "$want" ] || die "parts checksum $got, want $want: a chunk is missing or doubled"
 	rm -rf "$PIPE_RT/ort" "$PIPE_RT/bin"
-	cat "$PIPE_RT"/parts/part.* | head -c "$rt_bytes" | xz -d | tar x -C "$PIPE_RT" || die "unpack runtime"
-	cat "$PIPE_RT"/parts/part.* | tail -c +"$((rt_bytes + 1))" | xz -d | tar x -C "$PIPE_RT" || die "unpack binaries"
+	head -c "$rt_bytes" "$all" | xz -d -T0 | tar x -C "$PIPE_RT" || die "unpack runtime"
+	tail -c +"$((rt_bytes + 1))" "$all" | xz -d | tar x -C "$PIPE_RT" || die "unpack binaries"
+	rm -f "$all"
 	ls -l "$PIPE_RT/ort" "$PIPE_RT/bin"
 
 	local device=cuda
@@ -159,12 +191,7 @@ run() {
 	if [ -n "${DRY:-}" ]; then
 		device=cpu
 	else
-		local libs
-		libs=$(cuda_lib_path)
-		export LD_LIBRARY_PATH=$PIPE_RT/ort${libs:+:$libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-		echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
-		echo "== provider's libraries"
-		ldd "$PIPE_RT/ort/libonnxruntime_providers_cuda.so" | grep -e 'not found' -e cuda -e cublas -e cudnn -e curand
+		cuda_env
 	fi
 	local pipe=$PIPE_RT/bin/pipe
 	local shapes=() hf_shapes=(--cases 128:64,512:128,768:256)
@@ -173,8 +200,7 @@ run() {
 		hf_shapes=(--cases 16:4,32:6,48:8 --runs 2 --device cpu)
 	fi
 
-	stage "smoke: pipe generate on $device" 180 "$pipe" generate --model gpt2 --device "$device" --prompt-tokens 32 --new-tokens 8 --json |
-		tee "$OUT/smoke.json" | cut -c1-400
+	stage "smoke: pipe generate on $device" 180 "$pipe" generate --model gpt2 --device "$device" --prompt-tokens 32 --new-tokens 8 --json | cut -c1-600
 
 	echo "== Go tests on the GPU" | tee "$OUT/tests.log"
 	if [ -z "${DRY:-}" ]; then
@@ -227,7 +253,7 @@ run() {
 	for i in "${!results[@]}"; do args+=(--pipe-result "${results[$i]}" --label "${labels[$i]}"); done
 	python3 "$ROOT/scripts/hf_eager_bench.py" --table-only "${args[@]}" | tee "$OUT/comparison.md"
 	for r in "${results[@]}"; do
-		python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); m=r.get("memory") or {}; print(sys.argv[1].rsplit("/",1)[-1], "GPU:", r["env"].get("gpu"), "GPU peak MiB:", round(m.get("gpu_peak_bytes",0)/2**20,1), "load ms:", round(r["model"]["load_ns"]/1e6), "warnings:", r.get("warnings"))' "$r"
+		python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); m=r.get("memory") or {}; w=[x for x in r.get("warnings") or [] if "GPU" in x or "gpu" in x]; print(sys.argv[1].rsplit("/",1)[-1], "GPU:", r["env"].get("gpu"), "GPU peak MiB:", round(m.get("gpu_peak_bytes",0)/2**20,1), "load ms:", round(r["model"]["load_ns"]/1e6), "GPU warnings:", w)' "$r"
 	done
 	echo "== done in $(elapsed) s"
 }

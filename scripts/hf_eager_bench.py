@@ -49,7 +49,11 @@ def bench(args):
 
     torch.manual_seed(args.seed)
     dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
-    cfg = GPT2Config(attn_implementation=args.attn)
+    try:
+        cfg = GPT2Config(attn_implementation=args.attn)
+    except TypeError:  # transformers without the keyword
+        cfg = GPT2Config()
+        cfg._attn_implementation = args.attn
     model = GPT2LMHeadModel(cfg).to(args.device, dtype=dtype).eval()
     attn = getattr(model.config, "_attn_implementation", None) or args.attn
     dev = torch.device(args.device)
