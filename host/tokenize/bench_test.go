@@ -91,3 +91,14 @@ func BenchmarkSplit(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLoadGPT2 reports the cost of opening the GPT-2 files (paid once
+// per run, outside every timed request).
+func BenchmarkLoadGPT2(b *testing.B) {
+	loadGPT2(b)
+	for b.Loop() {
+		if _, err := Load(GPT2); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
