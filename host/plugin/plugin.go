@@ -157,6 +157,10 @@ func ResolvePath(spec pipeline.PluginSpec) string {
 // Load reads, compiles, checks, instantiates, describes and configures the
 // plugin spec names.
 func (h *Host) Load(ctx context.Context, spec pipeline.PluginSpec) (*Plugin, error) {
+	return h.load(ctx, spec, true)
+}
+
+func (h *Host) load(ctx context.Context, spec pipeline.PluginSpec, configure bool) (*Plugin, error) {
 	path := ResolvePath(spec)
 	label := spec.Name
 	if label == "" {
@@ -171,13 +175,14 @@ func (h *Host) Load(ctx context.Context, spec pipeline.PluginSpec) (*Plugin, err
 	}
 	sum := sha256.Sum256(wasm)
 	p := &Plugin{
-		label:   label,
-		path:    path,
-		sha256:  hex.EncodeToString(sum[:]),
-		spec:    spec,
-		log:     h.log.With("plugin", label),
-		stderr:  &tailBuffer{max: stderrKept},
-		memPage: uint32(memoryMiB(spec)) * 16,
+		label:        label,
+		path:         path,
+		sha256:       hex.EncodeToString(sum[:]),
+		spec:         spec,
+		log:          h.log.With("plugin", label),
+		stderr:       &tailBuffer{max: stderrKept},
+		memPage:      uint32(memoryMiB(spec)) * 16,
+		unconfigured: !configure,
 	}
 	if err := p.load(ctx, h.cache, wasm); err != nil {
 		p.Close(ctx)
@@ -189,11 +194,12 @@ func (h *Host) Load(ctx context.Context, spec pipeline.PluginSpec) (*Plugin, err
 	return p, nil
 }
 
-// Inspect loads the plugin at path with default limits and no
-// configuration, for `pipe plugin inspect`: its manifest is then checked
-// against its exports.
+// Inspect loads the plugin at path with default limits for `pipe plugin
+// inspect`: checked, instantiated and described (its manifest checked
+// against its exports), but not configured — a plugin that needs
+// configuration can still be inspected. Its kinds can then not be called.
 func (h *Host) Inspect(ctx context.Context, path string) (*Plugin, error) {
-	return h.Load(ctx, pipeline.PluginSpec{Path: path})
+	return h.load(ctx, pipeline.PluginSpec{Path: path}, false)
 }
 
 func memoryMiB(spec pipeline.PluginSpec) int {

@@ -34,6 +34,9 @@ type Plugin struct {
 	memPage  uint32
 	manifest Manifest
 	proj     abi.Projection
+	// unconfigured: loaded for inspection; pipe_configure was not called,
+	// so the plugin's kinds must not be called either.
+	unconfigured bool
 
 	mu       sync.Mutex
 	runtime  wazero.Runtime
@@ -247,6 +250,9 @@ func (p *Plugin) start(ctx context.Context) error {
 			return err
 		}
 	}
+	if p.unconfigured {
+		return nil
+	}
 	cfg, err := json.Marshal(p.spec.Config)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -296,6 +302,9 @@ func (p *Plugin) call(ctx context.Context, export string, input []byte, maxOut i
 	defer p.mu.Unlock()
 	if p.runtime == nil {
 		return nil, fmt.Errorf("plugin %s: closed", p.label)
+	}
+	if p.unconfigured {
+		return nil, fmt.Errorf("plugin %s: loaded for inspection only: load it with Host.Load to call it", p.label)
 	}
 	if p.inst == nil {
 		if err := p.start(ctx); err != nil {
