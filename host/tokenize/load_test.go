@@ -246,6 +246,9 @@ func TestLoadErrors(t *testing.T) {
 			copyFile(t, filepath.Join(src, "encoder.json"), d, "vocab.json")
 			return d
 		}, "found none of"},
+		{"vocab file instead of its directory", func(*testing.T) string {
+			return filepath.Join(src, "encoder.json")
+		}, "give the directory that holds this file"},
 		{"corrupt tokenizer.json", func(t *testing.T) string {
 			d := t.TempDir()
 			os.WriteFile(filepath.Join(d, "tokenizer.json"), []byte("{\n\"model\": {\n\"vocab\": {,}}}"), 0o644)

@@ -132,6 +132,10 @@ func Load(spec string) (Tokenizer, error) {
 	case err != nil:
 		return nil, fmt.Errorf("tokenizer %s: %w", spec, err)
 	case !st.IsDir():
+		switch filepath.Base(dir) {
+		case fileVocabJSON, fileMergesTxt, fileEncoderJSON, fileVocabBPE:
+			return nil, fmt.Errorf("tokenizer %s: give the directory that holds this file and its partner (vocab.json + merges.txt, or encoder.json + vocab.bpe), not the file", spec)
+		}
 		return loadHF(dir)
 	}
 	has := func(name string) bool {
