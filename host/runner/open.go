@@ -64,12 +64,19 @@ func openModel(plan *pipeline.Plan) (*opened, error) {
 		}
 		tok, o.tok = t, t
 	}
-	vocab := g.Info().Vocab
+	info := g.Info()
+	vocab := info.Vocab
+	// Random prompts never hold a special token: the tokenizer's, or the
+	// model's EOS when there is no tokenizer.
+	reserved := []int64{info.EOS, int64(vocab - 1)}
+	if tok != nil {
+		reserved = tokenize.ReservedIDs(tok)
+	}
 	o.prompts = func(cs pipeline.CaseSpec) (engine.Prompt, error) {
 		rows := make([][]int64, max(cs.Batch, 1))
 		if cs.PromptFile == "" {
 			for b := range rows {
-				rows[b] = tokenize.SeededIDs(cs.PromptTokens, vocab, cs.PromptSeed+uint64(b))
+				rows[b] = tokenize.SeededIDsAvoiding(cs.PromptTokens, vocab, cs.PromptSeed+uint64(b), reserved...)
 			}
 			return engine.Prompt{IDs: rows}, nil
 		}
