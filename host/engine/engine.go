@@ -29,6 +29,7 @@ import (
 	"github.com/pipe-bench/pipe/host/result"
 	"github.com/pipe-bench/pipe/host/stats"
 	"github.com/pipe-bench/pipe/host/sysinfo"
+	"github.com/pipe-bench/pipe/host/tokenize"
 )
 
 // Measurer adds values to the runs of a finished case: a metric plugin, or
@@ -353,34 +354,14 @@ func casePrompt(cs pipeline.CaseSpec, info gen.Info, opt Options) (Prompt, error
 	return SeededPrompt(cs, info.Vocab), nil
 }
 
-// SeededPrompt returns batch rows of seeded pseudo-random ids of exactly
-// PromptTokens tokens, avoiding the top of the vocabulary where GPT-2-style
-// models keep special tokens.
+// SeededPrompt returns batch rows of exactly PromptTokens seeded
+// pseudo-random ids (tokenize.SeededIDs: the last id, GPT-2's EOS, left out).
 func SeededPrompt(cs pipeline.CaseSpec, vocab int) Prompt {
-	if vocab <= 0 {
-		vocab = 50257
-	}
-	usable := uint64(max(vocab-1, 1))
 	rows := make([][]int64, max(cs.Batch, 1))
 	for b := range rows {
-		s := splitmix{state: cs.PromptSeed*0x9e3779b97f4a7c15 + uint64(b) + 1}
-		row := make([]int64, cs.PromptTokens)
-		for i := range row {
-			row[i] = int64(s.next() % usable)
-		}
-		rows[b] = row
+		rows[b] = tokenize.SeededIDs(cs.PromptTokens, max(vocab, 2), cs.PromptSeed+uint64(b))
 	}
 	return Prompt{IDs: rows}
-}
-
-type splitmix struct{ state uint64 }
-
-func (s *splitmix) next() uint64 {
-	s.state += 0x9e3779b97f4a7c15
-	z := s.state
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
 }
 
 func values(runs []result.Run, id string) []float64 {
