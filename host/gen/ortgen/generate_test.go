@@ -298,3 +298,24 @@ func TestInfo(t *testing.T) {
 		t.Errorf("runtime: %q at %q, load %d ns, device %q", info.Runtime, info.RuntimePath, info.LoadNS, info.Device)
 	}
 }
+
+func TestArgmax(t *testing.T) {
+	tests := []struct {
+		name string
+		xs   []float32
+		want int64
+	}{
+		{"one", []float32{3}, 0},
+		{"last of five", []float32{1, 2, 3, 4, 5}, 4},
+		{"first of ties across lanes", []float32{1, 9, 0, 0, 0, 9, 9, 0}, 1},
+		{"tie in the tail", []float32{0, 0, 0, 0, 7, 7}, 4},
+		{"tail beats lanes", []float32{1, 1, 1, 1, 1, 1, 1, 1, 2}, 8},
+		{"negative", []float32{-5, -3, -4, -3.5, -9}, 1},
+		{"lane 3", []float32{0, 0, 0, 8, 1, 1, 1, 1}, 3},
+	}
+	for _, tc := range tests {
+		if got := argmax(tc.xs); got != tc.want {
+			t.Errorf("%s: argmax(%v) = %d, want %d", tc.name, tc.xs, got, tc.want)
+		}
+	}
+}

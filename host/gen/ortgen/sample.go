@@ -101,10 +101,10 @@ func cmpF(a, b float32) int {
 
 // argmax returns the first index of the largest value.
 func argmax(xs []float32) int64 {
-	best := 0
+	best, top := 0, xs[0]
 	for i, x := range xs {
-		if x > xs[best] {
-			best = i
+		if x > top {
+			best, top = i, x
 		}
 	}
 	return int64(best)
