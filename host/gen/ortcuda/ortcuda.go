@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -292,8 +293,12 @@ func oneLine(msg string) string {
 	what, rest, ok := strings.Cut(msg, ": ")
 	if i := strings.Index(rest, tag); ok && i >= 0 {
 		if parts := strings.SplitN(rest[i+len(tag):], " : ", 3); len(parts) == 3 {
-			return what + ": " + parts[2]
+			msg = what + ": " + parts[2]
 		}
 	}
-	return msg
+	// Kernel messages carry "/onnxruntime_src/….h:563 void Foo::Bar(args) "
+	// before the failed check.
+	return sourceLocation.ReplaceAllString(msg, "")
 }
+
+var sourceLocation = regexp.MustCompile(`/onnxruntime_src/\S+:\d+ (?:[^()]*\([^()]*\)[^ ]* )?`)
