@@ -1,0 +1,106 @@
+package plugin_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pipe-bench/pipe/host/gen"
+	"github.com/pipe-bench/pipe/host/metric"
+	"github.com/pipe-bench/pipe/host/pipeline"
+	"github.com/pipe-bench/pipe/host/runner"
+)
+
+// steadyGen is a generator that needs no model: every token takes 1 ms.
+type steadyGen struct{}
+
+func (steadyGen) Generate(_ context.Context, req gen.Request) (*gen.Trace, error) {
+	tr := &gen.Trace{StartUnixNano: time.Now().UnixNano()}
+	for _, p := range req.Prompts {
+		tr.PromptTokens = append(tr.PromptTokens, len(p))
+		tr.OutputIDs = append(tr.OutputIDs, make([]int64, req.NewTokens))
+	}
+	for i := range req.NewTokens {
+		tr.TokenNS = append(tr.TokenNS, int64(i+1)*int64(time.Millisecond))
+	}
+	return tr, nil
+}
+func (steadyGen) Info() gen.Info { return gen.Info{Model: "steady", Device: "cpu", Runtime: "none"} }
+func (steadyGen) Close() error   { return nil }
+
+// TestHostileRunStillWritten: a pipeline run with a misbehaving metric
+// plugin fails that stage with the plugin's one-line error, and still
+// writes the samples and the built-in results.
+func TestHostileRunStillWritten(t *testing.T) {
+	wasm := buildPlugin(t, "host/plugin/testdata/hostile")
+	dir := t.TempDir()
+	toml := filepath.Join(dir, "p.toml")
+	os.WriteFile(toml, []byte(`name = "contained"
+[model]
+source = "gpt2-tiny"
+[matrix]
+prompt_tokens = 4
+new_tokens = 8
+[warmup]
+runs = 0
+[generate]
+runs = 3
+[report]
+formats = ["json"]
+out_dir = "`+filepath.Join(dir, "out")+`"
+[[plugin]]
+name = "hostile"
+path = "`+wasm+`"
+memory_mib = 64
+timeout = "2s"
+max_output = "1MiB"
+`), 0o644)
+	tests := []struct{ mode, want string }{
+		{"loop", "plugin hostile: pipe_metric: timed out after 2s"},
+		{"alloc", "plugin hostile: pipe_metric: out of memory: it hit its 64 MiB cap"},
+		{"panic", "plugin hostile: pipe_metric: failed: panic: assignment to entry in nil map"},
+		{"goroutine_panic", "plugin hostile: pipe_metric: crashed: panic: hostile goroutine gave up"},
+		{"garbage", "plugin hostile: pipe_metric: bad output"},
+		{"flood", "plugin hostile: pipe_metric: output over its cap"},
+		{"passwd", "could not read /etc/passwd"},
+		{"exit", "plugin hostile: pipe_metric: crashed: it exited with code 3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			plan, err := pipeline.Load(toml, pipeline.LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan.Cases[0].ID = tt.mode // the hostile plugin misbehaves by case ID
+			out, err := runner.Execute(context.Background(), plan, runner.Options{Generator: steadyGen{}})
+			if out == nil || out.Result == nil {
+				t.Fatalf("no result written: %v", err)
+			}
+			res := out.Result
+			if !strings.Contains(strings.Join(res.Errors, "\n")+errString(err), tt.want) {
+				t.Errorf("errors %q (err %v), want one containing %q", res.Errors, err, tt.want)
+			}
+			for _, f := range []string{"result.json", "samples.jsonl"} {
+				if _, err := os.Stat(filepath.Join(out.Dir, f)); err != nil {
+					t.Errorf("%s not written: %v", f, err)
+				}
+			}
+			if s := res.Cases[0].Stats[metric.TTFT]; s.N != 3 {
+				t.Errorf("built-in TTFT summary has n = %d, want 3", s.N)
+			}
+			if out.Code() != runner.ExitError {
+				t.Errorf("exit code %d, want %d", out.Code(), runner.ExitError)
+			}
+		})
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return "\n" + err.Error()
+}
