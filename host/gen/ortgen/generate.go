@@ -26,10 +26,36 @@ type buffers struct {
 	viewErr  error
 }
 
-// ensure grows the buffers for batch rows of up to kvLen cached positions and
-// a prefill of promptLen positions.
-func (g *Generator) ensure(batch, promptLen, kvLen int) {
-	b := &g.buf
+// acquire returns the buffers for one request and the function that gives
+// them back. A request alone uses g.buf; requests that overlap it (streams
+// sharing the session) take spare sets, kept for the next overlap. The
+// device-cache path holds one cache, so its requests take turns on g.buf.
+func (g *Generator) acquire() (*buffers, func()) {
+	if g.dev != nil {
+		g.bufMu.Lock()
+		return &g.buf, g.bufMu.Unlock
+	}
+	if g.bufMu.TryLock() {
+		return &g.buf, g.bufMu.Unlock
+	}
+	g.spareMu.Lock()
+	var b *buffers
+	if n := len(g.spares); n > 0 {
+		b, g.spares = g.spares[n-1], g.spares[:n-1]
+	} else {
+		b = new(buffers)
+	}
+	g.spareMu.Unlock()
+	return b, func() {
+		g.spareMu.Lock()
+		g.spares = append(g.spares, b)
+		g.spareMu.Unlock()
+	}
+}
+
+// ensure grows b for batch rows of up to kvLen cached positions and a
+// prefill of promptLen positions.
+func (g *Generator) ensure(b *buffers, batch, promptLen, kvLen int) {
 	l := g.lay
 	kvNeed := batch * l.kvHeads * kvLen * l.headDim
 	if g.dev != nil {
@@ -68,55 +94,55 @@ func (g *Generator) ensure(batch, promptLen, kvLen int) {
 
 // view appends to list a runtime tensor over data[:shape's size] that lives
 // until the step ends; the first failure is kept in viewErr.
-func view[T ort.TensorData](g *Generator, list *[]ort.Value, data []T, shape ...int64) {
+func view[T ort.TensorData](b *buffers, list *[]ort.Value, data []T, shape ...int64) {
 	t, err := ort.NewTensor(ort.Shape(shape), data)
 	if err != nil {
-		if g.buf.viewErr == nil {
-			g.buf.viewErr = fmt.Errorf("tensor %v: %s", shape, oneLine(err))
+		if b.viewErr == nil {
+			b.viewErr = fmt.Errorf("tensor %v: %s", shape, oneLine(err))
 		}
 		*list = append(*list, nil)
 		return
 	}
-	g.buf.live = append(g.buf.live, t)
+	b.live = append(b.live, t)
 	*list = append(*list, t)
 }
 
-func (g *Generator) release() {
-	for _, v := range g.buf.live {
+func (b *buffers) release() {
+	for _, v := range b.live {
 		v.Destroy()
 	}
-	g.buf.live = g.buf.live[:0]
-	g.buf.viewErr = nil
+	b.live = b.live[:0]
+	b.viewErr = nil
 }
 
 // step runs the model once: seq new positions per row on top of past cached
 // ones, reading the cache from parity and writing the present into the
 // other one. The caller has filled ids, pos (batch×seq) and mask
 // (batch×(past+seq)).
-func (g *Generator) step(batch, seq, past, parity int) (runNS int64, err error) {
+func (g *Generator) step(b *buffers, batch, seq, past, parity int) (runNS int64, err error) {
 	if g.dev != nil {
-		return g.deviceStep(batch, seq, past)
+		return g.deviceStep(batch, seq, past) // b is g.buf on this path
 	}
-	defer g.release()
-	l, b := g.lay, &g.buf
+	defer b.release()
+	l := g.lay
 	b.inputs, b.outputs = b.inputs[:0], b.outputs[:0]
 	B, S, T := int64(batch), int64(seq), int64(past+seq)
-	view(g, &b.inputs, b.ids, B, S)
-	view(g, &b.inputs, b.mask, B, T)
+	view(b, &b.inputs, b.ids, B, S)
+	view(b, &b.inputs, b.mask, B, T)
 	if l.hasPositionIDs {
-		view(g, &b.inputs, b.pos, B, S)
+		view(b, &b.inputs, b.pos, B, S)
 	}
 	H, D := int64(l.kvHeads), int64(l.headDim)
 	for i := range 2 * l.layers {
-		view(g, &b.inputs, b.kv[parity][i], B, H, int64(past), D)
+		view(b, &b.inputs, b.kv[parity][i], B, H, int64(past), D)
 	}
 	if l.merged {
 		b.useCache[0] = past > 0
-		view(g, &b.inputs, b.useCache, 1)
+		view(b, &b.inputs, b.useCache, 1)
 	}
-	view(g, &b.outputs, b.logits, B, S, int64(l.vocab))
+	view(b, &b.outputs, b.logits, B, S, int64(l.vocab))
 	for i := range 2 * l.layers {
-		view(g, &b.outputs, b.kv[1-parity][i], B, H, T, D)
+		view(b, &b.outputs, b.kv[1-parity][i], B, H, T, D)
 	}
 	if b.viewErr != nil {
 		return 0, b.viewErr
@@ -169,12 +195,21 @@ func (g *Generator) Generate(ctx context.Context, req gen.Request) (*gen.Trace, 
 	if start.IsZero() {
 		start = time.Now()
 	}
+	g.life.RLock()
+	defer g.life.RUnlock()
 	if g.sess == nil && g.dev == nil {
 		return nil, errors.New("generator is closed")
 	}
 	if err := g.Check(req); err != nil {
 		return nil, err
 	}
+	b, done := g.acquire()
+	defer done()
+	return g.generate(ctx, req, start, b)
+}
+
+// generate runs req with the buffers b.
+func (g *Generator) generate(ctx context.Context, req gen.Request, start time.Time, b *buffers) (*gen.Trace, error) {
 	batch, n := len(req.Prompts), req.NewTokens
 	promptLen := 0
 	tr := &gen.Trace{
@@ -192,11 +227,10 @@ func (g *Generator) Generate(ctx context.Context, req gen.Request) (*gen.Trace, 
 	}
 	// The n-th token needs no Run after it: the cache holds at most
 	// promptLen + n − 1 positions.
-	g.ensure(batch, promptLen, promptLen+n-1)
+	g.ensure(b, batch, promptLen, promptLen+n-1)
 	smp := newSampler(req.Sampling, g.lay.vocab)
-	b := &g.buf
 	V := g.lay.vocab
-	done := make([]bool, batch)
+	finished := make([]bool, batch)
 	pad := make([]int, batch)
 
 	// Prefill.
@@ -216,7 +250,7 @@ func (g *Generator) Generate(ctx context.Context, req gen.Request) (*gen.Trace, 
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("generation stopped after %d of %d tokens: %w", s, n, err)
 		}
-		runNS, err := g.step(batch, seq, past, parity)
+		runNS, err := g.step(b, batch, seq, past, parity)
 		tr.RunNS = append(tr.RunNS, runNS)
 		if err != nil {
 			return nil, err
@@ -226,12 +260,12 @@ func (g *Generator) Generate(ctx context.Context, req gen.Request) (*gen.Trace, 
 			off := (r*seq + seq - 1) * V
 			id := smp.next(b.logits[off : off+V])
 			b.ids[r] = id // the next step's input
-			if done[r] {
+			if finished[r] {
 				continue
 			}
 			tr.OutputIDs[r] = append(tr.OutputIDs[r], id)
 			if req.StopAtEOS && id == g.lay.eos {
-				done[r] = true
+				finished[r] = true
 			} else {
 				live++
 			}

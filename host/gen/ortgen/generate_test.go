@@ -3,11 +3,13 @@ package ortgen
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -318,4 +320,68 @@ func TestArgmax(t *testing.T) {
 			t.Errorf("%s: argmax(%v) = %d, want %d", tc.name, tc.xs, got, tc.want)
 		}
 	}
+}
+
+// TestConcurrentRequests: requests from several goroutines on one generator
+// (streams sharing the session) give what each gives alone.
+func TestConcurrentRequests(t *testing.T) {
+	g := openFixture(t)
+	if !g.ConcurrentSafe() {
+		t.Fatal("the Go-memory cache path must be safe for concurrent use")
+	}
+	reqs := []gen.Request{
+		{Prompts: [][]int64{{5, 17, 42, 8, 91, 3, 60}}, NewTokens: 12},
+		{Prompts: [][]int64{{11, 2, 77}, {1, 2, 3, 4, 5, 6}}, NewTokens: 9},
+		{Prompts: [][]int64{{9}}, NewTokens: 30, Sampling: gen.Sampling{Temperature: 0.9, TopK: 10, Seed: 5}},
+		{Prompts: [][]int64{make([]int64, 40)}, NewTokens: 20},
+	}
+	want := make([][][]int64, len(reqs))
+	for i, r := range reqs {
+		want[i] = generate(t, g, r).OutputIDs
+	}
+	const streams = 4
+	errs := make(chan string, streams*len(reqs)*3)
+	var wg sync.WaitGroup
+	for s := range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range 3 * len(reqs) {
+				i := (s + k) % len(reqs)
+				tr, err := g.Generate(context.Background(), reqs[i])
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				if d := cmp.Diff(want[i], tr.OutputIDs); d != "" {
+					errs <- fmt.Sprintf("stream %d, request %d (-alone +concurrent):\n%s", s, i, d)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+func TestCloseWaitsAndRefuses(t *testing.T) {
+	g, err := openLayout(fixtureLayout(t, torchFixture), Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := g.Generate(context.Background(), gen.Request{Prompts: [][]int64{{1, 2, 3}}, NewTokens: 50})
+		done <- err
+	}()
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil && err.Error() != "generator is closed" {
+		t.Errorf("request beside Close: %v", err)
+	}
+	_, err = g.Generate(context.Background(), gen.Request{Prompts: [][]int64{{1}}, NewTokens: 1})
+	checkErr(t, err, "generator is closed")
 }

@@ -20,6 +20,7 @@ package ortgen
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -184,17 +185,33 @@ func (l *layout) validate() error {
 	return nil
 }
 
-// Generator runs one ONNX Runtime session. It is not safe for concurrent use.
+// Generator runs one ONNX Runtime session. Generate may be called from
+// several goroutines at once (streams sharing the session): each request
+// gets its own buffers, and ONNX Runtime allows concurrent Run calls on one
+// session.
 type Generator struct {
 	sess    *ort.DynamicAdvancedSession
 	dev     *ortcuda.Decoder // instead of sess when the KV cache stays on the device
 	lay     layout
 	info    gen.Info
 	inNames []string
-	buf     buffers
+
+	life    sync.RWMutex // Generate holds it shared, Close exclusively
+	buf     buffers      // a request's buffers when it runs alone
+	bufMu   sync.Mutex   // held while a request uses buf
+	spareMu sync.Mutex
+	spares  []*buffers // buffers of overlapping requests, kept for the next overlap
 }
 
-var _ gen.Generator = (*Generator)(nil)
+var (
+	_ gen.Generator  = (*Generator)(nil)
+	_ gen.Concurrent = (*Generator)(nil)
+)
+
+// ConcurrentSafe reports whether overlapping requests run concurrently:
+// true with the Go-memory KV cache; requests on the device-resident cache
+// (one cache per decoder) are safe but take turns, so it reports false.
+func (g *Generator) ConcurrentSafe() bool { return g.dev == nil }
 
 // openLayout creates the session for a model described by lay.
 func openLayout(lay layout, opts Options) (*Generator, error) {
@@ -264,8 +281,12 @@ func openLayout(lay layout, opts Options) (*Generator, error) {
 // Info describes the loaded model and runtime.
 func (g *Generator) Info() gen.Info { return g.info }
 
-// Close releases the session and the generator's buffers.
+// Close releases the session and the generator's buffers, after the
+// requests in flight have finished.
 func (g *Generator) Close() error {
+	g.life.Lock()
+	defer g.life.Unlock()
+	g.spares = nil
 	if g.dev != nil {
 		g.dev.Close()
 		g.dev = nil
