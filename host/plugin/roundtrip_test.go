@@ -2,7 +2,10 @@ package plugin_test
 
 import (
 	"context"
+	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -146,5 +149,32 @@ func TestExamples(t *testing.T) {
 	}
 	if rep.FileName != "metrics.prom" || !strings.Contains(string(rep.Body), `ci_result_valid{pipeline="fixture"} 1`) {
 		t.Errorf("report %s:\n%s", rep.FileName, rep.Body)
+	}
+}
+
+// TestReactorWithoutInitialize: a module with no _initialize and no WASI
+// imports (as a Rust cdylib may be) loads and answers; the ABI needs
+// nothing Go-specific.
+func TestReactorWithoutInitialize(t *testing.T) {
+	wasm := reactorWithoutInit(
+		`{"name":"raw","kinds":["target"]}`,
+		`{"verdicts":[{"target":"always","metric":"raw.ok","op":">=","threshold":1,"observed":1,"pass":true}]}`)
+	path := filepath.Join(t.TempDir(), "raw.wasm")
+	if err := os.WriteFile(path, wasm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := newHost(t).Load(context.Background(), pipeline.PluginSpec{Name: "raw", Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := p.Target(context.Background(), sdktest.FixtureResult())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 1 || !vs[0].Pass || vs[0].Source != "raw" || vs[0].Target != "always" {
+		t.Errorf("verdicts = %+v", vs)
+	}
+	if _, _, err := p.Metric(context.Background(), nil); !errors.Is(err, plugin.ErrKind) {
+		t.Errorf("Metric on a target plugin: %v, want ErrKind", err)
 	}
 }
