@@ -33,6 +33,7 @@ bandwidth measured here divided by the weight bytes one decode step reads.
 			&ucli.IntFlag{Name: "reps", Value: 3, Usage: "timed runs per engine and prompt length"},
 			&ucli.BoolFlag{Name: "compare-spinning", Usage: "also run both engines with spinning flipped"},
 			&ucli.IntFlag{Name: "triad-threads", Value: 0, Usage: "goroutines for the triad (0: one per CPU)"},
+			&ucli.IntFlag{Name: "triad-mib", Value: 128, Usage: "size of each of the triad's three arrays in MiB (keep it ≫ the last-level cache)"},
 			&ucli.StringFlag{Name: "out", Usage: "write the figures as JSON into `DIR` (bench-<UTC time>.json)"},
 			&ucli.BoolFlag{Name: "quiet", Usage: "no progress lines on stderr"},
 		),
@@ -52,6 +53,9 @@ func runBench(c *ucli.Context) error {
 		}
 		prompts = append(prompts, n)
 	}
+	if c.Int("triad-mib") < 1 {
+		return fmt.Errorf("--triad-mib %d: need at least 1 (the default 128 is ≫ any last-level cache)", c.Int("triad-mib"))
+	}
 	m, err := loadModel(c)
 	if err != nil {
 		return err
@@ -59,7 +63,7 @@ func runBench(c *ucli.Context) error {
 	opts := roofline.BenchOptions{
 		Model: m, Engine: engineOptions(c), PromptTokens: prompts,
 		NewTokens: c.Int("new-tokens"), Reps: c.Int("reps"), CompareSpinning: c.Bool("compare-spinning"),
-		Triad: roofline.TriadOptions{Threads: c.Int("triad-threads")},
+		Triad: roofline.TriadOptions{Threads: c.Int("triad-threads"), Elems: c.Int("triad-mib") << 20 / 8},
 	}
 	if !c.Bool("quiet") {
 		opts.Progress = func(format string, args ...any) {
