@@ -89,15 +89,25 @@ func Scaffold(dir, name, kind string) ([]string, error) {
 	return wrote, nil
 }
 
-// checkoutRoot is pipe's checkout: the parent of assets.CacheDir() when
-// that is a checkout's .cache.
+// checkoutRoot is pipe's checkout: the module root above the working
+// directory or the running executable, else the parent of
+// assets.CacheDir() when that is a checkout's .cache; "" if none.
 func checkoutRoot() string {
-	d := filepath.Dir(assets.CacheDir())
-	if filepath.Base(assets.CacheDir()) != ".cache" || moduleOwner(d) != ModulePath {
-		return ""
+	var starts []string
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
 	}
-	abs, _ := filepath.Abs(d)
-	return abs
+	if exe, err := os.Executable(); err == nil {
+		starts = append(starts, filepath.Dir(exe))
+	}
+	starts = append(starts, filepath.Dir(assets.CacheDir()))
+	for _, start := range starts {
+		if root, mod := moduleRoot(start); mod == ModulePath {
+			abs, _ := filepath.Abs(root)
+			return abs
+		}
+	}
+	return ""
 }
 
 // goDirective returns the go version pipe's go.mod requires: a module
@@ -140,21 +150,28 @@ func pipeRequires(root string) string {
 
 // moduleOwner returns the module path of the go.mod governing dir, or "".
 func moduleOwner(dir string) string {
+	_, mod := moduleRoot(dir)
+	return mod
+}
+
+// moduleRoot returns the directory of the go.mod governing dir and its
+// module path ("?" when it declares none), or "", "".
+func moduleRoot(dir string) (root, module string) {
 	for {
 		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 		if err == nil {
 			for _, l := range strings.Split(string(b), "\n") {
 				if f := strings.Fields(l); len(f) == 2 && f[0] == "module" {
-					return strings.Trim(f[1], `"`)
+					return dir, strings.Trim(f[1], `"`)
 				}
 			}
-			return "?"
+			return dir, "?"
 		} else if !errors.Is(err, fs.ErrNotExist) {
-			return ""
+			return "", ""
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return ""
+			return "", ""
 		}
 		dir = parent
 	}
