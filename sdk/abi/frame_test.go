@@ -3,6 +3,7 @@ package abi
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -223,4 +224,20 @@ func TestManifestValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzManifest: a manifest from pipe_describe either validates or is
+// refused with an error; never a panic.
+func FuzzManifest(f *testing.F) {
+	f.Add([]byte(`{"name":"jitter","kinds":["metric"],"metrics":[{"id":"jitter.cv","unit":"1","better":"lower"}],"inputs":["itl_ms"]}`))
+	f.Add([]byte(`{"name":"junit","kinds":["report"],"report":{"format":"junit","file_name":"junit.xml","media_type":"application/xml"}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var m Manifest
+		if json.Unmarshal(b, &m) != nil {
+			return
+		}
+		if err := m.Validate(); err == nil && (len(m.Kinds) == 0 || !NamePattern.MatchString(m.Name)) {
+			t.Fatalf("invalid manifest passed: %+v", m)
+		}
+	})
 }
