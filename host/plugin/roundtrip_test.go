@@ -178,3 +178,10 @@ func TestReactorWithoutInitialize(t *testing.T) {
 		t.Errorf("Metric on a target plugin: %v, want ErrKind", err)
 	}
 }
+
+func TestNameMismatch(t *testing.T) {
+	_, err := load(t, newHost(t), "plugins/junit", pipeline.PluginSpec{Name: "xunit"})
+	if err == nil || !strings.Contains(err.Error(), `the pipeline names it "xunit" but the module calls itself "junit": use name = "junit"`) {
+		t.Fatalf("error = %v", err)
+	}
+}

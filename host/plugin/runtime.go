@@ -284,8 +284,10 @@ func (p *Plugin) setManifest(out []byte) error {
 			return fmt.Errorf("%s: %w: it declares kind %s but exports no %s", abi.ExportDescribe, ErrBadOutput, k, abi.KindExport[k])
 		}
 	}
-	if m.Has(abi.KindMetric) && p.spec.Name != "" && p.spec.Name != m.Name {
-		return fmt.Errorf("%s: the pipeline names it %q but the module is %q, which namespaces its metrics: use name = %q", abi.ExportDescribe, p.spec.Name, m.Name, m.Name)
+	if p.spec.Name != "" && p.spec.Name != m.Name {
+		// The name namespaces a plugin's metrics and names its report
+		// format, so the pipeline and the module must agree on it.
+		return fmt.Errorf("%s: the pipeline names it %q but the module calls itself %q: use name = %q (and path = the .wasm file)", abi.ExportDescribe, p.spec.Name, m.Name, m.Name)
 	}
 	for i := range m.Metrics {
 		m.Metrics[i].Source = m.Name
