@@ -108,6 +108,9 @@ func pluginNew(c *ucli.Context) error {
 	for _, f := range files {
 		fmt.Fprintf(c.App.Writer, "wrote %s\n", f)
 	}
+	if base := filepath.Base(filepath.Clean(dir)); base != name {
+		fmt.Fprintf(c.App.Writer, "note: `pipe plugin build %s` writes %s.wasm (named after the directory); a pipeline then needs path = \"…/%s.wasm\" with name = %q\n", dir, base, base, name)
+	}
 	fmt.Fprintf(c.App.Writer, "next: (cd %s && go test .) && pipe plugin build %s\n", dir, dir)
 	return nil
 }
