@@ -61,7 +61,7 @@ func engineFlags() []ucli.Flag {
 		&ucli.IntFlag{Name: "inter-threads", Usage: "inter-op threads (0: the runtime's default)"},
 		&ucli.BoolFlag{Name: "spinning", Usage: "let idle runtime threads spin (off by default: see RATIONALE.md)"},
 		&ucli.StringFlag{Name: "opt-level", Usage: "graph optimization level: all, extended, basic, disable (default all)"},
-		&ucli.StringFlag{Name: "ort-lib", Usage: "ONNX Runtime library `PATH` (default: PIPE_ORT_LIB, the cache, the system)", EnvVars: nil},
+		&ucli.StringFlag{Name: "ort-lib", Usage: "ONNX Runtime library `PATH` (default: PIPE_ORT_LIB, the cache, the system)"},
 	}
 }
 
