@@ -207,7 +207,8 @@ func checkModule(m wazero.CompiledModule, wasi map[string]api.FunctionDefinition
 	if _, ok := exports[abi.ExportDescribe]; !ok {
 		return fmt.Errorf("%w: missing export %s: build it with the pipe SDK", ErrBadModule, abi.ExportDescribe)
 	}
-	for name, f := range exports {
+	for _, name := range sortedKeys(exports) {
+		f := exports[name]
 		var want []api.ValueType
 		switch {
 		case name == abi.ExportInitialize || strings.HasPrefix(name, abi.MarkerPrefix):
@@ -225,7 +226,7 @@ func checkModule(m wazero.CompiledModule, wasi map[string]api.FunctionDefinition
 
 // start instantiates the module and runs _initialize, pipe_describe (the
 // first time) and pipe_configure. p.mu is held.
-func (p *Plugin) start(ctx context.Context) error {
+func (p *Plugin) start(ctx context.Context) (err error) {
 	mc := wazero.NewModuleConfig().
 		WithName("").
 		WithStartFunctions(). // _initialize runs below, under a timeout; _start never
@@ -236,6 +237,11 @@ func (p *Plugin) start(ctx context.Context) error {
 		return fmt.Errorf("instantiate: %v", err)
 	}
 	p.inst = inst
+	defer func() {
+		if err != nil { // an instance that failed to start (or to configure) is never used
+			p.discard(ctx)
+		}
+	}()
 	if inst.ExportedFunction(abi.ExportInitialize) != nil {
 		if _, err := p.invoke(ctx, abi.ExportInitialize, nil, DefaultMaxOutput); err != nil {
 			return err
