@@ -71,7 +71,15 @@ func (p *Plan) Describe(w io.Writer) error {
 			if pl.Trusted {
 				trust = "trusted"
 			}
-			fmt.Fprintf(&b, "  %s  %s; %s; memory %d MiB, timeout %v, output ≤ %s", pl.Name, where, trust, pl.MemoryMiB, pl.Timeout, formatBytes(float64(pl.MaxOutput)))
+			limit := func(set bool, v string) string {
+				if !set {
+					return "default"
+				}
+				return v
+			}
+			fmt.Fprintf(&b, "  %s  %s; %s; memory %s, timeout %s, output cap %s", pl.Name, where, trust,
+				limit(pl.MemoryMiB > 0, fmt.Sprintf("%d MiB", pl.MemoryMiB)), limit(pl.Timeout > 0, pl.Timeout.String()),
+				limit(pl.MaxOutput > 0, formatBytes(float64(pl.MaxOutput))))
 			if len(pl.Config) > 0 {
 				fmt.Fprintf(&b, "; config keys %s", strings.Join(sortedKeys(pl.Config), ", "))
 			}

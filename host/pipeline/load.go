@@ -40,9 +40,6 @@ const (
 	DefaultOutlierZ    = 10
 	DefaultOutDir      = "data/benchmarks"
 	DefaultRSSInterval = 10 * time.Millisecond
-	DefaultPluginMiB   = 256
-	DefaultPluginTime  = 10 * time.Second
-	DefaultPluginOut   = 16 << 20
 )
 
 // Default lists for keys a pipeline leaves out.

@@ -476,7 +476,7 @@ expr = "jitter.itl_cv.p95 < 10%"
 		t.Fatal(err)
 	}
 	mine, jitter := plan.Plugins[0], plan.Plugins[1]
-	if mine.Path != filepath.Join(dir, "mine.wasm") || mine.FirstParty || mine.Config["window"] != int64(8) || mine.MemoryMiB != DefaultPluginMiB {
+	if mine.Path != filepath.Join(dir, "mine.wasm") || mine.FirstParty || mine.Config["window"] != int64(8) || mine.MemoryMiB != 0 {
 		t.Errorf("mine = %+v", mine)
 	}
 	if jitter.Path != filepath.Join(dir, "cache", "plugins", "jitter.wasm") || !jitter.FirstParty {
@@ -624,8 +624,8 @@ func TestReferenceValidates(t *testing.T) {
 		t.Fatal(err)
 	}
 	if plan.Generate.Runs != DefaultRuns || plan.Warmup.Runs != DefaultWarmupRuns || plan.Generate.RSSInterval != DefaultRSSInterval ||
-		plan.Aggregate.OutlierZ != DefaultOutlierZ || plan.Report.OutDir != DefaultOutDir || plan.Plugins[0].MemoryMiB != DefaultPluginMiB ||
-		plan.Plugins[0].Timeout != DefaultPluginTime || plan.Plugins[0].MaxOutput != DefaultPluginOut || plan.Model.Tokenizer != "gpt2" ||
+		plan.Aggregate.OutlierZ != DefaultOutlierZ || plan.Report.OutDir != DefaultOutDir || plan.Plugins[0].MemoryMiB != 0 ||
+		plan.Plugins[0].Timeout != 0 || plan.Plugins[0].MaxOutput != 0 || plan.Model.Tokenizer != "gpt2" ||
 		plan.Model.GraphStyle != model.DefaultStyle {
 		t.Errorf("the reference's values differ from the defaults: %+v", plan)
 	}

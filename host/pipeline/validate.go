@@ -406,8 +406,9 @@ func (l *loader) plugins(doc *fileDoc, p *Plan) {
 	names := map[string]bool{}
 	for i, pd := range doc.Plugin {
 		key := fmt.Sprintf("plugin.%d", i)
-		ps := PluginSpec{Name: pd.Name, Config: pd.Config, Trusted: pd.Trusted, Line: l.at(key).Line,
-			MemoryMiB: DefaultPluginMiB, Timeout: DefaultPluginTime, MaxOutput: DefaultPluginOut}
+		// Limits left unset stay 0: the plugin host owns their defaults
+		// (per export: a report may take longer than a describe).
+		ps := PluginSpec{Name: pd.Name, Config: pd.Config, Trusted: pd.Trusted, Line: l.at(key).Line}
 		switch {
 		case pd.Name == "":
 			l.addf(key, "name is missing, e.g. name = \"jitter\"")
