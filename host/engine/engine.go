@@ -71,6 +71,10 @@ type Options struct {
 	Measurers []Measurer
 	// Registry receives plugin metric definitions; nil creates one.
 	Registry *metric.Registry
+	// ForThreads returns a generator for a case whose Threads differs from
+	// the model's intra-op threads (a matrix "threads" axis); the engine
+	// does not close it. Nil refuses such cases.
+	ForThreads func(threads int) (gen.Generator, error)
 }
 
 // Run executes the plan's cases with g and returns the aggregated result.
@@ -120,7 +124,18 @@ func Run(ctx context.Context, plan *pipeline.Plan, g gen.Generator, opt Options)
 			runErr = ctx.Err()
 			break
 		}
-		c, err := runCase(ctx, plan, cs, ci, g, opt, j, prog)
+		cg := g
+		if cs.Threads > 0 && cs.Threads != g.Info().Threads.IntraOp {
+			if opt.ForThreads == nil {
+				runErr = fmt.Errorf("case %s: threads = %d needs a generator per thread count, and none was given", cs.ID, cs.Threads)
+				break
+			}
+			if cg, err = opt.ForThreads(cs.Threads); err != nil {
+				runErr = fmt.Errorf("case %s: threads = %d: %w", cs.ID, cs.Threads, err)
+				break
+			}
+		}
+		c, err := runCase(ctx, plan, cs, ci, cg, opt, j, prog)
 		if c != nil {
 			res.Cases = append(res.Cases, *c)
 		}

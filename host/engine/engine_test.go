@@ -247,3 +247,43 @@ func TestFailingMeasurerKeepsBuiltins(t *testing.T) {
 		t.Error("built-in statistics missing after a plugin failure")
 	}
 }
+
+// threadedGen is a fakeGen that reports its intra-op threads.
+type threadedGen struct {
+	fakeGen
+	threads int
+}
+
+func (g *threadedGen) Info() gen.Info {
+	i := g.fakeGen.Info()
+	i.Threads.IntraOp = g.threads
+	return i
+}
+
+func TestThreadsAxisUsesASessionPerThreadCount(t *testing.T) {
+	p := plan(pipeline.CaseSpec{ID: "t1", PromptTokens: 4, NewTokens: 4, Threads: 1}, pipeline.CaseSpec{ID: "t2", PromptTokens: 4, NewTokens: 4, Threads: 2}, pipeline.CaseSpec{ID: "model", PromptTokens: 4, NewTokens: 4})
+	main := &threadedGen{fakeGen: fakeGen{ttft: constTTFT(time.Millisecond), gap: time.Millisecond}, threads: 2}
+	one := &threadedGen{fakeGen: fakeGen{ttft: constTTFT(time.Millisecond), gap: time.Millisecond}, threads: 1}
+	var asked []int
+	res, err := Run(context.Background(), p, main, Options{Dir: t.TempDir(), ForThreads: func(n int) (gen.Generator, error) {
+		asked = append(asked, n)
+		return one, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 1 || asked[0] != 1 {
+		t.Errorf("ForThreads asked for %v, want [1] (2 is the model's own count)", asked)
+	}
+	for i, want := range []int{1, 2, 2} {
+		if got := res.Cases[i].Params.Threads; got != want {
+			t.Errorf("case %s ran with %d threads, want %d", res.Cases[i].ID, got, want)
+		}
+	}
+	if one.calls != 4 || main.calls != 8 {
+		t.Errorf("calls: 1-thread session %d, model session %d; want 4 and 8 (1 warmup + 3 runs per case)", one.calls, main.calls)
+	}
+	if _, err := Run(context.Background(), p, main, Options{Dir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "threads = 1") {
+		t.Errorf("err = %v, want a refusal naming threads = 1", err)
+	}
+}

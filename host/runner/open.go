@@ -24,9 +24,37 @@ type opened struct {
 	gen     *ortgen.Generator
 	tok     engine.Tokenizer
 	prompts engine.Prompter
+	// byThreads holds sessions opened for cases with their own intra-op
+	// thread count (a matrix threads axis), by that count.
+	byThreads map[int]*ortgen.Generator
+	spec      pipeline.ModelSpec
 }
 
-func (o *opened) close() { o.gen.Close() }
+func (o *opened) close() {
+	o.gen.Close()
+	for _, g := range o.byThreads {
+		g.Close()
+	}
+}
+
+// forThreads opens (once) a session of the same model with threads intra-op
+// threads.
+func (o *opened) forThreads(threads int) (gen.Generator, error) {
+	if g, ok := o.byThreads[threads]; ok {
+		return g, nil
+	}
+	spec := o.spec
+	spec.IntraOpThreads = threads
+	g, _, err := OpenGenerator(spec)
+	if err != nil {
+		return nil, err
+	}
+	if o.byThreads == nil {
+		o.byThreads = map[int]*ortgen.Generator{}
+	}
+	o.byThreads[threads] = g
+	return g, nil
+}
 
 // OpenGenerator loads the plan's model into an ONNX Runtime generator.
 func OpenGenerator(ms pipeline.ModelSpec) (*ortgen.Generator, *model.Model, error) {
@@ -54,7 +82,7 @@ func openModel(plan *pipeline.Plan) (*opened, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &opened{gen: g}
+	o := &opened{gen: g, spec: plan.Model}
 	var tok tokenize.Tokenizer
 	if plan.Model.Tokenizer != "" {
 		t, err := tokenize.Load(plan.Model.Tokenizer)

@@ -93,13 +93,14 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 	g := opt.Generator
 	var tok engine.Tokenizer
 	var prompts engine.Prompter
+	var forThreads func(int) (gen.Generator, error)
 	if g == nil {
 		opened, err := openModel(plan)
 		if err != nil {
 			return nil, err
 		}
 		defer opened.close()
-		g, tok, prompts = opened.gen, opened.tok, opened.prompts
+		g, tok, prompts, forThreads = opened.gen, opened.tok, opened.prompts, opened.forThreads
 	}
 
 	started := time.Now()
@@ -119,7 +120,7 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 	defer recordGPU(nil)
 	res, runErr := engine.Run(ctx, plan, g, engine.Options{
 		Dir: dir, Progress: opt.Progress, Prompts: prompts, Tokenizer: tok,
-		Measurers: plugins.measurers(), Registry: reg,
+		Measurers: plugins.measurers(), Registry: reg, ForThreads: forThreads,
 	})
 	if res == nil {
 		return nil, runErr
