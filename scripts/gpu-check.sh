@@ -57,6 +57,13 @@ pack() {
 		go test -c -trimpath -ldflags "-s -w" -o "$work/bin/ortgen.test" ./host/gen/ortgen &&
 		go test -c -trimpath -ldflags "-s -w" -o "$work/bin/measure.test" ./host/measure) 2>&1 | grep -v -e deprecated -e cgo-gcc-prolog -e 'nvml.h' -e '^ *[0-9]* |' -e '^ *|' -e 'In file included'
 	[ -x "$work/bin/pipe" ] && [ -x "$work/bin/ortgen.test" ] && [ -x "$work/bin/measure.test" ] || die "build failed"
+	# The first-party plugins the pipelines name (WASM: built here, run there).
+	mkdir -p "$work/bin/plugins"
+	local p
+	for p in "$work"/src/plugins/*/; do
+		PIPE_CACHE=$work/cache "$work/bin/pipe" plugin build "$p" >/dev/null || die "plugin build $p"
+	done
+	cp "$work"/cache/plugins/*.wasm "$work/bin/plugins/"
 	(cd "$work" && tar cf - bin | xz -6 -T2 >bin.tar.xz) || die "xz bin"
 	# One stream, split; a manifest with the whole stream's checksum.
 	rm -rf "$ROOT/.devcarry" && mkdir -p "$ROOT/.devcarry"
@@ -188,6 +195,7 @@ run() {
 	local device=cuda
 	export PIPE_ORT_LIB=$PIPE_RT/ort/libonnxruntime.so.1
 	export PIPE_CACHE=${PIPE_CACHE:-/tmp/pipe-cache}
+	mkdir -p "$PIPE_CACHE/plugins" && cp "$PIPE_RT"/bin/plugins/*.wasm "$PIPE_CACHE/plugins/"
 	if [ -n "${DRY:-}" ]; then
 		device=cpu
 	else
