@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bytes"
-	"flag"
-	"os"
+	"github.com/pipe-bench/pipe/internal/golden"
+
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pipe-bench/pipe/sdk/sdktest"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.prom from the current output")
 
 func TestRender(t *testing.T) {
 	tests := []struct {
@@ -36,21 +33,7 @@ func TestRender(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", strings.ReplaceAll(filepath.Base(t.Name()), " ", "_")+".golden.prom")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (go test -update writes it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				os.WriteFile(path+".got", got, 0o644)
-				t.Errorf("output differs from %s; see %s.got (go test -update accepts it)", path, path)
-			}
+			golden.Check(t, strings.ReplaceAll(filepath.Base(t.Name()), " ", "_")+".golden.prom", got)
 		})
 	}
 }

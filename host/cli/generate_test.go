@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"github.com/pipe-bench/pipe/internal/golden"
+
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -71,7 +73,7 @@ func TestGenerateText(t *testing.T) {
 	masked = regexp.MustCompile(`(?m)^TTFT .*$`).ReplaceAllStringFunc(masked, func(s string) string {
 		return regexp.MustCompile(`\b\d+(\.\d+)?\b`).ReplaceAllString(s, "N")
 	})
-	golden(t, "generate-torch-fixture.txt", []byte(masked))
+	golden.Check(t, "generate-torch-fixture.txt", []byte(masked))
 }
 
 func TestGenerateSeededPrompt(t *testing.T) {

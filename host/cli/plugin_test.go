@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"github.com/pipe-bench/pipe/internal/golden"
+
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,5 +90,5 @@ func TestPluginInspectGolden(t *testing.T) {
 		t.Fatalf("inspect: %s", stderr)
 	}
 	stable := regexp.MustCompile(`\(\d+ bytes, sha256 [0-9a-f]+\)`).ReplaceAllString(stdout, "(SIZE bytes, sha256 HASH)")
-	golden(t, "plugin-inspect-jitter.txt", []byte(stable))
+	golden.Check(t, "plugin-inspect-jitter.txt", []byte(stable))
 }

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"github.com/pipe-bench/pipe/internal/golden"
+
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,7 +55,7 @@ func TestReportCommand(t *testing.T) {
 		if code != ExitOK || stderr != "" {
 			t.Fatalf("exit %d, stderr %q", code, stderr)
 		}
-		golden(t, "report-phase2.md", []byte(stdout))
+		golden.Check(t, "report-phase2.md", []byte(stdout))
 	})
 	t.Run("a directory and a file name the same result", func(t *testing.T) {
 		_, byDir, _ := runPipe("report", newDir, "--format", "json")
@@ -147,7 +149,7 @@ func TestCompareCommand(t *testing.T) {
 			if code != ExitOK || stderr != "" {
 				t.Fatalf("exit %d, stderr %q", code, stderr)
 			}
-			golden(t, "compare-phase2."+f, []byte(stdout))
+			golden.Check(t, "compare-phase2."+f, []byte(stdout))
 		})
 	}
 	codes := []struct {

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"github.com/pipe-bench/pipe/internal/golden"
+
 	"encoding/json"
 	"fmt"
 	"os"
@@ -28,7 +30,7 @@ func TestTokenizeText(t *testing.T) {
 		}
 		fmt.Fprintf(&out, "$ pipe tokenize %q\n%s", args, stdout)
 	}
-	golden(t, "tokenize.txt", []byte(out.String()))
+	golden.Check(t, "tokenize.txt", []byte(out.String()))
 }
 
 func TestTokenizeJSONAndFile(t *testing.T) {

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"github.com/pipe-bench/pipe/internal/golden"
+
 	"strings"
 	"testing"
 )
@@ -27,7 +29,7 @@ func TestValidate(t *testing.T) {
 				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout, stderr)
 			}
 			if tt.golden != "" {
-				golden(t, tt.golden, []byte("$ pipe "+strings.Join(tt.args, " ")+"\n--- stdout\n"+stdout+"--- stderr\n"+stderr))
+				golden.Check(t, tt.golden, []byte("$ pipe "+strings.Join(tt.args, " ")+"\n--- stdout\n"+stdout+"--- stderr\n"+stderr))
 			}
 			if tt.contains != "" && !strings.Contains(stdout, tt.contains) {
 				t.Errorf("stdout lacks %q:\n%s", tt.contains, stdout)

@@ -1,9 +1,10 @@
 package compare_test
 
 import (
+	"github.com/pipe-bench/pipe/internal/golden"
+
 	"bytes"
 	"encoding/json"
-	"flag"
 	"math"
 	"strings"
 	"testing"
@@ -17,7 +18,6 @@ import (
 
 // oneCase builds a result with one case whose runs have the given values of
 // metric id.
-var _ = flag.Bool("update", false, "rewrite the golden files in testdata/ from the current output")
 
 func oneCase(id string, better metric.Better, xs []float64) *result.Result {
 	c := result.Case{ID: "c1", Valid: true, Stats: map[string]stats.Summary{id: stats.Summarize(xs)}}
@@ -123,7 +123,7 @@ func TestCompareFixture(t *testing.T) {
 			if err := rep.WriteFormat(&b, f); err != nil {
 				t.Fatal(err)
 			}
-			resulttest.Golden(t, "fixture."+f, b.Bytes())
+			golden.Check(t, "fixture."+f, b.Bytes())
 			if f == "json" {
 				var back compare.Report
 				if err := json.Unmarshal(b.Bytes(), &back); err != nil || len(back.Rows) != len(rep.Rows) {

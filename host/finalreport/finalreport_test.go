@@ -1,10 +1,11 @@
 package finalreport_test
 
 import (
+	"github.com/pipe-bench/pipe/internal/golden"
+
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,8 +17,6 @@ import (
 	"github.com/pipe-bench/pipe/host/report"
 	"github.com/pipe-bench/pipe/host/result"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/inputs and the golden files")
 
 // inputsRoot holds the fixture's phase results as pipe writes them; other
 // packages' tests (the HTML report) read them too.
@@ -34,7 +33,7 @@ func TestFixtureFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := filepath.Join(inputsRoot, result.DirName(name, r.Model.Model, st))
-		if *update {
+		if golden.Updating() {
 			if err := result.Write(dir, r); err != nil {
 				t.Fatal(err)
 			}
@@ -79,26 +78,6 @@ func build(t *testing.T, plan *pipeline.Plan, root string) *result.Result {
 	return m
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./host/finalreport -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		gotPath := path + ".got"
-		_ = os.WriteFile(gotPath, got, 0o644)
-		t.Errorf("%s differs from the golden file; see %s (run with -update if the change is intended)", path, gotPath)
-	}
-}
-
 func TestMergedMarkdownGolden(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -120,7 +99,7 @@ func TestMergedMarkdownGolden(t *testing.T) {
 			if err := finalreport.WriteMarkdown(&b, m); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.golden, b.Bytes())
+			golden.Check(t, tt.golden, b.Bytes())
 		})
 	}
 }

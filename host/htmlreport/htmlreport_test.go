@@ -1,10 +1,10 @@
 package htmlreport_test
 
 import (
+	"github.com/pipe-bench/pipe/internal/golden"
+
 	"bytes"
 	"context"
-	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,8 +17,6 @@ import (
 	"github.com/pipe-bench/pipe/host/report"
 	"github.com/pipe-bench/pipe/host/result"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // inputsRoot holds four phase results written by pipe's result package;
 // host/finalreport's tests keep them equal to their fixture.
@@ -89,21 +87,7 @@ func TestGolden(t *testing.T) {
 	for name, r := range reports(t) {
 		t.Run(name, func(t *testing.T) {
 			got := render(t, r)
-			path := filepath.Join("testdata", name)
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./host/htmlreport -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				_ = os.WriteFile(path+".got", got, 0o644)
-				t.Errorf("%s differs from the golden file; see %s.got (run with -update if intended)", path, path)
-			}
+			golden.Check(t, name, got)
 			if again := render(t, r); !bytes.Equal(got, again) {
 				t.Error("two renders of the same result differ")
 			}

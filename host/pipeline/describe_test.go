@@ -1,15 +1,13 @@
 package pipeline
 
 import (
+	"github.com/pipe-bench/pipe/internal/golden"
+
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/describe")
 
 // TestDescribe compares Describe's output for every shipped pipeline and
 // the full testdata pipeline with golden files (go test -update rewrites
@@ -43,22 +41,7 @@ func TestDescribe(t *testing.T) {
 			if err := plan.Describe(&got); err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", "describe", tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got.Bytes(), want) {
-				gotFile := strings.TrimSuffix(golden, ".golden") + ".got"
-				_ = os.WriteFile(gotFile, got.Bytes(), 0o644)
-				t.Errorf("Describe differs from %s; see %s (go test -update accepts it)", golden, gotFile)
-			}
+			golden.Check(t, filepath.Join("describe", tt.name+".golden"), got.Bytes())
 		})
 	}
 }

@@ -1,9 +1,10 @@
 package report_test
 
 import (
+	"github.com/pipe-bench/pipe/internal/golden"
+
 	"bytes"
 	"encoding/csv"
-	"flag"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,8 +16,6 @@ import (
 	"github.com/pipe-bench/pipe/host/result"
 	"github.com/pipe-bench/pipe/host/result/resulttest"
 )
-
-var _ = flag.Bool("update", false, "rewrite the golden files in testdata/ from the current output")
 
 func TestMarkdownGolden(t *testing.T) {
 	tests := []struct {
@@ -33,7 +32,7 @@ func TestMarkdownGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resulttest.Golden(t, tt.name, got)
+			golden.Check(t, tt.name, got)
 		})
 	}
 }
@@ -74,7 +73,7 @@ func TestCSV(t *testing.T) {
 		t.Fatalf("files = %v", files)
 	}
 	for _, f := range files {
-		resulttest.Golden(t, f.Name, f.Data)
+		golden.Check(t, f.Name, f.Data)
 	}
 	runs, err := csv.NewReader(bytes.NewReader(files[0].Data)).ReadAll()
 	if err != nil {
@@ -210,7 +209,7 @@ func TestMarkdownPhaseSections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resulttest.Golden(t, "phase_sections.md", got)
+	golden.Check(t, "phase_sections.md", got)
 	for _, want := range []string{"Leak check at p128-n64-b1: leak (RSS slope 12.00 KiB/run", "| p512-n128-b1 | 12 | 5 | 0.098 | unbounded |", "Throughput saturates after **b2-s1**"} {
 		if !strings.Contains(string(got), want) {
 			t.Errorf("report lacks %q", want)
