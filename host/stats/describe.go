@@ -157,16 +157,24 @@ func ModifiedZ(xs []float64) []float64 {
 	return z
 }
 
+// MinOutlierShare is the smallest distance from the median, as a share of
+// the median, at which a run can be an outlier. A metric that barely moves
+// (RSS: a few pages over 900 MiB) has a MAD so small that any page makes a
+// huge z-score; a run 0.1 % away from the others is not a run to distrust.
+const MinOutlierShare = 0.01
+
 // OutlierIndices returns the indices (into xs) of the values whose modified
-// z-score exceeds threshold in absolute value; threshold 0 means
+// z-score exceeds threshold in absolute value and that lie at least
+// MinOutlierShare of the median away from it; threshold 0 means
 // DefaultOutlierZ.
 func OutlierIndices(xs []float64, threshold float64) []int {
 	if threshold <= 0 {
 		threshold = DefaultOutlierZ
 	}
+	med := Percentile(xs, 50)
 	var out []int
 	for i, z := range ModifiedZ(xs) {
-		if math.Abs(z) > threshold {
+		if math.Abs(z) > threshold && math.Abs(xs[i]-med) >= MinOutlierShare*math.Abs(med) {
 			out = append(out, i)
 		}
 	}
