@@ -121,6 +121,11 @@ func scaling(r *result.Result) []ScalingRow {
 	var rows []ScalingRow
 	for i := range r.Cases {
 		c := &r.Cases[i]
+		// Scaling is about prompt length: cases that also change the batch,
+		// the streams or the threads are a different comparison.
+		if p, q := c.Params, first.Params; p.Batch != q.Batch || p.Streams != q.Streams || p.Threads != q.Threads {
+			continue
+		}
 		ttft, ok := median(c, metric.TTFT)
 		if !ok {
 			continue
@@ -242,7 +247,7 @@ func findings(r *result.Result, a *Analysis) []Finding {
 		add("scaling", "TTFT grows %sly with prompt length: %s tokens → %s time (%s → %s; medians %s → %s ms).",
 			s.Shape, times(s.PromptRatio), times(s.TTFTRatio), a.Scaling[0].Case, s.Case, stats.Format(a.Scaling[0].TTFT), stats.Format(s.TTFT))
 	}
-	if n := len(a.Scaling); n >= 2 && a.Scaling[0].Decode > 0 {
+	if n := len(a.Scaling); n >= 2 && a.Scaling[0].Decode > 0 && a.Scaling[n-1].PromptTokens != a.Scaling[0].PromptTokens {
 		first, last := a.Scaling[0], a.Scaling[n-1]
 		switch d := last.DecodeChange; {
 		case math.Abs(d) < decodeStableBand:

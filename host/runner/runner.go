@@ -24,6 +24,7 @@ import (
 	"github.com/pipe-bench/pipe/host/metric"
 	"github.com/pipe-bench/pipe/host/pipeline"
 	"github.com/pipe-bench/pipe/host/result"
+	"github.com/pipe-bench/pipe/host/sysinfo"
 )
 
 // Options are the command line's choices that are not part of the plan.
@@ -89,6 +90,9 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 	if err != nil {
 		return nil, err
 	}
+	// The load average before pipe itself loads the model: session
+	// creation is seconds of CPU that would count as "busy before the run".
+	loadBefore := sysinfo.LoadAvg1()
 	reg := metric.NewRegistry()
 	g := opt.Generator
 	var tok engine.Tokenizer
@@ -127,6 +131,7 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 	}
 	out.Result = res
 	res.Env.PipeVersion = opt.Version
+	res.Env.LoadBefore = loadBefore
 	res.Warnings = append(res.Warnings, plan.Warnings...)
 	analyse(plan, res)
 	recordGPU(res)
