@@ -173,7 +173,7 @@ func variance(r *result.Result) []VarianceRow {
 			}
 		}
 		if high {
-			row.Cause = noiseCause(r, c.ForeignCPU, outliers)
+			row.Cause = noiseCause(r, c, outliers)
 		}
 		rows = append(rows, row)
 	}
@@ -190,11 +190,25 @@ func isKey(id string) bool {
 }
 
 // noiseCause names the likely cause of a high CV, from what was measured.
-func noiseCause(r *result.Result, foreign float64, outliers int) string {
+func noiseCause(r *result.Result, c *result.Case, outliers int) string {
+	foreign := c.ForeignCPU
+	cores := r.Env.Cores
+	// pipe's own runnable threads: intra-op threads (the runtime's default
+	// is one per core) times concurrent streams.
+	threads := c.Params.Threads
+	if threads <= 0 {
+		threads = r.Model.Threads.IntraOp
+	}
+	if threads <= 0 {
+		threads = cores
+	}
+	own := threads * max(c.Params.Streams, 1)
 	switch {
 	case foreign >= NotableForeignCPU:
 		return fmt.Sprintf("foreign CPU load %.2f cores during the case — rerun on an idle machine", foreign)
-	case r.Env.Cores > 0 && r.Env.LoadDuring-float64(r.Env.Cores) > 0.5:
+	case cores > 0 && c.Params.Streams > 1 && own > cores:
+		return fmt.Sprintf("%d streams × %d intra-op threads = %d threads on %d cores: the requests contend with each other, not with other processes (%.2f cores of foreign CPU) — expected under concurrency; intra_op_threads = cores / streams separates the two", c.Params.Streams, threads, own, cores, foreign)
+	case cores > 0 && r.Env.LoadDuring-float64(max(cores, own)) > 0.5:
 		return fmt.Sprintf("load average %.1f on %d cores during the run (this case measured %.2f cores of foreign CPU) — rerun on an idle machine", r.Env.LoadDuring, r.Env.Cores, foreign)
 	case outliers > 0:
 		return fmt.Sprintf("%d outlier run(s) (modified z-score > 10) without measured foreign load — rerun, or add runs so they weigh less", outliers)

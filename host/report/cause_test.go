@@ -1,0 +1,35 @@
+package report
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pipe-bench/pipe/host/metric"
+	"github.com/pipe-bench/pipe/host/result"
+	"github.com/pipe-bench/pipe/host/stats"
+)
+
+func TestNoiseCause(t *testing.T) {
+	noisy := map[string]stats.Summary{metric.TTFT: {N: 5, Mean: 100, CV: 0.3, P50: 100}}
+	tests := []struct {
+		name    string
+		params  result.CaseParams
+		foreign float64
+		load    float64
+		want    string
+	}{
+		{"foreign load", result.CaseParams{Batch: 1, Streams: 1}, 0.8, 1, "foreign CPU load 0.80 cores"},
+		{"own streams oversubscribe", result.CaseParams{Batch: 1, Streams: 4}, 0.01, 8.9, "4 streams × 2 intra-op threads = 8 threads on 2 cores"},
+		{"load beyond pipe's own", result.CaseParams{Batch: 1, Streams: 1}, 0.1, 4.9, "load average 4.9 on 2 cores"},
+		{"nothing measured", result.CaseParams{Batch: 1, Streams: 1}, 0, 1.5, "no foreign load or outliers measured"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &result.Result{Env: result.Env{Cores: 2, LoadDuring: tc.load}, Cases: []result.Case{{ID: "c", Params: tc.params, Stats: noisy, ForeignCPU: tc.foreign}}}
+			a := Analyze(r, Options{})
+			if len(a.Variance) != 1 || !strings.Contains(a.Variance[0].Cause, tc.want) {
+				t.Errorf("cause %q, want it to contain %q", a.Variance[0].Cause, tc.want)
+			}
+		})
+	}
+}
