@@ -12,6 +12,7 @@ package analysis
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/pipe-bench/pipe/host/metric"
 	"github.com/pipe-bench/pipe/host/result"
@@ -92,13 +93,20 @@ func ThroughputOf(cases []result.Case, gain float64, cores, intraOp int) *result
 			}
 		}
 		t.Points = append(t.Points, p)
-		threads := intraOp
-		if threads <= 0 {
-			threads = cores
-		}
+	}
+	threads := intraOp
+	if threads <= 0 {
+		threads = cores
+	}
+	var over []string
+	for _, p := range t.Points {
 		if cores > 0 && threads*p.Streams > cores {
-			t.Warnings = append(t.Warnings, fmt.Sprintf("%s: %d streams × %d intra-op threads = %d threads on %d cores: oversubscribed, latency includes waiting for a core", c.ID, p.Streams, threads, threads*p.Streams, cores))
+			over = append(over, fmt.Sprintf("%s (%d threads)", p.Case, threads*p.Streams))
 		}
+	}
+	if len(over) > 0 {
+		t.Warnings = append(t.Warnings, fmt.Sprintf("%d of %d cases run more threads than the %d cores (streams × %d intra-op threads): %s — their latency includes waiting for a core; set intra_op_threads = cores / streams to measure without it",
+			len(over), len(t.Points), cores, threads, strings.Join(over, ", ")))
 	}
 	sort.SliceStable(t.Points, func(i, j int) bool {
 		a, b := t.Points[i], t.Points[j]

@@ -130,7 +130,7 @@ func TestThroughputSaturation(t *testing.T) {
 	if len(tp.Warnings) != 0 {
 		t.Errorf("warnings %q with 1 thread × ≤ 2 streams on 2 cores", tp.Warnings)
 	}
-	if w := ThroughputOf(cases, 0.10, 2, 2).Warnings; len(w) != 1 || !strings.Contains(w[0], "oversubscribed") {
+	if w := ThroughputOf(cases, 0.10, 2, 2).Warnings; len(w) != 1 || !strings.Contains(w[0], "1 of 5 cases") || !strings.Contains(w[0], "s2 (4 threads)") {
 		t.Errorf("warnings %q, want one for s2: 2 streams × 2 threads on 2 cores", w)
 	}
 }

@@ -54,8 +54,11 @@ type VarianceRow struct {
 	CV         map[string]float64 // by metric ID, fractions
 	Outliers   map[string]int     // by metric ID, runs with modified z > 10
 	ForeignCPU float64
-	// Cause names the likely cause when a key metric's CV exceeds HighCV.
-	Cause string
+	// Cause names the likely cause when a key metric's CV exceeds HighCV;
+	// CauseKind classifies it: "foreign", "oversubscribed", "load",
+	// "outliers", "governor" or "unexplained".
+	Cause     string
+	CauseKind string
 }
 
 // Finding is one conclusion drawn from the data.
@@ -173,7 +176,7 @@ func variance(r *result.Result) []VarianceRow {
 			}
 		}
 		if high {
-			row.Cause = noiseCause(r, c, outliers)
+			row.CauseKind, row.Cause = noiseCause(r, c, outliers)
 		}
 		rows = append(rows, row)
 	}
@@ -190,7 +193,7 @@ func isKey(id string) bool {
 }
 
 // noiseCause names the likely cause of a high CV, from what was measured.
-func noiseCause(r *result.Result, c *result.Case, outliers int) string {
+func noiseCause(r *result.Result, c *result.Case, outliers int) (kind, cause string) {
 	foreign := c.ForeignCPU
 	cores := r.Env.Cores
 	// pipe's own runnable threads: intra-op threads (the runtime's default
@@ -205,17 +208,17 @@ func noiseCause(r *result.Result, c *result.Case, outliers int) string {
 	own := threads * max(c.Params.Streams, 1)
 	switch {
 	case foreign >= NotableForeignCPU:
-		return fmt.Sprintf("foreign CPU load %.2f cores during the case — rerun on an idle machine", foreign)
+		return "foreign", fmt.Sprintf("foreign CPU load %.2f cores during the case — rerun on an idle machine", foreign)
 	case cores > 0 && c.Params.Streams > 1 && own > cores:
-		return fmt.Sprintf("%d streams × %d intra-op threads = %d threads on %d cores: the requests contend with each other, not with other processes (%.2f cores of foreign CPU) — expected under concurrency; intra_op_threads = cores / streams separates the two", c.Params.Streams, threads, own, cores, foreign)
+		return "oversubscribed", fmt.Sprintf("%d streams × %d intra-op threads = %d threads on %d cores: the requests contend with each other, not with other processes (%.2f cores of foreign CPU) — expected under concurrency; intra_op_threads = cores / streams separates the two", c.Params.Streams, threads, own, cores, foreign)
 	case cores > 0 && r.Env.LoadDuring-float64(max(cores, own)) > 0.5:
-		return fmt.Sprintf("load average %.1f on %d cores during the run (this case measured %.2f cores of foreign CPU) — rerun on an idle machine", r.Env.LoadDuring, r.Env.Cores, foreign)
+		return "load", fmt.Sprintf("load average %.1f on %d cores during the run (this case measured %.2f cores of foreign CPU) — rerun on an idle machine", r.Env.LoadDuring, r.Env.Cores, foreign)
 	case outliers > 0:
-		return fmt.Sprintf("%d outlier run(s) (modified z-score > 10) without measured foreign load — rerun, or add runs so they weigh less", outliers)
+		return "outliers", fmt.Sprintf("%d outlier run(s) (modified z-score > 10) without measured foreign load — rerun, or add runs so they weigh less", outliers)
 	case r.Env.Governor != "" && r.Env.Governor != "performance":
-		return fmt.Sprintf("no foreign load or outliers measured; the CPU governor is %q — set it to performance, or add runs", r.Env.Governor)
+		return "governor", fmt.Sprintf("no foreign load or outliers measured; the CPU governor is %q — set it to performance, or add runs", r.Env.Governor)
 	}
-	return "no foreign load or outliers measured: the machine's own variation (frequency, thermal, memory placement) — add runs or pin threads"
+	return "unexplained", "no foreign load or outliers measured: the machine's own variation (frequency, thermal, memory placement) — add runs or pin threads"
 }
 
 // metricName is a metric's short name for sentences.
@@ -276,8 +279,13 @@ func findings(r *result.Result, a *Analysis) []Finding {
 				verb, pct(math.Abs(d)), first.PromptTokens, last.PromptTokens, stats.Format(first.Decode), stats.Format(last.Decode))
 		}
 	}
+	var contended []string
 	for _, v := range a.Variance {
 		if v.Cause == "" {
+			continue
+		}
+		if v.CauseKind == "oversubscribed" {
+			contended = append(contended, v.Case)
 			continue
 		}
 		var parts []string
@@ -287,6 +295,10 @@ func findings(r *result.Result, a *Analysis) []Finding {
 			}
 		}
 		add("variance", "CV %s at %s: %s.", strings.Join(parts, ", "), v.Case, v.Cause)
+	}
+	if len(contended) > 0 {
+		add("variance", "CV above %s in %d concurrent case(s) whose streams × intra-op threads exceed the %d cores (%s): the requests contend with each other, not with other processes — expected under concurrency; intra_op_threads = cores / streams separates the two.",
+			pct(HighCV), len(contended), r.Env.Cores, strings.Join(contended, ", "))
 	}
 	if m := r.Memory; m != nil {
 		for _, l := range m.Leak {

@@ -33,3 +33,20 @@ func TestNoiseCause(t *testing.T) {
 		})
 	}
 }
+
+func TestContendedCasesShareOneFinding(t *testing.T) {
+	noisy := map[string]stats.Summary{metric.TTFT: {N: 5, Mean: 100, CV: 0.3, P50: 100}}
+	r := &result.Result{Env: result.Env{Cores: 2}, Cases: []result.Case{
+		{ID: "b1-s2", Params: result.CaseParams{Batch: 1, Streams: 2}, Stats: noisy},
+		{ID: "b1-s4", Params: result.CaseParams{Batch: 1, Streams: 4}, Stats: noisy},
+	}}
+	var variance []string
+	for _, f := range Analyze(r, Options{}).Findings {
+		if f.Kind == "variance" {
+			variance = append(variance, f.Text)
+		}
+	}
+	if len(variance) != 1 || !strings.Contains(variance[0], "2 concurrent case(s)") || !strings.Contains(variance[0], "b1-s2, b1-s4") {
+		t.Errorf("variance findings %q, want one naming both contended cases", variance)
+	}
+}
