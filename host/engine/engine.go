@@ -20,6 +20,7 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -249,6 +250,15 @@ func runCase(ctx context.Context, plan *pipeline.Plan, cs pipeline.CaseSpec, ci 
 			debug.FreeOSMemory()
 		}
 		m.Values[metric.RSSAfterRun] = float64(measure.RSS()) / (1 << 20)
+		if keep := plan.Measure.Metrics; len(keep) > 0 {
+			// The invariants were checked on the whole trace; only the
+			// values the pipeline asked for are kept and aggregated.
+			for id := range m.Values {
+				if !slices.Contains(keep, id) {
+					delete(m.Values, id)
+				}
+			}
+		}
 		run := &result.Run{Index: index, Stream: stream, Values: m.Values, ITLms: m.ITLms, TokenMS: m.TokenMS, Valid: m.Valid(), Problems: m.Problems}
 		if err := j.write(journalRun{Type: "run", Case: cs.ID, Index: index, Stream: stream, Warmup: warmup, Trace: tr, Values: m.Values, Valid: run.Valid, Problems: m.Problems}); err != nil {
 			return nil, err

@@ -287,3 +287,19 @@ func TestThreadsAxisUsesASessionPerThreadCount(t *testing.T) {
 		t.Errorf("err = %v, want a refusal naming threads = 1", err)
 	}
 }
+
+func TestMeasureKeepsTheAskedMetrics(t *testing.T) {
+	p := plan(pipeline.CaseSpec{ID: "c", PromptTokens: 4, NewTokens: 4})
+	p.Measure.Metrics = []string{metric.TTFT, metric.DecodeTPS}
+	res, err := Run(context.Background(), p, &fakeGen{ttft: constTTFT(time.Millisecond), gap: time.Millisecond}, Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for id := range res.Cases[0].Stats {
+		got = append(got, id)
+	}
+	if len(got) != 2 || res.Cases[0].Stats[metric.TTFT].N != 3 || res.Cases[0].Stats[metric.DecodeTPS].N != 3 {
+		t.Errorf("statistics for %v, want exactly ttft_ms and decode_tps", got)
+	}
+}
