@@ -377,8 +377,17 @@ func distributionCharts(r *result.Result) ([]Chart, error) {
 			p.Add(bad)
 			p.Legend.Add(fmt.Sprintf("invalid run (%d), left out of the box", len(invalid)), bad)
 		}
-		p.NominalX(names...)
+		labels, shared := axisLabels(names)
+		p.NominalX(labels...)
 		p.X.Tick.Label.Font.Size = vg.Points(8)
+		if shared != "" {
+			p.X.Label.Text = "cases " + shared + "-…"
+		}
+		if len(labels) > 6 {
+			p.X.Tick.Label.Rotation = math.Pi / 4
+			p.X.Tick.Label.XAlign = draw.XRight
+			p.X.Tick.Label.YAlign = draw.YCenter
+		}
 		// Each case owns one unit of x: its box left of centre, its runs right.
 		p.X.Min, p.X.Max = -0.6, float64(len(names))-0.4
 		// The spread is the point here, so the axis fits the runs rather
@@ -761,4 +770,41 @@ func ratio(a, b float64) float64 {
 		return math.NaN()
 	}
 	return a / b
+}
+
+// axisLabels drops the dash-separated parts that every case ID shares
+// ("p128-n64-b1-s2", "p128-n64-b2-s1" → "b1-s2", "b2-s1"), so a dozen cases
+// fit under one axis; it returns the labels and the shared prefix.
+func axisLabels(ids []string) ([]string, string) {
+	if len(ids) < 2 {
+		return ids, ""
+	}
+	split := make([][]string, len(ids))
+	for i, id := range ids {
+		split[i] = strings.Split(id, "-")
+	}
+	common := 0
+	for ; ; common++ {
+		if common >= len(split[0])-1 {
+			break
+		}
+		same := true
+		for _, parts := range split[1:] {
+			if common >= len(parts)-1 || parts[common] != split[0][common] {
+				same = false
+				break
+			}
+		}
+		if !same {
+			break
+		}
+	}
+	if common == 0 {
+		return ids, ""
+	}
+	labels := make([]string, len(ids))
+	for i, parts := range split {
+		labels[i] = strings.Join(parts[common:], "-")
+	}
+	return labels, strings.Join(split[0][:common], "-")
 }
