@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +79,9 @@ func TestFromTrace(t *testing.T) {
 }
 
 func TestSamplerSeesAllocation(t *testing.T) {
+	// Return any earlier test's freed heap first: reused pages that are
+	// already resident would not raise RSS when touched again.
+	debug.FreeOSMemory()
 	s := StartSampler(5*time.Millisecond, true)
 	before := RSS()
 	buf := make([]byte, 200<<20)
