@@ -91,14 +91,12 @@ func (g *GPU) Close() {
 // refreshes per-process figures on its own schedule, so the interval is
 // longer than the RSS sampler's (default 20 ms).
 type GPUSampler struct {
-	gpu   *GPU
-	peak  atomic.Int64
-	last  atomic.Int64
-	seen  atomic.Bool
-	err   atomic.Pointer[error]
-	stop  chan struct{}
-	done  sync.WaitGroup
-	every time.Duration
+	gpu  *GPU
+	peak atomic.Int64
+	last atomic.Int64
+	seen atomic.Bool
+	err  atomic.Pointer[error]
+	poll *poller
 }
 
 // StartGPUSampler starts polling g every interval (0 means 20 ms).
@@ -106,22 +104,8 @@ func StartGPUSampler(g *GPU, interval time.Duration) *GPUSampler {
 	if interval <= 0 {
 		interval = 20 * time.Millisecond
 	}
-	s := &GPUSampler{gpu: g, stop: make(chan struct{}), every: interval}
-	s.sample()
-	s.done.Add(1)
-	go func() {
-		defer s.done.Done()
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-s.stop:
-				return
-			case <-t.C:
-				s.sample()
-			}
-		}
-	}()
+	s := &GPUSampler{gpu: g}
+	s.poll = startPoller(interval, s.sample)
 	return s
 }
 
@@ -134,21 +118,14 @@ func (s *GPUSampler) sample() {
 	if found {
 		s.seen.Store(true)
 		s.last.Store(b)
-		for {
-			p := s.peak.Load()
-			if b <= p || s.peak.CompareAndSwap(p, b) {
-				break
-			}
-		}
+		raisePeak(&s.peak, b)
 	}
 }
 
 // Stop takes a last sample, stops polling and returns the peak bytes. err
 // says why there is no figure: NVML failed, or never listed this process.
 func (s *GPUSampler) Stop() (peak int64, err error) {
-	close(s.stop)
-	s.done.Wait()
-	s.sample()
+	s.poll.stop()
 	if e := s.err.Load(); e != nil {
 		return s.peak.Load(), *e
 	}

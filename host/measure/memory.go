@@ -63,12 +63,10 @@ type RSSPoint struct {
 // Combined with VmHWM (reset at Start) it catches peaks shorter than the
 // interval.
 type Sampler struct {
-	interval time.Duration
 	keep     bool
 	start    time.Time
 	peak     atomic.Int64
-	stop     chan struct{}
-	done     sync.WaitGroup
+	poll     *poller
 	mu       sync.Mutex
 	series   []RSSPoint
 	hwmReset bool
@@ -80,34 +78,15 @@ func StartSampler(interval time.Duration, keepSeries bool) *Sampler {
 	if interval <= 0 || interval > 10*time.Millisecond {
 		interval = 10 * time.Millisecond
 	}
-	s := &Sampler{interval: interval, keep: keepSeries, start: time.Now(), stop: make(chan struct{})}
+	s := &Sampler{keep: keepSeries, start: time.Now()}
 	s.hwmReset = ResetPeak()
-	s.sample()
-	s.done.Add(1)
-	go func() {
-		defer s.done.Done()
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-s.stop:
-				return
-			case <-t.C:
-				s.sample()
-			}
-		}
-	}()
+	s.poll = startPoller(interval, s.sample)
 	return s
 }
 
 func (s *Sampler) sample() {
 	v := RSS()
-	for {
-		p := s.peak.Load()
-		if v <= p || s.peak.CompareAndSwap(p, v) {
-			break
-		}
-	}
+	raisePeak(&s.peak, v)
 	if s.keep {
 		s.mu.Lock()
 		s.series = append(s.series, RSSPoint{AtMS: float64(time.Since(s.start)) / 1e6, Bytes: v})
@@ -118,9 +97,7 @@ func (s *Sampler) sample() {
 // Stop ends sampling and returns the peak RSS in bytes (the larger of the
 // sampled peak and VmHWM when VmHWM was reset at start) and the series.
 func (s *Sampler) Stop() (peak int64, series []RSSPoint) {
-	close(s.stop)
-	s.done.Wait()
-	s.sample()
+	s.poll.stop()
 	peak = s.peak.Load()
 	if s.hwmReset {
 		peak = max(peak, HWM())
