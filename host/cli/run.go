@@ -30,11 +30,7 @@ func runCommand() *ucli.Command {
 			&ucli.BoolFlag{Name: "no-progress", Usage: "no progress line on stderr (it is off anyway when stderr is not a terminal)"},
 		),
 		Action: func(c *ucli.Context) error {
-			c, args, err := interspersed(c)
-			if err != nil {
-				return err
-			}
-			plan, err := loadPipeline(c, args)
+			c, plan, err := loadPipeline(c)
 			if err != nil {
 				return err
 			}

@@ -22,7 +22,19 @@ func pipelineFlags() []ucli.Flag {
 // loadPipeline loads the pipeline named by the command's one argument
 // with the pipeline flags. On problems it prints each, one per line, to
 // stderr and returns an error that exits 1.
-func loadPipeline(c *ucli.Context, args []string) (*pipeline.Plan, error) {
+//
+// Flags may follow the file (urfave/cli stops at the first argument), so it
+// returns the context that answers for every flag given.
+func loadPipeline(c *ucli.Context) (*ucli.Context, *pipeline.Plan, error) {
+	c, args, err := interspersed(c)
+	if err != nil {
+		return c, nil, err
+	}
+	plan, err := loadPipelineFile(c, args)
+	return c, plan, err
+}
+
+func loadPipelineFile(c *ucli.Context, args []string) (*pipeline.Plan, error) {
 	if len(args) != 1 {
 		return nil, fmt.Errorf("%s: want one pipeline file, e.g. pipe %s pipelines/phase2-latency.toml", c.Command.Name, c.Command.Name)
 	}
@@ -56,11 +68,7 @@ func validateCommand() *ucli.Command {
 			"`pipe run` would execute.",
 		Flags: pipelineFlags(),
 		Action: func(c *ucli.Context) error {
-			c, args, err := interspersed(c)
-			if err != nil {
-				return err
-			}
-			plan, err := loadPipeline(c, args)
+			c, plan, err := loadPipeline(c)
 			if err != nil {
 				return err
 			}
