@@ -3,9 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,41 +53,8 @@ func pluginCommand() *ucli.Command {
 	}
 }
 
-// argsAndFlags returns a subcommand's positional arguments and a flag
-// lookup that also sees flags written after them (`build DIR -o FILE`),
-// which urfave/cli stops parsing at.
-func argsAndFlags(c *ucli.Context) ([]string, func(string) string, error) {
-	fs := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	for _, f := range c.Command.Flags {
-		if err := f.Apply(fs); err != nil {
-			return nil, nil, err
-		}
-	}
-	var pos []string
-	rest := c.Args().Slice()
-	for len(rest) > 0 {
-		if err := fs.Parse(rest); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", c.Command.FullName(), err)
-		}
-		rest = fs.Args()
-		if len(rest) > 0 {
-			pos, rest = append(pos, rest[0]), rest[1:]
-		}
-	}
-	late := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { late[f.Name] = true })
-	get := func(name string) string {
-		if late[name] {
-			return fs.Lookup(name).Value.String()
-		}
-		return c.String(name)
-	}
-	return pos, get, nil
-}
-
 func pluginNew(c *ucli.Context) error {
-	args, flagValue, err := argsAndFlags(c)
+	c, args, err := interspersed(c)
 	if err != nil {
 		return err
 	}
@@ -97,11 +62,11 @@ func pluginNew(c *ucli.Context) error {
 		return errors.New("plugin new: want one NAME, e.g. pipe plugin new slowdown --kind metric")
 	}
 	name := args[0]
-	dir := flagValue("dir")
+	dir := c.String("dir")
 	if dir == "" {
 		dir = name
 	}
-	files, err := plugin.Scaffold(dir, name, flagValue("kind"))
+	files, err := plugin.Scaffold(dir, name, c.String("kind"))
 	if err != nil {
 		return fmt.Errorf("plugin new: %w", err)
 	}
@@ -116,7 +81,7 @@ func pluginNew(c *ucli.Context) error {
 }
 
 func pluginBuild(c *ucli.Context) error {
-	args, flagValue, err := argsAndFlags(c)
+	c, args, err := interspersed(c)
 	if err != nil {
 		return err
 	}
@@ -124,7 +89,7 @@ func pluginBuild(c *ucli.Context) error {
 		return errors.New("plugin build: want one plugin directory, e.g. pipe plugin build plugins/jitter")
 	}
 	dir := args[0]
-	out := flagValue("o")
+	out := c.String("o")
 	if out == "" {
 		out = plugin.DefaultBuildPath(dir)
 	}
