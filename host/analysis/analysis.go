@@ -83,8 +83,8 @@ func ThroughputOf(cases []result.Case, gain float64, cores, intraOp int) *result
 			TTFTp50: c.Stats[metric.TTFT].P50, TPOTp50: c.Stats[metric.TPOT].P50, E2Ep50: c.Stats[metric.E2E].P50,
 		}
 		p.Concurrency = p.Batch * p.Streams
-		if v, ok := c.Values["throughput.output_tps"]; ok {
-			p.OutputTPS, p.RequestsPS = v, c.Values["throughput.requests_ps"]
+		if v, ok := c.Values[metric.ThroughputOutputTPS]; ok {
+			p.OutputTPS, p.RequestsPS = v, c.Values[metric.ThroughputRequestsPS]
 		} else if s, ok := c.Stats[metric.OutputTPS]; ok {
 			// One stream: a request's own throughput is the machine's.
 			p.OutputTPS = s.Mean

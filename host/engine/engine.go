@@ -363,9 +363,9 @@ func runCase(ctx context.Context, plan *pipeline.Plan, cs pipeline.CaseSpec, ci 
 		tokens += float64(len(r.TokenMS) * batch)
 	}
 	c.Values = map[string]float64{
-		"throughput.output_tps":   tokens / wall,
-		"throughput.requests_ps":  float64(len(c.Runs)) / wall,
-		"throughput.peak_rss_mib": float64(peak) / (1 << 20),
+		metric.ThroughputOutputTPS:  tokens / wall,
+		metric.ThroughputRequestsPS: float64(len(c.Runs)) / wall,
+		metric.ThroughputPeakRSS:    float64(peak) / (1 << 20),
 	}
 	if firstErr != nil {
 		return c, firstErr
@@ -448,7 +448,8 @@ func aggregate(c *result.Case, spec pipeline.AggregateSpec) {
 	}
 }
 
-// presentMetrics lists the definitions of every metric that occurs in cases.
+// presentMetrics lists the definitions of every metric that occurs in
+// cases, in the registry's order.
 func presentMetrics(reg *metric.Registry, cases []result.Case) []metric.Def {
 	seen := map[string]bool{}
 	for _, c := range cases {
@@ -463,27 +464,9 @@ func presentMetrics(reg *metric.Registry, cases []result.Case) []metric.Def {
 	for _, d := range reg.All() {
 		if seen[d.ID] {
 			out = append(out, d)
-			delete(seen, d.ID)
-		}
-	}
-	var rest []string
-	for id := range seen {
-		rest = append(rest, id)
-	}
-	sort.Strings(rest)
-	for _, id := range rest {
-		if def, ok := engineMetrics[id]; ok {
-			out = append(out, def)
 		}
 	}
 	return out
-}
-
-// engineMetrics are case-level values the engine itself computes.
-var engineMetrics = map[string]metric.Def{
-	"throughput.output_tps":   {ID: "throughput.output_tps", Unit: "tok/s", Better: metric.Higher, Source: "builtin", Description: "generated tokens of all streams and rows / wall time of the case's measured runs"},
-	"throughput.requests_ps":  {ID: "throughput.requests_ps", Unit: "req/s", Better: metric.Higher, Source: "builtin", Description: "finished requests / wall time of the case's measured runs"},
-	"throughput.peak_rss_mib": {ID: "throughput.peak_rss_mib", Unit: "MiB", Better: metric.Lower, Source: "builtin", Description: "peak RSS of the process during the case's measured runs"},
 }
 
 func settings(p *pipeline.Plan) map[string]any {

@@ -91,7 +91,7 @@ func (r *Registry) All() []Def {
 	defer r.mu.RUnlock()
 	var out []Def
 	seen := map[string]bool{}
-	for _, b := range Builtin {
+	for _, b := range append(append([]Def{}, Builtin...), CaseLevel...) {
 		if d, ok := r.defs[b.ID]; ok {
 			out = append(out, d)
 			seen[b.ID] = true
@@ -107,10 +107,11 @@ func (r *Registry) All() []Def {
 	return append(out, rest...)
 }
 
-// NewRegistry returns a registry holding the built-in metrics.
+// NewRegistry returns a registry holding the built-in per-run and
+// case-level metrics.
 func NewRegistry() *Registry {
 	r := &Registry{}
-	for _, d := range Builtin {
+	for _, d := range append(append([]Def{}, Builtin...), CaseLevel...) {
 		if err := r.Register(d); err != nil {
 			panic(err) // a programming error in Builtin
 		}
@@ -158,4 +159,22 @@ var Builtin = []Def{
 		Description: "resident set size right after the run finished"},
 	{ID: OutsideRun, Unit: "%", Better: Lower, Source: "builtin",
 		Description: "share of E2E spent outside the runtime's Run calls (tokenization, sampling, buffer handling)"},
+}
+
+// Case-level metric IDs: one value per case, computed by the engine over the
+// case's concurrent streams (they have no per-run distribution).
+const (
+	ThroughputOutputTPS  = "throughput.output_tps"
+	ThroughputRequestsPS = "throughput.requests_ps"
+	ThroughputPeakRSS    = "throughput.peak_rss_mib"
+)
+
+// CaseLevel lists the case-level metrics the engine computes.
+var CaseLevel = []Def{
+	{ID: ThroughputOutputTPS, Unit: "tok/s", Better: Higher, Source: "builtin",
+		Description: "generated tokens of all streams and rows / wall time of the case's measured runs"},
+	{ID: ThroughputRequestsPS, Unit: "req/s", Better: Higher, Source: "builtin",
+		Description: "finished requests / wall time of the case's measured runs"},
+	{ID: ThroughputPeakRSS, Unit: "MiB", Better: Lower, Source: "builtin",
+		Description: "peak RSS of the process during the case's measured runs"},
 }

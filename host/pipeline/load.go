@@ -57,9 +57,6 @@ var (
 	// BuiltinFormats are the report formats pipe writes itself; a
 	// declared report plugin's name is a format too.
 	BuiltinFormats = []string{"md", "json", "csv", "html"}
-	// engineNamespaces hold metrics the engine and the analyses compute per
-	// case (throughput.output_tps, …); targets may name them.
-	engineNamespaces = []string{"throughput", "memory", "leak"}
 )
 
 var (

@@ -137,6 +137,10 @@ expr = "e2e_ms.mean < 3s"
 case = "p999-*"
 [[target]]
 case = "p8-n4"
+[[target]]
+expr = "throughput.output_tps.mean > 10"
+[[target]]
+expr = "throughput.output_tpz.mean > 10"
 `,
 			want: []string{
 				`p.toml:9: target.0.expr: target "ttft_ms.p95 2500ms": column 19: no comparison; want METRIC.STAT OP VALUE, e.g. ttft_ms.p95 < 2500ms`,
@@ -145,6 +149,7 @@ case = "p8-n4"
 				`p.toml:15: target.3.expr: target "e2e_ms.mean < 3 parsecs": column 17: unknown unit "parsecs"; want one of ns us ms s, B KiB MiB GiB, tok/s req/s, %`,
 				`p.toml:18: target.4.case: "p999-*" matches no case; cases are p8-n4, p16-n8`,
 				`p.toml:19: target.5: expr is missing, e.g. expr = "ttft_ms.p95 < 2500ms"`,
+				`p.toml:24: target.7.expr: target "throughput.output_tpz.mean > 10": unknown metric "throughput.output_tpz"; did you mean throughput.output_tps?`,
 			},
 		},
 		{

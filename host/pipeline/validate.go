@@ -48,7 +48,7 @@ func (l *loader) validate(doc *fileDoc) *Plan {
 		pluginNames = append(pluginNames, pd.Name)
 	}
 	reg := metric.NewRegistry()
-	namespaces := append(append([]string{}, pluginNames...), engineNamespaces...)
+	namespaces := pluginNames
 	knownMetric := func(key, id string) {
 		if _, ok := reg.Lookup(id); ok {
 			return
