@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -146,6 +147,14 @@ var hfAliases = []struct {
 	{"bos", []string{"bos_token_id"}},
 	{"eos", []string{"eos_token_id"}},
 	{"layer_norm_eps", []string{"layer_norm_epsilon", "layer_norm_eps", "rms_norm_eps"}},
+}
+
+// ReadConfig reads dir/config.json (Hugging Face keys, see hfAliases) without
+// touching the model: validation uses it for the context length. A missing
+// file is not an error (found = false); fields the file lacks stay zero.
+func ReadConfig(dir string) (cfg Config, found bool, err error) {
+	hc, found, err := readHFConfig(filepath.Join(dir, "config.json"))
+	return hc.cfg, found, err
 }
 
 // readHFConfig parses path; a missing file is not an error (ok = false).

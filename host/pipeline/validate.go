@@ -3,7 +3,6 @@ package pipeline
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path"
@@ -324,11 +323,11 @@ func (l *loader) model(doc *fileDoc, p *Plan) {
 			dir = ""
 		}
 		if dir != "" {
-			n, err := configPositions(dir)
+			cfg, _, err := model.ReadConfig(dir)
 			if err != nil {
 				l.addf("model.source", "%v", err)
 			}
-			p.Model.MaxPositions = n
+			p.Model.MaxPositions = cfg.MaxPositions
 		}
 	}
 	if p.Model.GraphStyle == "" {
@@ -380,25 +379,6 @@ func (l *loader) choice(key string, v *string, choices []string) {
 	if !contains(choices, *v) {
 		l.addf(key, "unknown value %q; use %s", *v, quoteList(choices))
 	}
-}
-
-// configPositions reads the context length from a model directory's
-// config.json (0 when the file or the field is absent).
-func configPositions(dir string) (int, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		return 0, nil
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		return 0, fmt.Errorf("%s: not valid JSON (%v); fix or remove it", filepath.Join(dir, "config.json"), err)
-	}
-	for _, k := range []string{"max_position_embeddings", "n_positions", "n_ctx", "seq_length", "max_positions"} {
-		if v, ok := cfg[k].(float64); ok && v > 0 {
-			return int(v), nil
-		}
-	}
-	return 0, nil
 }
 
 // plugins checks [[plugin]] tables and resolves their .wasm paths.
