@@ -451,7 +451,7 @@ func TestModelDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Parse(file, []byte(src), LoadOptions{})
-	want = file + ":2: model.source: " + filepath.Join(model, "config.json") + ": not valid JSON (unexpected end of JSON input); fix or remove it"
+	want = file + ":2: model.source: " + filepath.Join(model, "config.json") + ": not a JSON object (unexpected end of JSON input); fix it or remove it"
 	if err == nil || err.Error() != want {
 		t.Errorf("got  %v\nwant %s", err, want)
 	}
