@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // These tests run the real binary — built here — the way a user or a script
@@ -114,5 +116,71 @@ func TestBadInputsGiveOneLine(t *testing.T) {
 				t.Errorf("stderr holds a Go stack trace:\n%s", stderr)
 			}
 		})
+	}
+}
+
+// An interrupt stops the run and still writes what finished: the journal,
+// result.json and the report, with exit 1 and a message saying so.
+func TestInterruptWritesFinishedRuns(t *testing.T) {
+	bin := buildPipe(t)
+	out := t.TempDir()
+	cmd := exec.Command(bin, "run", "pipelines/testdata/gpt2-tiny.toml", "--out", out,
+		"--set", "generate.runs=1000000", "--set", "matrix.prompt_tokens=[16, 32]", "--set", "matrix.new_tokens=[32, 32]")
+	cmd.Dir = "../.."
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until runs are being journaled, then interrupt.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		m, _ := filepath.Glob(filepath.Join(out, "*", "samples.jsonl"))
+		if len(m) == 1 {
+			if b, _ := os.ReadFile(m[0]); bytes.Count(b, []byte("\n")) > 20 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no runs journaled within a minute; stderr: %s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v, want 1; stderr: %s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("stderr %q does not say it was interrupted", stderr.String())
+	}
+	dir, _ := filepath.Glob(filepath.Join(out, "*"))
+	b, err := os.ReadFile(filepath.Join(dir[0], "result.json"))
+	if err != nil {
+		t.Fatalf("no result.json after the interrupt: %v", err)
+	}
+	var res struct {
+		Cases []struct {
+			Runs []json.RawMessage `json:"runs"`
+		} `json:"cases"`
+		Errors []string `json:"errors"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	journal, _ := os.ReadFile(filepath.Join(dir[0], "samples.jsonl"))
+	lines := bytes.Count(journal, []byte("\n"))
+	if len(res.Cases) == 0 || len(res.Cases[0].Runs) == 0 || len(res.Cases[0].Runs) != lines-2 {
+		t.Errorf("result holds %d runs, journal %d lines: want every journaled measured run (lines − header − warmup) in the result", len(res.Cases[0].Runs), lines)
+	}
+	if len(res.Errors) == 0 || !strings.Contains(res.Errors[0], "interrupted") {
+		t.Errorf("result errors %q do not record the interrupt", res.Errors)
+	}
+	if _, err := os.Stat(filepath.Join(dir[0], "report.md")); err != nil {
+		t.Errorf("no report after the interrupt: %v", err)
 	}
 }

@@ -22,8 +22,8 @@ func runCommand() *ucli.Command {
 		Usage:     "run a pipeline: warmup → generate → measure → aggregate → report",
 		ArgsUsage: "PIPELINE.toml",
 		Description: "Writes data/benchmarks/<pipeline>_<model>_<UTC stamp>/ (or under --out): samples.jsonl as runs\n" +
-			"finish, result.json, and one file per report format. Ctrl-C stops after the run in flight and\n" +
-			"still writes the result of the finished runs.\n\n" + ExitCodesHelp,
+			"finish, result.json, and one file per report format. Ctrl-C stops at once, abandoning the\n" +
+			"unfinished run, and still writes the result and reports of the finished runs.\n\n" + ExitCodesHelp,
 		Flags: append(pipelineFlags(),
 			&ucli.BoolFlag{Name: "dry-run", Usage: "print the expanded plan and exit"},
 			&ucli.StringFlag{Name: "baseline", Usage: "compare with `RESULT` (a result.json, a run directory, or latest:NAME)"},

@@ -81,7 +81,9 @@ type Options struct {
 }
 
 // Run executes the plan's cases with g and returns the aggregated result.
-// On cancellation it stops after the run in flight, aggregates what was
+// On cancellation it stops (the run in flight ends when the generator
+// notices the context; a generator that ignores it finishes the run, which
+// is then kept), aggregates what was
 // measured, and returns the partial result together with ctx's error.
 func Run(ctx context.Context, plan *pipeline.Plan, g gen.Generator, opt Options) (*result.Result, error) {
 	if opt.Registry == nil {
