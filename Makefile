@@ -4,6 +4,7 @@ GO     ?= go
 # go-nvml's header marks functions deprecated that it still wraps: quiet cgo.
 export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 PIPE   := bin/pipe
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 PLUGIN_SRCS := $(wildcard plugins/*/main.go examples/*/main.go)
 
 .PHONY: all setup build plugins phase1 phase2 phase3 phase4 phase5 phases test bench clean
@@ -14,7 +15,7 @@ setup:
 	$(GO) run ./cmd/pipe setup
 
 build:
-	$(GO) build -o $(PIPE) ./cmd/pipe
+	$(GO) build -ldflags "-X github.com/pipe-bench/pipe/host/cli.Version=$(VERSION)" -o $(PIPE) ./cmd/pipe
 
 # Builds every first-party and example plugin to .cache/plugins/NAME.wasm.
 plugins: build
