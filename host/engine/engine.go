@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"runtime"
 	"runtime/debug"
 	"slices"
 	"sort"
@@ -215,9 +214,6 @@ func runCase(ctx context.Context, plan *pipeline.Plan, cs pipeline.CaseSpec, ci 
 		req := gen.Request{NewTokens: cs.NewTokens, Sampling: cs.Sampling}
 		var sampler *measure.Sampler
 		if c.Params.Streams == 1 {
-			// Collect the previous run's garbage before the clock starts,
-			// as Go's own benchmarks do: a GC inside a timed run is noise.
-			runtime.GC()
 			sampler = measure.StartSampler(plan.Generate.RSSInterval, false)
 		}
 		req.Start = time.Now()
@@ -246,9 +242,11 @@ func runCase(ctx context.Context, plan *pipeline.Plan, cs pipeline.CaseSpec, ci 
 			m.Values[metric.PeakRSS] = float64(peak) / (1 << 20)
 		}
 		if c.Params.Streams == 1 {
-			// Return freed Go heap to the OS before reading RSS: Go keeps
-			// freed pages until its scavenger runs, so without this the RSS
-			// series climbs towards the GC goal (GOGC) and reads as a leak.
+			// Collect and return freed Go heap to the OS before reading RSS:
+			// Go keeps freed pages until its scavenger runs, so without this
+			// the RSS series climbs towards the GC goal (GOGC) and reads as a
+			// leak. The collection also keeps GC out of the next timed run,
+			// as Go's own benchmarks do.
 			debug.FreeOSMemory()
 		}
 		m.Values[metric.RSSAfterRun] = float64(measure.RSS()) / (1 << 20)
