@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"github.com/pipe-bench/pipe/internal/golden"
+	"sync"
 
 	"bytes"
 	"encoding/csv"
@@ -146,8 +147,12 @@ func (plugFormat) Render(r *result.Result, _ report.Options) ([]report.File, err
 	return []report.File{{Name: "cases.txt", Data: []byte(r.Cases[0].ID)}}, nil
 }
 
+// registerOnce keeps TestRegistry repeatable (go test -count=N): the
+// registry is process-wide and refuses a second registration by design.
+var registerOnce sync.Once
+
 func TestRegistry(t *testing.T) {
-	report.Register(plugFormat{})
+	registerOnce.Do(func() { report.Register(plugFormat{}) })
 	for _, name := range []string{"md", "csv", "json", "test-plugin"} {
 		if _, ok := report.Lookup(name); !ok {
 			t.Errorf("format %s not registered", name)
