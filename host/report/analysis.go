@@ -254,8 +254,11 @@ func findings(r *result.Result, a *Analysis) []Finding {
 	for _, e := range r.Errors {
 		add("error", "Error during the run: %s.", e)
 	}
-	if cores := r.Env.Cores; cores > 0 && r.Env.LoadBefore > 0.5*float64(cores) {
-		add("load", "The machine was busy before the run: load average %.2f on %d cores — the first case may be slowed.", r.Env.LoadBefore, cores)
+	// A high load average before the run is only worth a sentence when
+	// the first case then measured foreign CPU: the 1-minute average
+	// decays slowly after, say, the build that preceded the run.
+	if cores := r.Env.Cores; cores > 0 && r.Env.LoadBefore > 0.5*float64(cores) && len(r.Cases) > 0 && r.Cases[0].ForeignCPU >= NotableForeignCPU {
+		add("load", "The machine was busy when the run started: load average %.2f on %d cores, and other processes used %.2f cores during the first case (%s) — it may be slowed.", r.Env.LoadBefore, cores, r.Cases[0].ForeignCPU, r.Cases[0].ID)
 	}
 	for _, s := range a.Scaling {
 		if s.Shape == "" {

@@ -50,3 +50,21 @@ func TestContendedCasesShareOneFinding(t *testing.T) {
 		t.Errorf("variance findings %q, want one naming both contended cases", variance)
 	}
 }
+
+func TestBusyBeforeNeedsForeignCPUInTheFirstCase(t *testing.T) {
+	for _, tc := range []struct {
+		foreign float64
+		want    bool
+	}{{0.0, false}, {0.6, true}} {
+		r := &result.Result{Env: result.Env{Cores: 2, LoadBefore: 2.5}, Cases: []result.Case{{ID: "p128-n64", ForeignCPU: tc.foreign}}}
+		got := false
+		for _, f := range Analyze(r, Options{}).Findings {
+			if f.Kind == "load" {
+				got = strings.Contains(f.Text, "p128-n64")
+			}
+		}
+		if got != tc.want {
+			t.Errorf("load 2.5 before, %.1f foreign cores in the first case: load finding %v, want %v", tc.foreign, got, tc.want)
+		}
+	}
+}
