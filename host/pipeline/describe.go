@@ -83,6 +83,19 @@ func (p *Plan) Describe(w io.Writer) error {
 			if len(pl.Config) > 0 {
 				fmt.Fprintf(&b, "; config keys %s", strings.Join(sortedKeys(pl.Config), ", "))
 			}
+			var grants []string
+			if pl.Grant.Clock {
+				grants = append(grants, "clock")
+			}
+			if len(pl.Grant.Env) > 0 {
+				grants = append(grants, "env "+strings.Join(pl.Grant.Env, ", "))
+			}
+			if len(pl.Grant.Read) > 0 {
+				grants = append(grants, "read "+strings.Join(pl.Grant.Read, ", "))
+			}
+			if len(grants) > 0 {
+				fmt.Fprintf(&b, "; grants %s", strings.Join(grants, "; "))
+			}
 			b.WriteString("\n")
 		}
 	}

@@ -652,3 +652,35 @@ func FuzzIndexLines(f *testing.F) {
 		}
 	})
 }
+
+func TestPluginGrants(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("PIPE_CACHE", filepath.Join(dir, "cache"))
+	if err := os.Mkdir(filepath.Join(dir, "fixtures"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	grant := func(body string) string {
+		return minimal + "[[plugin]]\nname = \"jitter\"\n[plugin.grant]\n" + body
+	}
+	plan, err := Parse(filepath.Join(dir, "p.toml"), []byte(grant("clock = true\nenv = [\"TZ\"]\nread = [\"fixtures\"]\n")), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := plan.Plugins[0].Grant
+	if !g.Clock || len(g.Env) != 1 || g.Env[0] != "TZ" || len(g.Read) != 1 || g.Read[0] != filepath.Join(dir, "fixtures") {
+		t.Errorf("grant = %+v", g)
+	}
+	if (PluginSpec{}).Grant.Clock || len((PluginSpec{}).Grant.Read) != 0 {
+		t.Error("the zero PluginSpec grants something")
+	}
+	_, err = Parse(filepath.Join(dir, "p.toml"), []byte(grant("read = [\"nope\"]\nenv = [\"A=B\"]\nfiles = true\n")), LoadOptions{})
+	for _, want := range []string{
+		"plugin.0.grant.read: " + filepath.Join(dir, "nope") + " is not a directory",
+		`plugin.0.grant.env: "A=B" is not an environment variable name`,
+		"plugin.0.grant.files: unknown key",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("problems %v, want one containing %q", err, want)
+		}
+	}
+}

@@ -158,4 +158,13 @@ type PluginSpec struct {
 	// FirstParty is true when Path was a bare name resolved to the
 	// plugin cache (built by `make plugins`).
 	FirstParty bool
+	// Grant lifts parts of the sandbox; the zero value grants nothing.
+	Grant PluginGrant
+}
+
+// PluginGrant is what a pipeline explicitly lets a plugin reach.
+type PluginGrant struct {
+	Clock bool     // the real wall clock and monotonic clock
+	Env   []string // these environment variables, with pipe's values
+	Read  []string // these directories, read-only, at their absolute paths
 }

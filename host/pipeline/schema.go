@@ -116,6 +116,14 @@ type pluginDoc struct {
 	Timeout   duration       `toml:"timeout"`
 	MaxOutput size           `toml:"max_output"`
 	Config    map[string]any `toml:"config"`
+	Grant     grantDoc       `toml:"grant"`
+}
+
+// grantDoc lifts parts of a plugin's sandbox, each named explicitly.
+type grantDoc struct {
+	Clock bool     `toml:"clock"`
+	Env   []string `toml:"env"`
+	Read  []string `toml:"read"`
 }
 
 // intList is one integer or a list of integers.

@@ -432,6 +432,22 @@ func (l *loader) plugins(doc *fileDoc, p *Plan) {
 				l.addf(key+".max_output", "must be within 1 byte and 1GiB, got %v", float64(pd.MaxOutput))
 			}
 		}
+		ps.Grant = PluginGrant{Clock: pd.Grant.Clock, Env: pd.Grant.Env}
+		for j, dir := range pd.Grant.Read {
+			gk := fmt.Sprintf("%s.grant.read.%d", key, j)
+			abs, err := filepath.Abs(l.resolvePath(gk, dir))
+			if err == nil {
+				if st, serr := os.Stat(abs); serr != nil || !st.IsDir() {
+					l.addf(key+".grant.read", "%s is not a directory (paths are relative to the pipeline file)", abs)
+				}
+			}
+			ps.Grant.Read = append(ps.Grant.Read, abs)
+		}
+		for _, name := range pd.Grant.Env {
+			if name == "" || strings.ContainsAny(name, "= ") {
+				l.addf(key+".grant.env", "%q is not an environment variable name", name)
+			}
+		}
 		p.Plugins = append(p.Plugins, ps)
 	}
 }

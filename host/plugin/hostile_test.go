@@ -177,3 +177,34 @@ func TestPluginLog(t *testing.T) {
 		}
 	}
 }
+
+// TestGrants: what a pipeline grants — the clock, named environment
+// variables, read-only directories — reaches the guest, and nothing more.
+func TestGrants(t *testing.T) {
+	t.Setenv("PIPE_GRANTED", "yes")
+	t.Setenv("PIPE_SECRET", "no")
+	p, err := load(t, newHost(t), "host/plugin/testdata/hostile", pipeline.PluginSpec{Grant: pipeline.PluginGrant{
+		Clock: true, Env: []string{"PIPE_GRANTED"}, Read: []string{"/etc"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		mode, want, refuse string
+	}{
+		{"clock", "clock: " + time.Now().UTC().Format("2006-01-02"), ""},
+		{"env", "PIPE_GRANTED=yes", "PIPE_SECRET"},
+		{"passwd", "read /etc/passwd: \"root:", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			_, _, err := p.Metric(context.Background(), []plugin.RunInput{{Case: tt.mode}})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, tt.want)
+			}
+			if tt.refuse != "" && strings.Contains(err.Error(), tt.refuse) {
+				t.Errorf("the guest saw %s, which was not granted: %v", tt.refuse, err)
+			}
+		})
+	}
+}

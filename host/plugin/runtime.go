@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -232,6 +233,7 @@ func (p *Plugin) start(ctx context.Context) (err error) {
 		WithStartFunctions(). // _initialize runs below, under a timeout; _start never
 		WithStderr(p.stderr).
 		WithStdout(logWriter{p.log})
+	mc = withGrant(mc, p.spec.Grant)
 	inst, err := p.runtime.InstantiateModule(ctx, p.compiled, mc)
 	if err != nil {
 		return fmt.Errorf("instantiate: %v", err)
@@ -528,4 +530,25 @@ func (w logWriter) Write(b []byte) (int, error) {
 		w.log.Debug(strconv.Quote(l))
 	}
 	return len(b), nil
+}
+
+// withGrant lifts what the pipeline granted, and nothing else: by default a
+// module has no clock (wazero's is fake), no environment and no files.
+func withGrant(mc wazero.ModuleConfig, g pipeline.PluginGrant) wazero.ModuleConfig {
+	if g.Clock {
+		mc = mc.WithSysWalltime().WithSysNanotime()
+	}
+	for _, name := range g.Env {
+		if v, ok := os.LookupEnv(name); ok {
+			mc = mc.WithEnv(name, v)
+		}
+	}
+	if len(g.Read) > 0 {
+		fs := wazero.NewFSConfig()
+		for _, dir := range g.Read {
+			fs = fs.WithReadOnlyDirMount(dir, dir)
+		}
+		mc = mc.WithFSConfig(fs)
+	}
+	return mc
 }
