@@ -281,7 +281,7 @@ func compareQuickLatency(m *result.Result) *Comparison {
 			continue
 		}
 		ea, eb := estimateOf(sa), estimateOf(sb)
-		cmp.Rows = append(cmp.Rows, ComparisonRow{Metric: ShortName(id), Unit: unitOf(m, id), A: ea, B: eb,
+		cmp.Rows = append(cmp.Rows, ComparisonRow{Metric: metric.ShortName(id), Unit: unitOf(m, id), A: ea, B: eb,
 			Change: eb.Mean/ea.Mean - 1, Overlaps: ea.Overlaps(eb)})
 	}
 	if len(cmp.Rows) == 0 {
@@ -354,29 +354,6 @@ func unitOf(m *result.Result, id string) string {
 		}
 	}
 	return ""
-}
-
-// ShortName is the name a reader knows a built-in metric by.
-func ShortName(id string) string {
-	switch id {
-	case metric.TTFT:
-		return "TTFT"
-	case metric.TPOT:
-		return "TPOT"
-	case metric.ITL:
-		return "ITL"
-	case metric.E2E:
-		return "E2E"
-	case metric.DecodeTPS:
-		return "decode tok/s"
-	case metric.PrefillTPS:
-		return "prefill tok/s"
-	case metric.OutputTPS:
-		return "output tok/s"
-	case metric.PeakRSS:
-		return "peak RSS"
-	}
-	return id
 }
 
 // Num formats a measured value as every pipe report does (stats.Format),

@@ -192,7 +192,7 @@ func promptScalingCharts(r *result.Result) ([]Chart, error) {
 			series[p.s] = append(series[p.s], p)
 		}
 		sort.Slice(keys, func(i, j int) bool { return keys[i].less(keys[j]) })
-		title := fmt.Sprintf("%s vs prompt length (mean, 95 %% CI; labels: new tokens)", finalreport.ShortName(id))
+		title := fmt.Sprintf("%s vs prompt length (mean, 95 %% CI; labels: new tokens)", metric.ShortName(id))
 		p := newPlot(title, "prompt tokens", unitLabel(def))
 		for i, k := range keys {
 			ps := series[k]
@@ -263,7 +263,7 @@ func promptScalingCharts(r *result.Result) ([]Chart, error) {
 		out = append(out, Chart{
 			Title: title,
 			Caption: fmt.Sprintf("From %g to %g prompt tokens the mean %s goes from %s to %s %s (×%.2f for ×%.2f tokens). Bars are 95 %% Student-t intervals of the mean.",
-				first.x, last.x, finalreport.ShortName(id), finalreport.Num(first.mean), finalreport.Num(last.mean), def.Unit, ratio(last.mean, first.mean), last.x/first.x),
+				first.x, last.x, metric.ShortName(id), finalreport.Num(first.mean), finalreport.Num(last.mean), def.Unit, ratio(last.mean, first.mean), last.x/first.x),
 			SVG: svg,
 		})
 	}
@@ -335,8 +335,8 @@ func distributionCharts(r *result.Result) ([]Chart, error) {
 		if len(runs) == 0 {
 			continue
 		}
-		title := fmt.Sprintf("%s distribution per case (box: quartiles, whiskers: 1.5 IQR; dots: runs)", finalreport.ShortName(id))
-		p := newPlot(finalreport.ShortName(id)+" distribution per case", "", unitLabel(def))
+		title := fmt.Sprintf("%s distribution per case (box: quartiles, whiskers: 1.5 IQR; dots: runs)", metric.ShortName(id))
+		p := newPlot(metric.ShortName(id)+" distribution per case", "", unitLabel(def))
 		widest, widestCase := -1.0, ""
 		for i, vs := range runs {
 			b, err := plotter.NewBoxPlot(vg.Points(22), float64(i), plotter.Values(vs))
@@ -760,9 +760,9 @@ func metricDef(r *result.Result, id string) metric.Def {
 
 func unitLabel(d metric.Def) string {
 	if d.Unit == "1" {
-		return finalreport.ShortName(d.ID)
+		return metric.ShortName(d.ID)
 	}
-	return fmt.Sprintf("%s (%s)", finalreport.ShortName(d.ID), d.Unit)
+	return fmt.Sprintf("%s (%s)", metric.ShortName(d.ID), d.Unit)
 }
 
 func ratio(a, b float64) float64 {

@@ -62,7 +62,7 @@ var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"finite": func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) },
 	"est":    estimate,
 	"ratio":  finalreport.Ratio,
-	"short":  finalreport.ShortName,
+	"short":  metric.ShortName,
 	"svg":    func(s string) template.HTML { return template.HTML(s) }, // rendered by svgOf from our own plot
 	"css":    func() template.CSS { return template.CSS(styleSheet) },
 	"plus1":  func(i int) int { return i + 1 },

@@ -178,3 +178,27 @@ var CaseLevel = []Def{
 	{ID: ThroughputPeakRSS, Unit: "MiB", Better: Lower, Source: "builtin",
 		Description: "peak RSS of the process during the case's measured runs"},
 }
+
+// ShortName is the name a reader knows a built-in metric by, for sentences
+// and chart labels ("TTFT", "decode tok/s"); other IDs come back as they are.
+func ShortName(id string) string {
+	switch id {
+	case TTFT:
+		return "TTFT"
+	case TPOT:
+		return "TPOT"
+	case ITL:
+		return "ITL"
+	case E2E:
+		return "E2E"
+	case DecodeTPS:
+		return "decode tok/s"
+	case PrefillTPS:
+		return "prefill tok/s"
+	case OutputTPS:
+		return "output tok/s"
+	case PeakRSS:
+		return "peak RSS"
+	}
+	return id
+}

@@ -2,9 +2,10 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -166,7 +167,7 @@ func (d *decoder) decodeMap(v any, rv reflect.Value, path string) {
 		return
 	}
 	out := reflect.MakeMapWithSize(rv.Type(), len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		ev := reflect.New(rv.Type().Elem()).Elem()
 		if rv.Type().Elem().Kind() == reflect.Interface {
 			ev.Set(reflect.ValueOf(m[k]))
@@ -191,7 +192,7 @@ func (d *decoder) markSeen(v any, path string) {
 
 func (d *decoder) decodeStruct(m map[string]any, rv reflect.Value, path string) {
 	fields := schemaFields(rv.Type())
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		p := join(path, k)
 		i, ok := fields[k]
 		if !ok {
@@ -345,15 +346,6 @@ func tomlType(v any) string {
 		return "a datetime"
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func join(path, k string) string {

@@ -3,7 +3,8 @@ package pipeline
 import (
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -81,7 +82,7 @@ func (p *Plan) Describe(w io.Writer) error {
 				limit(pl.MemoryMiB > 0, fmt.Sprintf("%d MiB", pl.MemoryMiB)), limit(pl.Timeout > 0, pl.Timeout.String()),
 				limit(pl.MaxOutput > 0, formatBytes(float64(pl.MaxOutput))))
 			if len(pl.Config) > 0 {
-				fmt.Fprintf(&b, "; config keys %s", strings.Join(sortedKeys(pl.Config), ", "))
+				fmt.Fprintf(&b, "; config keys %s", strings.Join(slices.Sorted(maps.Keys(pl.Config)), ", "))
 			}
 			var grants []string
 			if pl.Grant.Clock {
@@ -137,7 +138,7 @@ func (p *Plan) describeModel(b *strings.Builder) {
 	}
 	if len(m.Options) > 0 {
 		var kv []string
-		for _, k := range sortedStringKeys(m.Options) {
+		for _, k := range slices.Sorted(maps.Keys(m.Options)) {
 			kv = append(kv, k+"="+m.Options[k])
 		}
 		fmt.Fprintf(b, "options   %s\n", strings.Join(kv, ", "))
@@ -235,15 +236,6 @@ func formatBytes(n float64) string {
 		}
 	}
 	return strconv.FormatFloat(n, 'g', -1, 64) + " B"
-}
-
-func sortedStringKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // wrap splits text into lines of at most width bytes at spaces, keeping

@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -74,7 +76,7 @@ func overlay(dst, src map[string]any, path string, mark func(string)) {
 			}
 		}
 	}
-	for _, k := range sortedKeys(src) {
+	for _, k := range slices.Sorted(maps.Keys(src)) {
 		p := join(path, k)
 		if sm, ok := src[k].(map[string]any); ok {
 			if dm, ok := dst[k].(map[string]any); ok {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -182,7 +183,7 @@ func checkModule(m wazero.CompiledModule, wasi map[string]api.FunctionDefinition
 		case abi.ImportModule:
 			hf, ok := hostFuncs[name]
 			if !ok {
-				return fmt.Errorf("%w %s.%s: this pipe provides pipe.{%s}; was it built with a newer SDK?", ErrUnknownImport, mod, name, strings.Join(sortedKeys(hostFuncs), ","))
+				return fmt.Errorf("%w %s.%s: this pipe provides pipe.{%s}; was it built with a newer SDK?", ErrUnknownImport, mod, name, strings.Join(slices.Sorted(maps.Keys(hostFuncs)), ","))
 			}
 			if !slices.Equal(f.ParamTypes(), hf.params) || !slices.Equal(f.ResultTypes(), hf.results) {
 				return fmt.Errorf("%w: import %s.%s has signature %s, want %s", ErrBadModule, mod, name, signature(f.ParamTypes(), f.ResultTypes()), signature(hf.params, hf.results))
@@ -208,7 +209,7 @@ func checkModule(m wazero.CompiledModule, wasi map[string]api.FunctionDefinition
 	if _, ok := exports[abi.ExportDescribe]; !ok {
 		return fmt.Errorf("%w: missing export %s: build it with the pipe SDK", ErrBadModule, abi.ExportDescribe)
 	}
-	for _, name := range sortedKeys(exports) {
+	for _, name := range slices.Sorted(maps.Keys(exports)) {
 		f := exports[name]
 		var want []api.ValueType
 		switch {
@@ -482,15 +483,6 @@ func signature(params, results []api.ValueType) string {
 		return "(" + strings.Join(s, ",") + ")"
 	}
 	return names(params) + "->" + names(results)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 // tailBuffer keeps the last max bytes written to it.

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -221,21 +222,6 @@ func noiseCause(r *result.Result, c *result.Case, outliers int) (kind, cause str
 	return "unexplained", "no foreign load or outliers measured: the machine's own variation (frequency, thermal, memory placement) — add runs or pin threads"
 }
 
-// metricName is a metric's short name for sentences.
-func metricName(id string) string {
-	switch id {
-	case metric.TTFT:
-		return "TTFT"
-	case metric.E2E:
-		return "E2E"
-	case metric.DecodeTPS:
-		return "decode tok/s"
-	case metric.TPOT:
-		return "TPOT"
-	}
-	return id
-}
-
 func pct(f float64) string { return fmt.Sprintf("%.0f %%", f*100) }
 
 func times(f float64) string {
@@ -294,7 +280,7 @@ func findings(r *result.Result, a *Analysis) []Finding {
 		var parts []string
 		for _, id := range KeyMetrics {
 			if cv, ok := v.CV[id]; ok && cv > HighCV {
-				parts = append(parts, fmt.Sprintf("%s on %s", pct(cv), metricName(id)))
+				parts = append(parts, fmt.Sprintf("%s on %s", pct(cv), sentenceName(id)))
 			}
 		}
 		add("variance", "CV %s at %s: %s.", strings.Join(parts, ", "), v.Case, v.Cause)
@@ -378,5 +364,14 @@ func largestChange(c *compare.Report) string {
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return math.Abs(rows[i].Delta) > math.Abs(rows[j].Delta) })
 	r := rows[0]
-	return fmt.Sprintf("; the largest: %s at %s %+.1f %% (%s)", metricName(r.Metric), r.Case, r.Delta*100, r.Verdict)
+	return fmt.Sprintf("; the largest: %s at %s %+.1f %% (%s)", sentenceName(r.Metric), r.Case, r.Delta*100, r.Verdict)
+}
+
+// sentenceName names a metric in findings: the short name (metric.ShortName)
+// for the metrics pipe's sentences are about, the ID for every other one.
+func sentenceName(id string) string {
+	if id == metric.TPOT || slices.Contains(KeyMetrics, id) {
+		return metric.ShortName(id)
+	}
+	return id
 }

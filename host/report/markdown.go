@@ -363,7 +363,7 @@ func writeVariance(w *mdWriter, r *result.Result, a *Analysis) {
 	w.f("## Variance\n\nCoefficient of variation (std / mean) per case; outliers are runs with a modified z-score above 10 on the MAD. A CV above %s is explained from what was measured.\n\n", pct(HighCV))
 	head := []string{"Case"}
 	for _, id := range KeyMetrics {
-		head = append(head, "CV "+metricName(id))
+		head = append(head, "CV "+sentenceName(id))
 	}
 	head = append(head, "Outlier runs", "Foreign CPU (cores)", "Likely cause")
 	var rows [][]string
