@@ -13,7 +13,8 @@
 //
 // onnxruntime_go v1.27.0 knows one CPU memory info and copies every bound
 // output into Go memory, so this layer talks to the C API directly (the
-// header is the one that module ships, copied here). It shares the runtime
+// header is the one that module ships, vendored under third_party/onnxruntime).
+// It shares the runtime
 // library and environment that onnxruntime_go loaded: call Load after
 // ortgen.Init. The same code runs with the CPU provider (Options.CUDA
 // false), which is how the binding logic is tested on machines without a GPU.
@@ -23,7 +24,7 @@
 package ortcuda
 
 /*
-#cgo CFLAGS: -O2
+#cgo CFLAGS: -O2 -I${SRCDIR}/../../../third_party/onnxruntime/include
 #cgo LDFLAGS: -ldl
 #include <stdlib.h>
 #include "decoder.h"
