@@ -204,35 +204,65 @@ func resolveLatest(name, outRoot string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s%s: %w", LatestPrefix, name, err)
 	}
+	type unreadable struct {
+		path    string
+		why     error
+		stamp   time.Time // from the directory name; zero when it has none
+		stamped bool
+	}
 	var best string
 	var bestTime time.Time
-	var skipped []string
+	var broken []unreadable
 	for _, m := range matches {
+		stamp, ownDir, stamped := dirStamp(filepath.Base(filepath.Dir(m)), name)
+		if !ownDir { // "a_b_…" also matches latest:a
+			continue
+		}
 		r, err := Read(m)
-		if err != nil {
-			skipped = append(skipped, m)
+		if err == nil && r.Pipeline.Name != name {
 			continue
 		}
-		if r.Pipeline.Name != name { // "a_b_…" also matches latest:a
-			continue
+		var t time.Time
+		if err == nil {
+			if t, err = time.Parse(time.RFC3339Nano, r.StartedAt); err != nil {
+				err = fmt.Errorf("started_at %q is not an RFC 3339 time", r.StartedAt)
+			}
 		}
-		t, err := time.Parse(time.RFC3339Nano, r.StartedAt)
 		if err != nil {
-			skipped = append(skipped, m)
+			broken = append(broken, unreadable{m, err, stamp, stamped})
 			continue
 		}
 		if best == "" || t.After(bestTime) {
 			best, bestTime = m, t
 		}
 	}
-	if best == "" {
-		msg := fmt.Sprintf("%s%s: no result of pipeline %q under %s (run it first, or set the output root)", LatestPrefix, name, name, outRoot)
-		if len(skipped) > 0 {
-			msg += fmt.Sprintf("; %d unreadable result(s) skipped, e.g. %s", len(skipped), skipped[0])
+	// An unreadable result that may be newer than the newest readable one
+	// is an error: falling back to an older result would compare against
+	// the wrong run without a word.
+	for _, b := range broken {
+		if best == "" || !b.stamped || !b.stamp.Before(bestTime.Truncate(time.Second)) {
+			return "", fmt.Errorf("%s%s: %s is unreadable (%v); repair or remove it, or name the result to use directly", LatestPrefix, name, b.path, b.why)
 		}
-		return "", errors.New(msg)
+	}
+	if best == "" {
+		return "", fmt.Errorf("%s%s: no result of pipeline %q under %s (run it first, or set the output root)", LatestPrefix, name, name, outRoot)
 	}
 	return best, nil
+}
+
+// dirStamp reads an output directory name made by DirName (with the "-N"
+// suffix of newRunDir): whether it can belong to pipeline name — after
+// "name_" comes exactly "model_stamp", as model names hold no '_' — and
+// the start time its stamp says, when it parses.
+func dirStamp(dir, name string) (stamp time.Time, ownDir, stamped bool) {
+	rest, ok := strings.CutPrefix(dir, name+"_")
+	if !ok || strings.Count(rest, "_") != 1 {
+		return time.Time{}, false, false
+	}
+	s := rest[strings.IndexByte(rest, '_')+1:]
+	s, _, _ = strings.Cut(s, "-")
+	t, err := time.Parse(StampLayout, s)
+	return t, true, err == nil
 }
 
 // Load resolves ref (see Resolve) and reads the result.

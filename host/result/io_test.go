@@ -123,9 +123,18 @@ func TestResolve(t *testing.T) {
 	newer := write("phase2_gpt2_20260102T000000Z", sample("phase2", "2026-01-02T00:00:00.5Z"), now.Add(-time.Hour))
 	// Pipeline "phase2_extra" shares the glob prefix "phase2_" and is newest.
 	write("phase2_extra_gpt2_20260301T000000Z", sample("phase2_extra", "2026-03-01T00:00:00Z"), now)
-	// A broken result is skipped, not fatal.
-	os.MkdirAll(filepath.Join(root, "phase2_gpt2_20260401T000000Z"), 0o755)
-	os.WriteFile(filepath.Join(root, "phase2_gpt2_20260401T000000Z", FileName), []byte("{"), 0o644)
+	// A broken result older than the newest readable one is skipped; a
+	// broken newest one (phase3's) is an error naming it, never a silent
+	// fall-back to an older result.
+	os.MkdirAll(filepath.Join(root, "phase2_gpt2_20251201T000000Z"), 0o755)
+	os.WriteFile(filepath.Join(root, "phase2_gpt2_20251201T000000Z", FileName), []byte("{"), 0o644)
+	write("phase3_gpt2_20260101T000000Z", sample("phase3", "2026-01-01T00:00:00Z"), now)
+	brokenNewest := filepath.Join(root, "phase3_gpt2_20260401T000000Z", FileName)
+	os.MkdirAll(filepath.Dir(brokenNewest), 0o755)
+	os.WriteFile(brokenNewest, []byte("{"), 0o644)
+	// A result whose started_at cannot be parsed is unreadable too.
+	badTime := write("phase4_gpt2_20260401T000000Z", sample("phase4", "yesterday"), now)
+	write("phase4_gpt2_20260101T000000Z", sample("phase4", "2026-01-01T00:00:00Z"), now)
 	emptyDir := filepath.Join(root, "crashed")
 	os.MkdirAll(emptyDir, 0o755)
 
@@ -137,6 +146,8 @@ func TestResolve(t *testing.T) {
 		{name: "directory", ref: filepath.Dir(older), want: older},
 		{name: "file", ref: older, want: older},
 		{name: "no such pipeline", ref: "latest:phase9", wantErr: `no result of pipeline "phase9"`},
+		{name: "newest unreadable", ref: "latest:phase3", wantErr: brokenNewest + " is unreadable"},
+		{name: "newest without a start time", ref: "latest:phase4", wantErr: badTime + " is unreadable"},
 		{name: "empty name", ref: "latest:", wantErr: "want a pipeline name"},
 		{name: "glob in name", ref: "latest:ph*", wantErr: "want a pipeline name"},
 		{name: "missing path", ref: filepath.Join(root, "nope"), wantErr: "no such file or directory"},
