@@ -23,13 +23,17 @@ import (
 	"github.com/pipe-bench/pipe/host/result"
 )
 
-// Chart is one rendered figure: an inline SVG and what it shows.
+// Chart is one figure: an inline SVG and what it shows, or, where the data
+// cannot be drawn, a note in its place that says why.
 type Chart struct {
 	Title string
 	// Caption says how to read the chart, computed from the data it draws.
 	Caption string
 	// SVG is the figure, ready to inline (no XML prolog, scalable).
 	SVG string
+	// Note, when set, stands in place of the figure (SVG is empty): why
+	// this chart was not drawn.
+	Note string
 }
 
 // chartWidth and chartHeight size every figure; the page scales them.
@@ -107,6 +111,117 @@ var (
 	fontFamily = regexp.MustCompile(`font-family:([^;"]+);`)
 )
 
+// drawChart is the one way a chart is drawn. build returns the plot and its
+// caption; drawChart fits the plot's axes to what gonum/plot can draw
+// (fitAxis) and renders it. Data it cannot draw — no finite value, values
+// too far apart for one axis, nothing above zero on a log axis — becomes a
+// Note in place of the figure, so no chart can cost the report. A panic
+// inside gonum/plot is the last resort for a cause not yet known: it too
+// becomes a note, naming the panic.
+func drawChart(title, label string, build func() (*plot.Plot, string, error)) (c Chart) {
+	defer func() {
+		if v := recover(); v != nil {
+			c = Chart{Title: title, Note: fmt.Sprintf("not drawn: gonum/plot panicked on this data (%v)", v)}
+		}
+	}()
+	p, caption, err := build()
+	if err == nil {
+		err = fitAxis(&p.X, "x")
+	}
+	if err == nil {
+		err = fitAxis(&p.Y, "y")
+	}
+	var svg string
+	if err == nil {
+		svg, err = svgOf(p, label)
+	}
+	if err != nil {
+		return Chart{Title: title, Note: "not drawn: " + err.Error()}
+	}
+	return Chart{Title: title, Caption: caption, SVG: svg}
+}
+
+// fitAxis makes a's range one that gonum/plot draws: finite, lower below
+// upper, wide enough that its ticks differ (gonum widens an empty range by
+// ±1, which is nothing at 1e20, and panics in its tick labelling when the
+// ends stay equal), and above zero on a log axis. It returns why it cannot
+// when no range would show the data.
+func fitAxis(a *plot.Axis, name string) error {
+	lo, hi := a.Min, a.Max
+	_, log := a.Scale.(plot.LogScale)
+	switch {
+	case math.IsInf(lo, 1) && math.IsInf(hi, -1): // no data at all
+		if log {
+			return fmt.Errorf("no value above zero to draw on its log axis")
+		}
+		return fmt.Errorf("no finite value to draw on its %s axis", name)
+	case math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0):
+		return fmt.Errorf("its %s axis would reach %g to %g", name, lo, hi)
+	}
+	if lo > hi {
+		lo, hi = hi, lo
+	}
+	if log {
+		if lo <= 0 {
+			return fmt.Errorf("its log %s axis would reach %g, and a log axis holds only values above zero", name, lo)
+		}
+		if hi/lo < 1+1e-9 { // one value: a decade around it
+			lo, hi = lo/math.Sqrt(10), hi*math.Sqrt(10)
+		}
+		a.Min, a.Max = lo, hi
+		return nil
+	}
+	if span := hi - lo; math.IsInf(span, 0) {
+		return fmt.Errorf("its values, %s to %s, are too far apart to draw on one axis (their difference exceeds the largest float64)",
+			strconv.FormatFloat(lo, 'g', 3, 64), strconv.FormatFloat(hi, 'g', 3, 64))
+	}
+	if mag := math.Max(math.Abs(lo), math.Abs(hi)); hi-lo <= 1e-9*mag {
+		pad := math.Max(1, 0.05*mag) // gonum's ±1 where that widens the range
+		lo, hi = math.Max(lo-pad, -math.MaxFloat64), math.Min(hi+pad, math.MaxFloat64)
+	}
+	a.Min, a.Max = lo, hi
+	return nil
+}
+
+// padAxis widens a by fractions of its span, below and above, where the
+// span and the widened ends are finite and the span is not zero (fitAxis
+// deals with the others).
+func padAxis(a *plot.Axis, below, above float64) {
+	span := a.Max - a.Min
+	if span <= 0 || !isFinite(span) {
+		return
+	}
+	if lo := a.Min - below*span; isFinite(lo) {
+		a.Min = lo
+	}
+	if hi := a.Max + above*span; isFinite(hi) {
+		a.Max = hi
+	}
+}
+
+// finitePoints returns the points of xys whose coordinates are both finite,
+// and how many it left out: no NaN or ±Inf reaches gonum/plot, which
+// refuses them.
+func finitePoints(xys plotter.XYs) (plotter.XYs, int) {
+	kept := make(plotter.XYs, 0, len(xys))
+	for _, xy := range xys {
+		if isFinite(xy.X) && isFinite(xy.Y) {
+			kept = append(kept, xy)
+		}
+	}
+	return kept, len(xys) - len(kept)
+}
+
+func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// leftOut is the caption's sentence for n values a chart could not draw.
+func leftOut(n int, what string) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" %d %s not finite (NaN or ±Inf), left out of the chart.", n, what)
+}
+
 // svgOf renders p as inline SVG: no prolog, sized by its viewBox so CSS can
 // scale it, and with the chart font falling back to metric-compatible system
 // fonts (Liberation Sans has Arial's metrics).
@@ -131,32 +246,28 @@ func attrEscape(s string) string {
 // Charts returns the figures one result supports, in report order: scaling
 // with prompt length, distributions per case, ITL ECDFs, RSS over runs with
 // the leak fit, and the throughput curve. A result that holds no data for a
-// figure simply has none of it.
-func Charts(r *result.Result) ([]Chart, error) {
+// figure simply has none of it; a figure whose data cannot be drawn is a
+// Chart with a Note instead of an SVG (drawChart), so Charts cannot fail.
+func Charts(r *result.Result) []Chart {
 	var out []Chart
-	builders := []func(*result.Result) ([]Chart, error){
+	for _, b := range []func(*result.Result) []Chart{
 		promptScalingCharts, distributionCharts, itlChart, leakCharts, throughputCharts,
+	} {
+		out = append(out, b(r)...)
 	}
-	for _, b := range builders {
-		cs, err := b(r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, cs...)
-	}
-	return out, nil
+	return out
 }
 
 // promptScalingCharts draws TTFT and decode tok/s means with their 95 %
 // t intervals against prompt length, one series per output length and
 // batch × streams. It needs two distinct prompt lengths.
-func promptScalingCharts(r *result.Result) ([]Chart, error) {
+func promptScalingCharts(r *result.Result) []Chart {
 	lengths := map[int]bool{}
 	for _, c := range r.Cases {
 		lengths[c.Params.PromptTokens] = true
 	}
 	if len(lengths) < 2 {
-		return nil, nil
+		return nil
 	}
 	var out []Chart
 	for _, id := range []string{metric.TTFT, metric.DecodeTPS} {
@@ -169,18 +280,27 @@ func promptScalingCharts(r *result.Result) ([]Chart, error) {
 			label  string
 		}
 		var pts []point
+		nonFinite := 0
 		for _, c := range r.Cases {
 			s, ok := c.Stats[id]
 			if !ok || s.N == 0 {
 				continue
 			}
+			if !isFinite(s.Mean) {
+				nonFinite++
+				continue
+			}
 			lo, hi := s.MeanCI[0], s.MeanCI[1]
-			if lo == 0 && hi == 0 || math.IsNaN(lo) || math.IsNaN(hi) {
+			if lo == 0 && hi == 0 || !isFinite(lo) || !isFinite(hi) {
 				lo, hi = s.Mean, s.Mean
 			}
 			pts = append(pts, point{float64(c.Params.PromptTokens), keyOf(c.Params), s.Mean, lo, hi, fmt.Sprintf("→%d", c.Params.NewTokens)})
 		}
+		title := fmt.Sprintf("%s vs prompt length (mean, 95 %% CI; labels: new tokens)", metric.ShortName(id))
 		if len(pts) < 2 {
+			if len(pts)+nonFinite >= 2 {
+				out = append(out, Chart{Title: title, Note: fmt.Sprintf("not drawn: %d of %d cases have a finite mean %s", len(pts), len(pts)+nonFinite, metric.ShortName(id))})
+			}
 			continue
 		}
 		series := map[seriesKey][]point{}
@@ -192,82 +312,76 @@ func promptScalingCharts(r *result.Result) ([]Chart, error) {
 			series[p.s] = append(series[p.s], p)
 		}
 		sort.Slice(keys, func(i, j int) bool { return keys[i].less(keys[j]) })
-		title := fmt.Sprintf("%s vs prompt length (mean, 95 %% CI; labels: new tokens)", metric.ShortName(id))
-		p := newPlot(title, "prompt tokens", unitLabel(def))
-		for i, k := range keys {
-			ps := series[k]
-			sort.Slice(ps, func(a, b int) bool { return ps[a].x < ps[b].x })
-			xys := make(plotter.XYs, len(ps))
-			errs := make(plotter.YErrors, len(ps))
-			for j, q := range ps {
-				xys[j] = plotter.XY{X: q.x, Y: q.mean}
-				errs[j] = struct{ Low, High float64 }{q.mean - q.lo, q.hi - q.mean}
-			}
-			line, scatter, err := plotter.NewLinePoints(xys)
-			if err != nil {
-				return nil, fmt.Errorf("chart %s: %w", title, err)
-			}
-			line.Color, scatter.Color = colorAt(i), colorAt(i)
-			scatter.GlyphStyle.Shape = draw.CircleGlyph{}
-			scatter.GlyphStyle.Radius = vg.Points(3)
-			eb, err := plotter.NewYErrorBars(struct {
-				plotter.XYs
-				plotter.YErrors
-			}{xys, errs})
-			if err != nil {
-				return nil, fmt.Errorf("chart %s: %w", title, err)
-			}
-			eb.Color = colorAt(i)
-			eb.CapWidth = vg.Points(8)
-			p.Add(line, scatter, eb)
-			texts := make([]string, len(ps))
-			for j, q := range ps {
-				texts[j] = q.label
-			}
-			labels, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: texts})
-			if err != nil {
-				return nil, fmt.Errorf("chart %s: %w", title, err)
-			}
-			for j := range labels.TextStyle {
-				labels.TextStyle[j].Font = font.From(sans, 8)
-				labels.TextStyle[j].Color = grey
-			}
-			labels.Offset = vg.Point{X: vg.Points(5), Y: vg.Points(3)}
-			p.Add(labels)
-			if len(keys) > 1 {
-				p.Legend.Add(k.String(), line, scatter)
-			}
-		}
-		p.Y.Min = math.Min(p.Y.Min, 0)
-		p.Y.Max *= 1.05
-		xTicks(p, pts[0].x, func(yield func(float64) bool) {
-			for _, q := range pts {
-				if !yield(q.x) {
-					return
+		out = append(out, drawChart(title, title, func() (*plot.Plot, string, error) {
+			p := newPlot(title, "prompt tokens", unitLabel(def))
+			for i, k := range keys {
+				ps := series[k]
+				sort.Slice(ps, func(a, b int) bool { return ps[a].x < ps[b].x })
+				xys := make(plotter.XYs, len(ps))
+				errs := make(plotter.YErrors, len(ps))
+				for j, q := range ps {
+					xys[j] = plotter.XY{X: q.x, Y: q.mean}
+					errs[j] = struct{ Low, High float64 }{q.mean - q.lo, q.hi - q.mean}
+				}
+				line, scatter, err := plotter.NewLinePoints(xys)
+				if err != nil {
+					return nil, "", err
+				}
+				line.Color, scatter.Color = colorAt(i), colorAt(i)
+				scatter.GlyphStyle.Shape = draw.CircleGlyph{}
+				scatter.GlyphStyle.Radius = vg.Points(3)
+				eb, err := plotter.NewYErrorBars(struct {
+					plotter.XYs
+					plotter.YErrors
+				}{xys, errs})
+				if err != nil {
+					return nil, "", err
+				}
+				eb.Color = colorAt(i)
+				eb.CapWidth = vg.Points(8)
+				p.Add(line, scatter, eb)
+				texts := make([]string, len(ps))
+				for j, q := range ps {
+					texts[j] = q.label
+				}
+				labels, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: texts})
+				if err != nil {
+					return nil, "", err
+				}
+				for j := range labels.TextStyle {
+					labels.TextStyle[j].Font = font.From(sans, 8)
+					labels.TextStyle[j].Color = grey
+				}
+				labels.Offset = vg.Point{X: vg.Points(5), Y: vg.Points(3)}
+				p.Add(labels)
+				if len(keys) > 1 {
+					p.Legend.Add(k.String(), line, scatter)
 				}
 			}
-		})
-		svg, err := svgOf(p, title)
-		if err != nil {
-			return nil, err
-		}
-		first, last := pts[0], pts[0]
-		for _, q := range pts {
-			if q.x < first.x {
-				first = q
+			p.Y.Min = math.Min(p.Y.Min, 0)
+			padAxis(&p.Y, 0, 0.05)
+			xTicks(p, pts[0].x, func(yield func(float64) bool) {
+				for _, q := range pts {
+					if !yield(q.x) {
+						return
+					}
+				}
+			})
+			first, last := pts[0], pts[0]
+			for _, q := range pts {
+				if q.x < first.x {
+					first = q
+				}
+				if q.x > last.x {
+					last = q
+				}
 			}
-			if q.x > last.x {
-				last = q
-			}
-		}
-		out = append(out, Chart{
-			Title: title,
-			Caption: fmt.Sprintf("From %g to %g prompt tokens the mean %s goes from %s to %s %s (×%.2f for ×%.2f tokens). Bars are 95 %% Student-t intervals of the mean.",
-				first.x, last.x, metric.ShortName(id), finalreport.Num(first.mean), finalreport.Num(last.mean), def.Unit, ratio(last.mean, first.mean), last.x/first.x),
-			SVG: svg,
-		})
+			caption := fmt.Sprintf("From %g to %g prompt tokens the mean %s goes from %s to %s %s (%s for ×%.2f tokens). Bars are 95 %% Student-t intervals of the mean.",
+				first.x, last.x, metric.ShortName(id), finalreport.Num(first.mean), finalreport.Num(last.mean), def.Unit, finalreport.Ratio(ratio(last.mean, first.mean)), last.x/first.x)
+			return p, caption + leftOut(nonFinite, "case mean(s) were"), nil
+		}))
 	}
-	return out, nil
+	return out
 }
 
 // xTicks puts one x tick at each distinct value, labelled as an integer,
@@ -314,101 +428,104 @@ func (k seriesKey) String() string {
 // distributionCharts draws, per latency metric, a Tukey box per case with
 // every run as a point beside it (a strip), so five runs are not hidden
 // behind a box.
-func distributionCharts(r *result.Result) ([]Chart, error) {
+func distributionCharts(r *result.Result) []Chart {
 	var out []Chart
 	for _, id := range []string{metric.TTFT, metric.E2E} {
 		def := metricDef(r, id)
 		var names []string
 		var runs [][]float64
 		var invalid plotter.XYs
+		nonFinite := 0
 		for _, c := range r.Cases {
-			vs := runValues(c, id, true)
+			vs, bad := runValues(c, id, true)
+			nonFinite += bad
 			if len(vs) == 0 {
 				continue
 			}
-			for _, v := range runValues(c, id, false) {
+			ivs, bad := runValues(c, id, false)
+			nonFinite += bad
+			for _, v := range ivs {
 				invalid = append(invalid, plotter.XY{X: float64(len(names)) + 0.22, Y: v})
 			}
 			names = append(names, c.ID)
 			runs = append(runs, vs)
 		}
+		title := fmt.Sprintf("%s distribution per case (box: quartiles, whiskers: 1.5 IQR; dots: runs)", metric.ShortName(id))
 		if len(runs) == 0 {
+			if nonFinite > 0 {
+				out = append(out, Chart{Title: title, Note: fmt.Sprintf("not drawn: none of the %d %s values is finite", nonFinite, metric.ShortName(id))})
+			}
 			continue
 		}
-		title := fmt.Sprintf("%s distribution per case (box: quartiles, whiskers: 1.5 IQR; dots: runs)", metric.ShortName(id))
-		p := newPlot(metric.ShortName(id)+" distribution per case", "", unitLabel(def))
-		widest, widestCase := -1.0, ""
-		for i, vs := range runs {
-			b, err := plotter.NewBoxPlot(vg.Points(22), float64(i), plotter.Values(vs))
-			if err != nil {
-				return nil, fmt.Errorf("chart %s: %w", title, err)
-			}
-			b.Offset = -vg.Points(8)
-			b.FillColor = withAlpha(colorAt(i), 0x40)
-			b.BoxStyle.Color = colorAt(i)
-			b.MedianStyle.Color = colorAt(i)
-			b.MedianStyle.Width = vg.Points(1.5)
-			b.WhiskerStyle.Color = colorAt(i)
-			b.GlyphStyle.Color = colorAt(i)
-			strip, err := plotter.NewScatter(stripXYs(float64(i)+0.22, vs))
-			if err != nil {
-				return nil, fmt.Errorf("chart %s: %w", title, err)
-			}
-			strip.GlyphStyle.Color = colorAt(i)
-			strip.GlyphStyle.Radius = vg.Points(1.8)
-			strip.GlyphStyle.Shape = draw.CircleGlyph{}
-			p.Add(b, strip)
-			sorted := append([]float64(nil), vs...)
-			sort.Float64s(sorted)
-			if med := sorted[len(sorted)/2]; med > 0 {
-				if spread := (sorted[len(sorted)-1] - sorted[0]) / med; spread > widest {
-					widest, widestCase = spread, names[i]
+		out = append(out, drawChart(title, title, func() (*plot.Plot, string, error) {
+			p := newPlot(metric.ShortName(id)+" distribution per case", "", unitLabel(def))
+			widest, widestCase := -1.0, ""
+			for i, vs := range runs {
+				b, err := plotter.NewBoxPlot(vg.Points(22), float64(i), plotter.Values(vs))
+				if err != nil {
+					return nil, "", err
+				}
+				b.Offset = -vg.Points(8)
+				b.FillColor = withAlpha(colorAt(i), 0x40)
+				b.BoxStyle.Color = colorAt(i)
+				b.MedianStyle.Color = colorAt(i)
+				b.MedianStyle.Width = vg.Points(1.5)
+				b.WhiskerStyle.Color = colorAt(i)
+				b.GlyphStyle.Color = colorAt(i)
+				strip, err := plotter.NewScatter(stripXYs(float64(i)+0.22, vs))
+				if err != nil {
+					return nil, "", err
+				}
+				strip.GlyphStyle.Color = colorAt(i)
+				strip.GlyphStyle.Radius = vg.Points(1.8)
+				strip.GlyphStyle.Shape = draw.CircleGlyph{}
+				p.Add(b, strip)
+				sorted := append([]float64(nil), vs...)
+				sort.Float64s(sorted)
+				if med := sorted[len(sorted)/2]; med > 0 {
+					if spread := (sorted[len(sorted)-1] - sorted[0]) / med; spread > widest {
+						widest, widestCase = spread, names[i]
+					}
 				}
 			}
-		}
-		if len(invalid) > 0 {
-			bad, err := plotter.NewScatter(invalid)
-			if err != nil {
-				return nil, fmt.Errorf("chart %s: %w", title, err)
+			if len(invalid) > 0 {
+				bad, err := plotter.NewScatter(invalid)
+				if err != nil {
+					return nil, "", err
+				}
+				bad.GlyphStyle.Shape = draw.CrossGlyph{}
+				bad.GlyphStyle.Radius = vg.Points(4)
+				bad.GlyphStyle.Color = color.NRGBA{0xcf, 0x22, 0x2e, 0xff}
+				p.Add(bad)
+				p.Legend.Add(fmt.Sprintf("invalid run (%d), left out of the box", len(invalid)), bad)
 			}
-			bad.GlyphStyle.Shape = draw.CrossGlyph{}
-			bad.GlyphStyle.Radius = vg.Points(4)
-			bad.GlyphStyle.Color = color.NRGBA{0xcf, 0x22, 0x2e, 0xff}
-			p.Add(bad)
-			p.Legend.Add(fmt.Sprintf("invalid run (%d), left out of the box", len(invalid)), bad)
-		}
-		labels, shared := axisLabels(names)
-		p.NominalX(labels...)
-		p.X.Tick.Label.Font.Size = vg.Points(8)
-		if shared != "" {
-			p.X.Label.Text = "cases " + shared + "-…"
-		}
-		if len(labels) > 6 {
-			p.X.Tick.Label.Rotation = math.Pi / 4
-			p.X.Tick.Label.XAlign = draw.XRight
-			p.X.Tick.Label.YAlign = draw.YCenter
-		}
-		// Each case owns one unit of x: its box left of centre, its runs right.
-		p.X.Min, p.X.Max = -0.6, float64(len(names))-0.4
-		// The spread is the point here, so the axis fits the runs rather
-		// than starting at zero; the top band keeps the legend clear.
-		span := p.Y.Max - p.Y.Min
-		p.Y.Min -= 0.05 * span
-		p.Y.Max += 0.15 * span
-		svg, err := svgOf(p, title)
-		if err != nil {
-			return nil, err
-		}
-		caption := fmt.Sprintf("Every valid run of every case. Box: quartiles and median; whiskers reach the last run within 1.5 IQR, rings beyond; dots right of each box are the %d runs themselves.", totalLen(runs))
-		if len(invalid) > 0 {
-			caption += fmt.Sprintf(" Red crosses: %d run(s) that broke an invariant, kept out of the statistics.", len(invalid))
-		}
-		if widestCase != "" {
-			caption += fmt.Sprintf(" Widest spread: %s, whose runs span %.0f %% of its median.", widestCase, 100*widest)
-		}
-		out = append(out, Chart{Title: title, Caption: caption, SVG: svg})
+			labels, shared := axisLabels(names)
+			p.NominalX(labels...)
+			p.X.Tick.Label.Font.Size = vg.Points(8)
+			if shared != "" {
+				p.X.Label.Text = "cases " + shared + "-…"
+			}
+			if len(labels) > 6 {
+				p.X.Tick.Label.Rotation = math.Pi / 4
+				p.X.Tick.Label.XAlign = draw.XRight
+				p.X.Tick.Label.YAlign = draw.YCenter
+			}
+			// Each case owns one unit of x: its box left of centre, its runs right.
+			p.X.Min, p.X.Max = -0.6, float64(len(names))-0.4
+			// The spread is the point here, so the axis fits the runs rather
+			// than starting at zero; the top band keeps the legend clear.
+			padAxis(&p.Y, 0.05, 0.15)
+			caption := fmt.Sprintf("Every valid run of every case. Box: quartiles and median; whiskers reach the last run within 1.5 IQR, rings beyond; dots right of each box are the %d runs themselves.", totalLen(runs))
+			if len(invalid) > 0 {
+				caption += fmt.Sprintf(" Red crosses: %d run(s) that broke an invariant, kept out of the statistics.", len(invalid))
+			}
+			if widestCase != "" {
+				caption += fmt.Sprintf(" Widest spread: %s, whose runs span %.0f %% of its median.", widestCase, 100*widest)
+			}
+			return p, caption + leftOut(nonFinite, "run value(s) were"), nil
+		}))
 	}
-	return out, nil
+	return out
 }
 
 // stripXYs spreads n points at x, each at its value, offset sideways by
@@ -422,52 +539,67 @@ func stripXYs(x float64, vs []float64) plotter.XYs {
 }
 
 // itlChart draws the empirical CDF of every inter-token gap, per case.
-func itlChart(r *result.Result) ([]Chart, error) {
+func itlChart(r *result.Result) []Chart {
 	title := "Inter-token latency, empirical CDF per case"
-	p := newPlot(title, "inter-token gap (ms)", "share of gaps ≤ x")
-	n := 0
-	var tail string
-	var tailRatio float64
+	type caseGaps struct {
+		i    int
+		id   string
+		gaps []float64
+	}
+	var drawn []caseGaps
+	nonFinite := 0
 	for i, c := range r.Cases {
 		var gaps []float64
 		for _, run := range c.Runs {
-			gaps = append(gaps, run.ITLms...)
+			for _, g := range run.ITLms {
+				if isFinite(g) {
+					gaps = append(gaps, g)
+				} else {
+					nonFinite++
+				}
+			}
 		}
-		if len(gaps) < 2 {
-			continue
+		if len(gaps) >= 2 {
+			drawn = append(drawn, caseGaps{i, c.ID, gaps})
 		}
-		sort.Float64s(gaps)
-		xys := ecdf(gaps)
-		line, err := plotter.NewLine(xys)
-		if err != nil {
-			return nil, fmt.Errorf("chart %s: %w", title, err)
+	}
+	if len(drawn) == 0 {
+		if nonFinite > 0 {
+			return []Chart{{Title: title, Note: fmt.Sprintf("not drawn: no case has two finite inter-token gaps (%d gaps are NaN or ±Inf)", nonFinite)}}
 		}
-		line.StepStyle = plotter.PostStep
-		line.Color = colorAt(i)
-		line.Width = vg.Points(1.5)
-		p.Add(line)
-		p.Legend.Add(fmt.Sprintf("%s (%d gaps)", c.ID, len(gaps)), line)
-		med := gaps[len(gaps)/2]
-		p99 := gaps[int(math.Ceil(0.99*float64(len(gaps))))-1]
-		if med > 0 && p99/med > tailRatio {
-			tailRatio, tail = p99/med, c.ID
+		return nil
+	}
+	return []Chart{drawChart(title, title, func() (*plot.Plot, string, error) {
+		p := newPlot(title, "inter-token gap (ms)", "share of gaps ≤ x")
+		var tail string
+		var tailRatio float64
+		for _, d := range drawn {
+			i, gaps := d.i, d.gaps
+			sort.Float64s(gaps)
+			xys := ecdf(gaps)
+			line, err := plotter.NewLine(xys)
+			if err != nil {
+				return nil, "", err
+			}
+			line.StepStyle = plotter.PostStep
+			line.Color = colorAt(i)
+			line.Width = vg.Points(1.5)
+			p.Add(line)
+			p.Legend.Add(fmt.Sprintf("%s (%d gaps)", d.id, len(gaps)), line)
+			med := gaps[len(gaps)/2]
+			p99 := gaps[int(math.Ceil(0.99*float64(len(gaps))))-1]
+			if med > 0 && p99/med > tailRatio {
+				tailRatio, tail = p99/med, d.id
+			}
 		}
-		n++
-	}
-	if n == 0 {
-		return nil, nil
-	}
-	p.Y.Min, p.Y.Max = 0, 1
-	p.Legend.Top, p.Legend.Left = false, false
-	svg, err := svgOf(p, title)
-	if err != nil {
-		return nil, err
-	}
-	caption := "Each step is one inter-token gap; a long right tail means stalls during decoding."
-	if tail != "" {
-		caption += fmt.Sprintf(" Heaviest tail: %s, whose 99th-percentile gap is %.2f× its median gap.", tail, tailRatio)
-	}
-	return []Chart{{Title: title, Caption: caption, SVG: svg}}, nil
+		p.Y.Min, p.Y.Max = 0, 1
+		p.Legend.Top, p.Legend.Left = false, false
+		caption := "Each step is one inter-token gap; a long right tail means stalls during decoding."
+		if tail != "" {
+			caption += fmt.Sprintf(" Heaviest tail: %s, whose 99th-percentile gap is %.2f× its median gap.", tail, tailRatio)
+		}
+		return p, caption + leftOut(nonFinite, "gap(s) were"), nil
+	})}
 }
 
 // ecdf returns the steps of the empirical CDF of sorted xs, one point per
@@ -487,9 +619,9 @@ func ecdf(sorted []float64) plotter.XYs {
 
 // leakCharts draws RSS after each run with the fitted line, per case the
 // memory phase analysed.
-func leakCharts(r *result.Result) ([]Chart, error) {
+func leakCharts(r *result.Result) []Chart {
 	if r.Memory == nil {
-		return nil, nil
+		return nil
 	}
 	var out []Chart
 	for _, lk := range r.Memory.Leak {
@@ -497,116 +629,83 @@ func leakCharts(r *result.Result) ([]Chart, error) {
 			continue
 		}
 		title := fmt.Sprintf("RSS after each run, %s: %s", lk.Case, lk.Verdict)
-		p := newPlot(title, "run index", "RSS after run (MiB)")
-		var skipped, fitted plotter.XYs
-		for i, b := range lk.RSSAfter {
-			xy := plotter.XY{X: float64(i), Y: float64(b) / mib}
-			if i < lk.SkipRuns {
-				skipped = append(skipped, xy)
-			} else {
-				fitted = append(fitted, xy)
+		out = append(out, drawChart(title, title, func() (*plot.Plot, string, error) {
+			p := newPlot(title, "run index", "RSS after run (MiB)")
+			var skipped, fitted plotter.XYs
+			for i, b := range lk.RSSAfter {
+				xy := plotter.XY{X: float64(i), Y: float64(b) / mib}
+				if i < lk.SkipRuns {
+					skipped = append(skipped, xy)
+				} else {
+					fitted = append(fitted, xy)
+				}
 			}
-		}
-		if len(skipped) > 0 {
-			s, err := plotter.NewScatter(skipped)
-			if err != nil {
-				return nil, fmt.Errorf("chart %s: %w", title, err)
+			if len(skipped) > 0 {
+				s, err := plotter.NewScatter(skipped)
+				if err != nil {
+					return nil, "", err
+				}
+				s.GlyphStyle.Color = grey
+				s.GlyphStyle.Radius = vg.Points(2)
+				p.Add(s)
+				p.Legend.Add(fmt.Sprintf("warm-up runs left out (%d)", len(skipped)), s)
 			}
-			s.GlyphStyle.Color = grey
-			s.GlyphStyle.Radius = vg.Points(2)
-			p.Add(s)
-			p.Legend.Add(fmt.Sprintf("warm-up runs left out (%d)", len(skipped)), s)
-		}
-		if len(fitted) > 0 {
-			s, err := plotter.NewScatter(fitted)
-			if err != nil {
-				return nil, fmt.Errorf("chart %s: %w", title, err)
+			if len(fitted) > 0 {
+				s, err := plotter.NewScatter(fitted)
+				if err != nil {
+					return nil, "", err
+				}
+				s.GlyphStyle.Color = colorAt(0)
+				s.GlyphStyle.Radius = vg.Points(2)
+				s.GlyphStyle.Shape = draw.CircleGlyph{}
+				p.Add(s)
+				p.Legend.Add("RSS after run", s)
+				x0, x1 := fitted[0].X, fitted[len(fitted)-1].X
+				fit, bad := finitePoints(plotter.XYs{
+					{X: x0, Y: (lk.Intercept + lk.Slope*x0) / mib},
+					{X: x1, Y: (lk.Intercept + lk.Slope*x1) / mib},
+				})
+				if bad == 0 {
+					l, err := plotter.NewLine(fit)
+					if err != nil {
+						return nil, "", err
+					}
+					l.Color = colorAt(2)
+					l.Width = vg.Points(2)
+					p.Add(l)
+					p.Legend.Add(fmt.Sprintf("fit: %s/run", finalreport.Bytes(lk.Slope)), l)
+				}
 			}
-			s.GlyphStyle.Color = colorAt(0)
-			s.GlyphStyle.Radius = vg.Points(2)
-			s.GlyphStyle.Shape = draw.CircleGlyph{}
-			p.Add(s)
-			p.Legend.Add("RSS after run", s)
-			x0, x1 := fitted[0].X, fitted[len(fitted)-1].X
-			fit := plotter.XYs{
-				{X: x0, Y: (lk.Intercept + lk.Slope*x0) / mib},
-				{X: x1, Y: (lk.Intercept + lk.Slope*x1) / mib},
+			// Leave a band above the runs for the legend.
+			padAxis(&p.Y, 0, 0.3)
+			caption := fmt.Sprintf("Least-squares slope %s per run, 95 %% CI [%s, %s], over runs %d–%d (R² %s); the leak threshold is %s per run, so the verdict is %q.",
+				finalreport.Bytes(lk.Slope), finalreport.Bytes(lk.SlopeCI[0]), finalreport.Bytes(lk.SlopeCI[1]), lk.SkipRuns, len(lk.RSSAfter)-1, fixed2(lk.R2), finalreport.Bytes(lk.Threshold), lk.Verdict)
+			if !isFinite(lk.Slope) || !isFinite(lk.Intercept) {
+				caption += " The fit is not finite, so no line is drawn."
 			}
-			l, err := plotter.NewLine(fit)
-			if err != nil {
-				return nil, fmt.Errorf("chart %s: %w", title, err)
-			}
-			l.Color = colorAt(2)
-			l.Width = vg.Points(2)
-			p.Add(l)
-			p.Legend.Add(fmt.Sprintf("fit: %s/run", finalreport.Bytes(lk.Slope)), l)
-		}
-		// Leave a band above the runs for the legend.
-		p.Y.Max += 0.3 * (p.Y.Max - p.Y.Min)
-		svg, err := svgOf(p, title)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Chart{
-			Title: title,
-			Caption: fmt.Sprintf("Least-squares slope %s per run, 95 %% CI [%s, %s], over runs %d–%d (R² %.2f); the leak threshold is %s per run, so the verdict is %q.",
-				finalreport.Bytes(lk.Slope), finalreport.Bytes(lk.SlopeCI[0]), finalreport.Bytes(lk.SlopeCI[1]), lk.SkipRuns, len(lk.RSSAfter)-1, lk.R2, finalreport.Bytes(lk.Threshold), lk.Verdict),
-			SVG: svg,
-		})
+			return p, caption, nil
+		}))
 	}
-	return out, nil
+	return out
+}
+
+// fixed2 formats v with two decimals, or "–" when it is not finite.
+func fixed2(v float64) string {
+	if !isFinite(v) {
+		return "–"
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
 }
 
 // throughputCharts draws output tok/s against concurrency (batch × streams)
 // and the latency each step costs.
-func throughputCharts(r *result.Result) ([]Chart, error) {
+func throughputCharts(r *result.Result) []Chart {
 	if r.Throughput == nil || len(r.Throughput.Points) == 0 {
-		return nil, nil
+		return nil
 	}
 	pts := append([]result.ThroughputPoint(nil), r.Throughput.Points...)
 	sort.SliceStable(pts, func(i, j int) bool { return pts[i].Concurrency < pts[j].Concurrency })
 	groups := throughputGroups(pts)
-
-	title := "Output tokens/s vs concurrency (batch × streams)"
-	p := newPlot(title, "concurrency (batch × streams)", "output tok/s (all requests)")
-	for gi, g := range groups {
-		xys := make(plotter.XYs, len(g.points))
-		for i, q := range g.points {
-			xys[i] = plotter.XY{X: float64(q.Concurrency), Y: q.OutputTPS}
-		}
-		line, scatter, err := plotter.NewLinePoints(xys)
-		if err != nil {
-			return nil, fmt.Errorf("chart %s: %w", title, err)
-		}
-		line.Color, scatter.Color = colorAt(gi), colorAt(gi)
-		scatter.GlyphStyle.Shape = draw.CircleGlyph{}
-		scatter.GlyphStyle.Radius = vg.Points(3)
-		p.Add(line, scatter)
-		p.Legend.Add(g.name, line, scatter)
-	}
-	best := pts[0]
-	for _, q := range pts {
-		if q.OutputTPS > best.OutputTPS {
-			best = q
-		}
-	}
-	if sat := r.Throughput.Saturation; sat != "" {
-		for _, q := range pts {
-			if q.Case == sat {
-				s, err := plotter.NewScatter(plotter.XYs{{X: float64(q.Concurrency), Y: q.OutputTPS}})
-				if err != nil {
-					return nil, fmt.Errorf("chart %s: %w", title, err)
-				}
-				s.GlyphStyle.Shape = draw.RingGlyph{}
-				s.GlyphStyle.Radius = vg.Points(7)
-				s.GlyphStyle.Color = colorAt(2)
-				p.Add(s)
-				p.Legend.Add("saturation: "+sat, s)
-			}
-		}
-	}
-	p.Legend.Top, p.Legend.Left = false, false
-	p.Y.Min = 0
 	concurrency := func(yield func(float64) bool) {
 		for _, q := range pts {
 			if !yield(float64(q.Concurrency)) {
@@ -614,74 +713,129 @@ func throughputCharts(r *result.Result) ([]Chart, error) {
 			}
 		}
 	}
-	xTicks(p, float64(pts[0].Concurrency), concurrency)
-	svg, err := svgOf(p, title)
-	if err != nil {
-		return nil, err
-	}
-	caption := fmt.Sprintf("Peak %s output tok/s at %s (concurrency %d), %.2f× the %s of %s.",
-		finalreport.Num(best.OutputTPS), best.Case, best.Concurrency, ratio(best.OutputTPS, pts[0].OutputTPS), finalreport.Num(pts[0].OutputTPS), pts[0].Case)
-	if sat := r.Throughput.Saturation; sat != "" {
-		caption += fmt.Sprintf(" After %s, a further step gains less than %.0f %%: throughput has saturated.", sat, 100*r.Throughput.SaturationGain)
-	} else {
-		caption += " Throughput never stopped growing over the measured range."
-	}
-	out := []Chart{{Title: title, Caption: caption, SVG: svg}}
 
-	title = "Latency cost of concurrency (medians per request, log scale; dashed: TTFT)"
-	p = newPlot(title, "concurrency (batch × streams)", "ms (log scale)")
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-	series := []struct {
-		name string
-		get  func(result.ThroughputPoint) float64
-		dash []vg.Length
-	}{
-		{"E2E p50", func(q result.ThroughputPoint) float64 { return q.E2Ep50 }, nil},
-		{"TTFT p50", func(q result.ThroughputPoint) float64 { return q.TTFTp50 }, []vg.Length{vg.Points(4), vg.Points(3)}},
-	}
-	for gi, g := range groups {
-		for _, s := range series {
-			var xys plotter.XYs
-			for _, q := range g.points {
-				if v := s.get(q); v > 0 { // a log axis has no zero
-					xys = append(xys, plotter.XY{X: float64(q.Concurrency), Y: v})
-				}
+	title := "Output tokens/s vs concurrency (batch × streams)"
+	out := []Chart{drawChart(title, title, func() (*plot.Plot, string, error) {
+		p := newPlot(title, "concurrency (batch × streams)", "output tok/s (all requests)")
+		nonFinite := 0
+		for gi, g := range groups {
+			xys := make(plotter.XYs, len(g.points))
+			for i, q := range g.points {
+				xys[i] = plotter.XY{X: float64(q.Concurrency), Y: q.OutputTPS}
 			}
+			xys, bad := finitePoints(xys)
+			nonFinite += bad
 			if len(xys) == 0 {
 				continue
 			}
 			line, scatter, err := plotter.NewLinePoints(xys)
 			if err != nil {
-				return nil, fmt.Errorf("chart %s: %w", title, err)
+				return nil, "", err
 			}
 			line.Color, scatter.Color = colorAt(gi), colorAt(gi)
-			line.Dashes = s.dash
 			scatter.GlyphStyle.Shape = draw.CircleGlyph{}
-			scatter.GlyphStyle.Radius = vg.Points(2.5)
+			scatter.GlyphStyle.Radius = vg.Points(3)
 			p.Add(line, scatter)
-			label := s.name
-			if len(groups) > 1 {
-				label += ", " + g.name
-			}
-			p.Legend.Add(label, line, scatter)
+			p.Legend.Add(g.name, line, scatter)
 		}
-	}
-	p.Legend.Top, p.Legend.Left = false, false
-	xTicks(p, float64(pts[0].Concurrency), concurrency)
-	svg, err = svgOf(p, title)
-	if err != nil {
-		return nil, err
-	}
-	last := pts[len(pts)-1]
-	out = append(out, Chart{
-		Title: title,
-		Caption: fmt.Sprintf("From concurrency %d to %d the median E2E goes from %s to %s ms (×%.2f) and median TTFT from %s to %s ms (×%.2f).",
-			pts[0].Concurrency, last.Concurrency, finalreport.Num(pts[0].E2Ep50), finalreport.Num(last.E2Ep50), ratio(last.E2Ep50, pts[0].E2Ep50),
-			finalreport.Num(pts[0].TTFTp50), finalreport.Num(last.TTFTp50), ratio(last.TTFTp50, pts[0].TTFTp50)),
-		SVG: svg,
-	})
-	return out, nil
+		var first, best *result.ThroughputPoint
+		for i, q := range pts {
+			if !isFinite(q.OutputTPS) {
+				continue
+			}
+			if first == nil {
+				first = &pts[i]
+			}
+			if best == nil || q.OutputTPS > best.OutputTPS {
+				best = &pts[i]
+			}
+		}
+		if first == nil {
+			return nil, "", fmt.Errorf("no case has a finite output tok/s")
+		}
+		if sat := r.Throughput.Saturation; sat != "" {
+			for _, q := range pts {
+				if q.Case == sat && isFinite(q.OutputTPS) {
+					s, err := plotter.NewScatter(plotter.XYs{{X: float64(q.Concurrency), Y: q.OutputTPS}})
+					if err != nil {
+						return nil, "", err
+					}
+					s.GlyphStyle.Shape = draw.RingGlyph{}
+					s.GlyphStyle.Radius = vg.Points(7)
+					s.GlyphStyle.Color = colorAt(2)
+					p.Add(s)
+					p.Legend.Add("saturation: "+sat, s)
+				}
+			}
+		}
+		p.Legend.Top, p.Legend.Left = false, false
+		p.Y.Min = math.Min(p.Y.Min, 0)
+		xTicks(p, float64(pts[0].Concurrency), concurrency)
+		caption := fmt.Sprintf("Peak %s output tok/s at %s (concurrency %d), %s× the %s of %s.",
+			finalreport.Num(best.OutputTPS), best.Case, best.Concurrency, fixed2(ratio(best.OutputTPS, first.OutputTPS)), finalreport.Num(first.OutputTPS), first.Case)
+		if sat := r.Throughput.Saturation; sat != "" {
+			caption += fmt.Sprintf(" After %s, a further step gains less than %.0f %%: throughput has saturated.", sat, 100*r.Throughput.SaturationGain)
+		} else {
+			caption += " Throughput never stopped growing over the measured range."
+		}
+		return p, caption + leftOut(nonFinite, "output tok/s value(s) were"), nil
+	})}
+
+	title = "Latency cost of concurrency (medians per request, log scale; dashed: TTFT)"
+	out = append(out, drawChart(title, title, func() (*plot.Plot, string, error) {
+		p := newPlot(title, "concurrency (batch × streams)", "ms (log scale)")
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		series := []struct {
+			name string
+			get  func(result.ThroughputPoint) float64
+			dash []vg.Length
+		}{
+			{"E2E p50", func(q result.ThroughputPoint) float64 { return q.E2Ep50 }, nil},
+			{"TTFT p50", func(q result.ThroughputPoint) float64 { return q.TTFTp50 }, []vg.Length{vg.Points(4), vg.Points(3)}},
+		}
+		undrawable := 0
+		for gi, g := range groups {
+			for _, s := range series {
+				var xys plotter.XYs
+				for _, q := range g.points {
+					if v := s.get(q); v > 0 && !math.IsInf(v, 0) { // a log axis has no zero
+						xys = append(xys, plotter.XY{X: float64(q.Concurrency), Y: v})
+					} else {
+						undrawable++
+					}
+				}
+				if len(xys) == 0 {
+					continue
+				}
+				line, scatter, err := plotter.NewLinePoints(xys)
+				if err != nil {
+					return nil, "", err
+				}
+				line.Color, scatter.Color = colorAt(gi), colorAt(gi)
+				line.Dashes = s.dash
+				scatter.GlyphStyle.Shape = draw.CircleGlyph{}
+				scatter.GlyphStyle.Radius = vg.Points(2.5)
+				p.Add(line, scatter)
+				label := s.name
+				if len(groups) > 1 {
+					label += ", " + g.name
+				}
+				p.Legend.Add(label, line, scatter)
+			}
+		}
+		p.Legend.Top, p.Legend.Left = false, false
+		xTicks(p, float64(pts[0].Concurrency), concurrency)
+		last := pts[len(pts)-1]
+		caption := fmt.Sprintf("From concurrency %d to %d the median E2E goes from %s to %s ms (%s) and median TTFT from %s to %s ms (%s).",
+			pts[0].Concurrency, last.Concurrency, finalreport.Num(pts[0].E2Ep50), finalreport.Num(last.E2Ep50), finalreport.Ratio(ratio(last.E2Ep50, pts[0].E2Ep50)),
+			finalreport.Num(pts[0].TTFTp50), finalreport.Num(last.TTFTp50), finalreport.Ratio(ratio(last.TTFTp50, pts[0].TTFTp50)))
+		if undrawable > 0 {
+			caption += fmt.Sprintf(" %d median(s) at or below zero or not finite have no place on the log axis and are left out.", undrawable)
+		}
+		return p, caption, nil
+	}))
+	return out
 }
 
 type throughputGroup struct {
@@ -724,15 +878,20 @@ func withAlpha(c color.Color, a uint8) color.Color {
 }
 
 // runValues returns metric id's finite values in the valid runs (valid
-// true) or in the invalid ones (valid false).
-func runValues(c result.Case, id string, valid bool) []float64 {
-	var vs []float64
+// true) or in the invalid ones (valid false), and how many it left out as
+// not finite.
+func runValues(c result.Case, id string, valid bool) (vs []float64, nonFinite int) {
 	for _, r := range c.Runs {
-		if v, ok := r.Values[id]; ok && r.Valid == valid && !math.IsNaN(v) && !math.IsInf(v, 0) {
+		v, ok := r.Values[id]
+		switch {
+		case !ok || r.Valid != valid:
+		case isFinite(v):
 			vs = append(vs, v)
+		default:
+			nonFinite++
 		}
 	}
-	return vs
+	return vs, nonFinite
 }
 
 func totalLen(xss [][]float64) int {

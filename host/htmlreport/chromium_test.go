@@ -112,11 +112,11 @@ func TestChromiumRendersReports(t *testing.T) {
 				if in.Result == nil {
 					continue
 				}
-				cs, err := htmlreport.Charts(in.Result)
-				if err != nil {
-					t.Fatal(err)
+				for _, c := range htmlreport.Charts(in.Result) {
+					if c.SVG != "" {
+						want++
+					}
 				}
-				want += len(cs)
 			}
 			total, withData := chartsWithData(dom)
 			if total != want || withData != want {

@@ -121,10 +121,7 @@ func Render(w io.Writer, r *result.Result) error { return RenderWith(w, r, repor
 // RenderWith is Render with host/report's options: a title, and a baseline
 // whose comparison becomes a section.
 func RenderWith(w io.Writer, r *result.Result, opt report.Options) error {
-	p, err := newPage(r, opt)
-	if err != nil {
-		return err
-	}
+	p := newPage(r, opt)
 	p.TargetsTotal = p.Passed + p.Failed
 	if err := tmpl.Execute(w, p); err != nil {
 		return fmt.Errorf("render html report: %w", err)
@@ -186,7 +183,7 @@ type statRow struct {
 	Outliers                                        int
 }
 
-func newPage(r *result.Result, opt report.Options) (*page, error) {
+func newPage(r *result.Result, opt report.Options) *page {
 	p := &page{
 		Title:    r.Pipeline.Name,
 		Valid:    r.Valid,
@@ -212,13 +209,10 @@ func newPage(r *result.Result, opt report.Options) (*page, error) {
 	if len(r.Inputs) == 0 {
 		a := report.Analyze(r, opt)
 		p.Findings, p.Comparison = a.Findings, a.Comparison
-		s, err := sectionOf("result", "", r)
-		if err != nil {
-			return nil, err
-		}
+		s := sectionOf("result", "", r)
 		s.Targets = r.Targets
 		p.Sections = []section{s}
-		return p, nil
+		return p
 	}
 	a := finalreport.Analyze(r)
 	p.Merged = &a
@@ -242,14 +236,11 @@ func newPage(r *result.Result, opt report.Options) (*page, error) {
 			p.Sections = append(p.Sections, section{ID: id, Heading: "Phase “" + in.Role + "”", Missing: reason})
 			continue
 		}
-		s, err := sectionOf(id, "Phase “"+in.Role+"”: "+in.Result.Pipeline.Name, in.Result)
-		if err != nil {
-			return nil, fmt.Errorf("input %s: %w", in.Role, err)
-		}
+		s := sectionOf(id, "Phase “"+in.Role+"”: "+in.Result.Pipeline.Name, in.Result)
 		s.Note = fmt.Sprintf("%s, started %s, read from %s", in.Ref, in.Result.StartedAt, in.Path)
 		p.Sections = append(p.Sections, s)
 	}
-	return p, nil
+	return p
 }
 
 func subtitle(r *result.Result) string {
@@ -269,19 +260,15 @@ func subtitle(r *result.Result) string {
 	return strings.Join(parts, " · ")
 }
 
-func sectionOf(id, heading string, r *result.Result) (section, error) {
-	charts, err := Charts(r)
-	if err != nil {
-		return section{}, err
-	}
-	s := section{ID: id, Heading: heading, Charts: charts, Memory: r.Memory, Throughput: r.Throughput, Settings: settingsRows(r)}
+func sectionOf(id, heading string, r *result.Result) section {
+	s := section{ID: id, Heading: heading, Charts: Charts(r), Memory: r.Memory, Throughput: r.Throughput, Settings: settingsRows(r)}
 	if heading != "" {
 		s.Targets = r.Targets
 	}
 	for _, c := range r.Cases {
 		s.Cases = append(s.Cases, caseViewOf(r, c))
 	}
-	return s, nil
+	return s
 }
 
 func caseViewOf(r *result.Result, c result.Case) caseView {
