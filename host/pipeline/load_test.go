@@ -239,6 +239,25 @@ path = "x.wasm"
 			want: []string{`p.toml: --quick: the pipeline has no [quick] table; add one (e.g. [quick.generate] runs = 5) or drop --quick`},
 		},
 		{
+			name: "targets the runs cannot judge, and a bare cv read as a fraction",
+			src: minimal + "[generate]\nruns = 10\n" +
+				"[[target]]\nexpr = \"ttft_ms.p95 < 2s\"\n" +
+				"[[target]]\nexpr = \"ttft_ms.cv < 5\"\n" +
+				"[[target]]\nexpr = \"ttft_ms.pNaN < 2s\"\n" +
+				"[[target]]\nexpr = \"ttft_ms.p90 < 2s\"\n" +
+				"[[target]]\nexpr = \"ttft_ms.std < 2ms\"\n",
+			want: []string{
+				`p.toml:10: target.0.expr: target "ttft_ms.p95 < 2s": p95 is judged on ≥ 20 valid runs, but generate.runs = 10; raise generate.runs to 20, or judge max or mean`,
+				`p.toml:12: target.1.expr: target "ttft_ms.cv < 5": column 15: a bare cv is a fraction, so 5 reads as 500 %; write 5% for 5 percent, or 0.05 as a fraction`,
+				`p.toml:14: target.2.expr: target "ttft_ms.pNaN < 2s": column 9: percentile "pNaN": want p followed by digits, e.g. p95 or p99.9`,
+			},
+		},
+		{
+			name: "adaptive runs that cannot reach a tail target",
+			src:  minimal + "[generate]\nmin_runs = 3\nmax_runs = 4\n[[target]]\nexpr = \"ttft_ms.cv < 10%\"\n",
+			want: []string{`p.toml:11: target.0.expr: target "ttft_ms.cv < 10%": cv is judged on ≥ 5 valid runs, but generate.max_runs = 4; raise generate.max_runs to 5, or judge max or mean`},
+		},
+		{
 			name: "model directory that does not exist",
 			src:  "[model]\nsource = \"no/such/model\"\n" + "[matrix]\nprompt_tokens = 8\nnew_tokens = 4\n",
 			want: []string{`p.toml:2: model.source: "no/such/model" is not a built-in model, a directory or an .onnx file; use "gpt2", "gpt2-tiny" or a model directory (relative to the pipeline file)`},
@@ -251,6 +270,28 @@ path = "x.wasm"
 				t.Errorf("problems (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestTargetRunsWarnings: runs lowered by --quick or --set, or an adaptive
+// count that may stop early, make warnings, not errors.
+func TestTargetRunsWarnings(t *testing.T) {
+	src := minimal + "[generate]\nruns = 20\n[[target]]\nexpr = \"ttft_ms.p95.0 < 2s\"\n[quick.generate]\nruns = 3\n"
+	for _, opts := range []LoadOptions{{Quick: true}, {Sets: []string{"generate.runs=3"}}, {Sets: []string{"generate.min_runs=3", "generate.max_runs=30"}}} {
+		got, plan := problemsOf(t, src, opts)
+		if got != nil {
+			t.Fatalf("%+v: problems %q", opts, got)
+		}
+		if plan.Targets[0].Target.Statistic != "p95" {
+			t.Errorf("statistic %q, want p95 (normalised)", plan.Targets[0].Target.Statistic)
+		}
+		want := "p95 is judged on ≥ 20 valid runs, but generate.runs = 3"
+		if opts.Sets != nil && len(opts.Sets) == 2 {
+			want = "may stop at min_runs = 3; set generate.min_runs = 20"
+		}
+		if len(plan.Warnings) != 1 || !strings.Contains(plan.Warnings[0], want) {
+			t.Errorf("%+v: warnings %q, want one containing %q", opts, plan.Warnings, want)
+		}
 	}
 }
 
@@ -293,7 +334,8 @@ case = "p128-n64"
 				if p.Model.Source != "gpt2-tiny" || !p.Model.Spinning || p.Generate.Timeout != 90*time.Second {
 					t.Errorf("model = %+v, timeout %v", p.Model, p.Generate.Timeout)
 				}
-				if len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], `"p128-n64" matches no case`) {
+				if len(p.Warnings) != 2 || !strings.Contains(p.Warnings[0], "may stop at min_runs = 5; set generate.min_runs = 20") ||
+					!strings.Contains(p.Warnings[1], `"p128-n64" matches no case`) {
 					t.Errorf("warnings = %q, want the target whose case the command line removed", p.Warnings)
 				}
 			},
@@ -309,9 +351,9 @@ case = "p128-n64"
 		},
 		{
 			name: "array-of-tables element by index",
-			sets: []string{"target.0.expr=ttft_ms.p99 < 3s"},
+			sets: []string{"target.0.expr=ttft_ms.p90 < 3s"},
 			check: func(t *testing.T, p *Plan) {
-				if p.Targets[0].Target.Statistic != "p99" || p.Targets[0].Target.Value != 3 {
+				if p.Targets[0].Target.Statistic != "p90" || p.Targets[0].Target.Value != 3 {
 					t.Errorf("target = %+v", p.Targets[0].Target)
 				}
 			},
@@ -474,7 +516,7 @@ name = "jitter"
 [report]
 formats = ["md", "mine"]
 [[target]]
-expr = "jitter.itl_cv.p95 < 10%"
+expr = "jitter.itl_cv.p90 < 10%"
 `
 	plan, err := Parse(filepath.Join(dir, "p.toml"), []byte(src), LoadOptions{})
 	if err != nil {

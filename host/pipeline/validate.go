@@ -157,7 +157,7 @@ func (l *loader) validate(doc *fileDoc) *Plan {
 	if l.seen("aggregate.percentiles") {
 		p.Aggregate.Percentiles = a.Percentiles
 		for _, pc := range a.Percentiles {
-			if pc <= 0 || pc >= 100 {
+			if !(pc > 0 && pc < 100) {
 				l.addf("aggregate.percentiles", "percentile %v is outside (0, 100); e.g. 50, 95, 99.9", pc)
 			}
 		}
@@ -224,6 +224,7 @@ func (l *loader) validate(doc *fileDoc) *Plan {
 		if !percentileComputed(tg.Statistic, p.Aggregate.Percentiles) {
 			l.addf(key+".expr", "target %q: %s is not computed; add %s to aggregate.percentiles", td.Expr, tg.Statistic, strings.TrimPrefix(tg.Statistic, "p"))
 		}
+		l.targetRuns(key+".expr", tg, p)
 		tg.Case = td.Case
 		ts := TargetSpec{Expr: tg.Expr, Case: td.Case, Line: l.at(key).Line, Target: tg}
 		if td.Case != "" && td.Case != "*" {
@@ -263,6 +264,35 @@ func (l *loader) validate(doc *fileDoc) *Plan {
 
 	l.oversubscription(p)
 	return p
+}
+
+// targetRuns checks that the plan can give a spread or tail target the
+// valid runs it is judged on (target.MinRuns). Runs an overlay (--quick,
+// --set) lowered make a warning instead: the target will then fail as
+// "insufficient runs", which is what a quick look should say.
+func (l *loader) targetRuns(key string, tg target.Target, p *Plan) {
+	need := target.MinRuns(tg.Statistic)
+	if need <= 1 || p.ReportOnly() {
+		return
+	}
+	runs, runsKey := p.Generate.Runs, "generate.runs"
+	if p.Generate.MaxRuns > 0 {
+		runs, runsKey = p.Generate.MaxRuns, "generate.max_runs"
+	}
+	if runs >= need {
+		if p.Generate.MaxRuns > 0 && p.Generate.MinRuns < need {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("target %q: %s is judged on ≥ %d valid runs, but the adaptive run count may stop at min_runs = %d; set generate.min_runs = %d to be sure",
+				tg.Expr, tg.Statistic, need, p.Generate.MinRuns, need))
+		}
+		return
+	}
+	msg := fmt.Sprintf("target %q: %s is judged on ≥ %d valid runs, but %s = %d; raise %s to %d, or judge max or mean",
+		tg.Expr, tg.Statistic, need, runsKey, runs, runsKey, need)
+	if l.overlaid("generate") {
+		p.Warnings = append(p.Warnings, msg+" (it will fail as insufficient runs)")
+		return
+	}
+	l.addf(key, "%s", msg)
 }
 
 // percentileComputed reports whether a statistic is one the aggregate

@@ -17,13 +17,23 @@
 //
 // A value without a unit is in the metric's own unit. The coefficient of
 // variation is judged as a percentage ("ttft_ms.cv < 20%") or, bare, as a
-// fraction ("ttft_ms.cv < 0.2").
+// fraction ("ttft_ms.cv < 0.2"); a bare cv above 1 is refused as ambiguous
+// ("cv < 5" would read as 500 %). A percentile is written with digits only
+// and lies strictly between 0 and 100 (p0 and p100 are min and max); "p95.0"
+// is normalised to "p95".
+//
+// A spread or tail statistic is judged only on enough valid runs (MinRuns):
+// std and cv on at least 5, pNN on at least ⌈1/(1 − NN/100)⌉ (p95: 20, p99:
+// 100) or, below the median, ⌈100/NN⌉, so that at least one run is expected
+// beyond the percentile. On fewer runs the verdict fails as "insufficient
+// runs" instead of passing on a statistic that is only the extreme run.
 package target
 
 import (
 	"fmt"
 	"math"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -134,9 +144,11 @@ func Parse(expr string) (Target, error) {
 	if err := metric.ValidateID(t.Metric); err != nil {
 		return fail(leftStart+1, "%v", err)
 	}
-	if err := checkStatistic(t.Statistic); err != nil {
+	stat, err := canonicalStatistic(t.Statistic)
+	if err != nil {
 		return fail(leftStart+dot+2, "%v", err)
 	}
+	t.Statistic = stat
 	rightAt := opAt + len(t.Op)
 	right := expr[rightAt:]
 	valAt := rightAt + len(right) - len(strings.TrimLeft(right, " \t"))
@@ -187,17 +199,55 @@ func MustParse(expr string) Target {
 	return t
 }
 
-func checkStatistic(s string) error {
-	for _, known := range stats.Statistics {
-		if s == known {
-			return nil
-		}
+// canonicalStatistic checks a statistic name and returns its normal form:
+// a fixed statistic as is, a percentile as stats.PercentileName writes it
+// ("p95.0" → "p95"). Percentiles take digits and one decimal point only (no
+// sign, exponent, NaN or Inf) and lie strictly within (0, 100).
+func canonicalStatistic(s string) (string, error) {
+	if slices.Contains(stats.Statistics, s) {
+		return s, nil
 	}
-	if strings.HasPrefix(s, "p") {
-		_, err := stats.ParsePercentileName(s)
-		return err
+	num, ok := strings.CutPrefix(s, "p")
+	if !ok {
+		return "", fmt.Errorf("unknown statistic %q; want one of %s, or pNN", s, strings.Join(stats.Statistics, ", "))
 	}
-	return fmt.Errorf("unknown statistic %q; want one of %s, or pNN", s, strings.Join(stats.Statistics, ", "))
+	if num == "" || strings.Trim(num, "0123456789.") != "" || strings.Count(num, ".") > 1 || num[0] == '.' || num[len(num)-1] == '.' {
+		return "", fmt.Errorf("percentile %q: want p followed by digits, e.g. p95 or p99.9", s)
+	}
+	p, err := stats.ParsePercentileName(s)
+	switch {
+	case err != nil:
+		return "", err
+	case p == 0:
+		return "", fmt.Errorf("percentile %q is the minimum: write min", s)
+	case p == 100:
+		return "", fmt.Errorf("percentile %q is the maximum: write max", s)
+	}
+	return stats.PercentileName(p), nil
+}
+
+// MinSpreadRuns is the fewest valid runs a std or cv target is judged on:
+// with 5 runs the 95 % interval of σ spans 0.60σ–2.87σ, with 2 runs
+// 0.45σ–32σ.
+const MinSpreadRuns = 5
+
+// MinRuns is the fewest valid runs on which statistic stat (in normal
+// form) is judged: 1 for mean, min and max; MinSpreadRuns for std and cv;
+// for a percentile pNN, enough runs that at least one is expected beyond
+// it, ⌈1/(1 − NN/100)⌉ above the median (p90: 10, p95: 20, p99: 100) and
+// ⌈100/NN⌉ below it.
+func MinRuns(stat string) int {
+	switch stat {
+	case "std", "cv":
+		return MinSpreadRuns
+	}
+	p, err := stats.ParsePercentileName(stat)
+	if !strings.HasPrefix(stat, "p") || err != nil || !(p > 0 && p < 100) {
+		return 1
+	}
+	tail := math.Min(p, 100-p) / 100
+	// The epsilon keeps 1/0.05 = 20.000000000000004 at 20.
+	return int(math.Ceil(1/tail - 1e-9))
 }
 
 func builtinDef(id string) (metric.Def, bool) {
@@ -218,8 +268,9 @@ func (t Target) threshold(metricUnit string) (float64, error) {
 			return t.Value, nil
 		case t.Unit != "":
 			return 0, fmt.Errorf("cv is a ratio: write it as a percentage (20%%) or a fraction (0.2), not in %s", t.Unit)
-		case math.Abs(t.Value) > 10:
-			return 0, fmt.Errorf("cv %v as a fraction is %v %%; write %v%% if you meant percent", t.Value, t.Value*100, t.Value)
+		case math.Abs(t.Value) > 1:
+			return 0, fmt.Errorf("a bare cv is a fraction, so %v reads as %v %%; write %v%% for %v percent, or %v as a fraction",
+				t.Value, t.Value*100, t.Value, t.Value, t.Value/100)
 		}
 		return t.Value * 100, nil
 	}
@@ -271,6 +322,12 @@ func Evaluate(t Target, r *result.Result) []result.Verdict {
 		v.Message = fmt.Sprintf(format, args...)
 		return v
 	}
+	// A Target built by hand meets the same statistic rules as a parsed one.
+	stat, err := canonicalStatistic(t.Statistic)
+	if err != nil {
+		return []result.Verdict{failed(base, "%v", err)}
+	}
+	t.Statistic, base.Statistic = stat, stat
 	def, known := r.Metric(t.Metric)
 	unit := def.Unit
 	if t.Statistic == "cv" {
@@ -306,11 +363,11 @@ func Evaluate(t Target, r *result.Result) []result.Verdict {
 		v := base
 		v.Case = c.ID
 		observed, msg := observe(t, c)
+		v.Observed = observed
 		if msg != "" {
 			out = append(out, failed(v, "%s", msg))
 			continue
 		}
-		v.Observed = observed
 		v.Pass = compare(observed, t.Op, threshold)
 		out = append(out, v)
 	}
@@ -339,6 +396,8 @@ func measured(r *result.Result, id string) bool {
 
 // observe finds the statistic in a case: its run statistics, or a
 // case-level value (plugin corpus metrics, totals), which has no spread.
+// A message says why it cannot be judged; the value is kept where there
+// is one (too few runs), for the report.
 func observe(t Target, c *result.Case) (float64, string) {
 	if s, ok := c.Stats[t.Metric]; ok {
 		v, ok := s.Get(t.Statistic)
@@ -351,6 +410,9 @@ func observe(t Target, c *result.Case) (float64, string) {
 		}
 		if s.N == 0 {
 			return 0, fmt.Sprintf("%s has no valid run in case %s", t.Metric, c.ID)
+		}
+		if need := MinRuns(t.Statistic); s.N < need {
+			return v, fmt.Sprintf("insufficient runs: %s needs ≥ %d valid runs, case %s has %d; raise generate.runs (or judge max/mean)", t.Statistic, need, c.ID, s.N)
 		}
 		return v, ""
 	}
