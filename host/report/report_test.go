@@ -51,7 +51,7 @@ func TestMarkdownSaysWhatMatters(t *testing.T) {
 		"E2E ≥ TTFT broken: e2e_ms 180.4 < ttft_ms 242.3", // and named with its invariant
 		"TTFT grows linearly with prompt length: 4× tokens → 3.87× time",
 		"foreign CPU load 0.80 cores during the case — rerun on an idle machine",
-		"❌ targets: 4 of 13 failed",
+		"❌ targets: 5 of 13 failed", // the p95 targets on 7-8 runs fail as insufficient runs
 		"jitter.itl_cv",      // the plugin metric has a row and a definition
 		"from plugin jitter", // its definition says where it came from
 		"## Comparison with baseline",
