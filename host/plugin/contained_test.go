@@ -104,3 +104,68 @@ func errString(err error) string {
 	}
 	return "\n" + err.Error()
 }
+
+// TestGrantEscapeNeverInResult: through a whole run, a metric plugin granted
+// a directory that holds links to /etc/passwd and /etc gets neither: the
+// stage fails with the plugin's one-line error, and no byte of either
+// reaches result.json.
+func TestGrantEscapeNeverInResult(t *testing.T) {
+	wasm := buildPlugin(t, "host/plugin/testdata/hostile")
+	granted, secret := grantedTree(t)
+	passwd, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	etc, err := os.ReadDir("/etc")
+	if err != nil || len(etc) < 2 {
+		t.Fatalf("/etc: %v", err)
+	}
+	firstLine, _, _ := strings.Cut(string(passwd), "\n")
+	listed := etc[0].Name() + "," + etc[1].Name() // how a listing of /etc would read
+	dir := t.TempDir()
+	toml := filepath.Join(dir, "p.toml")
+	os.WriteFile(toml, []byte(`name = "granted"
+[model]
+source = "gpt2-tiny"
+[matrix]
+prompt_tokens = 4
+new_tokens = 8
+[warmup]
+runs = 0
+[generate]
+runs = 2
+[report]
+formats = ["json"]
+out_dir = "`+filepath.Join(dir, "out")+`"
+[[plugin]]
+name = "hostile"
+path = "`+wasm+`"
+grant.read = ["`+granted+`"]
+`), 0o644)
+	for _, mode := range []string{"read:" + granted + "/passwd", "list:" + granted + "/etc", "read:" + granted + "/hop"} {
+		t.Run(mode, func(t *testing.T) {
+			plan, err := pipeline.Load(toml, pipeline.LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan.Cases[0].ID = mode // the hostile plugin misbehaves by case ID
+			out, err := runner.Execute(context.Background(), plan, runner.Options{Generator: steadyGen{}})
+			if out == nil || out.Result == nil {
+				t.Fatalf("no result written: %v", err)
+			}
+			msgs := strings.Join(out.Result.Errors, "\n")
+			if !strings.Contains(msgs, "plugin hostile: pipe_metric: failed: could not") {
+				t.Errorf("errors %q, want the plugin's refusal", out.Result.Errors)
+			}
+			data, err := os.ReadFile(filepath.Join(out.Dir, "result.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, leak := range []string{firstLine, listed, secret} {
+				if strings.Contains(string(data), leak) {
+					t.Errorf("result.json holds %q from outside the granted tree", leak)
+				}
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -206,5 +207,105 @@ func TestGrants(t *testing.T) {
 				t.Errorf("the guest saw %s, which was not granted: %v", tt.refuse, err)
 			}
 		})
+	}
+}
+
+// grantedTree builds a granted directory whose links try every way out:
+// an absolute link to /etc/passwd and to /etc, a relative chain that climbs
+// out through ../, and links that stay inside (which must keep working).
+// It returns the granted directory and the text of a file beside it that
+// no plugin may read.
+func grantedTree(t *testing.T) (granted, secret string) {
+	t.Helper()
+	root := t.TempDir()
+	granted = filepath.Join(root, "granted")
+	secret = "outside-secret-7f3a"
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(granted, "sub"), 0o755))
+	must(os.WriteFile(filepath.Join(granted, "inside.txt"), []byte("inside-text"), 0o644))
+	must(os.WriteFile(filepath.Join(root, "outside.txt"), []byte(secret), 0o644))
+	for link, to := range map[string]string{
+		"passwd":      "/etc/passwd",
+		"etc":         "/etc",
+		"hop":         "sub/hop2",
+		"sub/hop2":    "../../outside.txt",
+		"alias":       "inside.txt",
+		"sub/back":    "../inside.txt",
+		"sub/dirlink": "..",
+	} {
+		must(os.Symlink(to, filepath.Join(granted, link)))
+	}
+	return granted, secret
+}
+
+// TestGrantedTreeConfined: a read grant gives the granted tree and
+// nothing beyond it — no link, absolute or relative, and no ".." leads out
+// — while links that stay inside still work. Each refusal is one line and
+// carries none of the outside file's text.
+func TestGrantedTreeConfined(t *testing.T) {
+	granted, secret := grantedTree(t)
+	p, err := load(t, newHost(t), "host/plugin/testdata/hostile", pipeline.PluginSpec{Grant: pipeline.PluginGrant{Read: []string{granted}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(rel string) string { return granted + "/" + rel }
+	tests := []struct {
+		name, mode, want, refuse string
+	}{
+		{"link to /etc/passwd", "read:" + at("passwd"), "could not read", "root:"},
+		{"link to /etc, listed", "list:" + at("etc"), "could not list", "passwd"},
+		{"link to /etc, a file through it", "read:" + at("etc/passwd"), "could not read", "root:"},
+		{"relative ../ chain", "read:" + at("hop"), "could not read", secret},
+		{"dot-dot in the path", "read:" + at("../outside.txt"), "could not read", secret},
+		{"dot-dot through a subdirectory", "read:" + at("sub/../../outside.txt"), "could not read", secret},
+		{"link inside the tree", "read:" + at("alias"), `"inside-text"`, ""},
+		{"relative link inside the tree", "read:" + at("sub/back"), `"inside-text"`, ""},
+		{"directory link inside the tree", "list:" + at("sub/dirlink"), "inside.txt", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := p.Metric(context.Background(), []plugin.RunInput{{Case: tt.mode}})
+			t.Log(err)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, tt.want)
+			}
+			if tt.refuse != "" && strings.Contains(err.Error(), tt.refuse) {
+				t.Errorf("the guest got out of %s: %v", granted, err)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans lines: %q", err)
+			}
+		})
+	}
+}
+
+// TestGrantFSBeneath: the mounted file system itself — below the guest's
+// own path cleaning — refuses every way out of the granted tree, and
+// follows the links that stay inside.
+func TestGrantFSBeneath(t *testing.T) {
+	granted, secret := grantedTree(t)
+	fsys, closeFS, err := plugin.GrantFS(granted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFS()
+	for _, name := range []string{"passwd", "etc", "etc/passwd", "hop", "sub/hop2", "../outside.txt", "sub/../../outside.txt", "sub/dirlink/../outside.txt"} {
+		b, err := fs.ReadFile(fsys, name)
+		if err == nil || strings.Contains(string(b), "root:") || strings.Contains(string(b), secret) {
+			t.Errorf("ReadFile(%q) = %q, %v; want a refusal", name, b, err)
+		}
+	}
+	if _, err := fs.ReadDir(fsys, "etc"); err == nil {
+		t.Errorf("ReadDir(etc) lists /etc")
+	}
+	for _, name := range []string{"alias", "sub/back", "sub/dirlink/inside.txt"} {
+		if b, err := fs.ReadFile(fsys, name); err != nil || string(b) != "inside-text" {
+			t.Errorf("ReadFile(%q) = %q, %v; want the file inside the tree", name, b, err)
+		}
 	}
 }

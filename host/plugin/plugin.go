@@ -8,7 +8,9 @@
 // running plugin gets no files, environment, network or real clock, a memory
 // cap (256 MiB unless the pipeline says otherwise), a timeout per call
 // enforced by wazero's termination checks (unless the pipeline marks it
-// trusted), and a cap on what it may write. A trap, a timeout or an
+// trusted), and a cap on what it may write. What a pipeline grants by name
+// is lifted and nothing more; a granted directory is a root the guest cannot
+// leave, by a link or by "..". A trap, a timeout or an
 // out-of-memory discards the instance; the next call gets a fresh one. Every
 // failure is an error naming the plugin, the call and the fix, with the
 // guest's own panic text where there is one.

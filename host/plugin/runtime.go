@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -45,6 +47,7 @@ type Plugin struct {
 	compiled wazero.CompiledModule
 	inst     api.Module
 	stderr   *tailBuffer
+	grants   []*os.Root // the read grants, in spec order (openGrants)
 
 	// The current call's state, read by the host functions.
 	input    []byte
@@ -151,6 +154,9 @@ func (p *Plugin) load(ctx context.Context, cache wazero.CompilationCache, wasm [
 	if err := checkModule(compiled, wasi); err != nil {
 		return err
 	}
+	if p.grants, err = openGrants(p.spec.Grant.Read); err != nil {
+		return err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.start(ctx)
@@ -234,7 +240,7 @@ func (p *Plugin) start(ctx context.Context) (err error) {
 		WithStartFunctions(). // _initialize runs below, under a timeout; _start never
 		WithStderr(p.stderr).
 		WithStdout(logWriter{p.log})
-	mc = withGrant(mc, p.spec.Grant)
+	mc = withGrant(mc, p.spec.Grant, p.grants)
 	inst, err := p.runtime.InstantiateModule(ctx, p.compiled, mc)
 	if err != nil {
 		return fmt.Errorf("instantiate: %v", err)
@@ -470,7 +476,8 @@ func (p *Plugin) Close(ctx context.Context) error {
 		return nil
 	}
 	err := p.runtime.Close(ctx)
-	p.runtime, p.inst = nil, nil
+	closeRoots(p.grants)
+	p.runtime, p.inst, p.grants = nil, nil, nil
 	return err
 }
 
@@ -525,8 +532,9 @@ func (w logWriter) Write(b []byte) (int, error) {
 }
 
 // withGrant lifts what the pipeline granted, and nothing else: by default a
-// module has no clock (wazero's is fake), no environment and no files.
-func withGrant(mc wazero.ModuleConfig, g pipeline.PluginGrant) wazero.ModuleConfig {
+// module has no clock (wazero's is fake), no environment and no files. A
+// read grant mounts the directory's os.Root (see openGrants), read-only.
+func withGrant(mc wazero.ModuleConfig, g pipeline.PluginGrant, roots []*os.Root) wazero.ModuleConfig {
 	if g.Clock {
 		mc = mc.WithSysWalltime().WithSysNanotime()
 	}
@@ -535,12 +543,55 @@ func withGrant(mc wazero.ModuleConfig, g pipeline.PluginGrant) wazero.ModuleConf
 			mc = mc.WithEnv(name, v)
 		}
 	}
-	if len(g.Read) > 0 {
+	if len(roots) > 0 {
 		fs := wazero.NewFSConfig()
-		for _, dir := range g.Read {
-			fs = fs.WithReadOnlyDirMount(dir, dir)
+		for _, root := range roots {
+			fs = fs.WithFSMount(beneath{root.FS()}, root.Name())
 		}
 		mc = mc.WithFSConfig(fs)
 	}
 	return mc
+}
+
+// openGrants opens each granted read directory as an os.Root. A root
+// resolves every path beneath its directory one component at a time
+// (openat, following a link only while it stays inside), so a symlink to
+// /etc, a relative ../ chain or a ".." in the path fails inside the guest
+// as an ordinary open error, and nothing outside the granted tree is ever
+// opened; links that stay inside still work. wazero's own directory mount
+// (sysfs.DirFS) follows links anywhere, which is why it is not used. The
+// roots live as long as the plugin; Close closes them.
+func openGrants(dirs []string) ([]*os.Root, error) {
+	var roots []*os.Root
+	for _, dir := range dirs {
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			closeRoots(roots)
+			return nil, fmt.Errorf("grant.read %s: %w (grant an existing directory)", dir, err)
+		}
+		roots = append(roots, root)
+	}
+	return roots, nil
+}
+
+// beneath is an os.Root's fs.FS whose refusal of a path that leaves the
+// root reads, in the guest, as "operation not permitted" (EPERM) rather
+// than wazero's fallback for an error it does not know, "I/O error" (EIO),
+// which would blame the disk.
+type beneath struct{ fs.FS }
+
+func (b beneath) Open(name string) (fs.File, error) {
+	f, err := b.FS.Open(name)
+	var pe *fs.PathError
+	var errno syscall.Errno
+	if errors.As(err, &pe) && !errors.As(err, &errno) && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrInvalid) {
+		return nil, &fs.PathError{Op: pe.Op, Path: pe.Path, Err: fs.ErrPermission} // os's own refusal: the path escapes
+	}
+	return f, err
+}
+
+func closeRoots(roots []*os.Root) {
+	for _, r := range roots {
+		r.Close()
+	}
 }

@@ -1,8 +1,9 @@
 // Command hostile is a metric plugin that misbehaves on request, to test
 // that pipe contains it. The first run's case ID picks the misbehaviour:
 // "loop", "alloc", "panic", "goroutine_panic", "garbage", "flood",
-// "undeclared", "passwd", "env", "clock", "exit"; "log" logs and behaves;
-// any other case behaves.
+// "undeclared", "passwd", "env", "clock", "exit", "read:PATH" (returns the
+// file's text in its error), "list:PATH" (returns the directory's names);
+// "log" logs and behaves; any other case behaves.
 package main
 
 import (
@@ -29,6 +30,25 @@ func init() {
 			mode := ""
 			if len(runs) > 0 {
 				mode = runs[0].Case
+			}
+			verb, path, _ := strings.Cut(mode, ":")
+			switch verb {
+			case "read":
+				b, err := os.ReadFile(path)
+				if err != nil {
+					return nil, nil, fmt.Errorf("could not read %s: %v", path, err)
+				}
+				return nil, nil, fmt.Errorf("read %s: %q", path, b)
+			case "list":
+				es, err := os.ReadDir(path)
+				if err != nil {
+					return nil, nil, fmt.Errorf("could not list %s: %v", path, err)
+				}
+				var names []string
+				for _, e := range es {
+					names = append(names, e.Name())
+				}
+				return nil, nil, fmt.Errorf("listed %s: %s", path, strings.Join(names, ","))
 			}
 			switch mode {
 			case "loop":
