@@ -16,6 +16,9 @@
 // Thread spinning is off by default: on a small machine whose cores are all
 // busy with the runtime's own pool, spinning workers steal time from the
 // worker that holds the critical path (measured with `pipe bench`).
+//
+// The runtime's own telemetry is switched off before it starts (Init), so
+// loading it writes nothing outside pipe's output directory and cache.
 package ortgen
 
 import (

@@ -28,6 +28,19 @@ type Runtime struct {
 // Name is the runtime as results record it: "onnxruntime 1.29.0".
 func (r Runtime) Name() string { return "onnxruntime " + r.Version }
 
+// telemetryOff is the variable ONNX Runtime reads when it creates its
+// environment. Its release builds (the npm onnxruntime-node one included)
+// carry Microsoft's 1DS telemetry SDK, which then writes a debug log
+// (mat-debug-PID.log) and a session file (.ses) into TMPDIR and an SQLite
+// event store and a device ID under $XDG_CACHE_HOME (else ~/.cache)
+// /Microsoft/DeveloperTools/.onnxruntime, on every run. pipe writes nothing
+// outside its output directory and its cache, so Init sets the variable
+// before the runtime starts; the C API's DisableTelemetryEvents alone comes
+// after the environment exists, when those files are already written
+// (checked with HOME and TMPDIR pointed at empty directories:
+// cmd/pipe's TestWritesNothingOutside).
+const telemetryOff = "ORT_DISABLE_TELEMETRY"
+
 var loaded struct {
 	sync.Mutex
 	rt Runtime
@@ -63,9 +76,18 @@ func Init(explicit string) (Runtime, error) {
 	if _, err := checkLibrary(path); err != nil {
 		return Runtime{}, err
 	}
+	if err := os.Setenv(telemetryOff, "1"); err != nil {
+		return Runtime{}, fmt.Errorf("switch off ONNX Runtime telemetry (%s=1): %w", telemetryOff, err)
+	}
 	ort.SetSharedLibraryPath(path)
 	if err := ort.InitializeEnvironment(ort.WithLogLevelFatal()); err != nil {
 		return Runtime{}, fmt.Errorf("load ONNX Runtime %s: %s: run `pipe setup` for onnxruntime %s", path, oneLine(err), assets.ORTVersion)
+	}
+	// Also stop telemetry events through the C API, for builds whose
+	// telemetry ignores the variable; it cannot undo files written at
+	// environment creation, hence the variable first.
+	if err := ort.DisableTelemetry(); err != nil {
+		return Runtime{}, fmt.Errorf("switch off ONNX Runtime telemetry: %s", oneLine(err))
 	}
 	loaded.rt = Runtime{Path: path, Version: ort.GetVersion()}
 	return loaded.rt, nil
