@@ -46,8 +46,8 @@ func loadPipelineFile(c *ucli.Context, args []string) (*pipeline.Plan, error) {
 	})
 	var ps pipeline.Problems
 	if errors.As(err, &ps) {
-		for _, p := range ps {
-			fmt.Fprintln(c.App.ErrWriter, p.String())
+		for _, line := range ps.Lines() {
+			fmt.Fprintln(c.App.ErrWriter, line)
 		}
 		noun := "problems"
 		if len(ps) == 1 {

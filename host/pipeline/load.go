@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -67,7 +68,11 @@ var (
 // Load reads, overlays and validates the pipeline file at path. Every
 // problem with it comes back at once, as Problems.
 func Load(file string, opts LoadOptions) (*Plan, error) {
-	data, err := os.ReadFile(file)
+	data, err := readBounded(file)
+	var ps Problems
+	if errors.As(err, &ps) {
+		return nil, ps
+	}
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
@@ -78,9 +83,33 @@ func Load(file string, opts LoadOptions) (*Plan, error) {
 	return Parse(file, data, opts)
 }
 
+// readBounded reads file unless it is larger than MaxFileBytes: a 100 MB
+// file is refused by its size, unread, and a stream (/dev/zero) is read no
+// further than one byte past the bound (Parse refuses it).
+func readBounded(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	switch {
+	case err != nil:
+		return nil, err
+	case st.IsDir():
+		return nil, errors.New("is a directory")
+	case st.Size() > MaxFileBytes:
+		return nil, tooLarge(file, st.Size())
+	}
+	return io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+}
+
 // Parse is Load on a file's bytes; file names the source in messages and
 // anchors relative paths.
 func Parse(file string, data []byte, opts LoadOptions) (*Plan, error) {
+	if ps := prescan(file, data); len(ps) > 0 {
+		return nil, ps
+	}
 	var root map[string]any
 	if _, err := toml.Decode(string(data), &root); err != nil {
 		p := Problem{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: ")}

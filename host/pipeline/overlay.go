@@ -128,7 +128,13 @@ func parseSet(arg string) (path []string, value any, err error) {
 			return nil, nil, fmt.Errorf("key %q has an empty part; write it like generate.runs", key)
 		}
 	}
+	if len(path) > MaxNesting {
+		return nil, nil, fmt.Errorf("key %q has %d parts, more than %d", key, len(path), MaxNesting)
+	}
 	raw = strings.TrimSpace(raw)
+	if ps := prescan("", []byte("v = "+raw)); len(ps) > 0 {
+		return nil, nil, fmt.Errorf("value: %s", ps[0].Msg) // the same bounds as the file's
+	}
 	var m map[string]any
 	if _, err := toml.Decode("v = "+raw, &m); err == nil && len(m) == 1 {
 		if v, ok := m["v"]; ok {

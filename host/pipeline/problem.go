@@ -40,12 +40,20 @@ func (p Problem) String() string {
 // one problem per line.
 type Problems []Problem
 
-func (ps Problems) Error() string {
-	lines := make([]string, len(ps))
-	for i, p := range ps {
+func (ps Problems) Error() string { return strings.Join(ps.Lines(), "\n") }
+
+// Lines formats ps one problem a line: the first MaxShown, then a line
+// that counts the rest.
+func (ps Problems) Lines() []string {
+	n := min(len(ps), MaxShown)
+	lines := make([]string, n, n+1)
+	for i, p := range ps[:n] {
 		lines[i] = p.String()
 	}
-	return strings.Join(lines, "\n")
+	if len(ps) > n {
+		lines = append(lines, fmt.Sprintf("… and %d more problems", len(ps)-n))
+	}
+	return lines
 }
 
 // sorted returns ps without duplicates: command-line problems first, in
