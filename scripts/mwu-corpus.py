@@ -11,7 +11,7 @@ the two-sided p-value scipy computes for each:
   ties. Used while C(n1+n2, n1) is at most EXACT_LIMIT.
 - "asymptotic": scipy.stats.mannwhitneyu(method="asymptotic",
   use_continuity=True): the tie-corrected normal approximation with
-  continuity correction. Used for large n (n1 + n2 > 60, beyond pipe's
+  continuity correction. Used for large n (n1 + n2 > 120, beyond pipe's
   exact limit).
 - "exact-no-ties": scipy.stats.mannwhitneyu(method="exact") for mid-size
   samples without ties (too many partitions to enumerate).
@@ -37,6 +37,7 @@ from scipy import stats
 SEED = 20260909
 EXACT_LIMIT = 200_000  # partitions scipy enumerates per case
 MC_RESAMPLES = 100_000  # random partitions for mid-size samples with ties
+EXACT_N = 120  # compare.ExactLimit: pipe computes the exact p up to n1 + n2 = 120
 OUT = os.path.join(os.path.dirname(__file__), "..", "host", "compare", "testdata", "mwu-corpus.json")
 
 
@@ -107,7 +108,7 @@ def main():
             if rng.random() < 0.6:
                 y = y + float(rng.choice([-1, 1])) * shift_scale * float(rng.integers(1, 4))
             n = n1 + n2
-            if n > 60:
+            if n > EXACT_N:
                 method, p = "asymptotic", asymptotic_p(x, y)
             elif math.comb(n, n1) <= EXACT_LIMIT:
                 method, p = "exact", exact_p(x, y)
@@ -123,8 +124,8 @@ def main():
     add("heavy-ties", 2, 9, 350, 50)    # small n, heavy ties (incl. all-equal samples)
     add("some-ties", 2, 9, 200, 0.5)    # small n, a few ties
     add("no-ties", 2, 9, 200, 1.0)      # small n, continuous
-    add("no-ties", 10, 30, 100, 0.5)     # mid n, continuous: scipy's exact U distribution
-    add("some-ties", 10, 30, 50, 0.3)    # mid n, ties: 100,000 random partitions
+    add("no-ties", 10, 60, 100, 0.5)     # mid n, continuous: scipy's exact U distribution
+    add("some-ties", 10, 40, 50, 0.3)    # mid n, ties: 100,000 random partitions
     add("heavy-ties", 61, 200, 100, 50)  # large n, heavy ties: asymptotic
     add("some-ties", 61, 200, 100, 0.3)  # large n, some ties: asymptotic
     add("no-ties", 61, 200, 100, 0.5)    # large n, continuous: asymptotic

@@ -43,11 +43,11 @@ type corpus struct {
 	Scipy string `json:"scipy"`
 	Seed  int64  `json:"seed"`
 	Cases []struct {
-		Name     string    `json:"name"`
-		Method   string    `json:"method"`
-		Old      []float64 `json:"old"`
-		New      []float64 `json:"new"`
-		P        float64   `json:"p"`
+		Name   string    `json:"name"`
+		Method string    `json:"method"`
+		Old    []float64 `json:"old"`
+		New    []float64 `json:"new"`
+		P      float64   `json:"p"`
 	} `json:"cases"`
 }
 
@@ -97,5 +97,17 @@ func TestMannWhitneyCorpus(t *testing.T) {
 	}
 	for m, n := range count {
 		t.Logf("%-13s %4d cases, largest |p − scipy %s| = %.2g", m, n, c.Scipy, worst[m])
+	}
+}
+
+// BenchmarkMannWhitneyExact is the exact test at its limit: 30 + 30 runs
+// with a few ties.
+func BenchmarkMannWhitneyExact(b *testing.B) {
+	x, y := make([]float64, 30), make([]float64, 30)
+	for i := range x {
+		x[i], y[i] = float64(i%20), float64(i%17)+0.5
+	}
+	for b.Loop() {
+		compare.MannWhitney(x, y)
 	}
 }
