@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -87,12 +88,19 @@ func WriteFileAtomic(path string, data []byte) error {
 
 // Encode returns r as indented JSON with a final newline, the bytes of
 // result.json (map keys sorted, so equal results encode equally). A missing
-// Schema is set to this package's Schema.
+// Schema is set to this package's Schema. A number JSON cannot hold (NaN,
+// ±Inf) never costs the file: it is written as null, or left out of a map,
+// and r gains a warning naming its field (EncodeFinite).
 func Encode(r *Result) ([]byte, error) {
 	if r.Schema == "" {
 		r.Schema = Schema
 	}
-	data, err := json.MarshalIndent(r, "", "  ")
+	for _, f := range FindNonFinite(r) {
+		if w := FileName + ": " + f.String(); !slices.Contains(r.Warnings, w) {
+			r.Warnings = append(r.Warnings, w)
+		}
+	}
+	data, _, err := EncodeFinite(r, "  ")
 	if err != nil {
 		return nil, err
 	}
