@@ -36,7 +36,7 @@ func BenchmarkBuildGPT2(b *testing.B) {
 func BenchmarkGenerateWeightsGPT2(b *testing.B) {
 	b.SetBytes(GPT2().Params() * 4)
 	for b.Loop() {
-		if err := writeModel(io.Discard, newGraphBuilder(GPT2()).optimum(), weightSpecs(GPT2()), 1, false); err != nil {
+		if err := writeModel(io.Discard, nil, newGraphBuilder(GPT2()).optimum(), weightSpecs(GPT2()), seededWeights(1), false); err != nil {
 			b.Fatal(err)
 		}
 	}

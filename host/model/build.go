@@ -63,18 +63,41 @@ func Build(w io.Writer, cfg Config, seed uint64, style string) error {
 	default:
 		return unknownStyle(style)
 	}
-	return writeModel(w, g, weightSpecs(cfg), seed, style == StyleFused)
+	return writeModel(w, nil, g, weightSpecs(cfg), seededWeights(seed), style == StyleFused)
 }
 
 func unknownStyle(style string) error {
 	return fmt.Errorf("unknown graph style %q: use %q or %q", style, StyleOptimum, StyleFused)
 }
 
+// weightFill writes the float32 values of ws into dst (len(dst) =
+// ws.elems()): the seam between the graph writer and where weights come
+// from (seeded random, a checkpoint, later a quantiser wrapping either).
+type weightFill func(ws weightSpec, dst []float32) error
+
+// seededWeights fills every tensor from the seeded generator.
+func seededWeights(seed uint64) weightFill {
+	return func(ws weightSpec, dst []float32) error { ws.fill(seed, dst); return nil }
+}
+
+// externalData receives the weight bytes instead of the ONNX file when a
+// model would pass protobuf's 2 GB limit: each initializer then names
+// location, offset and length in it (ONNX external data).
+type externalData struct {
+	w        io.Writer
+	location string // file name beside model.onnx
+}
+
+// externalAlign aligns each tensor in the external file so ONNX Runtime can
+// map it.
+const externalAlign = 4096
+
 // writeModel streams a ModelProto whose graph is g plus the weight
-// initializers, generated on the fly. Protobuf lets repeated fields of a
-// message arrive in several runs, so the weights are appended after the
-// marshalled graph body with a precomputed total length.
-func writeModel(w io.Writer, g *onnxpb.GraphProto, weights []weightSpec, seed uint64, contribOps bool) error {
+// initializers, filled on the fly one at a time. Protobuf lets repeated fields
+// of a message arrive in several runs, so the weights are appended after the
+// marshalled graph body with a precomputed total length. With ext the
+// weight bytes go to ext.w and the initializers point there.
+func writeModel(w io.Writer, ext *externalData, g *onnxpb.GraphProto, weights []weightSpec, fill weightFill, contribOps bool) error {
 	m := &onnxpb.ModelProto{
 		IrVersion:       proto.Int64(irVersion),
 		ProducerName:    proto.String("pipe"),
@@ -93,17 +116,30 @@ func writeModel(w io.Writer, g *onnxpb.GraphProto, weights []weightSpec, seed ui
 		return err
 	}
 	headers := make([][]byte, len(weights))
+	offsets := make([]int64, len(weights))
 	graphLen := len(body)
+	var offset int64
 	for i, ws := range weights {
 		t := &onnxpb.TensorProto{
 			Name:     proto.String(ws.name),
 			Dims:     ws.dims,
 			DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)),
 		}
+		if ext != nil {
+			offset = (offset + externalAlign - 1) / externalAlign * externalAlign
+			offsets[i] = offset
+			t.DataLocation = onnxpb.TensorProto_EXTERNAL.Enum()
+			t.ExternalData = []*onnxpb.StringStringEntryProto{
+				{Key: proto.String("location"), Value: proto.String(ext.location)},
+				{Key: proto.String("offset"), Value: proto.String(fmt.Sprint(offset))},
+				{Key: proto.String("length"), Value: proto.String(fmt.Sprint(4 * ws.elems()))},
+			}
+			offset += int64(4 * ws.elems())
+		}
 		if headers[i], err = proto.Marshal(t); err != nil {
 			return err
 		}
-		n := tensorLen(headers[i], ws)
+		n := tensorLen(headers[i], ws, ext != nil)
 		graphLen += protowire.SizeTag(5) + protowire.SizeBytes(n)
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
@@ -113,17 +149,37 @@ func writeModel(w io.Writer, g *onnxpb.GraphProto, weights []weightSpec, seed ui
 	if _, err := bw.Write(out); err != nil {
 		return err
 	}
+	var dw *bufio.Writer
+	var written int64
+	if ext != nil {
+		dw = bufio.NewWriterSize(ext.w, 1<<20)
+	}
 	var buf []float32
 	for i, ws := range weights {
 		if cap(buf) < ws.elems() {
 			buf = make([]float32, ws.elems())
 		}
 		buf = buf[:ws.elems()]
-		ws.fill(seed, buf)
+		if err := fill(ws, buf); err != nil {
+			return err
+		}
 		raw := float32Bytes(buf)
 		rec := protowire.AppendTag(nil, 5, protowire.BytesType)
-		rec = protowire.AppendVarint(rec, uint64(tensorLen(headers[i], ws)))
+		rec = protowire.AppendVarint(rec, uint64(tensorLen(headers[i], ws, ext != nil)))
 		rec = append(rec, headers[i]...)
+		if ext != nil {
+			if _, err := bw.Write(rec); err != nil {
+				return err
+			}
+			if _, err := dw.Write(make([]byte, offsets[i]-written)); err != nil {
+				return err
+			}
+			if _, err := dw.Write(raw); err != nil {
+				return err
+			}
+			written = offsets[i] + int64(len(raw))
+			continue
+		}
 		rec = protowire.AppendTag(rec, 9, protowire.BytesType)
 		rec = protowire.AppendVarint(rec, uint64(len(raw)))
 		if _, err := bw.Write(rec); err != nil {
@@ -133,11 +189,20 @@ func writeModel(w io.Writer, g *onnxpb.GraphProto, weights []weightSpec, seed ui
 			return err
 		}
 	}
+	if dw != nil {
+		if err := dw.Flush(); err != nil {
+			return err
+		}
+	}
 	return bw.Flush()
 }
 
-// tensorLen is the encoded size of a TensorProto: header plus raw_data.
-func tensorLen(header []byte, ws weightSpec) int {
+// tensorLen is the encoded size of a TensorProto: header plus raw_data
+// (header alone when the data is external).
+func tensorLen(header []byte, ws weightSpec, external bool) int {
+	if external {
+		return len(header)
+	}
 	return len(header) + protowire.SizeTag(9) + protowire.SizeBytes(4*ws.elems())
 }
 

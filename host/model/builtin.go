@@ -31,8 +31,11 @@ const DefaultSeed = 0
 
 // Presets are the built-in model shapes by name.
 var Presets = map[string]func() Config{
-	"gpt2":      GPT2,
-	"gpt2-tiny": GPT2Tiny,
+	"gpt2":         GPT2,
+	"gpt2-tiny":    GPT2Tiny,
+	"smollm2-135m": llamaPresetShape("smollm2-135m"),
+	"qwen2.5-0.5b": llamaPresetShape("qwen2.5-0.5b"),
+	"llama-3.2-1b": llamaPresetShape("llama-3.2-1b"),
 }
 
 // IsBuiltin reports whether name is a built-in model name.
@@ -48,14 +51,18 @@ func PresetNames() []string {
 	return names
 }
 
-// Builtin returns the directory of built-in model name ("gpt2",
-// "gpt2-tiny") with weights from seed in graph style (DefaultStyle when
-// ""), building it into the cache first when it is not there yet:
+// Builtin returns the directory of built-in model name (see PresetNames)
+// with weights from seed in graph style (DefaultStyle when ""; the
+// Llama-family presets have StyleOptimum only and ignore it), building it
+// into the cache first when it is not there yet:
 //
 //	<assets.CacheDir()>/models/<name>-<style>-s<seed>-<hash8>/{model.onnx,config.json}
 //
 // GPT-2 124M builds in a few seconds; later calls return at once.
 func Builtin(name string, seed uint64, style string) (dir string, err error) {
+	if lc, ok := llamaPreset(name); ok {
+		return buildLlamaSeeded(name, lc, seed)
+	}
 	preset, ok := Presets[name]
 	if !ok {
 		return "", fmt.Errorf("unknown built-in model %q: use one of %s, or a model directory", name, strings.Join(PresetNames(), ", "))
@@ -77,8 +84,18 @@ func BuildCached(name string, cfg Config, seed uint64, style string) (string, er
 	if err := cfg.Validate(); err != nil {
 		return "", fmt.Errorf("model %s: %w", name, err)
 	}
+	return buildInCache(name, fmt.Sprintf("%s-%s-s%d-%s", name, style, seed, cacheKey(cfg, seed, style)), func(tmp string) error {
+		return writeBuiltin(tmp, name, cfg, seed, style)
+	})
+}
+
+// buildInCache returns the cache directory entry (under
+// <assets.CacheDir()>/models), calling write to fill a temporary directory
+// that is then renamed into place when entry is not there yet. name labels
+// the temporary directory and errors.
+func buildInCache(name, entry string, write func(tmp string) error) (string, error) {
 	root := filepath.Join(assets.CacheDir(), "models")
-	dir := filepath.Join(root, fmt.Sprintf("%s-%s-s%d-%s", name, style, seed, cacheKey(cfg, seed, style)))
+	dir := filepath.Join(root, entry)
 	if complete(dir) {
 		return dir, nil
 	}
@@ -91,7 +108,7 @@ func BuildCached(name string, cfg Config, seed uint64, style string) (string, er
 		return "", fmt.Errorf("model cache: %w", err)
 	}
 	defer os.RemoveAll(tmp) // no-op once renamed
-	if err := writeBuiltin(tmp, name, cfg, seed, style); err != nil {
+	if err := write(tmp); err != nil {
 		return "", fmt.Errorf("build %s: %w", name, err)
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
@@ -175,12 +192,19 @@ func cacheKey(cfg Config, seed uint64, style string) string {
 }
 
 // Resolve turns a --model argument into a model directory: a built-in name
-// is built (or found in the cache) with seed and style; anything else is
-// taken as a path, and seed and style are ignored (a model on disk has its
-// own weights, and Load reads its style from the graph).
+// is built (or found in the cache) with seed and style; a directory with a
+// Llama-family config.json and no ONNX decoder is built into the cache, from
+// its safetensors weights when it has them (BuildCheckpoint), else with
+// seeded random ones; anything else is taken as a path, and seed and style
+// are ignored (a model on disk has its own weights, and Load reads its style
+// from the graph). The Llama family has one graph style, StyleOptimum, so
+// style only matters to GPT-2.
 func Resolve(nameOrDir string, seed uint64, style string) (string, error) {
 	if IsBuiltin(nameOrDir) {
 		return Builtin(nameOrDir, seed, style)
+	}
+	if hasLlamaConfig(nameOrDir) {
+		return BuildFromDir(nameOrDir, seed)
 	}
 	return nameOrDir, nil
 }

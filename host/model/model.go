@@ -22,9 +22,17 @@
 // gives); DefaultStyle says which one pipe uses and RATIONALE.md why. Built
 // models are cached on disk by config, seed, style and BuilderVersion.
 //
-// ReferenceLogits is an independent plain-Go forward pass of the same
-// architecture and weights, the oracle the engine's tests compare ONNX
-// Runtime against.
+// The Llama family (model_type llama, mistral, qwen2, qwen3, phi3) is built
+// the same way from a Hugging Face config.json: the embedded presets
+// (smollm2-135m, qwen2.5-0.5b, llama-3.2-1b) and any directory with a
+// config.json and no ONNX file, with seeded random weights or, when the
+// directory holds safetensors weights, with those (BuildFromDir), cached by
+// the checkpoint's hash. One graph style, plain ONNX ops; models past
+// protobuf's 2 GB limit keep their weights in model.onnx.data.
+//
+// ReferenceLogits and LlamaReferenceLogits are independent plain-Go forward
+// passes of the same architectures and weights, the oracles the tests
+// compare ONNX Runtime against.
 package model
 
 import (

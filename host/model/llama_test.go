@@ -1,0 +1,436 @@
+package model
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pipe-bench/pipe/host/safetensors"
+)
+
+// tinyLlamaConfigs are one small config.json per family, each switching on
+// what makes the family differ: rope scaling, biases, q/k norms, an explicit
+// head_dim, fused projections, sliding windows narrower than the test
+// sequences, tied and untied heads.
+var tinyLlamaConfigs = map[string]string{
+	"llama": `{"model_type": "llama", "hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 2,
+		"num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 80, "max_position_embeddings": 64,
+		"rms_norm_eps": 1e-5, "rope_theta": 10000, "attention_bias": true, "mlp_bias": true, "tie_word_embeddings": true,
+		"rope_scaling": {"rope_type": "llama3", "factor": 8, "low_freq_factor": 1, "high_freq_factor": 4, "original_max_position_embeddings": 16}}`,
+	"mistral": `{"model_type": "mistral", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+		"num_attention_heads": 4, "num_key_value_heads": 1, "vocab_size": 80, "max_position_embeddings": 64,
+		"rms_norm_eps": 1e-5, "rope_theta": 1000000, "sliding_window": 3, "tie_word_embeddings": false}`,
+	"qwen2": `{"model_type": "qwen2", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+		"num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 80, "max_position_embeddings": 64,
+		"rms_norm_eps": 1e-6, "rope_theta": 1000000, "use_sliding_window": true, "sliding_window": 4,
+		"max_window_layers": 1, "tie_word_embeddings": true}`,
+	"qwen3": `{"model_type": "qwen3", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+		"num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "vocab_size": 80,
+		"max_position_embeddings": 64, "rms_norm_eps": 1e-6, "rope_theta": 1000000, "tie_word_embeddings": false}`,
+	"phi3": `{"model_type": "phi3", "hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 2,
+		"num_attention_heads": 4, "num_key_value_heads": 4, "vocab_size": 80, "max_position_embeddings": 64,
+		"rms_norm_eps": 1e-5, "rope_theta": 10000, "rope_scaling": {"type": "linear", "factor": 2},
+		"sliding_window": 5, "tie_word_embeddings": false}`,
+}
+
+func tinyLlama(t testing.TB, family string) LlamaConfig {
+	t.Helper()
+	c, err := ParseLlamaConfig([]byte(tinyLlamaConfigs[family]))
+	if err != nil {
+		t.Fatalf("%s: %v", family, err)
+	}
+	return c
+}
+
+// strongWeights is the seeded generator at test strength: random tensors
+// scaled to std 0.3 and norm scales 1 ± 0.2, so attention is far from
+// uniform and a misplaced rotation, norm or bias moves the logits by much
+// more than the tolerance (at GPT-2's std 0.02 the scores of a 32-wide
+// model are nearly flat).
+func strongWeights(seed uint64) weightFill {
+	return func(ws weightSpec, dst []float32) error {
+		init := ws.init
+		ws.init = initRandom
+		ws.fill(seed, dst)
+		for i := range dst {
+			if init == initOnes {
+				dst[i] = 1 + 10*dst[i]
+			} else {
+				dst[i] *= 15
+			}
+		}
+		return nil
+	}
+}
+
+// buildLlamaTo writes c with fill into a fresh model directory.
+func buildLlamaTo(t testing.TB, c LlamaConfig, fill weightFill) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := writeLlama(dir, c, fill, pipeInfo{Name: "test-" + c.ModelType, Style: StyleOptimum, BuilderVersion: BuilderVersion}, ""); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func llamaReference(t testing.TB, c LlamaConfig, fill weightFill, ids []int64) [][]float32 {
+	t.Helper()
+	w, err := llamaWeights(c, fill)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return LlamaReferenceLogits(c, w, ids)
+}
+
+// TestLlamaFamiliesMatchReference: for every family, ONNX Runtime's logits
+// of the built graph equal the float64 reference in prefill, in cached
+// decode (each step's present fed back as past, checked against a full
+// recompute), and for a left-padded batch row against the row alone.
+func TestLlamaFamiliesMatchReference(t *testing.T) {
+	for _, family := range LlamaFamilies {
+		t.Run(family, func(t *testing.T) {
+			c := tinyLlama(t, family)
+			fill := strongWeights(11)
+			r := newRunner(t, buildLlamaTo(t, c, fill))
+			if r.m.Style != StyleOptimum || r.m.Config.Heads != c.Heads || r.m.Config.KVHeads != c.KVHeads || r.m.Config.HeadDim != c.HeadDim {
+				t.Fatalf("Load: style %s, heads %d/%d, head_dim %d; want optimum, %d/%d, %d",
+					r.m.Style, r.m.Config.Heads, r.m.Config.KVHeads, r.m.Config.HeadDim, c.Heads, c.KVHeads, c.HeadDim)
+			}
+			const prompt, steps = 6, 4
+			ids := testIDs(prompt+steps, c.Vocab)
+			want := llamaReference(t, c, fill, ids)
+
+			t.Run("prefill and cached decode", func(t *testing.T) {
+				in, mask, pos := seqInputs(ids[:prompt])
+				out := r.step(t, in, mask, pos, nil)
+				for i := range prompt {
+					if d := maxAbsDiff(out.logits[0][i], want[i]); d > tol {
+						t.Errorf("prefill position %d: max |ort − reference| = %.3g > %g", i, d, tol)
+					}
+				}
+				for n := prompt; n < len(ids); n++ {
+					_, mask, _ = seqInputs(ids[:n+1])
+					next := r.step(t, [][]int64{{ids[n]}}, mask, [][]int64{{int64(n)}}, out.present)
+					out.destroy()
+					out = next
+					if d := maxAbsDiff(out.logits[0][0], want[n]); d > tol {
+						t.Errorf("decode after %d tokens: max |ort − reference| = %.3g > %g", n+1, d, tol)
+					}
+				}
+				out.destroy()
+			})
+
+			t.Run("left-padded batch", func(t *testing.T) {
+				const pad = 3
+				long := ids[:prompt+pad]
+				short := []int64{7, 30, 4, 61, 12, 2}
+				shortNext, longNext := int64(25), int64(33)
+				rows := [][]int64{append(make([]int64, pad), short...), long}
+				mask := [][]int64{append(make([]int64, pad), ones(len(short))...), ones(len(long))}
+				pos := [][]int64{append([]int64{1, 1, 1}, iota64(len(short))...), iota64(len(long))}
+				out := r.step(t, rows, mask, pos, nil)
+				defer out.destroy()
+				wantShort := llamaReference(t, c, fill, append(append([]int64(nil), short...), shortNext))
+				wantLong := llamaReference(t, c, fill, append(append([]int64(nil), long...), longNext))
+				for i := range short {
+					if d := maxAbsDiff(out.logits[0][pad+i], wantShort[i]); d > tol {
+						t.Errorf("padded row, position %d: max |ort − row alone| = %.3g", i, d)
+					}
+				}
+				for i := range long {
+					if d := maxAbsDiff(out.logits[1][i], wantLong[i]); d > tol {
+						t.Errorf("full row, position %d: max |ort − row alone| = %.3g", i, d)
+					}
+				}
+				mask = [][]int64{append(mask[0], 1), append(mask[1], 1)}
+				dec := r.step(t, [][]int64{{shortNext}, {longNext}}, mask, [][]int64{{int64(len(short))}, {int64(len(long))}}, out.present)
+				defer dec.destroy()
+				if d := maxAbsDiff(dec.logits[0][0], wantShort[len(short)]); d > tol {
+					t.Errorf("padded row, decode step: max |ort − row alone| = %.3g", d)
+				}
+				if d := maxAbsDiff(dec.logits[1][0], wantLong[len(long)]); d > tol {
+					t.Errorf("full row, decode step: max |ort − row alone| = %.3g", d)
+				}
+			})
+		})
+	}
+}
+
+func ones(n int) []int64 {
+	v := make([]int64, n)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
+}
+
+func iota64(n int) []int64 {
+	v := make([]int64, n)
+	for i := range v {
+		v[i] = int64(i)
+	}
+	return v
+}
+
+// TestLlamaReferenceIsNotTrivial guards the oracle: the features the
+// families switch on must change its logits, else agreeing with it would
+// prove nothing about them.
+func TestLlamaReferenceIsNotTrivial(t *testing.T) {
+	ids := testIDs(8, 80)
+	fill := strongWeights(3)
+	cases := []struct {
+		family string
+		change func(*LlamaConfig)
+	}{
+		{"llama", func(c *LlamaConfig) { c.Rope = RopeScaling{} }},
+		{"llama", func(c *LlamaConfig) { c.RopeTheta = 500 }},
+		{"mistral", func(c *LlamaConfig) { c.SlidingWindow = 0 }},
+		{"qwen2", func(c *LlamaConfig) { c.SlidingLayer = []bool{false, false} }},
+	}
+	for _, tc := range cases {
+		c := tinyLlama(t, tc.family)
+		base := llamaReference(t, c, fill, ids)
+		tc.change(&c)
+		if c.SlidingWindow == 0 {
+			c.SlidingLayer = make([]bool, c.Layers)
+		}
+		if d := maxAbsDiff(base[7], llamaReference(t, c, fill, ids)[7]); d < 1e-3 {
+			t.Errorf("%s: the change moved the last logits by only %.3g", tc.family, d)
+		}
+	}
+	// Causality: a later token leaves earlier logits alone.
+	c := tinyLlama(t, "qwen3")
+	a := llamaReference(t, c, fill, []int64{1, 2, 3})
+	b := llamaReference(t, c, fill, []int64{1, 2, 9})
+	if d := maxAbsDiff(a[1], b[1]); d != 0 {
+		t.Errorf("position 1 changed with token 2: %.3g", d)
+	}
+}
+
+// llamaExpected is a fixture's expected.json, written by
+// scripts/make-llama-fixture.py from its own torch forward pass.
+type llamaExpected struct {
+	Prompt       []int64     `json:"prompt"`
+	PromptLogits [][]float32 `json:"prompt_logits"`
+	Greedy       []int64     `json:"greedy"`
+	StepLogits   [][]float32 `json:"step_logits"`
+}
+
+// TestCheckpointsMatchTorch builds each checkpoint under testdata/llama
+// (safetensors with Hugging Face names, F32/F16/BF16, one file or sharded,
+// written by scripts/make-llama-fixture.py) through Resolve, as `pipe
+// generate --model DIR` does, and checks ONNX Runtime against torch: the
+// prompt logits, then greedy decoding with the KV cache — the same ids, and
+// each step's logits. Regenerate the fixtures with
+// `/usr/bin/python3 scripts/make-llama-fixture.py host/model/testdata/llama`.
+func TestCheckpointsMatchTorch(t *testing.T) {
+	t.Setenv("PIPE_CACHE", t.TempDir())
+	dirs, _ := filepath.Glob("testdata/llama/*")
+	if len(dirs) < len(LlamaFamilies) {
+		t.Fatalf("%d fixtures under testdata/llama, want one per family: run scripts/make-llama-fixture.py", len(dirs))
+	}
+	for _, src := range dirs {
+		t.Run(filepath.Base(src), func(t *testing.T) {
+			var exp llamaExpected
+			b, err := os.ReadFile(filepath.Join(src, "expected.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &exp); err != nil {
+				t.Fatal(err)
+			}
+			dir, err := Resolve(src, 0, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dir == src || !strings.HasPrefix(dir, os.Getenv("PIPE_CACHE")) {
+				t.Fatalf("Resolve(%s) = %s, want a build in the cache", src, dir)
+			}
+			r := newRunner(t, dir)
+			in, mask, pos := seqInputs(exp.Prompt)
+			out := r.step(t, in, mask, pos, nil)
+			for i := range exp.Prompt {
+				if d := maxAbsDiff(out.logits[0][i], exp.PromptLogits[i]); d > tol {
+					t.Errorf("prompt position %d: max |ort − torch| = %.3g > %g", i, d, tol)
+				}
+			}
+			ids := append([]int64(nil), exp.Prompt...)
+			var greedy []int64
+			last := out.logits[0][len(exp.Prompt)-1]
+			for s := range exp.Greedy {
+				if d := maxAbsDiff(last, exp.StepLogits[s]); d > tol {
+					t.Errorf("greedy step %d: max |ort − torch| = %.3g > %g", s, d, tol)
+				}
+				next := int64(argmax(last))
+				greedy = append(greedy, next)
+				if s == len(exp.Greedy)-1 {
+					break
+				}
+				ids = append(ids, next)
+				_, mask, _ = seqInputs(ids)
+				step := r.step(t, [][]int64{{next}}, mask, [][]int64{{int64(len(ids) - 1)}}, out.present)
+				out.destroy()
+				out = step
+				last = out.logits[0][0]
+			}
+			out.destroy()
+			if !slicesEqual(greedy, exp.Greedy) {
+				t.Errorf("greedy ids %v, torch %v", greedy, exp.Greedy)
+			}
+			again, err := Resolve(src, 0, "")
+			if err != nil || again != dir {
+				t.Errorf("second Resolve = %s, %v; want the cached %s", again, err, dir)
+			}
+		})
+	}
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+func slicesEqual(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestGoReferenceMatchesTorch pins the two independent oracles together on
+// the fixtures (the Go float64 pass reading the checkpoint's weights).
+func TestGoReferenceMatchesTorch(t *testing.T) {
+	for _, src := range []string{"testdata/llama/qwen3-f32", "testdata/llama/phi3-bf16", "testdata/llama/llama-f32"} {
+		c, err := ReadLlamaConfig(filepath.Join(src, "config.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fill, ck := openFixture(t, src, c)
+		w, err := llamaWeights(c, fill)
+		ck.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var exp llamaExpected
+		b, _ := os.ReadFile(filepath.Join(src, "expected.json"))
+		if err := json.Unmarshal(b, &exp); err != nil {
+			t.Fatal(err)
+		}
+		got := LlamaReferenceLogits(c, w, exp.Prompt)
+		for i := range got {
+			if d := maxAbsDiff(got[i], exp.PromptLogits[i]); d > tol {
+				t.Errorf("%s position %d: max |go − torch| = %.3g > %g", src, i, d, tol)
+			}
+		}
+	}
+}
+
+// copyDir copies the files of src into a fresh directory.
+func copyDir(t testing.TB, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+// TestLlamaBadInput: each bad config or checkpoint is refused by Resolve
+// with one line naming the problem.
+func TestLlamaBadInput(t *testing.T) {
+	t.Setenv("PIPE_CACHE", t.TempDir())
+	editConfig := func(dir string, edit func(map[string]any)) {
+		p := filepath.Join(dir, "config.json")
+		b, _ := os.ReadFile(p)
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		edit(m)
+		b, _ = json.Marshal(m)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name    string
+		fixture string
+		prepare func(dir string)
+		want    []string
+	}{
+		{"unknown model_type", "llama-f32", func(d string) { editConfig(d, func(m map[string]any) { m["model_type"] = "gemma2" }) },
+			[]string{`model_type "gemma2" is not an architecture pipe builds`, "llama, mistral, qwen2, qwen3, phi3"}},
+		{"unsupported rope_scaling", "llama-f32", func(d string) {
+			editConfig(d, func(m map[string]any) { m["rope_scaling"] = map[string]any{"rope_type": "yarn", "factor": 4} })
+		}, []string{`rope_scaling type "yarn" is not supported`, "default, linear, llama3"}},
+		{"dynamic rope_scaling", "llama-f32", func(d string) {
+			editConfig(d, func(m map[string]any) { m["rope_scaling"] = map[string]any{"type": "dynamic", "factor": 2} })
+		}, []string{`rope_scaling type "dynamic" is not supported`}},
+		{"missing tensor", "mistral-bf16", func(d string) {
+			// qwen2 has q/k/v biases, which a mistral checkpoint lacks.
+			editConfig(d, func(m map[string]any) { m["model_type"] = "qwen2" })
+		}, []string{"tensor model.layers.0.self_attn.q_proj.bias [32] is missing"}},
+		{"missing lm_head", "llama-f32", func(d string) { editConfig(d, func(m map[string]any) { m["tie_word_embeddings"] = false }) },
+			[]string{"tensor lm_head.weight [96 32] is missing"}},
+		{"wrong shape", "llama-f32", func(d string) { editConfig(d, func(m map[string]any) { m["intermediate_size"] = 40 }) },
+			[]string{"tensor model.layers.0.mlp.gate_proj.weight has shape [48 32], but config.json implies [40 32]"}},
+		{"shard missing", "qwen2-f16-sharded", func(d string) { os.Remove(filepath.Join(d, "model-00002-of-00002.safetensors")) },
+			[]string{"model.safetensors.index.json", "lives in model-00002-of-00002.safetensors, which is missing"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyDir(t, filepath.Join("testdata/llama", tc.fixture))
+			tc.prepare(dir)
+			_, err := Resolve(dir, 0, "")
+			if err == nil {
+				t.Fatal("Resolve accepted it")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error spans lines: %q", msg)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q lacks %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+// openFixture opens a fixture's checkpoint and checks it against c.
+func openFixture(t testing.TB, dir string, c LlamaConfig) (weightFill, *safetensors.Checkpoint) {
+	t.Helper()
+	ck, err := safetensors.OpenCheckpoint(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill, err := checkpointWeights(ck, c)
+	if err != nil {
+		ck.Close()
+		t.Fatal(err)
+	}
+	return fill, ck
+}
