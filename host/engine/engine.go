@@ -116,7 +116,7 @@ func Run(ctx context.Context, plan *pipeline.Plan, g gen.Generator, opt Options)
 		return nil, err
 	}
 	defer j.Close()
-	if err := j.write(journalHeader{Type: "start", Pipeline: res.Pipeline, Model: res.Model, Env: res.Env}); err != nil {
+	if err := j.write(JournalHeader{Type: journalStart, StartedAt: res.StartedAt, Pipeline: res.Pipeline, Model: res.Model, Env: res.Env, Aggregate: &plan.Aggregate}); err != nil {
 		return nil, err
 	}
 
@@ -157,17 +157,9 @@ func Run(ctx context.Context, plan *pipeline.Plan, g gen.Generator, opt Options)
 			if err := m.Measure(ctx, c); err != nil {
 				res.Errors = append(res.Errors, fmt.Sprintf("measure stage: plugin %s on case %s: %v", m.Name(), c.ID, err))
 			}
+			dropNonFinite(c, "plugin "+m.Name())
 		}
-		aggregate(c, plan.Aggregate)
-		if !c.Valid {
-			res.Valid = false
-			for _, p := range c.Problems {
-				res.Problems = append(res.Problems, c.ID+": "+p)
-			}
-		}
-		for _, w := range c.Warnings {
-			res.Warnings = append(res.Warnings, c.ID+": "+w)
-		}
+		addCase(res, c, plan.Aggregate)
 	}
 	res.Metrics = presentMetrics(opt.Registry, res.Cases)
 	finished := time.Now()
@@ -259,8 +251,8 @@ func runCase(ctx context.Context, plan *pipeline.Plan, cs pipeline.CaseSpec, ci 
 				}
 			}
 		}
-		run := &result.Run{Index: index, Stream: stream, Values: m.Values, ITLms: m.ITLms, TokenMS: m.TokenMS, Valid: m.Valid(), Problems: m.Problems}
-		if err := j.write(journalRun{Type: "run", Case: cs.ID, Index: index, Stream: stream, Warmup: warmup, Trace: tr, Values: m.Values, Valid: run.Valid, Problems: m.Problems}); err != nil {
+		run := newRun(index, stream, m)
+		if err := j.write(JournalRun{Type: journalRun, Case: cs.ID, Params: &c.Params, Index: index, Stream: stream, Warmup: warmup, Trace: tr, Values: m.Values, Valid: run.Valid, Problems: m.Problems}); err != nil {
 			return nil, err
 		}
 		return run, nil
@@ -408,6 +400,26 @@ func values(runs []result.Run, id string) []float64 {
 		}
 	}
 	return xs
+}
+
+// addCase aggregates c's runs and carries its problems and warnings into
+// res.
+func addCase(res *result.Result, c *result.Case, spec pipeline.AggregateSpec) {
+	aggregate(c, spec)
+	if !c.Valid {
+		res.Valid = false
+		for _, p := range c.Problems {
+			res.Problems = append(res.Problems, c.ID+": "+p)
+		}
+	}
+	for _, w := range c.Warnings {
+		res.Warnings = append(res.Warnings, c.ID+": "+w)
+	}
+}
+
+// newRun is the result's run of a measurement.
+func newRun(index, stream int, m measure.Run) *result.Run {
+	return &result.Run{Index: index, Stream: stream, Values: m.Values, ITLms: m.ITLms, TokenMS: m.TokenMS, Valid: m.Valid(), Problems: m.Problems}
 }
 
 // aggregate computes per-metric summaries over the valid runs and collects

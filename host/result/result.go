@@ -33,8 +33,11 @@ type Result struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// Errors holds failures that did not stop the run (a plugin that failed
 	// its stage, say); the result is still written.
-	Errors  []string     `json:"errors,omitempty"`
-	Plugins []PluginInfo `json:"plugins,omitempty"`
+	Errors []string `json:"errors,omitempty"`
+	// Incomplete says why the result is not a finished run's, e.g. it was
+	// rebuilt from the journal of a killed run; "" for a finished run.
+	Incomplete string       `json:"incomplete,omitempty"`
+	Plugins    []PluginInfo `json:"plugins,omitempty"`
 	// Memory is phase 3's analysis: load cost and the leak verdict.
 	Memory *Memory `json:"memory,omitempty"`
 	// Throughput is phase 4's analysis: the curve over batch × streams.
