@@ -238,6 +238,15 @@ func (l *loader) cases(doc *fileDoc, p *Plan) {
 		if maxPos := p.Model.MaxPositions; maxPos > 0 && c.PromptTokens+c.NewTokens > maxPos {
 			l.addf(lengthKey, "case %s: %d prompt + %d new tokens = %d exceeds the %d positions of %s; shorten prompt_tokens or new_tokens",
 				c.ID, c.PromptTokens, c.NewTokens, c.PromptTokens+c.NewTokens, maxPos, p.Model.Source)
+		} else {
+			memKey := lengthKey
+			for _, k := range []string{".batch", ".streams"} {
+				if l.seen(key + k) {
+					memKey = key + k
+					break
+				}
+			}
+			l.checkCaseMemory(memKey, *c, l.modelShape, p.Model.Source)
 		}
 	}
 	p.Cases = raw

@@ -58,6 +58,10 @@ func (d *decoder) decode(v any, rv reflect.Value, path string) {
 		return
 	case intListType:
 		if n, ok := v.(int64); ok {
+			if err := checkCount(path, n); err != nil {
+				d.addf(path, "%v", err)
+				return
+			}
 			rv.Set(reflect.ValueOf(intList{int(n)}))
 			return
 		}
@@ -71,6 +75,10 @@ func (d *decoder) decode(v any, rv reflect.Value, path string) {
 			n, ok := e.(int64)
 			if !ok {
 				d.addf(path, "element %d: want an integer, got %s", i, tomlType(e))
+				continue
+			}
+			if err := checkCount(path, n); err != nil {
+				d.addf(path, "element %d: %v", i, err)
 				continue
 			}
 			list = append(list, int(n))
@@ -97,6 +105,10 @@ func (d *decoder) decode(v any, rv reflect.Value, path string) {
 		n, ok := v.(int64)
 		if !ok {
 			d.addf(path, "want an integer, got %s", tomlType(v))
+			return
+		}
+		if err := checkCount(path, n); err != nil {
+			d.addf(path, "%v", err)
 			return
 		}
 		rv.SetInt(n)

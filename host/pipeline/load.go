@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/pipe-bench/pipe/host/model"
 )
 
 // LoadOptions are the command line's say over a pipeline.
@@ -26,6 +28,9 @@ type LoadOptions struct {
 	// CPUs is the core count oversubscription warnings compare with;
 	// 0 means runtime.NumCPU().
 	CPUs int
+	// MemoryBytes is the memory a case's buffers must fit in; 0 means
+	// this machine's MemTotal.
+	MemoryBytes int64
 }
 
 // MaxCases bounds the cases one pipeline may expand to.
@@ -175,6 +180,9 @@ type loader struct {
 
 	t   *tree    // the tree being validated
 	dec *decoder // its decoder
+	// modelShape is the model's shape as far as validation knows it (a
+	// built-in preset, config.json); zero fields are unknown.
+	modelShape model.Config
 }
 
 // at locates path in the tree being validated.

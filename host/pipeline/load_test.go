@@ -260,7 +260,7 @@ path = "x.wasm"
 		{
 			name: "model directory that does not exist",
 			src:  "[model]\nsource = \"no/such/model\"\n" + "[matrix]\nprompt_tokens = 8\nnew_tokens = 4\n",
-			want: []string{`p.toml:2: model.source: "no/such/model" is not a built-in model, a directory or an .onnx file; use "gpt2", "gpt2-tiny" or a model directory (relative to the pipeline file)`},
+			want: []string{`p.toml:2: model.source: "no/such/model" is not a built-in model, a directory or an .onnx file; use ` + quoteList(model.PresetNames()) + ` or a model directory (relative to the pipeline file)`},
 		},
 	}
 	for _, tt := range tests {

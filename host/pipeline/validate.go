@@ -339,7 +339,8 @@ func (l *loader) model(doc *fileDoc, p *Plan) {
 	}
 	builtin := false
 	if preset, ok := model.Presets[p.Model.Source]; ok {
-		builtin, p.Model.MaxPositions = true, preset().MaxPositions
+		l.modelShape = preset()
+		builtin, p.Model.MaxPositions = true, l.modelShape.MaxPositions
 	} else {
 		src := l.resolvePath("model.source", p.Model.Source)
 		p.Model.Source = src
@@ -357,7 +358,7 @@ func (l *loader) model(doc *fileDoc, p *Plan) {
 			if err != nil {
 				l.addf("model.source", "%v", err)
 			}
-			p.Model.MaxPositions = cfg.MaxPositions
+			l.modelShape, p.Model.MaxPositions = cfg, cfg.MaxPositions
 		}
 	}
 	if p.Model.GraphStyle == "" {
@@ -414,6 +415,7 @@ func (l *loader) choice(key string, v *string, choices []string) {
 // plugins checks [[plugin]] tables and resolves their .wasm paths.
 func (l *loader) plugins(doc *fileDoc, p *Plan) {
 	names := map[string]bool{}
+	builtins := metric.NewRegistry()
 	for i, pd := range doc.Plugin {
 		key := fmt.Sprintf("plugin.%d", i)
 		// Limits left unset stay 0: the plugin host owns their defaults
@@ -426,6 +428,14 @@ func (l *loader) plugins(doc *fileDoc, p *Plan) {
 			l.addf(key+".name", "plugin name %q: use lowercase letters, digits and '_' (it namespaces the plugin's metrics)", pd.Name)
 		case names[pd.Name]:
 			l.addf(key+".name", "plugin %q is declared twice", pd.Name)
+		case contains(BuiltinFormats, pd.Name):
+			// A report plugin's format is its name, and the built-in
+			// format would answer to it: the plugin would never run.
+			l.addf(key+".name", "plugin name %q is taken by the built-in report format %s: rename the plugin", pd.Name, pd.Name)
+		default:
+			if err := builtins.Claim(pd.Name, pd.Name); err != nil {
+				l.addf(key+".name", "%v", err)
+			}
 		}
 		names[pd.Name] = true
 		ref := pd.Path
@@ -446,7 +456,7 @@ func (l *loader) plugins(doc *fileDoc, p *Plan) {
 		}
 		if l.seen(key + ".memory_mib") {
 			ps.MemoryMiB = pd.MemoryMiB
-			if pd.MemoryMiB < 1 || pd.MemoryMiB > 4096 {
+			if pd.MemoryMiB < 1 { // the upper bound is a count limit (limits.go)
 				l.addf(key+".memory_mib", "must be within 1–4096 (a 32-bit WebAssembly memory), got %d", pd.MemoryMiB)
 			}
 		}
