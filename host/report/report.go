@@ -6,7 +6,10 @@
 // fixed number formats), so reports diff cleanly and golden files hold.
 //
 // Formats live in one registry: the built-ins md, csv and json register
-// here, the HTML report and report plugins register theirs at start-up.
+// here, the HTML report registers at start-up. The registry also owns the
+// file names of a run directory: a format claims its files, and a report
+// plugin may write none that a format or another writer holds
+// (CheckFileName).
 package report
 
 import (
@@ -46,20 +49,73 @@ type Format interface {
 	Render(r *result.Result, opt Options) ([]File, error)
 }
 
+// FileNamer is a format whose file names are fixed, whatever the result.
+// Register claims them: no other format and no report plugin may write
+// them into a run directory (see CheckFileName).
+type FileNamer interface {
+	// Files lists the names Render returns, primary first.
+	Files() []string
+}
+
 var (
 	mu      sync.RWMutex
 	formats = map[string]Format{}
+	owners  = map[string]string{} // file name → the format that writes it
 )
 
-// Register adds f. A second format with the same name panics: two
-// renderings answering to one --format is a programming error.
+// Register adds f, and claims its files when it is a FileNamer. A second
+// format with the same name, or a file two formats claim, panics: two
+// renderings answering to one --format, or writing one file, is a
+// programming error.
 func Register(f Format) {
 	mu.Lock()
 	defer mu.Unlock()
 	if _, dup := formats[f.Name()]; dup {
 		panic(fmt.Sprintf("report: format %q registered twice", f.Name()))
 	}
+	if fn, ok := f.(FileNamer); ok {
+		for _, name := range fn.Files() {
+			if err := plainFileName(name); err != nil {
+				panic(fmt.Sprintf("report: format %q: %v", f.Name(), err))
+			}
+			if old, dup := owners[name]; dup {
+				panic(fmt.Sprintf("report: formats %q and %q both write %s", old, f.Name(), name))
+			}
+		}
+		for _, name := range fn.Files() {
+			owners[name] = f.Name()
+		}
+	}
 	formats[f.Name()] = f
+}
+
+// CheckFileName is the rule for a file that a writer other than a
+// registered format — a report plugin — adds to a run directory: a plain
+// file name that no registered format claims and that is not in taken
+// (file name → its writer, e.g. the run's journal or another plugin's
+// report). The error is one line naming both writers.
+func CheckFileName(name, writer string, taken map[string]string) error {
+	if err := plainFileName(name); err != nil {
+		return fmt.Errorf("%s: report %v", writer, err)
+	}
+	mu.RLock()
+	format, owned := owners[name]
+	mu.RUnlock()
+	if owned {
+		return fmt.Errorf("%s: report file name %q is the file of pipe's format %s: give the plugin's report another file_name", writer, name, format)
+	}
+	if other, owned := taken[name]; owned {
+		return fmt.Errorf("%s: report file name %q is already written by %s: give the plugin's report another file_name", writer, name, other)
+	}
+	return nil
+}
+
+// plainFileName refuses a name that could leave or replace the directory.
+func plainFileName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`+"\x00") {
+		return fmt.Errorf("file name %q is not a plain file name: want a name such as report.xml (no separator, not . or ..)", name)
+	}
+	return nil
 }
 
 // Lookup returns the format named name.
@@ -138,23 +194,28 @@ func Write(dir, format string, r *result.Result, opt Options) ([]string, error) 
 	return paths, nil
 }
 
-// funcFormat adapts a function to Format.
+// funcFormat adapts a function to Format; files are the names it renders.
 type funcFormat struct {
 	name   string
+	files  []string
 	render func(*result.Result, Options) ([]File, error)
 }
 
-func (f funcFormat) Name() string { return f.name }
+func (f funcFormat) Name() string    { return f.name }
+func (f funcFormat) Files() []string { return f.files }
 func (f funcFormat) Render(r *result.Result, o Options) ([]File, error) {
 	return f.render(r, o)
 }
 
-var _ Format = funcFormat{}
+var (
+	_ Format    = funcFormat{}
+	_ FileNamer = funcFormat{}
+)
 
 func init() {
-	Register(funcFormat{"md", renderMarkdown})
-	Register(funcFormat{"csv", renderCSV})
-	Register(funcFormat{"json", renderJSON})
+	Register(funcFormat{"md", []string{MarkdownFile}, renderMarkdown})
+	Register(funcFormat{"csv", []string{RunsCSV, CasesCSV}, renderCSV})
+	Register(funcFormat{"json", []string{result.FileName}, renderJSON})
 }
 
 func renderJSON(r *result.Result, _ Options) ([]File, error) {

@@ -82,8 +82,8 @@ func writeFormat(ctx context.Context, dir, format string, res *result.Result, op
 			return nil, err
 		}
 		name := rep.FileName
-		if name == "" || filepath.Base(name) != name {
-			return nil, fmt.Errorf("plugin %s: report file name %q is not a plain file name", format, name)
+		if err := report.CheckFileName(name, "plugin "+format, ps.writersBefore(p)); err != nil {
+			return nil, err
 		}
 		path := filepath.Join(dir, name)
 		if err := result.WriteFileAtomic(path, rep.Body); err != nil {

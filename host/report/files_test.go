@@ -1,0 +1,55 @@
+package report_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pipe-bench/pipe/host/report"
+	"github.com/pipe-bench/pipe/host/result/resulttest"
+)
+
+// TestFormatFilesDeclared: a format's claimed file names are the names it
+// renders, so the claim CheckFileName enforces cannot drift from what is
+// written.
+func TestFormatFilesDeclared(t *testing.T) {
+	for _, name := range []string{"md", "csv", "json"} {
+		f, _ := report.Lookup(name)
+		fn, ok := f.(report.FileNamer)
+		if !ok {
+			t.Fatalf("format %s claims no file names", name)
+		}
+		got, err := report.FileNames(name, resulttest.Phase2(), report.Options{Baseline: resulttest.Baseline()})
+		if err != nil || !slices.Equal(got, fn.Files()) {
+			t.Errorf("format %s renders %v (%v), claims %v", name, got, err, fn.Files())
+		}
+	}
+}
+
+// TestCheckFileName: a plugin's report file name must be plain, and no
+// format's or other writer's.
+func TestCheckFileName(t *testing.T) {
+	taken := map[string]string{"samples.jsonl": "pipe's sample journal", "junit.xml": "plugin junit"}
+	for _, tt := range []struct{ name, want string }{
+		{"result.json", `"result.json" is the file of pipe's format json`},
+		{"report.md", `"report.md" is the file of pipe's format md`},
+		{"runs.csv", "format csv"},
+		{"cases.csv", "format csv"},
+		{"samples.jsonl", "already written by pipe's sample journal"},
+		{"junit.xml", "already written by plugin junit"},
+		{"../x.xml", "not a plain file name"},
+		{"sub/x.xml", "not a plain file name"},
+		{`sub\x.xml`, "not a plain file name"},
+		{"..", "not a plain file name"},
+		{".", "not a plain file name"},
+		{"", "not a plain file name"},
+	} {
+		err := report.CheckFileName(tt.name, "plugin clobber", taken)
+		if err == nil || !strings.HasPrefix(err.Error(), "plugin clobber: ") || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("CheckFileName(%q) = %v, want an error containing %q", tt.name, err, tt.want)
+		}
+	}
+	if err := report.CheckFileName("clobber.txt", "plugin clobber", taken); err != nil {
+		t.Errorf("a free name is refused: %v", err)
+	}
+}
