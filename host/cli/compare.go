@@ -17,8 +17,11 @@ func compareCommand() *ucli.Command {
 		Name:      "compare",
 		Usage:     "say which differences between two results are significant",
 		ArgsUsage: "OLD NEW   (each a result.json, a run directory, or latest:NAME)",
-		Description: "Per case and metric: medians with 95 % intervals, the change, and a Mann-Whitney U test on\n" +
-			"the raw runs; '~' when the change is not significant at --alpha or smaller than --noise.\n\n" +
+		Description: "Per case and metric: medians with 95 % intervals, the change, the Hodges-Lehmann shift with its\n" +
+			"95 % interval, and a two-sided Mann-Whitney U test on the raw runs (exact given the ties for small\n" +
+			"samples), Holm-adjusted over every case and metric compared; '~' when the change is not significant\n" +
+			"at --alpha or smaller than --noise (relative to the old median, with an absolute floor per unit).\n" +
+			"The summary and --fail-on-regression count changes: a case's TPOT, ITL and decode rate are one.\n\n" +
 			"EXIT CODES:\n   0  compared\n   1  error: bad reference, unreadable result, bad flag\n" +
 			"   3  with --fail-on-regression: at least one significant regression",
 		Flags: []ucli.Flag{
@@ -26,7 +29,7 @@ func compareCommand() *ucli.Command {
 			&ucli.Float64Flag{Name: "alpha", Value: compare.DefaultAlpha, Usage: "significance level of the U test"},
 			&ucli.Float64Flag{Name: "noise", Value: compare.DefaultNoise, Usage: "smallest relative change of the median that counts (0.02 = 2 %; 0 = none)"},
 			&ucli.StringSliceFlag{Name: "metric", Usage: "compare only metric `ID` (repeatable); default: every metric both measured"},
-			&ucli.BoolFlag{Name: "fail-on-regression", Usage: "exit 3 when any metric regressed significantly"},
+			&ucli.BoolFlag{Name: "fail-on-regression", Usage: "exit 3 when any change is a significant regression (as the summary counts them)"},
 			outRootFlag(),
 		},
 		Action: func(c *ucli.Context) error {
@@ -67,8 +70,8 @@ func compareCommand() *ucli.Command {
 			if err := rep.WriteFormat(c.App.Writer, format); err != nil {
 				return err
 			}
-			if n := rep.Count(compare.Regression); n > 0 && c.Bool("fail-on-regression") {
-				return withCode(ExitTargetsFailed, fmt.Errorf("%d significant regression(s)", n))
+			if rep.ChangeCount(compare.Regression) > 0 && c.Bool("fail-on-regression") {
+				return withCode(ExitTargetsFailed, fmt.Errorf("compare: %s (--fail-on-regression)", rep.Describe(compare.Regression)))
 			}
 			return nil
 		},

@@ -99,6 +99,14 @@ func TestReportCommand(t *testing.T) {
 	if err := result.Write(failingDir, failing); err != nil {
 		t.Fatal(err)
 	}
+	// A valid result whose report stage failed: --check counts its errors
+	// as pipe run does.
+	erred := resulttest.Baseline()
+	erred.Errors = []string{"report stage: report html: disk full"}
+	erredDir := filepath.Join(t.TempDir(), "erred")
+	if err := result.Write(erredDir, erred); err != nil {
+		t.Fatal(err)
+	}
 	notPipe := filepath.Join(t.TempDir(), "other.json")
 	os.WriteFile(notPipe, []byte(`{"schema": "pipe.result/v9"}`), 0o644)
 
@@ -111,6 +119,8 @@ func TestReportCommand(t *testing.T) {
 		{"check: invalid result", []string{newDir, "--check", "--format", "json"}, ExitInvalid, "result invalid: 1 broken invariant(s), e.g. p512-n128-b1: run 7: E2E ≥ TTFT broken"},
 		{"check: targets failed", []string{failingDir, "--check", "--format", "json"}, ExitTargetsFailed, "1 target(s) failed"},
 		{"check: all well", []string{oldDir, "--check", "--format", "json"}, ExitOK, ""},
+		{"check: stage errors", []string{erredDir, "--check", "--format", "json"}, ExitError, "1 stage error(s), e.g. report stage: report html: disk full"},
+		{"stage errors without check", []string{erredDir, "--format", "json"}, ExitOK, ""},
 		{"flags before the argument", []string{"--check", "--format", "json", newDir}, ExitInvalid, "result invalid"},
 		{"unknown flag after the argument", []string{newDir, "--colour"}, ExitError, "report: flag provided but not defined: -colour (see pipe report --help)"},
 		{"no argument", nil, ExitError, "report: want one result"},
@@ -159,7 +169,7 @@ func TestCompareCommand(t *testing.T) {
 		stderr string
 	}{
 		{"improvements do not fail", []string{oldDir, newDir, "--fail-on-regression"}, ExitOK, ""},
-		{"reversed, regressions fail on request", []string{newDir, oldDir, "--fail-on-regression"}, ExitTargetsFailed, "7 significant regression(s)"},
+		{"reversed, regressions fail on request", []string{newDir, oldDir, "--fail-on-regression"}, ExitTargetsFailed, "compare: 5 regressions (ttft_ms at p128-n64-b1; decode speed at p128-n64-b1: tpot_ms, itl_ms, decode_tps;"},
 		{"one metric only", []string{newDir, oldDir, "--metric", "peak_rss_mb", "--fail-on-regression"}, ExitOK, ""},
 		{"one argument", []string{oldDir}, ExitError, "compare: want two results"},
 		{"bad alpha", []string{oldDir, newDir, "--alpha", "5"}, ExitError, "--alpha 5: want a level between 0 and 1"},
