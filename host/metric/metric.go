@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -54,26 +55,86 @@ func (d Def) Validate() error {
 }
 
 // Registry holds metric definitions by ID. The zero value is ready to use.
+//
+// The first segment of an ID — its namespace: "ttft_ms" for ttft_ms,
+// "throughput" for throughput.output_tps, "jitter" for jitter.itl_cv —
+// belongs to one source. A plugin's metric IDs start with its name, so a
+// plugin named like a built-in metric would otherwise define IDs that read
+// as the built-in's statistics (ttft_ms.p99) or join a built-in family
+// (throughput.*): the registry refuses it.
 type Registry struct {
-	mu   sync.RWMutex
-	defs map[string]Def
+	mu     sync.RWMutex
+	defs   map[string]Def
+	spaces map[string]Def // namespace → the first definition in it
 }
 
-// Register adds d; a second definition of the same ID is an error.
+// Namespace returns the first segment of a metric ID.
+func Namespace(id string) string {
+	ns, _, _ := strings.Cut(id, ".")
+	return ns
+}
+
+// Register adds d; a second definition of the same ID, or an ID in a
+// namespace another source owns, is an error naming both.
 func (r *Registry) Register(d Def) error {
 	if err := d.Validate(); err != nil {
 		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.defs == nil {
-		r.defs = map[string]Def{}
-	}
 	if old, ok := r.defs[d.ID]; ok {
 		return fmt.Errorf("metric %s: defined twice (by %s and %s)", d.ID, old.Source, d.Source)
 	}
+	if owner, ok := r.spaces[Namespace(d.ID)]; ok && owner.Source != d.Source {
+		return fmt.Errorf("metric %s (%s): the name %s is taken by %s: rename the plugin", d.ID, sourceName(d.Source), Namespace(d.ID), owner.describe())
+	}
+	r.claim(Namespace(d.ID), d)
 	r.defs[d.ID] = d
 	return nil
+}
+
+// Claim reserves namespace name for source (a plugin's name, before its
+// metrics are known) and refuses it when another source owns it.
+func (r *Registry) Claim(name, source string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if owner, ok := r.spaces[name]; ok && owner.Source != source {
+		return fmt.Errorf("plugin name %q is taken by %s: rename the plugin (its name namespaces its metrics)", name, owner.describe())
+	}
+	r.claim(name, Def{Source: source})
+	return nil
+}
+
+// claim records d as the first definition in namespace ns; r.mu is held.
+func (r *Registry) claim(ns string, d Def) {
+	if r.defs == nil {
+		r.defs, r.spaces = map[string]Def{}, map[string]Def{}
+	}
+	if old, ok := r.spaces[ns]; !ok || old.ID == "" {
+		r.spaces[ns] = d
+	}
+}
+
+// describe names a definition for an error: "the built-in metric ttft_ms",
+// "plugin jitter's metric jitter.itl_cv", "plugin jitter".
+func (d Def) describe() string {
+	switch {
+	case d.Source == "builtin":
+		return "the built-in metric " + d.ID
+	case d.ID == "":
+		return "plugin " + d.Source
+	}
+	return fmt.Sprintf("plugin %s's metric %s", d.Source, d.ID)
+}
+
+func sourceName(source string) string {
+	switch source {
+	case "builtin":
+		return source
+	case "":
+		return "no source"
+	}
+	return "plugin " + source
 }
 
 // Lookup returns the definition of id.

@@ -49,3 +49,49 @@ func TestAllOrdersBuiltinsFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestNamespaceOwned: the first segment of an ID belongs to one source, so
+// a plugin named like a built-in metric cannot define metrics that read as
+// the built-in's (ttft_ms.p99 next to ttft_ms's own p99), nor add to a
+// built-in namespace (throughput.*). The error names both.
+func TestNamespaceOwned(t *testing.T) {
+	r := NewRegistry()
+	for _, tc := range []struct {
+		def  Def
+		want string
+	}{
+		{Def{ID: "ttft_ms.p99", Unit: "ms", Better: Lower, Source: "ttft_ms"}, "metric ttft_ms.p99 (plugin ttft_ms): the name ttft_ms is taken by the built-in metric ttft_ms"},
+		{Def{ID: "throughput.extra", Unit: "1", Better: Lower, Source: "throughput"}, "metric throughput.extra (plugin throughput): the name throughput is taken by the built-in metric throughput.output_tps"},
+		{Def{ID: ThroughputOutputTPS, Unit: "tok/s", Better: Higher, Source: "throughput"}, "defined twice (by builtin and throughput)"},
+	} {
+		err := r.Register(tc.def)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Register(%s) = %v, want one line containing %q", tc.def.ID, err, tc.want)
+		}
+	}
+	for _, d := range []Def{
+		{ID: "jitter.itl_cv", Unit: "1", Better: Lower, Source: "jitter"},
+		{ID: "jitter.slowdown", Unit: "1", Better: Lower, Source: "jitter"},
+	} {
+		if err := r.Register(d); err != nil {
+			t.Errorf("Register(%s): %v", d.ID, err)
+		}
+	}
+	if err := r.Register(Def{ID: "jitter.other", Unit: "1", Better: Lower, Source: "impostor"}); err == nil || !strings.Contains(err.Error(), "taken by plugin jitter's metric jitter.itl_cv") {
+		t.Errorf("a second source in jitter's namespace: %v", err)
+	}
+	for _, tc := range []struct{ name, want string }{
+		{"ttft_ms", `plugin name "ttft_ms" is taken by the built-in metric ttft_ms`},
+		{"decode_tps", `plugin name "decode_tps" is taken by the built-in metric decode_tps`},
+		{"throughput", `plugin name "throughput" is taken by the built-in metric throughput.output_tps`},
+		{"goodput", ""},
+	} {
+		err := r.Claim(tc.name, tc.name)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("Claim(%s) = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+	if err := r.Claim("jitter", "jitter"); err != nil {
+		t.Errorf("a plugin claims its own namespace: %v", err)
+	}
+}
