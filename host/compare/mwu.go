@@ -4,13 +4,14 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 )
 
 // ExactLimit is the largest n1 + n2 for which MannWhitney computes the exact
-// permutation distribution of U (BenchmarkMannWhitneyExact: ≈ 1.5 ms at
-// 30 + 30 runs, ≈ 22 ms at 60 + 60 on one core). With heavy ties the normal
-// approximation is off by up to 0.04 where p < 0.1 even at 80–150 runs
-// (RATIONALE.md), so the limit is set by cost, not by the approximation.
+// permutation distribution of U (BenchmarkMannWhitneyExact for the cost).
+// With heavy ties the normal approximation is off by up to 0.026 where
+// p < 0.1 at 60 runs and still 0.016 at 150 (BenchmarkNormalApproximationError,
+// RATIONALE.md), so the limit is set by cost, not by the approximation.
 const ExactLimit = 120
 
 // UTest is the outcome of a two-sided Mann–Whitney U test.
@@ -260,10 +261,25 @@ func HodgesLehmann(old, new []float64) Shift {
 	return s
 }
 
+// mosesRanks memoises mosesRank: it depends on the sample sizes only, and
+// the rows of one comparison mostly share them.
+var mosesRanks sync.Map // [3]float64{n1, n2, tail} → int
+
 // mosesRank is the largest k with P(U ≤ k − 1) ≤ tail under the tie-free
 // null distribution of U (exact within ExactLimit, normal beyond); 0 when
 // even k = 1 has too little coverage.
 func mosesRank(n1, n2 int, tail float64) int {
+	n1, n2 = min(n1, n2), max(n1, n2) // U's null distribution is symmetric in the sizes
+	key := [3]float64{float64(n1), float64(n2), tail}
+	if k, ok := mosesRanks.Load(key); ok {
+		return k.(int)
+	}
+	k := computeMosesRank(n1, n2, tail)
+	mosesRanks.Store(key, k)
+	return k
+}
+
+func computeMosesRank(n1, n2 int, tail float64) int {
 	n := n1 + n2
 	if n > ExactLimit {
 		sd := math.Sqrt(float64(n1*n2) * float64(n+1) / 12)

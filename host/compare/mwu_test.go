@@ -2,6 +2,7 @@ package compare_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"testing"
@@ -100,14 +101,24 @@ func TestMannWhitneyCorpus(t *testing.T) {
 	}
 }
 
-// BenchmarkMannWhitneyExact is the exact test at its limit: 30 + 30 runs
-// with a few ties.
+// BenchmarkMannWhitneyExact is the exact test and the shift's interval
+// (which needs the tie-free U distribution) at 30 + 30 runs and at the
+// limit, 60 + 60, with a few ties.
 func BenchmarkMannWhitneyExact(b *testing.B) {
-	x, y := make([]float64, 30), make([]float64, 30)
-	for i := range x {
-		x[i], y[i] = float64(i%20), float64(i%17)+0.5
-	}
-	for b.Loop() {
-		compare.MannWhitney(x, y)
+	for _, half := range []int{30, 60} {
+		x, y := make([]float64, half), make([]float64, half)
+		for i := range x {
+			x[i], y[i] = float64(i%20), float64(i%17)+0.5
+		}
+		b.Run(fmt.Sprintf("U/%d+%d", half, half), func(b *testing.B) {
+			for b.Loop() {
+				compare.MannWhitney(x, y)
+			}
+		})
+		b.Run(fmt.Sprintf("HodgesLehmann/%d+%d", half, half), func(b *testing.B) {
+			for b.Loop() {
+				compare.HodgesLehmann(x, y)
+			}
+		})
 	}
 }
