@@ -128,7 +128,8 @@ func marshalHFConfig(c Config, info pipeInfo) ([]byte, error) {
 // key present among each field's aliases wins.
 type hfConfig struct {
 	cfg     Config
-	present map[string]bool // which Config fields the file set
+	present map[string]bool   // which Config fields the file set
+	keys    map[string]string // the key that set each present field
 	pipe    *pipeInfo
 }
 
@@ -150,11 +151,87 @@ var hfAliases = []struct {
 }
 
 // ReadConfig reads dir/config.json (Hugging Face keys, see hfAliases) without
-// touching the model: validation uses it for the context length. A missing
-// file is not an error (found = false); fields the file lacks stay zero.
+// loading the model: validation uses it for the context length and the
+// buffer sizes. A missing file is not an error (found = false); fields the
+// file lacks stay zero. Sizes must be positive (max_positions ≥ 0), and when
+// dir holds an ONNX decoder with a learned position table, the context
+// length may not exceed the table's rows (its header alone is read).
 func ReadConfig(dir string) (cfg Config, found bool, err error) {
-	hc, found, err := readHFConfig(filepath.Join(dir, "config.json"))
-	return hc.cfg, found, err
+	path := filepath.Join(dir, "config.json")
+	hc, found, err := readHFConfig(path)
+	if err != nil || !found {
+		return hc.cfg, found, err
+	}
+	if h := graphHeaderIn(dir); h != nil {
+		if err := hc.checkPositions(h); err != nil {
+			return hc.cfg, found, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return hc.cfg, found, nil
+}
+
+// graphHeaderIn reads the header of dir's ONNX decoder, or returns nil when
+// there is none or it cannot be read (Load reports why).
+func graphHeaderIn(dir string) *graphHeader {
+	file, err := findModelFile(dir)
+	if err != nil {
+		return nil
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	h, err := readGraphHeader(f, st.Size())
+	if err != nil {
+		return nil
+	}
+	return h
+}
+
+// checkPositions refuses a context length past the graph's position table:
+// position ids beyond its rows would index outside it, which ONNX Runtime
+// reports only mid-run, as an index error.
+func (hc hfConfig) checkPositions(h *graphHeader) error {
+	if !hc.present["max_positions"] || h.positionRows <= 0 || int64(hc.cfg.MaxPositions) <= h.positionRows {
+		return nil
+	}
+	return fmt.Errorf("%s = %d, but the graph's position table %s has %d rows: set %s to %d (or less), or use the config.json that came with the model",
+		hc.keys["max_positions"], hc.cfg.MaxPositions, h.positionTable, h.positionRows, hc.keys["max_positions"], h.positionRows)
+}
+
+// checkSizes refuses a size that no model has: a negative one, or zero
+// where the architecture needs one (max_positions 0 means unknown).
+func (hc hfConfig) checkSizes() error {
+	c := hc.cfg
+	for _, f := range []struct {
+		field  string
+		v      int
+		zeroOK bool
+	}{
+		{"layers", c.Layers, false}, {"heads", c.Heads, false}, {"kv_heads", c.KVHeads, false},
+		{"head_dim", c.HeadDim, false}, {"hidden", c.Hidden, false}, {"intermediate", c.Intermediate, false},
+		{"vocab", c.Vocab, false}, {"max_positions", c.MaxPositions, true},
+	} {
+		if !hc.present[f.field] {
+			continue
+		}
+		if f.v < 0 || f.v == 0 && !f.zeroOK {
+			want := "> 0"
+			if f.zeroOK {
+				want = "≥ 0 (0: unknown)"
+			}
+			return fmt.Errorf("%s = %d: a size must be %s", hc.keys[f.field], f.v, want)
+		}
+	}
+	if hc.present["layer_norm_eps"] && c.LayerNormEps < 0 {
+		return fmt.Errorf("%s = %g: want ≥ 0", hc.keys["layer_norm_eps"], c.LayerNormEps)
+	}
+	return nil
 }
 
 // readHFConfig parses path; a missing file is not an error (ok = false).
@@ -178,7 +255,7 @@ func parseHFConfig(b []byte) (hfConfig, error) {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return hfConfig{}, fmt.Errorf("not a JSON object (%v)", err)
 	}
-	hc := hfConfig{present: map[string]bool{}}
+	hc := hfConfig{present: map[string]bool{}, keys: map[string]string{}}
 	c := &hc.cfg
 	c.BOS, c.EOS = -1, -1
 	for _, a := range hfAliases {
@@ -190,9 +267,12 @@ func parseHFConfig(b []byte) (hfConfig, error) {
 			if err := setField(c, a.field, v); err != nil {
 				return hfConfig{}, fmt.Errorf("%s: %v", k, err)
 			}
-			hc.present[a.field] = true
+			hc.present[a.field], hc.keys[a.field] = true, k
 			break
 		}
+	}
+	if err := hc.checkSizes(); err != nil {
+		return hfConfig{}, err
 	}
 	if v, ok := raw["pipe"]; ok {
 		var p pipeInfo

@@ -254,6 +254,9 @@ func (m *Model) readConfig(h *graphHeader) error {
 	if !ok {
 		fc = Config{BOS: -1, EOS: -1}
 	}
+	if err := hc.checkPositions(h); err != nil {
+		return fmt.Errorf("config.json: %w", err)
+	}
 	if ok && hc.present["layers"] && fc.Layers != c.Layers {
 		return fmt.Errorf("config.json says %d layers but the graph has past_key_values for %d: the config belongs to another model", fc.Layers, c.Layers)
 	}

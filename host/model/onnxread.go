@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/pipe-bench/pipe/host/onnxpb"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -22,6 +23,27 @@ type graphHeader struct {
 	// externalFiles lists the files (relative to the model) that hold
 	// initializers stored outside it, in first-seen order.
 	externalFiles []string
+	// positionTable names the learned position-embedding initializer
+	// (isPositionTable), and positionRows is its first dim: the most
+	// positions the graph can index. Both are zero when the graph has
+	// none (rotary models) or names it otherwise.
+	positionTable string
+	positionRows  int64
+}
+
+// positionTableSuffixes name learned position embeddings as Hugging Face
+// exports and pipe's builder write them: GPT-2's transformer.wpe.weight,
+// OPT's and others' embed_positions.weight, BERT-style
+// position_embeddings.weight.
+var positionTableSuffixes = []string{"wpe.weight", "embed_positions.weight", "position_embeddings.weight"}
+
+func isPositionTable(name string) bool {
+	for _, suf := range positionTableSuffixes {
+		if name == suf || strings.HasSuffix(name, "."+suf) {
+			return true
+		}
+	}
+	return false
 }
 
 // readGraphHeader walks the protobuf wire format of an ONNX ModelProto with
@@ -73,13 +95,19 @@ func (h *graphHeader) graphField(p *wireReader) func(protowire.Number, protowire
 			} else {
 				h.outputs = append(h.outputs, &vi)
 			}
-		case 5: // initializer: dims, type and data location only
-			elems, ndims, floating := int64(1), 0, false
+		case 5: // initializer: name, dims, type and data location only
+			var dims []int64
+			name, floating := "", false
 			err := p.fields(start, end, func(num protowire.Number, typ protowire.Type, start, end int64, v uint64) error {
 				switch {
 				case num == 1 && typ == protowire.VarintType:
-					elems *= int64(v)
-					ndims++
+					dims = append(dims, int64(v))
+				case num == 8 && typ == protowire.BytesType && end-start <= 1024: // name
+					b, err := p.read(start, end)
+					if err != nil {
+						return err
+					}
+					name = string(b)
 				case num == 2 && typ == protowire.VarintType:
 					switch onnxpb.TensorProto_DataType(v) {
 					case onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_FLOAT16, onnxpb.TensorProto_BFLOAT16, onnxpb.TensorProto_DOUBLE:
@@ -95,8 +123,7 @@ func (h *graphHeader) graphField(p *wireReader) func(protowire.Number, protowire
 						if n < 0 {
 							return protowire.ParseError(n)
 						}
-						elems *= int64(d)
-						ndims++
+						dims = append(dims, int64(d))
 						b = b[n:]
 					}
 				case num == 13 && typ == protowire.BytesType: // external_data entry
@@ -114,8 +141,15 @@ func (h *graphHeader) graphField(p *wireReader) func(protowire.Number, protowire
 				return err
 			}
 			// Weights, not shape constants or scalars.
-			if floating && ndims > 0 {
+			if floating && len(dims) > 0 {
+				elems := int64(1)
+				for _, d := range dims {
+					elems *= d
+				}
 				h.params += elems
+			}
+			if floating && len(dims) == 2 && isPositionTable(name) && h.positionTable == "" {
+				h.positionTable, h.positionRows = name, dims[0]
 			}
 		}
 		return nil

@@ -28,6 +28,12 @@ func TestParseHFConfig(t *testing.T) {
 		{"not an object", `[1, 2]`, Config{}, "not a JSON object"},
 		{"string layer count", `{"n_layer": "12"}`, Config{}, `n_layer: want an integer, got "12"`},
 		{"bad eos", `{"eos_token_id": "x"}`, Config{}, "eos_token_id: want an integer or a list"},
+		{"negative positions", `{"n_positions": -1}`, Config{}, "n_positions = -1: a size must be ≥ 0 (0: unknown)"},
+		{"negative layers", `{"num_hidden_layers": -2}`, Config{}, "num_hidden_layers = -2: a size must be > 0"},
+		{"zero heads", `{"n_head": 0}`, Config{}, "n_head = 0: a size must be > 0"},
+		{"negative vocab", `{"vocab_size": -50257}`, Config{}, "vocab_size = -50257: a size must be > 0"},
+		{"negative eps", `{"layer_norm_epsilon": -1e-5}`, Config{}, "layer_norm_epsilon = -1e-05: want ≥ 0"},
+		{"zero positions: unknown", `{"n_positions": 0}`, Config{BOS: -1, EOS: -1}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -113,7 +113,7 @@ func (l *loader) checkCaseMemory(key string, c CaseSpec, cfg model.Config, sourc
 		per = fmt.Sprintf(", each × %d streams", c.Streams)
 	}
 	l.addf(key, "case %s needs %s of buffers, more than this machine's %s (MemTotal): logits %d batch × %d positions × %d vocab × 4 B = %s, KV cache 2 × %d layers × %d batch × %d kv heads × %d positions × %d head dim × 4 B = %s%s, for %s; lower batch, streams or the lengths",
-		c.ID, gib(logits+kv), gib(float64(mem)), c.Batch, positions, cfg.Vocab, gib(logits), cfg.Layers, c.Batch, kvHeads, positions, headDim, gib(kv), per, source)
+		c.ID, formatBytes(logits+kv), formatBytes(float64(mem)), c.Batch, positions, cfg.Vocab, formatBytes(logits), cfg.Layers, c.Batch, kvHeads, positions, headDim, formatBytes(kv), per, source)
 }
 
 // cacheShape is the KV cache's heads and head width: config.json may give
@@ -128,5 +128,3 @@ func cacheShape(cfg model.Config) (kvHeads, headDim int) {
 	}
 	return kvHeads, headDim
 }
-
-func gib(b float64) string { return fmt.Sprintf("%.1f GiB", b/(1<<30)) }

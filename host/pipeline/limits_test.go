@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pipe-bench/pipe/host/model"
 )
 
 // TestCountLimits: a count past its limit is refused where it was written
@@ -88,8 +90,8 @@ func TestCountLimitsDocumented(t *testing.T) {
 func TestCaseMemory(t *testing.T) {
 	src := "[model]\nsource = \"gpt2\"\n[matrix]\nprompt_tokens = 512\nnew_tokens = 512\nbatch = [1, 4096]\n"
 	got, _ := problemsOf(t, src, LoadOptions{MemoryBytes: 16 << 30})
-	want := []string{"p.toml:6: matrix.batch: case p512-n512-b4096 needs 1073.3 GiB of buffers, more than this machine's 16.0 GiB (MemTotal): " +
-		"logits 4096 batch × 1024 positions × 50257 vocab × 4 B = 785.3 GiB, KV cache 2 × 12 layers × 4096 batch × 12 kv heads × 1024 positions × 64 head dim × 4 B = 288.0 GiB, for gpt2; lower batch, streams or the lengths"}
+	want := []string{"p.toml:6: matrix.batch: case p512-n512-b4096 needs 1073 GiB of buffers, more than this machine's 16 GiB (MemTotal): " +
+		"logits 4096 batch × 1024 positions × 50257 vocab × 4 B = 785.3 GiB, KV cache 2 × 12 layers × 4096 batch × 12 kv heads × 1024 positions × 64 head dim × 4 B = 288 GiB, for gpt2; lower batch, streams or the lengths"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
@@ -107,5 +109,44 @@ func TestCaseMemory(t *testing.T) {
 	// What fits passes.
 	if got, _ := problemsOf(t, src, LoadOptions{MemoryBytes: 1 << 50}); got != nil {
 		t.Errorf("problems %q with a petabyte", got)
+	}
+}
+
+// TestModelDirectoryConfigChecked: a real model directory whose config.json
+// gives negative sizes or more positions than the graph's position table is
+// refused at model.source, naming both numbers; its shape sizes the
+// memory check.
+func TestModelDirectoryConfigChecked(t *testing.T) {
+	dir := t.TempDir()
+	modelDir := filepath.Join(dir, "m")
+	if err := os.Mkdir(modelDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(modelDir, "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := model.Build(f, model.GPT2Tiny(), 1, model.StyleOptimum); err != nil { // 128 positions
+		t.Fatal(err)
+	}
+	f.Close()
+	file := filepath.Join(dir, "p.toml")
+	src := "[model]\nsource = \"m\"\ntokenizer = \"none\"\n[matrix]\nprompt_tokens = 16\nnew_tokens = 8\nbatch = 64\n"
+	config := filepath.Join(modelDir, "config.json")
+	for _, tc := range []struct{ json, want string }{
+		{`{"n_layer": 2, "n_head": 4, "n_embd": 64, "vocab_size": 512, "n_positions": 4096}`,
+			file + ":2: model.source: " + config + ": n_positions = 4096, but the graph's position table transformer.wpe.weight has 128 rows: set n_positions to 128 (or less), or use the config.json that came with the model"},
+		{`{"n_layer": 2, "n_head": 4, "n_embd": 64, "vocab_size": 512, "n_positions": -1}`,
+			file + ":2: model.source: " + config + ": n_positions = -1: a size must be ≥ 0 (0: unknown); fix it or remove it"},
+		{`{"n_layer": 2, "n_head": 4, "n_embd": 64, "vocab_size": 512, "n_positions": 128}`,
+			file + ":7: matrix.batch: case p16-n8 needs 4.5 MiB of buffers, more than this machine's 1 MiB (MemTotal): logits 64 batch × 24 positions × 512 vocab × 4 B = 3 MiB, KV cache 2 × 2 layers × 64 batch × 4 kv heads × 24 positions × 16 head dim × 4 B = 1.5 MiB, for " + modelDir + "; lower batch, streams or the lengths"},
+	} {
+		if err := os.WriteFile(config, []byte(tc.json), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Parse(file, []byte(src), LoadOptions{MemoryBytes: 1 << 20})
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s:\ngot  %v\nwant %s", tc.json, err, tc.want)
+		}
 	}
 }

@@ -354,11 +354,11 @@ func (l *loader) model(doc *fileDoc, p *Plan) {
 			dir = ""
 		}
 		if dir != "" {
-			cfg, _, err := model.ReadConfig(dir)
-			if err != nil {
+			if cfg, _, err := model.ReadConfig(dir); err != nil {
 				l.addf("model.source", "%v", err)
+			} else {
+				l.modelShape, p.Model.MaxPositions = cfg, cfg.MaxPositions
 			}
-			l.modelShape, p.Model.MaxPositions = cfg, cfg.MaxPositions
 		}
 	}
 	if p.Model.GraphStyle == "" {
