@@ -10,22 +10,58 @@ import (
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
+
+	"github.com/pipe-bench/pipe/host/result"
 )
 
-// Exit codes. Scripts chain phases on them; they are printed by --help.
+// Exit codes. Scripts chain phases on them; they are printed by --help,
+// and resultCode is the one rule that maps a result to them.
 const (
 	ExitOK            = 0 // ran, every target passed
 	ExitError         = 1 // bad input or runtime failure: nothing trustworthy was measured
 	ExitTargetsFailed = 3 // ran fine, the result is valid, at least one target failed
 	ExitInvalid       = 4 // ran, but a run broke an invariant (E2E < TTFT, wrong token count, …)
+	ExitIncomplete    = 5 // the result was rebuilt from the journal of a run that never finished
 )
 
 // ExitCodesHelp documents the exit codes for --help and the README.
 const ExitCodesHelp = `EXIT CODES:
    0  every target passed (or none was set)
-   1  error: bad input, missing runtime, runtime failure
+   1  error: bad input, missing runtime, runtime failure, a failing plugin or report stage
    3  the run finished and its result is valid, but a target failed
-   4  the result is invalid: a run broke an invariant (see the report)`
+   4  the result is invalid: a run broke an invariant (see the report)
+   5  the result is incomplete: rebuilt from the journal of a run that was killed (pipe report)`
+
+// resultCode is the exit code a result deserves, with its one-line reason:
+// the rule of pipe run and pipe report --check alike. Incomplete beats
+// invalid (the run never finished), invalid beats stage errors, and stage
+// errors beat failed targets.
+func resultCode(r *result.Result) (int, error) {
+	failed := 0
+	for _, v := range r.Targets {
+		if !v.Pass {
+			failed++
+		}
+	}
+	switch {
+	case r.Incomplete != "":
+		return ExitIncomplete, errors.New(r.Incomplete)
+	case !r.Valid:
+		return ExitInvalid, fmt.Errorf("result invalid: %d broken invariant(s), e.g. %s", len(r.Problems), first(r.Problems))
+	case len(r.Errors) > 0:
+		return ExitError, fmt.Errorf("%d stage error(s), e.g. %s (the measurements were written)", len(r.Errors), first(r.Errors))
+	case failed > 0:
+		return ExitTargetsFailed, fmt.Errorf("%d target(s) failed", failed)
+	}
+	return ExitOK, nil
+}
+
+func first(xs []string) string {
+	if len(xs) == 0 {
+		return ""
+	}
+	return xs[0]
+}
 
 // exitError carries an exit code through urfave/cli.
 type exitError struct {
@@ -59,9 +95,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &ee) {
 		code = ee.code
 	}
-	msg := strings.TrimSpace(err.Error())
-	if msg != "" {
-		fmt.Fprintf(stderr, "pipe: %s\n", msg)
+	// One line per error: several outputs can fail at once.
+	for line := range strings.SplitSeq(strings.TrimSpace(err.Error()), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			fmt.Fprintf(stderr, "pipe: %s\n", line)
+		}
 	}
 	return code
 }

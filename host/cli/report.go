@@ -3,12 +3,14 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/pipe-bench/pipe/host/engine"
 	"github.com/pipe-bench/pipe/host/report"
 	"github.com/pipe-bench/pipe/host/result"
 )
@@ -25,15 +27,18 @@ func reportCommand() *ucli.Command {
 		ArgsUsage: "RESULT.json|RUN_DIR|latest:NAME",
 		Description: "Renders a finished run's result.json in a report format: markdown to stdout by default.\n" +
 			"csv writes runs.csv (one row per run) and cases.csv (one row per case and metric); on stdout\n" +
-			"only runs.csv appears, so give --out DIR/ for both. --baseline adds a comparison section.\n\n" +
-			"EXIT CODES:\n   0  rendered\n   1  error: bad reference, unreadable result, unknown format\n" +
-			"   3, 4  with --check: the result's targets failed (3) or the result is invalid (4), as pipe run exits",
+			"only runs.csv appears, so give --out DIR/ for both. --baseline adds a comparison section.\n" +
+			"A run directory without result.json (the run was killed) is rebuilt from its samples.jsonl,\n" +
+			"marked incomplete, rendered, and exits 5.\n\n" +
+			"It exits 0 once rendered and 1 on an error (bad reference, unreadable result, unknown format);\n" +
+			"with --check, and always for an incomplete result, it exits with the result's code as pipe run does.\n\n" +
+			ExitCodesHelp,
 		Flags: []ucli.Flag{
 			&ucli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "md", Usage: "report `FORMAT`: " + strings.Join(report.Names(), ", ")},
 			&ucli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "write to `PATH` instead of stdout: a file, or a directory (existing, or ending in /) for every file of the format"},
 			&ucli.StringFlag{Name: "baseline", Usage: "compare with `RESULT` (a result.json, a run directory, or latest:NAME)"},
 			&ucli.StringFlag{Name: "title", Usage: "report `TITLE` instead of the pipeline's name"},
-			&ucli.BoolFlag{Name: "check", Usage: "exit 3 when a target failed and 4 when the result is invalid, like pipe run"},
+			&ucli.BoolFlag{Name: "check", Usage: "exit with the result's code, like pipe run: 3 when a target failed, 4 when the result is invalid, 1 on stage errors"},
 			outRootFlag(),
 		},
 		Action: func(c *ucli.Context) error {
@@ -45,7 +50,7 @@ func reportCommand() *ucli.Command {
 				return errors.New("report: want one result, e.g. pipe report latest:phase2-latency or pipe report data/benchmarks/RUN_DIR")
 			}
 			root := c.String("out-root")
-			r, _, err := result.Load(args[0], root)
+			r, err := loadOrRebuild(args[0], root)
 			if err != nil {
 				return err
 			}
@@ -62,8 +67,8 @@ func reportCommand() *ucli.Command {
 			if err := writeReport(c, files); err != nil {
 				return err
 			}
-			if c.Bool("check") {
-				return resultStatus(r)
+			if c.Bool("check") || r.Incomplete != "" {
+				return withCode(resultCode(r))
 			}
 			return nil
 		},
@@ -103,13 +108,22 @@ func writeReport(c *ucli.Context, files []report.File) error {
 	return nil
 }
 
-// resultStatus is the error (and exit code) a result's status deserves.
-func resultStatus(r *result.Result) error {
-	if !r.Valid {
-		return withCode(ExitInvalid, fmt.Errorf("result invalid: %d broken invariant(s), e.g. %s", len(r.Problems), first(r.Problems)))
+// loadOrRebuild loads a result; a run directory that holds a journal but
+// no result.json (its run was killed before writing it) is rebuilt from the
+// journal, marked incomplete.
+func loadOrRebuild(ref, root string) (*result.Result, error) {
+	r, _, err := result.Load(ref, root)
+	if err == nil {
+		return r, nil
 	}
-	if n := failedTargets(r); n > 0 {
-		return withCode(ExitTargetsFailed, fmt.Errorf("%d target(s) failed", n))
+	if fi, serr := os.Stat(ref); serr != nil || !fi.IsDir() {
+		return nil, err
 	}
-	return nil
+	if _, rerr := os.Stat(filepath.Join(ref, result.FileName)); !errors.Is(rerr, fs.ErrNotExist) {
+		return nil, err
+	}
+	if _, jerr := os.Stat(filepath.Join(ref, engine.JournalName)); jerr != nil {
+		return nil, err
+	}
+	return engine.Rebuild(ref)
 }

@@ -48,29 +48,27 @@ func runCommand() *ucli.Command {
 				printSummary(c.App.Writer, out)
 			}
 			if err != nil {
-				if errors.Is(err, context.Canceled) {
-					err = errors.New("interrupted; the finished runs are in the result above")
-				}
-				return withCode(ExitError, err)
+				return withCode(ExitError, describeRunError(err))
 			}
-			switch code := out.Code(); code {
-			case runner.ExitInvalid:
-				return withCode(code, fmt.Errorf("result invalid: %d broken invariant(s), e.g. %s", len(out.Result.Problems), first(out.Result.Problems)))
-			case runner.ExitError:
-				return withCode(code, fmt.Errorf("%d stage error(s), e.g. %s (the measurements were written)", len(out.Result.Errors), first(out.Result.Errors)))
-			case runner.ExitTargetsFailed:
-				return withCode(code, fmt.Errorf("%d target(s) failed", failedTargets(out.Result)))
-			}
-			return nil
+			return withCode(resultCode(out.Result))
 		},
 	}
 }
 
-func first(xs []string) string {
-	if len(xs) == 0 {
-		return ""
+// describeRunError words the errors of a run for its user, one line each:
+// an interrupt says where the finished runs went.
+func describeRunError(err error) error {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var errs []error
+		for _, e := range joined.Unwrap() {
+			errs = append(errs, describeRunError(e))
+		}
+		return errors.Join(errs...)
 	}
-	return xs[0]
+	if errors.Is(err, context.Canceled) {
+		return errors.New("interrupted; the finished runs are in the result above")
+	}
+	return err
 }
 
 func failedTargets(r *result.Result) int {

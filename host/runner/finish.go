@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -40,30 +41,52 @@ func evaluateTargets(ctx context.Context, plan *pipeline.Plan, res *result.Resul
 }
 
 // finish writes result.json, then every report format the plan lists: the
-// built-in and registered formats, and report plugins by their name. A
-// format that fails is an error in the result (rewritten), not a lost run.
+// built-in and registered formats, and report plugins by their name. Each
+// output is written on its own: a format that fails (or panics) or a file
+// that cannot be written costs only itself. A failed report is an error in
+// the result (rewritten when it was written); the returned error has one
+// line per failed output, in the order they were written.
 func finish(ctx context.Context, plan *pipeline.Plan, opt reportOptions, out *Outcome, ps *plugins) error {
 	res := out.Result
+	var errs []error
+	wroteResult := false
 	if err := result.Write(out.Dir, res); err != nil {
-		return err
+		errs = append(errs, err)
+	} else {
+		wroteResult = true
+		out.Files = append(out.Files, filepath.Join(out.Dir, result.FileName))
 	}
-	out.Files = append(out.Files, filepath.Join(out.Dir, result.FileName))
 	failed := 0
 	for _, format := range plan.Report.Formats {
 		if format == "json" {
 			continue // result.json is the JSON format
 		}
-		paths, err := writeFormat(ctx, out.Dir, format, res, opt, ps)
+		paths, err := writeFormatSafely(ctx, out.Dir, format, res, opt, ps)
 		out.Files = append(out.Files, paths...)
 		if err != nil {
+			err = fmt.Errorf("report %s: %w", format, err)
 			res.Errors = append(res.Errors, "report stage: "+err.Error())
+			errs = append(errs, err)
 			failed++
 		}
 	}
-	if failed > 0 {
-		return result.Write(out.Dir, res)
+	if failed > 0 && wroteResult {
+		if err := result.Write(out.Dir, res); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// writeFormatSafely is writeFormat with a panic in a format turned into
+// that format's error, so a bug in one renderer costs no other file.
+func writeFormatSafely(ctx context.Context, dir, format string, res *result.Result, opt reportOptions, ps *plugins) (paths []string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("the renderer failed (a bug in pipe; please report it): %v", p)
+		}
+	}()
+	return writeFormat(ctx, dir, format, res, opt, ps)
 }
 
 // reportOptions are the rendering options shared by every format.

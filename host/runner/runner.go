@@ -1,12 +1,14 @@
 // Package runner executes a validated pipeline from start to finish: it
 // opens the model and the plugins the plan names, runs the engine's stages,
-// adds the phase analyses, evaluates the targets, writes result.json and
-// every report format, and says which exit code the outcome deserves.
+// adds the phase analyses, evaluates the targets, and writes result.json and
+// every report format; the command line maps the outcome to an exit code.
 //
 // It takes a stand on order and durability: the raw samples are journaled
 // by the engine as they happen, result.json is written before any report
-// renders, and a failing report, target plugin or metric plugin is recorded
-// in the result and the exit code — it never costs the measurements.
+// renders, each output is written on its own (one that fails costs no
+// other), and a failing report, target plugin or metric plugin is recorded
+// in the result — it never costs the measurements. The run's own error
+// comes first, then one per output that could not be written.
 package runner
 
 import (
@@ -47,34 +49,6 @@ type Outcome struct {
 	Result *result.Result
 	Dir    string   // the run's output directory
 	Files  []string // files written, result.json first
-}
-
-// Exit codes; the CLI documents them.
-const (
-	ExitOK            = 0
-	ExitError         = 1
-	ExitTargetsFailed = 3
-	ExitInvalid       = 4
-)
-
-// Code is the exit code an outcome deserves: invalid beats failed targets,
-// and errors that did not stop the run (a failing plugin) count as errors.
-func (o *Outcome) Code() int {
-	r := o.Result
-	switch {
-	case r == nil:
-		return ExitError
-	case !r.Valid:
-		return ExitInvalid
-	case len(r.Errors) > 0:
-		return ExitError
-	}
-	for _, v := range r.Targets {
-		if !v.Pass {
-			return ExitTargetsFailed
-		}
-	}
-	return ExitOK
 }
 
 // Execute runs plan. The returned Outcome is non-nil whenever a result was
@@ -136,10 +110,10 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 	analyse(plan, res)
 	recordGPU(res)
 	evaluateTargets(ctx, plan, res, plugins)
-	if err := finish(ctx, plan, reportOptions{Baseline: baseline, Title: plan.Report.Title}, out, plugins); err != nil {
-		return out, err
-	}
-	return out, runErr
+	// The run's own error (a journal that could not be written, an
+	// interrupt) comes first: it is why the result is short; then one
+	// error per output that could not be written.
+	return out, errors.Join(runErr, finish(ctx, plan, reportOptions{Baseline: baseline, Title: plan.Report.Title}, out, plugins))
 }
 
 // newRunDir creates a fresh directory named name under root: two runs
@@ -190,6 +164,3 @@ func analyse(plan *pipeline.Plan, res *result.Result) {
 		res.Warnings = append(res.Warnings, res.Throughput.Warnings...)
 	}
 }
-
-// errJoin keeps the first error, for finish's several writers.
-func errJoin(a, b error) error { return errors.Join(a, b) }
