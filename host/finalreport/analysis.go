@@ -76,6 +76,8 @@ func (e Estimate) Overlaps(o Estimate) bool { return e.CI[0] <= o.CI[1] && o.CI[
 type Comparison struct {
 	A, B Headline
 	Rows []ComparisonRow
+	// Varied names every case parameter that differs between A and B.
+	Varied []string
 }
 
 // ComparisonRow compares one metric.
@@ -84,7 +86,7 @@ type ComparisonRow struct {
 	Unit     string
 	A, B     Estimate
 	Change   float64 // B / A − 1
-	Overlaps bool    // the 95 % intervals overlap
+	Overlaps bool    // the 95 % intervals overlap: no change can be claimed
 }
 
 // Scaling is how the latency phase's figures grow with prompt length, as
@@ -119,7 +121,13 @@ type ThroughputCurve struct {
 	Best       result.ThroughputPoint
 	Saturation string
 	Gain       float64
-	Warnings   []string
+	// BeyondGain and its interval are what the step past Saturation gains;
+	// Undecided says why no saturation was called where the point
+	// estimates alone would have (host/analysis).
+	BeyondGain   float64
+	BeyondGainCI [2]float64
+	Undecided    string
+	Warnings     []string
 }
 
 // TargetRow is one verdict with the phase that judged it.
@@ -273,7 +281,7 @@ func compareQuickLatency(m *result.Result) *Comparison {
 	if ca == nil || cb == nil {
 		return nil
 	}
-	cmp := &Comparison{A: headlineOf(q.Role, *ca), B: headlineOf(l.Role, *cb)}
+	cmp := &Comparison{A: headlineOf(q.Role, *ca), B: headlineOf(l.Role, *cb), Varied: report.VariedAxes(ca, cb)}
 	for _, id := range []string{metric.TTFT, metric.DecodeTPS, metric.E2E} {
 		sa, oka := ca.Stats[id]
 		sb, okb := cb.Stats[id]
@@ -320,7 +328,8 @@ func throughputOf(m *result.Result) *ThroughputCurve {
 		return nil
 	}
 	t := in.Result.Throughput
-	c := &ThroughputCurve{Role: in.Role, Points: t.Points, Saturation: t.Saturation, Gain: t.SaturationGain, Warnings: t.Warnings}
+	c := &ThroughputCurve{Role: in.Role, Points: t.Points, Saturation: t.Saturation, Gain: t.SaturationGain,
+		BeyondGain: t.BeyondGain, BeyondGainCI: t.BeyondGainCI, Undecided: t.Undecided, Warnings: t.Warnings}
 	c.Best = t.Points[0]
 	for _, p := range t.Points {
 		if p.OutputTPS > c.Best.OutputTPS {

@@ -282,8 +282,11 @@ func TestAnalysisNumbers(t *testing.T) {
 	if a.Memory == nil || len(a.Memory.Leaks) != 1 || a.Memory.Leaks[0].Verdict != "no leak" {
 		t.Errorf("memory = %+v, want one leak check with verdict no leak", a.Memory)
 	}
-	if a.Throughput == nil || a.Throughput.Best.Case != "b8-s2" || a.Throughput.Saturation != "b4-s1" {
-		t.Errorf("throughput best/saturation = %+v, want b8-s2 / b4-s1", a.Throughput)
+	// Tokens over the wall span of the runs: b8-s2's two streams of three
+	// runs each span no less than b8-s1's six, so it is not faster; b8-s1
+	// gains +7 % over b4-s1, [+5 %, +9 %], below 10 %.
+	if tp := a.Throughput; tp == nil || tp.Best.Case != "b8-s1" || tp.Saturation != "b4-s1" || tp.BeyondGainCI[1] >= 0.10 {
+		t.Errorf("throughput best/saturation = %+v, want b8-s1 / b4-s1 with the gain's interval below 10 %%", a.Throughput)
 	}
 	var noisy, rerun string
 	for _, f := range a.Findings {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 
+	"github.com/pipe-bench/pipe/host/analysis"
+	"github.com/pipe-bench/pipe/host/report"
 	"github.com/pipe-bench/pipe/host/result"
 )
 
@@ -22,17 +24,22 @@ func findings(m *result.Result, a *Analysis) (finds, recs []string) {
 		}
 	}
 	if c := a.Comparison; c != nil {
+		// A change is claimed only where the means' 95 % intervals are
+		// disjoint; the sentence names every parameter that differs.
 		var parts []string
 		for _, row := range c.Rows {
-			overlap := "95 % intervals overlap"
-			if !row.Overlaps {
-				overlap = "intervals disjoint"
+			if row.Overlaps {
+				parts = append(parts, fmt.Sprintf("%s %s → %s %s (95 %% intervals overlap: no change claimed)", row.Metric, Num(row.A.Mean), Num(row.B.Mean), row.Unit))
+			} else {
+				parts = append(parts, fmt.Sprintf("%s %s → %s %s (%s, 95 %% intervals disjoint)", row.Metric, Num(row.A.Mean), Num(row.B.Mean), row.Unit, Pct(row.Change)))
 			}
-			parts = append(parts, fmt.Sprintf("%s %s → %s %s (%s, %s)", row.Metric, Num(row.A.Mean), Num(row.B.Mean), row.Unit, Pct(row.Change), overlap))
 		}
-		finds = append(finds, fmt.Sprintf("%s %s (%d→%d tokens) against %s %s (%d→%d tokens, ×%.2f prompt): %s.",
-			c.A.Role, c.A.Case, c.A.Prompt, c.A.NewTok, c.B.Role, c.B.Case, c.B.Prompt, c.B.NewTok,
-			safeRatio(float64(c.B.Prompt), float64(c.A.Prompt)), strings.Join(parts, "; ")))
+		varied := "the same case parameters"
+		if len(c.Varied) > 0 {
+			varied = "varied: " + strings.Join(c.Varied, ", ")
+		}
+		finds = append(finds, fmt.Sprintf("%s %s against %s %s (%s), means: %s.",
+			c.A.Role, c.A.Case, c.B.Role, c.B.Case, varied, strings.Join(parts, "; ")))
 	}
 	// Each phase's own findings, as host/report draws them for one result:
 	// scaling with prompt length from the latency phase only (the other
@@ -53,7 +60,7 @@ func findings(m *result.Result, a *Analysis) (finds, recs []string) {
 				if in.Role != scalingRole {
 					continue
 				}
-			case "invalid", "error", "load", "variance":
+			case "invalid", "error", "load", "runs", "variance":
 			default:
 				continue
 			}
@@ -99,13 +106,22 @@ func findings(m *result.Result, a *Analysis) (finds, recs []string) {
 		}
 		for _, lk := range mem.Leaks {
 			fitted := len(lk.RSSAfter) - lk.SkipRuns
-			finds = append(finds, fmt.Sprintf("Leak check %s/%s: %s — RSS slope %s/run, 95 %% CI [%s, %s] over %d runs, threshold %s/run.",
-				mem.Role, lk.Case, lk.Verdict, Bytes(lk.Slope), Bytes(lk.SlopeCI[0]), Bytes(lk.SlopeCI[1]), fitted, Bytes(lk.Threshold)))
-			switch lk.Verdict {
-			case "leak":
+			s := fmt.Sprintf("Leak check %s/%s: %s — RSS slope %s/run, 95 %% CI %s over %d runs, threshold %s/run",
+				mem.Role, lk.Case, lk.Verdict, Bytes(lk.Slope), byteInterval(lk.SlopeCI), fitted, Bytes(lk.Threshold))
+			if len(lk.Steps) > 0 {
+				s += "; steps, apart from the slope: " + report.LeakSteps(lk)
+			}
+			if lk.Reason != "" {
+				s += "; " + lk.Reason
+			}
+			finds = append(finds, s+".")
+			switch {
+			case lk.Verdict == analysis.Leak:
 				recs = append(recs, fmt.Sprintf("Find the leak in %s: at %s/run, 10,000 requests add %s of RSS.",
 					lk.Case, Bytes(lk.Slope), Bytes(lk.Slope*1e4)))
-			case "inconclusive":
+			case lk.Verdict == analysis.Inconclusive && lk.Reason != "":
+				recs = append(recs, fmt.Sprintf("Settle the leak check of %s: %s.", lk.Case, lk.Reason))
+			case lk.Verdict == analysis.Inconclusive:
 				recs = append(recs, fmt.Sprintf("Settle the leak check of %s with more runs: %d fitted runs leave an interval %s wide around the %s/run threshold.",
 					lk.Case, fitted, Bytes(lk.SlopeCI[1]-lk.SlopeCI[0]), Bytes(lk.Threshold)))
 			}
@@ -113,18 +129,21 @@ func findings(m *result.Result, a *Analysis) (finds, recs []string) {
 	}
 	if t := a.Throughput; t != nil {
 		base := t.Points[0]
-		finds = append(finds, fmt.Sprintf("Peak throughput %s output tok/s at %s (batch %d × %d streams), ×%.2f the %s tok/s of %s.",
-			Num(t.Best.OutputTPS), t.Best.Case, t.Best.Batch, t.Best.Streams, safeRatio(t.Best.OutputTPS, base.OutputTPS), Num(base.OutputTPS), base.Case))
+		finds = append(finds, fmt.Sprintf("Peak throughput %s output tok/s%s at %s (batch %d × %d streams), ×%.2f the %s tok/s of %s.",
+			Num(t.Best.OutputTPS), numInterval(t.Best.OutputTPSCI), t.Best.Case, t.Best.Batch, t.Best.Streams, safeRatio(t.Best.OutputTPS, base.OutputTPS), Num(base.OutputTPS), base.Case))
 		if t.Saturation != "" {
 			for _, p := range t.Points {
 				if p.Case != t.Saturation {
 					continue
 				}
-				finds = append(finds, fmt.Sprintf("Throughput saturates after %s (concurrency %d): the next step gains less than %.0f %%, while median E2E there is ×%.2f that of %s.",
-					p.Case, p.Concurrency, 100*t.Gain, safeRatio(p.E2Ep50, base.E2Ep50), base.Case))
+				finds = append(finds, fmt.Sprintf("Throughput saturates after %s (concurrency %d): beyond it throughput gains %s%s, below %.0f %% by the whole interval, while median E2E there is ×%.2f that of %s.",
+					p.Case, p.Concurrency, Pct(t.BeyondGain), pctInterval(t.BeyondGainCI), 100*t.Gain, safeRatio(p.E2Ep50, base.E2Ep50), base.Case))
 				recs = append(recs, fmt.Sprintf("Serve at concurrency ≤ %d on this machine: beyond %s throughput gains less than %.0f %% per step and only latency grows.",
 					p.Concurrency, p.Case, 100*t.Gain))
 			}
+		} else if t.Undecided != "" {
+			finds = append(finds, "No saturation called: "+t.Undecided+".")
+			recs = append(recs, "Add runs to the throughput phase: the gain past the best case is below the saturation gain, but its interval is too wide to call saturation.")
 		} else if len(t.Points) > 1 {
 			last := t.Points[len(t.Points)-1]
 			recs = append(recs, fmt.Sprintf("Throughput still grew %s at the last step (%s): extend the batch/stream matrix to find saturation.", Pct(last.Gain), last.Case))
@@ -158,6 +177,31 @@ func findings(m *result.Result, a *Analysis) (finds, recs []string) {
 		finds = append(finds, s+".")
 	}
 	return finds, recs
+}
+
+// byteInterval formats a byte interval: "[231 B, 3.0 KiB]", or "none"
+// where there is no interval.
+func byteInterval(ci [2]float64) string {
+	if ci == [2]float64{} || !isFinite(ci[0]) || !isFinite(ci[1]) {
+		return "none"
+	}
+	return fmt.Sprintf("[%s, %s]", Bytes(ci[0]), Bytes(ci[1]))
+}
+
+// numInterval formats " [lo, hi]", or "" where there is no interval.
+func numInterval(ci [2]float64) string {
+	if ci == [2]float64{} {
+		return ""
+	}
+	return fmt.Sprintf(" [%s, %s]", Num(ci[0]), Num(ci[1]))
+}
+
+// pctInterval formats " [+5.3 %, +9.2 %]", or "" where there is none.
+func pctInterval(ci [2]float64) string {
+	if ci == [2]float64{} {
+		return ""
+	}
+	return fmt.Sprintf(" [%s, %s]", Pct(ci[0]), Pct(ci[1]))
 }
 
 func upperFirst(s string) string {

@@ -189,13 +189,13 @@ func (md *mdWriter) scaling(a Analysis) {
 		md.p("")
 		return
 	}
-	md.p("Medians against the shortest prompt; the exponent b fits TTFT ∝ prompt^b between the two cases.")
+	md.p("Medians against the shortest prompt; the exponent b of TTFT ∝ prompt^b between the two cases describes them, and the shape of the growth is claimed only from the fit over every run (Findings).")
 	md.p("")
 	var rows [][]string
 	for _, r := range s.Rows {
 		exp := "–"
 		if isFinite(r.Exponent) {
-			exp = fmt.Sprintf("%.2f (%s)", r.Exponent, r.Shape)
+			exp = fmt.Sprintf("%.2f", r.Exponent)
 		}
 		rows = append(rows, []string{r.Case, fmt.Sprintf("%d→%d", r.PromptTokens, r.NewTokens), Ratio(r.PromptRatio), Num(r.TTFT), Ratio(r.TTFTRatio), exp,
 			Num(r.Decode), Pct(r.DecodeChange), Num(r.E2E), Ratio(r.E2ERatio)})
@@ -247,11 +247,11 @@ func (md *mdWriter) memory(a Analysis) {
 		rows = nil
 		for _, lk := range mem.Leaks {
 			rows = append(rows, []string{lk.Case, fmt.Sprint(len(lk.RSSAfter) - lk.SkipRuns), fmt.Sprint(lk.SkipRuns), Bytes(lk.Slope) + "/run",
-				fmt.Sprintf("[%s, %s]", Bytes(lk.SlopeCI[0]), Bytes(lk.SlopeCI[1])), fmt.Sprintf("%.2f", lk.R2), Bytes(lk.Threshold) + "/run", "**" + lk.Verdict + "**"})
+				byteInterval(lk.SlopeCI), report.LeakSteps(lk), Bytes(lk.Threshold) + "/run", "**" + lk.Verdict + "**"})
 		}
-		md.p("%s", "Leak detection: RSS after each run regressed on the run index (least squares, 95 % Student-t interval for the slope).")
+		md.p("%s", "Leak detection: RSS after each run, its slope fitted by Theil–Sen within the segments between level steps, with Sen's 95 % interval widened for the residuals' autocorrelation; a step (an arena growing or being trimmed) is reported apart from the slope.")
 		md.p("")
-		md.table([]string{"Case", "Fitted runs", "Skipped", "Slope", "95 % CI", "R²", "Threshold", "Verdict"}, rows)
+		md.table([]string{"Case", "Fitted runs", "Skipped", "Slope", "95 % CI", "Steps", "Threshold", "Verdict"}, rows)
 	}
 }
 
@@ -270,13 +270,18 @@ func (md *mdWriter) throughput(a Analysis) {
 		if p.Case == t.Saturation {
 			mark = " (saturation)"
 		}
-		rows = append(rows, []string{p.Case + mark, fmt.Sprint(p.Batch), fmt.Sprint(p.Streams), fmt.Sprint(p.Concurrency), Num(p.OutputTPS), Num(p.RequestsPS),
-			Pct(p.Gain), Num(p.TTFTp50), Num(p.TPOTp50), Num(p.E2Ep50)})
+		rows = append(rows, []string{p.Case + mark, fmt.Sprint(p.Batch), fmt.Sprint(p.Streams), fmt.Sprint(p.Concurrency), fmt.Sprintf("%d/%d", p.ValidRuns, p.Runs),
+			Num(p.OutputTPS) + numInterval(p.OutputTPSCI), Num(p.RequestsPS), Pct(p.Gain) + pctInterval(p.GainCI), Num(p.TTFTp50), Num(p.TPOTp50), Num(p.E2Ep50)})
 	}
-	md.table([]string{"Case", "Batch", "Streams", "Concurrency", "Output tok/s", "Requests/s", "Gain", "TTFT p50 ms", "TPOT p50 ms", "E2E p50 ms"}, rows)
-	if t.Saturation != "" {
-		md.p("Saturation: after %s the next step gains less than %.0f %% throughput.", t.Saturation, 100*t.Gain)
-	} else {
+	md.p("Output tok/s: the tokens of a case's valid runs over the wall span of its runs (the longest stream's summed E2E), with its 95 %% interval from a bootstrap over runs; gain is over the best case at any lower concurrency.")
+	md.p("")
+	md.table([]string{"Case", "Batch", "Streams", "Concurrency", "Valid runs", "Output tok/s", "Requests/s", "Gain", "TTFT p50 ms", "TPOT p50 ms", "E2E p50 ms"}, rows)
+	switch {
+	case t.Saturation != "":
+		md.p("Saturation: beyond %s throughput gains %s%s, below %.0f %% by the whole interval.", t.Saturation, Pct(t.BeyondGain), pctInterval(t.BeyondGainCI), 100*t.Gain)
+	case t.Undecided != "":
+		md.p("No saturation called: %s.", t.Undecided)
+	default:
 		md.p("No saturation within the measured range (every step gained at least %.0f %%).", 100*t.Gain)
 	}
 	md.p("")

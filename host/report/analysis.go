@@ -7,10 +7,12 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pipe-bench/pipe/host/analysis"
 	"github.com/pipe-bench/pipe/host/compare"
 	"github.com/pipe-bench/pipe/host/metric"
 	"github.com/pipe-bench/pipe/host/result"
 	"github.com/pipe-bench/pipe/host/stats"
+	"github.com/pipe-bench/pipe/host/target"
 )
 
 // Thresholds the analysis judges by.
@@ -21,9 +23,11 @@ const (
 	// NotableForeignCPU is the other processes' CPU use, in cores, above
 	// which they are named as the likely cause of noise.
 	NotableForeignCPU = 0.25
-	// linearBand: TTFT ∝ prompt^b with |b − 1| ≤ linearBand is "linear".
+	// linearBand: TTFT ∝ prompt^b is "linear" when the whole 95 % interval
+	// of b lies within 1 ± linearBand.
 	linearBand = 0.1
-	// decodeStableBand: decode rate changes smaller than this are "stable".
+	// decodeStableBand: decode rate is "stable" when both cases' 95 %
+	// intervals lie within ± decodeStableBand of the first case's centre.
 	decodeStableBand = 0.05
 )
 
@@ -31,7 +35,8 @@ const (
 var KeyMetrics = []string{metric.TTFT, metric.DecodeTPS, metric.E2E}
 
 // ScalingRow compares one case with the first case. Centers are medians,
-// which the outliers a noisy run produces do not drag.
+// which the outliers a noisy run produces do not drag. A row makes no
+// claim: the shape of the growth is ScalingFit's, over all the rows.
 type ScalingRow struct {
 	Case         string
 	PromptTokens int
@@ -46,7 +51,24 @@ type ScalingRow struct {
 	// Exponent b in TTFT ∝ prompt^b between the first case and this one;
 	// NaN when the prompt length is the same.
 	Exponent float64
-	Shape    string // "sub-linear", "linear", "super-linear" or ""
+}
+
+// ScalingFit is TTFT ∝ prompt^Exponent fitted by least squares on the logs
+// of every valid run of the comparable cases (the scaling rows), with the
+// exponent's 95 % interval.
+type ScalingFit struct {
+	Exponent float64
+	CI       [2]float64
+	// Bounded is false when the fit has no interval (fewer than three runs,
+	// or one prompt length).
+	Bounded     bool
+	Runs, Cases int
+	// Shape is what the interval says: "sub-linear" (within 0…1),
+	// "linear" (within 1 ± 0.1), "super-linear" (above 1), "falling"
+	// (below 0), or "" when it does not tell.
+	Shape string
+	// Varied names every parameter that differs among the cases.
+	Varied []string
 }
 
 // VarianceRow holds one case's spread.
@@ -64,7 +86,7 @@ type VarianceRow struct {
 
 // Finding is one conclusion drawn from the data.
 type Finding struct {
-	Kind string // "invalid", "error", "load", "scaling", "decode", "variance", "memory", "throughput", "targets", "baseline", "ok"
+	Kind string // "invalid", "error", "load", "runs", "scaling", "decode", "variance", "memory", "throughput", "targets", "baseline", "ok"
 	Text string
 }
 
@@ -72,6 +94,7 @@ type Finding struct {
 // uses it too.
 type Analysis struct {
 	Scaling    []ScalingRow
+	Fit        *ScalingFit // nil without two comparable prompt lengths
 	Variance   []VarianceRow
 	Comparison *compare.Report // nil without a baseline
 	Findings   []Finding
@@ -88,6 +111,7 @@ func Analyze(r *result.Result, opt Options) *Analysis {
 		}
 	}
 	a.Scaling = scaling(r)
+	a.Fit = scalingFit(r, a.Scaling)
 	a.Variance = variance(r)
 	if opt.Baseline != nil {
 		a.Comparison = compare.Compare(opt.Baseline, r, opt.Compare)
@@ -142,18 +166,91 @@ func scaling(r *result.Result) []ScalingRow {
 			E2E: e2e, E2ERatio: ratio(e2e, e2e0), Exponent: math.NaN()}
 		if row.PromptRatio > 0 && row.PromptRatio != 1 && row.TTFTRatio > 0 {
 			row.Exponent = math.Log(row.TTFTRatio) / math.Log(row.PromptRatio)
-			switch {
-			case row.Exponent < 1-linearBand:
-				row.Shape = "sub-linear"
-			case row.Exponent > 1+linearBand:
-				row.Shape = "super-linear"
-			default:
-				row.Shape = "linear"
-			}
 		}
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// scalingFit fits log TTFT on log prompt tokens over every valid run of
+// the scaling rows' cases.
+func scalingFit(r *result.Result, rows []ScalingRow) *ScalingFit {
+	var x, y []float64
+	var cases []*result.Case
+	prompts := map[int]bool{}
+	for _, row := range rows {
+		c, ok := r.Case(row.Case)
+		if !ok || c.Params.PromptTokens <= 0 {
+			continue
+		}
+		cases = append(cases, c)
+		prompts[c.Params.PromptTokens] = true
+		for _, run := range c.Runs {
+			if v, ok := run.Values[metric.TTFT]; ok && run.Valid && v > 0 && !math.IsInf(v, 0) {
+				x = append(x, math.Log(float64(c.Params.PromptTokens)))
+				y = append(y, math.Log(v))
+			}
+		}
+	}
+	if len(prompts) < 2 || len(x) < 2 {
+		return nil
+	}
+	fit := stats.Regress(x, y)
+	f := &ScalingFit{Exponent: fit.Slope, Runs: len(x), Cases: len(cases), Varied: VariedAxes(cases...)}
+	if fit.Bounded() && !math.IsNaN(fit.SlopeCI[0]) && !math.IsNaN(fit.SlopeCI[1]) {
+		f.CI, f.Bounded = fit.SlopeCI, true
+		switch lo, hi := f.CI[0], f.CI[1]; {
+		case hi < 0:
+			f.Shape = "falling"
+		case lo > 1:
+			f.Shape = "super-linear"
+		case lo > 0 && hi < 1:
+			f.Shape = "sub-linear"
+		case lo >= 1-linearBand && hi <= 1+linearBand:
+			f.Shape = "linear"
+		}
+	}
+	return f
+}
+
+// VariedAxes names every case parameter that differs among cases: "prompt
+// 128 → 768 tokens" between two cases (in their order), "prompt 128–768
+// tokens" among more; the findings name each, so that no change is
+// credited to one axis while another also moved.
+func VariedAxes(cases ...*result.Case) []string {
+	var out []string
+	axis := func(name, unit string, get func(p result.CaseParams) int) {
+		lo, hi, differ := 0, 0, false
+		for i, c := range cases {
+			v := get(c.Params)
+			if i == 0 {
+				lo, hi = v, v
+				continue
+			}
+			differ = differ || v != get(cases[0].Params)
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		if !differ {
+			return
+		}
+		span := fmt.Sprintf("%d–%d", lo, hi)
+		if len(cases) == 2 {
+			span = fmt.Sprintf("%d → %d", get(cases[0].Params), get(cases[1].Params))
+		}
+		out = append(out, strings.TrimSpace(name+" "+span+" "+unit))
+	}
+	axis("prompt", "tokens", func(p result.CaseParams) int { return p.PromptTokens })
+	axis("output", "tokens", func(p result.CaseParams) int { return p.NewTokens })
+	axis("batch", "", func(p result.CaseParams) int { return max(p.Batch, 1) })
+	axis("streams", "", func(p result.CaseParams) int { return max(p.Streams, 1) })
+	axis("intra-op threads", "", func(p result.CaseParams) int { return p.Threads })
+	for _, c := range cases[min(1, len(cases)):] {
+		if c.Params.Sampling != cases[0].Params.Sampling {
+			out = append(out, "sampling")
+			break
+		}
+	}
+	return out
 }
 
 func variance(r *result.Result) []VarianceRow {
@@ -246,26 +343,30 @@ func findings(r *result.Result, a *Analysis) []Finding {
 	if cores := r.Env.Cores; cores > 0 && r.Env.LoadBefore > 0.5*float64(cores) && len(r.Cases) > 0 && r.Cases[0].ForeignCPU >= NotableForeignCPU {
 		add("load", "The machine was busy when the run started: load average %.2f on %d cores, and other processes used %.2f cores during the first case (%s) — it may be slowed.", r.Env.LoadBefore, cores, r.Cases[0].ForeignCPU, r.Cases[0].ID)
 	}
-	for _, s := range a.Scaling {
-		if s.Shape == "" {
-			continue
+	if f := a.Fit; f != nil {
+		first, last := a.Scaling[0], a.Scaling[len(a.Scaling)-1]
+		fit := fmt.Sprintf("TTFT ∝ prompt^%.2f", f.Exponent)
+		if f.Bounded {
+			fit += fmt.Sprintf(" [%.2f, %.2f]", f.CI[0], f.CI[1])
 		}
-		add("scaling", "TTFT grows %sly with prompt length: %s tokens → %s time (%s → %s; medians %s → %s ms).",
-			s.Shape, times(s.PromptRatio), times(s.TTFTRatio), a.Scaling[0].Case, s.Case, stats.Format(a.Scaling[0].TTFT), stats.Format(s.TTFT))
-	}
-	if n := len(a.Scaling); n >= 2 && a.Scaling[0].Decode > 0 && a.Scaling[n-1].PromptTokens != a.Scaling[0].PromptTokens {
-		first, last := a.Scaling[0], a.Scaling[n-1]
-		switch d := last.DecodeChange; {
-		case math.Abs(d) < decodeStableBand:
-			add("decode", "Decode rate is stable across the cases: %s → %s tok/s (%+.1f %%) from %s to %s.",
-				stats.Format(first.Decode), stats.Format(last.Decode), d*100, first.Case, last.Case)
+		basis := fmt.Sprintf("log-log least squares over %d runs of %d cases; varied: %s; medians %s → %s ms from %s to %s",
+			f.Runs, f.Cases, strings.Join(f.Varied, ", "), stats.Format(first.TTFT), stats.Format(last.TTFT), first.Case, last.Case)
+		switch {
+		case f.Shape == "falling":
+			add("scaling", "TTFT falls as the prompt grows: %s (%s) — look for a warm-up or cache effect in the first cases.", fit, basis)
+		case f.Shape != "":
+			add("scaling", "TTFT grows %sly with prompt length: %s (%s).", f.Shape, fit, basis)
+		case !f.Bounded:
+			add("scaling", "TTFT against prompt length: %s (%s); too few runs for an interval, so no shape is claimed.", fit, basis)
 		default:
-			verb := "falls"
-			if d > 0 {
-				verb = "rises"
-			}
-			add("decode", "Decode rate %s %s from %d to %d prompt tokens (%s → %s tok/s, medians).",
-				verb, pct(math.Abs(d)), first.PromptTokens, last.PromptTokens, stats.Format(first.Decode), stats.Format(last.Decode))
+			add("scaling", "TTFT against prompt length: %s (%s); the interval does not tell sub-linear, linear and super-linear apart — add runs or prompt lengths.", fit, basis)
+		}
+	}
+	if n := len(a.Scaling); n >= 2 && a.Scaling[n-1].PromptTokens != a.Scaling[0].PromptTokens {
+		ca, _ := r.Case(a.Scaling[0].Case)
+		cb, _ := r.Case(a.Scaling[n-1].Case)
+		if sentence := decodeChange(ca, cb); sentence != "" {
+			add("decode", "%s", sentence)
 		}
 	}
 	var contended []string
@@ -289,14 +390,45 @@ func findings(r *result.Result, a *Analysis) []Finding {
 		add("variance", "CV above %s in %d concurrent case(s) whose streams × intra-op threads exceed the %d cores (%s): the requests contend with each other, not with other processes — expected under concurrency; intra_op_threads = cores / streams separates the two.",
 			pct(HighCV), len(contended), r.Env.Cores, strings.Join(contended, ", "))
 	}
-	if m := r.Memory; m != nil {
-		for _, l := range m.Leak {
-			add("memory", "Leak check at %s: %s (RSS slope %s KiB/run, threshold %s KiB/run, over %d runs).",
-				l.Case, l.Verdict, stats.Format(l.Slope/1024), stats.Format(l.Threshold/1024), len(l.RSSAfter)-l.SkipRuns)
+	// Spread and outliers are judged only on enough runs (the minimum a
+	// std or cv target is judged on).
+	var few []string
+	for i := range r.Cases {
+		if n := validRuns(&r.Cases[i]); n < target.MinSpreadRuns {
+			few = append(few, fmt.Sprintf("%s (%d)", r.Cases[i].ID, n))
 		}
 	}
-	if t := r.Throughput; t != nil && t.Saturation != "" {
-		add("throughput", "Throughput saturates after %s: more concurrency gains less than %s.", t.Saturation, pct(t.SaturationGain))
+	if len(few) > 0 {
+		add("runs", "Too few runs to judge the spread: %d of %d case(s) have fewer than %d valid runs — %s; their CV and outliers say little, so no anomaly can be ruled out — add runs.",
+			len(few), len(r.Cases), target.MinSpreadRuns, strings.Join(few, ", "))
+	}
+	concern := false // something in the memory, target or baseline findings a reader must act on
+	if m := r.Memory; m != nil {
+		for _, l := range m.Leak {
+			ci := "no interval"
+			if in := kibInterval(l.SlopeCI); in != "unbounded" {
+				ci = "95 % CI " + in + " KiB/run"
+			}
+			text := fmt.Sprintf("Leak check at %s: %s (RSS slope %s KiB/run, %s, threshold %s KiB/run, over %d runs",
+				l.Case, l.Verdict, stats.Format(l.Slope/1024), ci, stats.Format(l.Threshold/1024), len(l.RSSAfter)-l.SkipRuns)
+			if len(l.Steps) > 0 {
+				text += "; steps, apart from the slope: " + LeakSteps(l)
+			}
+			text += ")"
+			if l.Reason != "" {
+				text += ": " + l.Reason
+			}
+			add("memory", "%s.", text)
+			concern = concern || l.Verdict != analysis.NoLeak
+		}
+	}
+	if t := r.Throughput; t != nil {
+		switch {
+		case t.Saturation != "":
+			add("throughput", "Throughput saturates after %s: beyond it throughput gains %s, below %s by the whole interval.", t.Saturation, gainWithInterval(t.BeyondGain, t.BeyondGainCI), pct(t.SaturationGain))
+		case t.Undecided != "":
+			add("throughput", "No saturation called: %s.", t.Undecided)
+		}
 	}
 	if a.TargetsTotal > 0 {
 		if a.TargetsFailed == 0 {
@@ -321,10 +453,72 @@ func findings(r *result.Result, a *Analysis) []Finding {
 		add("baseline", "Against the baseline (%s): %d improvement(s), %d regression(s)%s.", c.Old,
 			c.Count(compare.Improvement), c.Count(compare.Regression), largestChange(c))
 	}
-	if len(out) == 0 || onlyKinds(out, "targets", "decode", "scaling", "baseline", "memory", "throughput") && a.TargetsFailed == 0 {
+	concern = concern || a.TargetsFailed > 0 || (a.Comparison != nil && a.Comparison.Count(compare.Regression) > 0) ||
+		(a.Fit != nil && a.Fit.Shape == "falling")
+	// "No anomaly" only when nothing else needs a reader's attention and
+	// every case had enough runs to judge.
+	if !concern && onlyKinds(out, "targets", "decode", "scaling", "baseline", "memory", "throughput") {
 		add("ok", "No anomaly: every run kept its invariants, and no key metric varied by more than %s.", pct(HighCV))
 	}
 	return out
+}
+
+func validRuns(c *result.Case) int {
+	n := 0
+	for _, r := range c.Runs {
+		if r.Valid {
+			n++
+		}
+	}
+	return n
+}
+
+// decodeChange says how the decode rate changed from case a to case b,
+// claiming a change only where the two 95 % intervals are disjoint and
+// stability only where both lie within ± decodeStableBand of a's centre;
+// it names every parameter that differs between the cases.
+func decodeChange(a, b *result.Case) string {
+	if a == nil || b == nil {
+		return ""
+	}
+	sa, sb := a.Stats[metric.DecodeTPS], b.Stats[metric.DecodeTPS]
+	what, ca, cb, ia, ib, ok := centres(sa, sb)
+	if !ok || ca <= 0 {
+		return ""
+	}
+	d := cb/ca - 1
+	where := fmt.Sprintf("from %s to %s (%s)", a.ID, b.ID, strings.Join(VariedAxes(a, b), ", "))
+	figures := fmt.Sprintf("%s %s %s → %s %s tok/s", what, stats.Format(ca), ciText(ia), stats.Format(cb), ciText(ib))
+	lo, hi := ca*(1-decodeStableBand), ca*(1+decodeStableBand)
+	switch {
+	case ia[1] < ib[0] || ib[1] < ia[0]:
+		verb := "falls"
+		if d > 0 {
+			verb = "rises"
+		}
+		return fmt.Sprintf("Decode rate %s %s %s: %s, 95 %% intervals disjoint.", verb, pct(math.Abs(d)), where, figures)
+	case ia[0] >= lo && ia[1] <= hi && ib[0] >= lo && ib[1] <= hi:
+		return fmt.Sprintf("Decode rate is stable %s: %s, both intervals within ±%s of the first.", where, figures, pct(decodeStableBand))
+	}
+	return fmt.Sprintf("Decode rate %s → %s tok/s (%+.1f %%) %s, but the 95 %% intervals of the %s overlap (%s, %s; CV %s, %s): no change can be claimed — add runs.",
+		stats.Format(ca), stats.Format(cb), d*100, where, what, ciText(ia), ciText(ib), pct(sa.CV), pct(sb.CV))
+}
+
+// centres picks the estimates a change claim compares: the medians with
+// their distribution-free intervals where both samples have them (6 runs
+// or more), else the means with their t intervals (2 runs or more).
+func centres(a, b stats.Summary) (what string, ca, cb float64, ia, ib [2]float64, ok bool) {
+	switch {
+	case a.P50CI != [2]float64{} && b.P50CI != [2]float64{}:
+		return "medians", a.P50, b.P50, a.P50CI, b.P50CI, true
+	case a.N >= 2 && b.N >= 2:
+		return "means", a.Mean, b.Mean, a.MeanCI, b.MeanCI, true
+	}
+	return "", 0, 0, [2]float64{}, [2]float64{}, false
+}
+
+func ciText(ci [2]float64) string {
+	return fmt.Sprintf("[%s, %s]", stats.Format(ci[0]), stats.Format(ci[1]))
 }
 
 func onlyKinds(fs []Finding, kinds ...string) bool {

@@ -343,17 +343,17 @@ func writeScaling(w *mdWriter, a *Analysis) {
 	if len(a.Scaling) < 2 {
 		return
 	}
-	w.f("## Scaling against %s\n\nMedians; the exponent b fits TTFT ∝ prompt^b between the first case and each other (b < %.1f sub-linear, > %.1f super-linear).\n\n", a.Scaling[0].Case, 1-linearBand, 1+linearBand)
+	w.f("## Scaling against %s\n\nMedians; b is the exponent of TTFT ∝ prompt^b between the first case and each other, a description of two cases. The shape of the growth is claimed only from the fit over every run (Findings), where its 95 %% interval says so.\n\n", a.Scaling[0].Case)
 	var rows [][]string
 	for _, s := range a.Scaling {
-		b, shape := "—", "—"
+		b := "—"
 		if !math.IsNaN(s.Exponent) {
-			b, shape = fmt.Sprintf("%.2f", s.Exponent), s.Shape
+			b = fmt.Sprintf("%.2f", s.Exponent)
 		}
-		rows = append(rows, []string{s.Case, fmt.Sprint(s.PromptTokens), times(s.PromptRatio), stats.Format(s.TTFT), times(s.TTFTRatio), b, shape,
+		rows = append(rows, []string{s.Case, fmt.Sprint(s.PromptTokens), fmt.Sprint(s.NewTokens), times(s.PromptRatio), stats.Format(s.TTFT), times(s.TTFTRatio), b,
 			stats.Format(s.Decode), fmt.Sprintf("%+.1f %%", s.DecodeChange*100), stats.Format(s.E2E), times(s.E2ERatio)})
 	}
-	w.table([]string{"Case", "Prompt tokens", "× prompt", "TTFT (ms)", "× TTFT", "b", "Shape", "Decode (tok/s)", "Δ decode", "E2E (ms)", "× E2E"}, "lrrrrrlrrrr", rows)
+	w.table([]string{"Case", "Prompt tokens", "Output tokens", "× prompt", "TTFT (ms)", "× TTFT", "b", "Decode (tok/s)", "Δ decode", "E2E (ms)", "× E2E"}, "lrrrrrrrrrr", rows)
 }
 
 func writeVariance(w *mdWriter, r *result.Result, a *Analysis) {

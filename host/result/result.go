@@ -74,8 +74,28 @@ type Leak struct {
 	// Threshold is the slope, bytes/run, above which growth counts as a leak.
 	Threshold float64 `json:"threshold_bytes_per_run"`
 	// Verdict is "leak" (CI above the threshold), "no leak" (CI below it)
-	// or "inconclusive" (CI straddles it).
+	// or "inconclusive" (CI straddles it, or Reason says why no slope
+	// could be judged).
 	Verdict string `json:"verdict"`
+	// Method names how Slope and SlopeCI were estimated.
+	Method string `json:"method,omitempty"`
+	// Steps are level shifts of RSS between two runs (an arena growing or
+	// being trimmed), reported apart from the slope, which is fitted within
+	// the segments between them.
+	Steps []LeakStep `json:"steps,omitempty"`
+	// Autocorrelation is the lag-1 autocorrelation of the residuals that
+	// widened the slope's interval (0: none was needed).
+	Autocorrelation float64 `json:"autocorrelation,omitempty"`
+	// Reason says why the verdict is inconclusive; "" otherwise.
+	Reason string `json:"reason,omitempty"`
+}
+
+// LeakStep is one level shift in the RSS series.
+type LeakStep struct {
+	// Run is the index of the first run at the new level.
+	Run int `json:"run"`
+	// Bytes is the shift beyond the fitted per-run slope (negative: a trim).
+	Bytes float64 `json:"bytes"`
 }
 
 // Throughput is the throughput phase's analysis.
@@ -83,9 +103,17 @@ type Throughput struct {
 	Points []ThroughputPoint `json:"points"`
 	// Saturation names the first case after which adding concurrency gains
 	// less than SaturationGain of throughput; "" if it never saturated.
-	Saturation     string   `json:"saturation,omitempty"`
-	SaturationGain float64  `json:"saturation_gain"`
-	Warnings       []string `json:"warnings,omitempty"`
+	Saturation     string  `json:"saturation,omitempty"`
+	SaturationGain float64 `json:"saturation_gain"`
+	// BeyondGain is what the best case beyond Saturation gains over the best
+	// up to it, with its 95 % interval (bootstrap over runs); saturation is
+	// called only when the whole interval lies below SaturationGain.
+	BeyondGain   float64    `json:"beyond_gain,omitempty"`
+	BeyondGainCI [2]float64 `json:"beyond_gain_ci,omitzero"`
+	// Undecided says why no saturation was called where the point estimates
+	// alone would have called one; "" otherwise.
+	Undecided string   `json:"undecided,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"`
 }
 
 // ThroughputPoint is one case of the curve.
@@ -99,8 +127,15 @@ type ThroughputPoint struct {
 	TTFTp50     float64 `json:"ttft_p50_ms"`
 	TPOTp50     float64 `json:"tpot_p50_ms"`
 	E2Ep50      float64 `json:"e2e_p50_ms"`
-	// Gain is OutputTPS over the previous point's, minus 1.
-	Gain float64 `json:"gain"`
+	// Gain is OutputTPS over the best at any lower concurrency, minus 1;
+	// GainCI its 95 % interval (bootstrap over runs).
+	Gain   float64    `json:"gain"`
+	GainCI [2]float64 `json:"gain_ci,omitzero"`
+	// OutputTPSCI is the 95 % interval of OutputTPS (bootstrap over runs).
+	OutputTPSCI [2]float64 `json:"output_tps_ci,omitzero"`
+	// ValidRuns are the runs counted; Runs all measured runs.
+	ValidRuns int `json:"valid_runs"`
+	Runs      int `json:"runs"`
 }
 
 // Input is one result that a report-only phase merged.
