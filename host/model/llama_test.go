@@ -226,6 +226,7 @@ type llamaExpected struct {
 // each step's logits. Regenerate the fixtures with
 // `/usr/bin/python3 scripts/make-llama-fixture.py host/model/testdata/llama`.
 func TestCheckpointsMatchTorch(t *testing.T) {
+	requireORT(t) // before PIPE_CACHE moves the cache that holds the library
 	t.Setenv("PIPE_CACHE", t.TempDir())
 	dirs, _ := filepath.Glob("testdata/llama/*")
 	if len(dirs) < len(LlamaFamilies) {
@@ -433,4 +434,123 @@ func openFixture(t testing.TB, dir string, c LlamaConfig) (weightFill, *safetens
 		t.Fatal(err)
 	}
 	return fill, ck
+}
+
+// TestLlamaPresets: the embedded configs parse, resolve as built-in names,
+// and have the published parameter counts (Hugging Face model cards:
+// SmolLM2-135M 134,515,008; Qwen2.5-0.5B 494,032,768; Llama-3.2-1B
+// 1,235,814,400 — each with its tied head counted once).
+func TestLlamaPresets(t *testing.T) {
+	want := map[string]struct {
+		params                       int64
+		layers, heads, kv, hd, vocab int
+		rope                         string
+	}{
+		"smollm2-135m": {134515008, 30, 9, 3, 64, 49152, ""},
+		"qwen2.5-0.5b": {494032768, 24, 14, 2, 64, 151936, ""},
+		"llama-3.2-1b": {1235814400, 16, 32, 8, 64, 128256, "llama3"},
+	}
+	if got := LlamaPresetNames(); len(got) != len(want) {
+		t.Errorf("LlamaPresetNames = %v", got)
+	}
+	for name, w := range want {
+		c, ok := llamaPreset(name)
+		if !ok {
+			t.Fatalf("no preset %s", name)
+		}
+		if !IsBuiltin(name) || Presets[name]().Vocab != w.vocab {
+			t.Errorf("%s: IsBuiltin %v, Presets vocab %d", name, IsBuiltin(name), Presets[name]().Vocab)
+		}
+		if p := llamaParams(c); p != w.params {
+			t.Errorf("%s: %d parameters, published %d", name, p, w.params)
+		}
+		if c.Layers != w.layers || c.Heads != w.heads || c.KVHeads != w.kv || c.HeadDim != w.hd || c.Rope.Type != w.rope || !c.TiedHead {
+			t.Errorf("%s: %+v", name, c)
+		}
+		if c.SlidingWindow != 0 {
+			t.Errorf("%s: sliding window %d; none of the presets windows attention", name, c.SlidingWindow)
+		}
+	}
+}
+
+// TestLlamaConfigOnlyDirectory: a directory holding only a config.json is
+// built with seeded random weights into the cache, one entry per seed, and
+// runs as the reference computes it.
+func TestLlamaConfigOnlyDirectory(t *testing.T) {
+	requireORT(t) // before PIPE_CACHE moves the cache that holds the library
+	t.Setenv("PIPE_CACHE", t.TempDir())
+	src := filepath.Join(t.TempDir(), "tiny-qwen3")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "config.json"), []byte(tinyLlamaConfigs["qwen3"]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := Resolve(src, 5, StyleFused)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := Resolve(src, 6, "")
+	if err != nil || other == dir {
+		t.Fatalf("seed 6: %s, %v; want an entry other than seed 5's %s", other, err, dir)
+	}
+	r := newRunner(t, dir)
+	if r.m.Name != "tiny-qwen3" || r.m.Seed != 5 || r.m.Style != StyleOptimum {
+		t.Errorf("Name, Seed, Style = %q, %d, %q; want tiny-qwen3, 5, optimum", r.m.Name, r.m.Seed, r.m.Style)
+	}
+	c := tinyLlama(t, "qwen3")
+	ids := testIDs(7, c.Vocab)
+	want := llamaReference(t, c, seededWeights(5), ids)
+	in, mask, pos := seqInputs(ids)
+	out := r.step(t, in, mask, pos, nil)
+	defer out.destroy()
+	for i := range ids {
+		if d := maxAbsDiff(out.logits[0][i], want[i]); d > tol {
+			t.Errorf("position %d: max |ort − reference| = %.3g > %g", i, d, tol)
+		}
+	}
+}
+
+// TestExternalDataMatchesInline: the same model written with its weights in
+// model.onnx.data (as models past 2 GB are) loads, counts the side file, and
+// computes bit-identical logits.
+func TestExternalDataMatchesInline(t *testing.T) {
+	c := tinyLlama(t, "llama")
+	fill := strongWeights(2)
+	inline := buildLlamaTo(t, c, fill)
+	ext := buildLlamaTo(t, c, fill)
+	f, err := os.Create(filepath.Join(ext, "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.Create(filepath.Join(ext, externalDataName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeModel(f, &externalData{w: data, location: externalDataName}, newLlamaGraph(c).build(), llamaWeightSpecs(c), fill, false); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	data.Close()
+	os.Remove(filepath.Join(ext, "model.onnx"+digestSuffix))
+	ids := testIDs(5, c.Vocab)
+	in, mask, pos := seqInputs(ids)
+	var logits [][]float32
+	for _, dir := range []string{inline, ext} {
+		r := newRunner(t, dir)
+		out := r.step(t, in, mask, pos, nil)
+		logits = append(logits, out.logits[0][len(ids)-1])
+		out.destroy()
+		// The weights plus RoPE's inverse frequencies.
+		if want := llamaParams(c) + int64(c.HeadDim/2); r.m.Params != want {
+			t.Errorf("%s: Params = %d, want %d", dir, r.m.Params, want)
+		}
+	}
+	if d := maxAbsDiff(logits[0], logits[1]); d != 0 {
+		t.Errorf("external vs inline: max diff %.3g, want 0", d)
+	}
+	st, _ := os.Stat(filepath.Join(ext, "model.onnx"))
+	if st.Size() > 64<<10 {
+		t.Errorf("model.onnx is %d bytes: the weights were written inline", st.Size())
+	}
 }

@@ -1,0 +1,24 @@
+package model
+
+import (
+	"io"
+	"testing"
+)
+
+// BenchmarkBuildLlama is the builder of each Llama-family preset with
+// seeded random weights, writing to io.Discard: weight generation and
+// serialisation without the disk (`go test -run X -bench BuildLlama
+// -benchtime 1x ./host/model`).
+func BenchmarkBuildLlama(b *testing.B) {
+	for _, name := range LlamaPresetNames() {
+		b.Run(name, func(b *testing.B) {
+			c, _ := llamaPreset(name)
+			b.SetBytes(4 * llamaParams(c))
+			for b.Loop() {
+				if err := buildLlama(io.Discard, io.Discard, c, seededWeights(0)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
