@@ -21,7 +21,9 @@ func TestNoiseCause(t *testing.T) {
 		{"foreign load", result.CaseParams{Batch: 1, Streams: 1}, 0.8, 1, "foreign CPU load 0.80 cores"},
 		{"own streams oversubscribe", result.CaseParams{Batch: 1, Streams: 4}, 0.01, 8.9, "4 streams × 2 intra-op threads = 8 threads on 2 cores"},
 		{"load beyond pipe's own", result.CaseParams{Batch: 1, Streams: 1}, 0.1, 4.9, "load average 4.9 on 2 cores"},
-		{"nothing measured", result.CaseParams{Batch: 1, Streams: 1}, 0, 1.5, "no foreign load or outliers measured"},
+		// Nothing measured: no cause is guessed (it once named frequency,
+		// thermal and memory placement, none of which pipe measures).
+		{"nothing measured", result.CaseParams{Batch: 1, Streams: 1}, 0, 1.5, "no foreign load or outliers measured, so the cause was not measured"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
