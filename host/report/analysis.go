@@ -460,9 +460,9 @@ func findings(r *result.Result, a *Analysis) []Finding {
 	}
 	if c := a.Comparison; c != nil {
 		add("baseline", "Against the baseline (%s): %d improvement(s), %d regression(s)%s.", c.Old,
-			c.Count(compare.Improvement), c.Count(compare.Regression), largestChange(c))
+			c.ChangeCount(compare.Improvement), c.ChangeCount(compare.Regression), largestChange(c))
 	}
-	concern = concern || a.TargetsFailed > 0 || (a.Comparison != nil && a.Comparison.Count(compare.Regression) > 0) ||
+	concern = concern || a.TargetsFailed > 0 || (a.Comparison != nil && a.Comparison.ChangeCount(compare.Regression) > 0) ||
 		(a.Fit != nil && a.Fit.Shape == "falling")
 	// "No anomaly" only when nothing else needs a reader's attention and
 	// every case had enough runs to judge.
