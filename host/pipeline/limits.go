@@ -3,7 +3,6 @@ package pipeline
 import (
 	"fmt"
 	"reflect"
-	"strings"
 
 	"github.com/pipe-bench/pipe/host/model"
 	"github.com/pipe-bench/pipe/host/sysinfo"
@@ -46,11 +45,7 @@ var countLimits = map[string]countLimit{
 
 // checkCount reports a count above its limit; path may carry indexes.
 func checkCount(path string, n int64) error {
-	key := indexless(path)
-	if strings.HasPrefix(key, "quick.") {
-		key = strings.TrimPrefix(key, "quick.")
-	}
-	if l, ok := countLimits[key]; ok && n > l.max {
+	if l, ok := countLimits[indexless(path)]; ok && n > l.max {
 		return fmt.Errorf("must be ≤ %d (%s), got %d", l.max, l.why, n)
 	}
 	return nil
