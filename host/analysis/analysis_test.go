@@ -332,6 +332,16 @@ func TestThroughputCountsOnlyValidRuns(t *testing.T) {
 	}
 }
 
+// A run whose E2E is not a number neither counts nor poisons the point.
+func TestThroughputSkipsNonFiniteRuns(t *testing.T) {
+	c := tpCase("s1", 1, 1, 6, 64, func(int) float64 { return 1000 })
+	c.Runs[2].TokenMS, c.Runs[2].Values[metric.E2E] = nil, math.NaN()
+	p := ThroughputOf([]result.Case{c}, 0, 0, 0).Points[0]
+	if p.OutputTPS != 64 || p.ValidRuns != 5 || math.IsNaN(p.OutputTPSCI[0]) || math.IsNaN(p.OutputTPSCI[1]) {
+		t.Errorf("%.3f tok/s over %d valid runs, CI %v; want 64 over 5, finite", p.OutputTPS, p.ValidRuns, p.OutputTPSCI)
+	}
+}
+
 // Single-stream and concurrent points share one definition, tokens over
 // the wall span of the runs, not a mean of per-run rates.
 func TestThroughputOneDefinition(t *testing.T) {

@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -164,6 +165,10 @@ func runsOf(c *result.Case, batch int) []spanRun {
 		} else {
 			s.e2eMS = r.Values[metric.E2E]
 			s.tokens = r.Values[metric.OutputTPS] * s.e2eMS / 1e3
+		}
+		if math.IsNaN(s.e2eMS) || math.IsInf(s.e2eMS, 0) || s.e2eMS < 0 || math.IsNaN(s.tokens) || math.IsInf(s.tokens, 0) {
+			// A time that is no time: the run cannot be placed in the span.
+			s.e2eMS, s.valid = 0, false
 		}
 		if !s.valid {
 			s.tokens = 0
