@@ -337,6 +337,13 @@ func times(f float64) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", f), "0"), ".") + "×"
 }
 
+// findings draws the report's sentences. None may contradict the data: a
+// shape or a change is claimed only where its 95 % interval says so (the
+// scaling fit's exponent; two cases' disjoint intervals), a sentence that
+// compares cases names every parameter that differs between them, and "No
+// anomaly" is written only when nothing else needs attention and every case
+// had enough runs to judge (RATIONALE.md, "Findings that never contradict
+// the data").
 func findings(r *result.Result, a *Analysis) []Finding {
 	var out []Finding
 	add := func(kind, format string, args ...any) { out = append(out, Finding{kind, fmt.Sprintf(format, args...)}) }
