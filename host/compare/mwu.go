@@ -234,31 +234,81 @@ type Shift struct {
 // coverage is at least this (U is discrete).
 const ShiftConfidence = 0.95
 
-// HodgesLehmann estimates the shift of new against old.
+// HodgesLehmann estimates the shift of new against old. The order
+// statistics of the n1 n2 differences are found by bisection without
+// materialising them (kthDifference), so memory stays O(n1 + n2).
 func HodgesLehmann(old, new []float64) Shift {
 	n1, n2 := len(old), len(new)
 	if n1 == 0 || n2 == 0 {
 		return Shift{Estimate: math.NaN()}
 	}
-	diffs := make([]float64, 0, n1*n2)
-	for _, y := range new {
-		for _, x := range old {
-			diffs = append(diffs, y-x)
-		}
-	}
-	slices.Sort(diffs)
-	m := len(diffs)
-	s := Shift{Estimate: diffs[m/2]}
+	x, y := slices.Clone(old), slices.Clone(new)
+	slices.Sort(x)
+	slices.Sort(y)
+	m := n1 * n2
+	s := Shift{Estimate: kthDifference(x, y, (m+1)/2)}
 	if m%2 == 0 {
-		s.Estimate = (diffs[m/2-1] + diffs[m/2]) / 2
+		s.Estimate = (s.Estimate + kthDifference(x, y, m/2+1)) / 2
 	}
 	// The interval [D(k), D(m+1−k)] covers the true shift with
 	// probability 1 − 2 P(U ≤ k − 1), U the tie-free null distribution.
 	if k := mosesRank(n1, n2, (1-ShiftConfidence)/2); k >= 1 && k <= m+1-k {
-		lo, hi := diffs[k-1], diffs[m-k]
+		lo, hi := kthDifference(x, y, k), kthDifference(x, y, m+1-k)
 		s.Lo, s.Hi = &lo, &hi
 	}
 	return s
+}
+
+// kthDifference is the k-th smallest (1-based) of the differences
+// y[j] − x[i] of the sorted samples x and y: the smallest float64 t with
+// at least k differences ≤ t, found by bisection over the ordered float64
+// bit patterns (at most 64 steps of O(n1 + n2) each) — exactly one of the
+// differences, as computed.
+func kthDifference(x, y []float64, k int) float64 {
+	lo, hi := orderedBits(y[0]-x[len(x)-1]), orderedBits(y[len(y)-1]-x[0])
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if differencesAtMost(x, y, fromOrderedBits(mid)) >= k {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	t := fromOrderedBits(lo)
+	if t == 0 {
+		t = 0 // not −0
+	}
+	return t
+}
+
+// differencesAtMost counts the pairs with y[j] − x[i] ≤ t (x, y sorted):
+// for each y[j] the qualifying x[i] are a suffix of x that only shrinks as
+// y[j] grows.
+func differencesAtMost(x, y []float64, t float64) int {
+	count, i := 0, 0
+	for _, yj := range y {
+		for i < len(x) && yj-x[i] > t {
+			i++
+		}
+		count += len(x) - i
+	}
+	return count
+}
+
+// orderedBits maps a float64 to a uint64 in the same order (for non-NaN).
+func orderedBits(f float64) uint64 {
+	b := math.Float64bits(f)
+	if b>>63 == 1 {
+		return ^b
+	}
+	return b | 1<<63
+}
+
+func fromOrderedBits(u uint64) float64 {
+	if u>>63 == 1 {
+		return math.Float64frombits(u &^ (1 << 63))
+	}
+	return math.Float64frombits(^u)
 }
 
 // mosesRanks memoises mosesRank: it depends on the sample sizes only, and
