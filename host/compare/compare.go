@@ -102,7 +102,8 @@ type Row struct {
 	// threshold).
 	Note string `json:"note,omitempty"`
 
-	minP float64 // the smallest p these runs could give
+	minP     float64 // the smallest p these runs could give
+	allEqual bool    // every run of both sides measured the same value
 }
 
 // Report is the comparison of two results.
@@ -234,7 +235,7 @@ func measureRow(caseID string, def metric.Def, id string, ov, nv []float64, nois
 	os, ns := benchmath.NewSample(append([]float64(nil), ov...), th), benchmath.NewSample(append([]float64(nil), nv...), th)
 	row := Row{Case: caseID, Metric: id, Unit: def.Unit, Better: def.Better, Old: center(os), New: center(ns)}
 	u := MannWhitney(ov, nv)
-	row.P, row.Exact, row.minP = u.P, u.Exact, u.MinP
+	row.P, row.Exact, row.minP, row.allEqual = u.P, u.Exact, u.MinP, u.Distinct == 1
 	row.Shift = HodgesLehmann(ov, nv)
 	row.Diff = row.New.Median - row.Old.Median
 	if row.Old.Median != 0 {
@@ -250,6 +251,7 @@ func measureRow(caseID string, def metric.Def, id string, ov, nv []float64, nois
 func (row *Row) judge(alpha, noise float64, tests int) {
 	row.Verdict = Same
 	switch {
+	case row.allEqual: // a finding of sameness, not too few runs
 	case row.minP >= alpha:
 		row.Note = fmt.Sprintf("too few runs: with n=%d+%d and these ties the smallest possible p is %.3f, not below α=%g",
 			row.Old.N, row.New.N, row.minP, alpha)

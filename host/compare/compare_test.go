@@ -55,6 +55,8 @@ func TestKnownDistributions(t *testing.T) {
 		delta       float64 // expected sign and rough size; NaN: don't check
 	}{
 		{name: "identical runs", old: base, new: base, better: metric.Lower, verdict: compare.Same, delta: 0},
+		{name: "one value throughout is sameness, not too few runs", old: []float64{7, 7, 7, 7, 7, 7}, new: []float64{7, 7, 7, 7, 7, 7},
+			better: metric.Lower, verdict: compare.Same, delta: 0},
 		{name: "same values, other order", old: base, new: []float64{99.3, 100.4, 101.1, 99.6, 100.0, 98.7, 100.8, 101.5, 99.1, 100.2}, better: metric.Lower, verdict: compare.Same, delta: 0},
 		{name: "10 % slower, lower is better", old: base, new: shifted(base, 1.1), better: metric.Lower, verdict: compare.Regression, significant: true, delta: 0.1},
 		{name: "10 % faster, lower is better", old: base, new: shifted(base, 0.9), better: metric.Lower, verdict: compare.Improvement, significant: true, delta: -0.1},
@@ -77,7 +79,7 @@ func TestKnownDistributions(t *testing.T) {
 				t.Fatalf("%d rows, want 1", len(rep.Rows))
 			}
 			row := rep.Rows[0]
-			if row.Verdict != tt.verdict || row.Significant != tt.significant || !strings.Contains(row.Note, tt.note) {
+			if row.Verdict != tt.verdict || row.Significant != tt.significant || !strings.Contains(row.Note, tt.note) || tt.note == "" && row.Note != "" {
 				t.Errorf("row = %+v; want verdict %q significant %v note %q", row, tt.verdict, tt.significant, tt.note)
 			}
 			if math.Abs(row.Delta-tt.delta) > 0.01 {

@@ -28,6 +28,8 @@ type UTest struct {
 	// Exact: P comes from the exact permutation distribution of U given
 	// the ties; otherwise from the normal approximation.
 	Exact bool
+	// Distinct is the number of distinct values in the pooled sample.
+	Distinct int
 }
 
 // MannWhitney tests x against y. For n1 + n2 ≤ ExactLimit it uses the exact
@@ -43,7 +45,7 @@ func MannWhitney(x, y []float64) UTest {
 		return UTest{P: 1, MinP: 1}
 	}
 	ranks := newRanking(x, y)
-	t := UTest{U: float64(ranks.twiceU()) / 2}
+	t := UTest{U: float64(ranks.twiceU()) / 2, Distinct: len(ranks.groups)}
 	if n1+n2 <= ExactLimit {
 		t.Exact = true
 		t.P, t.MinP = ranks.exactP()
