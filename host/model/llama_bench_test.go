@@ -22,3 +22,22 @@ func BenchmarkBuildLlama(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBuildLlamaToCache is Builtin of each preset into an empty cache
+// directory: BenchmarkBuildLlama plus writing model.onnx (and .data) to disk.
+func BenchmarkBuildLlamaToCache(b *testing.B) {
+	for _, name := range LlamaPresetNames() {
+		b.Run(name, func(b *testing.B) {
+			c, _ := llamaPreset(name)
+			b.SetBytes(4 * llamaParams(c))
+			for b.Loop() {
+				b.StopTimer()
+				b.Setenv("PIPE_CACHE", b.TempDir())
+				b.StartTimer()
+				if _, err := Builtin(name, 0, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
