@@ -138,7 +138,7 @@ func findModelFile(dir string) (string, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return "", fmt.Errorf("model %s: no such file or directory: pass a model directory, an .onnx file, or a built-in name (gpt2, gpt2-tiny)", dir)
+			return "", fmt.Errorf("model %s: no such file or directory: pass a model directory, an .onnx file, or a built-in name (%s)", dir, strings.Join(PresetNames(), ", "))
 		}
 		return "", fmt.Errorf("model %s: %w", dir, err)
 	}
@@ -151,8 +151,8 @@ func findModelFile(dir string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("model %s: no ONNX decoder in the directory (looked for %s): export one with `optimum-cli export onnx --task text-generation-with-past`",
-		dir, strings.Join(ModelFileNames, ", "))
+	return "", fmt.Errorf("model %s: no ONNX decoder in the directory (looked for %s): export one with `optimum-cli export onnx --task text-generation-with-past`, or give pipe the Hugging Face config.json (and safetensors weights) of a %s model to build",
+		dir, strings.Join(ModelFileNames, ", "), strings.Join(LlamaFamilies, "/"))
 }
 
 var pastRE = regexp.MustCompile(`^past_key_values\.(\d+)\.(key|value)$`)
