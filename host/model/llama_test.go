@@ -486,6 +486,10 @@ func TestLlamaConfigOnlyDirectory(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "config.json"), []byte(tinyLlamaConfigs["qwen3"]), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	tokConfig := []byte(`{"model_max_length": 64}`)
+	if err := os.WriteFile(filepath.Join(src, "tokenizer_config.json"), tokConfig, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	dir, err := Resolve(src, 5, StyleFused)
 	if err != nil {
 		t.Fatal(err)
@@ -497,6 +501,9 @@ func TestLlamaConfigOnlyDirectory(t *testing.T) {
 	r := newRunner(t, dir)
 	if r.m.Name != "tiny-qwen3" || r.m.Seed != 5 || r.m.Style != StyleOptimum {
 		t.Errorf("Name, Seed, Style = %q, %d, %q; want tiny-qwen3, 5, optimum", r.m.Name, r.m.Seed, r.m.Style)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json")); err != nil || string(b) != string(tokConfig) {
+		t.Errorf("tokenizer_config.json not copied into the build: %q, %v", b, err)
 	}
 	c := tinyLlama(t, "qwen3")
 	ids := testIDs(7, c.Vocab)
