@@ -266,6 +266,9 @@ func TestGrantedTreeConfined(t *testing.T) {
 		{"link inside the tree", "read:" + at("alias"), `"inside-text"`, ""},
 		{"relative link inside the tree", "read:" + at("sub/back"), `"inside-text"`, ""},
 		{"directory link inside the tree", "list:" + at("sub/dirlink"), "inside.txt", ""},
+		{"a write to a granted file", "write:" + at("inside.txt"), "could not write", ""},
+		{"a new file in the tree", "write:" + at("new.txt"), "could not write", ""},
+		{"a write through a link out", "write:" + at("hop"), "could not write", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -281,6 +284,16 @@ func TestGrantedTreeConfined(t *testing.T) {
 				t.Errorf("error spans lines: %q", err)
 			}
 		})
+	}
+	// read-only: the writes above changed nothing
+	if b, err := os.ReadFile(filepath.Join(granted, "inside.txt")); err != nil || string(b) != "inside-text" {
+		t.Errorf("inside.txt = %q, %v after the guest's write", b, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(granted, "..", "outside.txt")); err != nil || string(b) != secret {
+		t.Errorf("outside.txt = %q, %v after the guest's write", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(granted, "new.txt")); err == nil {
+		t.Error("the guest created new.txt in a read-only grant")
 	}
 }
 

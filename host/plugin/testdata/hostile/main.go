@@ -2,7 +2,8 @@
 // that pipe contains it. The first run's case ID picks the misbehaviour:
 // "loop", "alloc", "panic", "goroutine_panic", "garbage", "flood",
 // "undeclared", "passwd", "env", "clock", "exit", "read:PATH" (returns the
-// file's text in its error), "list:PATH" (returns the directory's names);
+// file's text in its error), "list:PATH" (returns the directory's names),
+// "write:PATH" (writes the file);
 // "log" logs and behaves; any other case behaves.
 package main
 
@@ -49,6 +50,11 @@ func init() {
 					names = append(names, e.Name())
 				}
 				return nil, nil, fmt.Errorf("listed %s: %s", path, strings.Join(names, ","))
+			case "write":
+				if err := os.WriteFile(path, []byte("written by hostile"), 0o644); err != nil {
+					return nil, nil, fmt.Errorf("could not write %s: %v", path, err)
+				}
+				return nil, nil, fmt.Errorf("wrote %s", path)
 			}
 			switch mode {
 			case "loop":
