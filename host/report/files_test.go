@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -52,4 +53,26 @@ func TestCheckFileName(t *testing.T) {
 	if err := report.CheckFileName("clobber.txt", "plugin clobber", taken); err != nil {
 		t.Errorf("a free name is refused: %v", err)
 	}
+}
+
+// FuzzCheckFileName: a report file name a plugin declares is accepted only
+// when it names a new file directly inside the run directory.
+func FuzzCheckFileName(f *testing.F) {
+	for _, s := range []string{"junit.xml", "result.json", "../x", "a/b", `a\b`, "..", ".", "", "x\x00y", "report.md"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if report.CheckFileName(name, "plugin fuzz", map[string]string{"samples.jsonl": "journal"}) != nil {
+			return
+		}
+		dir := filepath.Join("/run", "dir")
+		if p := filepath.Join(dir, name); filepath.Dir(p) != dir || filepath.Base(p) != name {
+			t.Fatalf("accepted %q, which lands at %s", name, p)
+		}
+		for _, owned := range []string{"result.json", "report.md", "runs.csv", "cases.csv", "samples.jsonl"} {
+			if name == owned {
+				t.Fatalf("accepted %q, which pipe writes", name)
+			}
+		}
+	})
 }
