@@ -13,6 +13,8 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/pipe-bench/pipe/host/assets"
+	"github.com/pipe-bench/pipe/host/model"
 	"github.com/pipe-bench/pipe/host/roofline"
 )
 
@@ -26,12 +28,19 @@ prompt length, runs pipe's generator and a bare ONNX Runtime loop (the least Go 
 that decodes with a session) interleaved, one warm-up then --reps timed runs each, and
 prints median TTFT and decode tok/s beside the roofline: the STREAM-style triad
 bandwidth measured here divided by the weight bytes one decode step reads.
---compare-spinning adds both engines with the runtime's thread spinning flipped.`,
+--compare-spinning adds both engines with the runtime's thread spinning flipped.
+
+--run-path asks instead whether the harness moves what it measures: for each prompt
+length it decodes --new-tokens through the path of ` + "`pipe run`" + ` (the engine, with its RSS
+sampler, collection after each run and journal), pipe's generator alone and the bare
+loop, interleaved round by round, and prints the medians, the run path's ratios to the
+bare loop and the other processes' CPU use beside each figure.`,
 		Flags: append(engineFlags(),
 			&ucli.StringFlag{Name: "prompts", Value: "128,512,768", Usage: "prompt lengths in tokens, comma-separated"},
 			&ucli.IntFlag{Name: "new-tokens", Value: 32, Usage: "tokens generated per run"},
 			&ucli.IntFlag{Name: "reps", Value: 3, Usage: "timed runs per engine and prompt length"},
 			&ucli.BoolFlag{Name: "compare-spinning", Usage: "also run both engines with spinning flipped"},
+			&ucli.BoolFlag{Name: "run-path", Usage: "compare pipe run's path with the generator alone and the bare loop, interleaved (no roofline)"},
 			&ucli.IntFlag{Name: "triad-threads", Value: 0, Usage: "goroutines for the triad (0: one per CPU)"},
 			&ucli.IntFlag{Name: "triad-mib", Value: 128, Usage: "size of each of the triad's three arrays in MiB (keep it ≫ the last-level cache)"},
 			&ucli.StringFlag{Name: "out", Usage: "write the figures as JSON into `DIR` (bench-<UTC time>.json)"},
@@ -60,6 +69,9 @@ func runBench(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.Bool("run-path") {
+		return runBenchRunPath(c, m, prompts)
+	}
 	opts := roofline.BenchOptions{
 		Model: m, Engine: engineOptions(c), PromptTokens: prompts,
 		NewTokens: c.Int("new-tokens"), Reps: c.Int("reps"), CompareSpinning: c.Bool("compare-spinning"),
@@ -76,20 +88,71 @@ func runBench(c *ucli.Context) error {
 	}
 	printBench(c.App.Writer, f)
 	if dir := c.String("out"); dir != "" {
-		path := filepath.Join(dir, "bench-"+time.Now().UTC().Format("20060102T150405Z")+".json")
-		b, err := json.MarshalIndent(f, "", "  ")
+		return writeBenchFigures(c, dir, "bench-", f)
+	}
+	return nil
+}
+
+// writeBenchFigures writes v as JSON into dir/PREFIX<UTC time>.json.
+func writeBenchFigures(c *ucli.Context, dir, prefix string, v any) error {
+	path := filepath.Join(dir, prefix+time.Now().UTC().Format("20060102T150405Z")+".json")
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("--out %s: %w", dir, err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("--out %s: %w", dir, err)
+	}
+	fmt.Fprintf(c.App.Writer, "figures  %s\n", path)
+	return nil
+}
+
+// runBenchRunPath is `pipe bench --run-path`: roofline.RunPath per prompt
+// length. The run path's journal goes into a scratch directory in pipe's
+// cache, removed afterwards (pipe writes nowhere else).
+func runBenchRunPath(c *ucli.Context, m *model.Model, prompts []int) error {
+	scratch, err := os.MkdirTemp(assets.CacheDir(), "bench-run-path-")
+	if err != nil {
+		return fmt.Errorf("bench --run-path: a scratch directory for the journal in the cache: %w", err)
+	}
+	defer os.RemoveAll(scratch)
+	var all []roofline.RunPathFigures
+	for _, p := range prompts {
+		o := roofline.RunPathOptions{Model: m, Engine: engineOptions(c), PromptTokens: p, NewTokens: c.Int("new-tokens"), Reps: c.Int("reps"), Dir: scratch}
+		if !c.Bool("quiet") {
+			o.Progress = func(format string, args ...any) {
+				fmt.Fprintf(c.App.ErrWriter, "bench: prompt %d, "+format+"\n", append([]any{p}, args...)...)
+			}
+		}
+		f, err := roofline.RunPath(c.Context, o)
 		if err != nil {
 			return err
 		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("--out %s: %w", dir, err)
-		}
-		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-			return fmt.Errorf("--out %s: %w", dir, err)
-		}
-		fmt.Fprintf(c.App.Writer, "figures  %s\n", path)
+		printRunPath(c.App.Writer, f)
+		all = append(all, f)
+	}
+	if dir := c.String("out"); dir != "" {
+		return writeBenchFigures(c, dir, "bench-run-path-", all)
 	}
 	return nil
+}
+
+func printRunPath(w io.Writer, f roofline.RunPathFigures) {
+	e, mi := f.Env, f.Model
+	fmt.Fprintf(w, "machine  %s, %d cores; other processes used %.2f cores meanwhile (load %.2f)\n", e.CPUModel, e.Cores, f.ForeignCPU, f.LoadMean)
+	fmt.Fprintf(w, "case     %s, %d → %d tokens, %s, intra-op threads %s; median of %d interleaved runs per engine after one warm-up\n",
+		mi.Model, f.PromptTokens, f.NewTokens, mi.Runtime, threadsText(mi.Threads.IntraOp), f.Reps)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "engine\tTTFT ms\tdecode tok/s\tforeign CPU (cores)\t")
+	for _, r := range f.Rows {
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t\n", r.Engine, r.TTFTms, r.DecodeTPS, r.ForeignCPU)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "pipe run / bare: decode ×%.3f (paired ×%.3f, target ≥ 0.99), TTFT ×%.3f (paired ×%.3f, target ≤ 1.01)\n\n",
+		f.DecodeRatio, f.PairedDecodeRatio, f.TTFTRatio, f.PairedTTFTRatio)
 }
 
 func printBench(w io.Writer, f roofline.Figures) {

@@ -66,3 +66,37 @@ func TestBenchErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestBenchRunPathTiny: `pipe bench --run-path` prints the three engines
+// with the foreign CPU beside each, writes its figures, and leaves nothing
+// in the cache (the run path's journal is scratch).
+func TestBenchRunPathTiny(t *testing.T) {
+	out := t.TempDir()
+	before, _ := filepath.Glob(filepath.Join("..", "..", ".cache", "bench-run-path-*"))
+	code, stdout, stderr := runPipe("bench", "--run-path", "--model", "gpt2-tiny", "--prompts", "8", "--new-tokens", "4", "--reps", "2",
+		"--threads", "1", "--quiet", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"pipe run", "generator", "bare", "foreign CPU", "pipe run / bare: decode ×"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "bench-run-path-*.json"))
+	if len(files) != 1 {
+		t.Fatalf("--out wrote %v", files)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fs []roofline.RunPathFigures
+	if err := json.Unmarshal(b, &fs); err != nil || len(fs) != 1 || len(fs[0].Rows) != 3 || len(fs[0].Rows[0].DecodeAll) != 2 {
+		t.Errorf("figures %s: %v", b, err)
+	}
+	after, _ := filepath.Glob(filepath.Join("..", "..", ".cache", "bench-run-path-*"))
+	if len(after) != len(before) {
+		t.Errorf("the run path's scratch journal stayed in the cache: %v", after)
+	}
+}
