@@ -206,7 +206,7 @@ func (p *Plan) describeStages(b *strings.Builder) {
 	for _, pc := range p.Aggregate.Percentiles {
 		pcs = append(pcs, "p"+strconv.FormatFloat(pc, 'f', -1, 64))
 	}
-	fmt.Fprintf(b, "aggregate n, mean, std, cv, min, max, %s; outliers above modified z %v", strings.Join(pcs, ", "), p.Aggregate.OutlierZ)
+	fmt.Fprintf(b, "aggregate n, mean, std, cv, min, max, %s; outliers above robust z %v (Qn, log scale)", strings.Join(pcs, ", "), p.Aggregate.OutlierZ)
 	if p.Aggregate.LeakThreshold > 0 {
 		fmt.Fprintf(b, "; leak verdict above %s/run of RSS growth", formatBytes(p.Aggregate.LeakThreshold))
 	}

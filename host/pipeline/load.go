@@ -15,6 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/pipe-bench/pipe/host/model"
+	"github.com/pipe-bench/pipe/host/stats"
 )
 
 // LoadOptions are the command line's say over a pipeline.
@@ -43,7 +44,7 @@ const (
 	DefaultRuns        = 10
 	DefaultMinRuns     = 5
 	DefaultStopRelCI   = 0.05
-	DefaultOutlierZ    = 10
+	DefaultOutlierZ    = stats.DefaultOutlierZ
 	DefaultOutDir      = "data/benchmarks"
 	DefaultRSSInterval = 10 * time.Millisecond
 )

@@ -3,6 +3,7 @@ package stats
 import (
 	"math"
 	"slices"
+	"sync"
 
 	moremath "github.com/aclements/go-moremath/stats"
 	"golang.org/x/perf/benchmath"
@@ -13,38 +14,62 @@ import (
 // Confidence is the level of every interval this package computes.
 const Confidence = 0.95
 
-// DefaultOutlierZ is hyperfine's threshold: a run whose modified z-score
-// exceeds it is an outlier.
-const DefaultOutlierZ = 10
-
-// madScale turns a median absolute deviation into a consistent estimate of
-// the standard deviation of a normal distribution (1 / Φ⁻¹(3/4)).
-const madScale = 1.482602218505602
+// DefaultOutlierZ is the default threshold of the outlier rule
+// (OutlierIndices): a run more than 5 robust standard deviations from the
+// median, on the log scale for positive data, is an outlier. RATIONALE.md
+// has the false-positive and detection rates behind the choice.
+const DefaultOutlierZ = 5
 
 // Options tune Summarize beyond its defaults.
 type Options struct {
 	// Percentiles are percentiles (0–100) to compute; those beyond p50,
 	// p90, p95 and p99 land in Summary.Percentiles.
 	Percentiles []float64
-	// OutlierZ is the modified z-score above which a run is an outlier;
+	// OutlierZ is the threshold of the outlier rule (OutlierIndices);
 	// 0 means DefaultOutlierZ.
 	OutlierZ float64
+	// MeanLevel is the level of the t-quantile behind MeanCI; 0 means
+	// Confidence. A case that stopped early on the precision rule uses
+	// AdaptiveMeanLevel here (see PreciseEnough).
+	MeanLevel float64
 }
 
 // Summarize describes xs with the default options. xs is not modified.
 func Summarize(xs []float64) Summary { return SummarizeWith(xs, Options{}) }
 
-// SummarizeWith describes xs. An empty xs gives the zero Summary; with one
-// value every spread is zero. Intervals the sample is too small to bound
-// (95 % for the median needs 6 values, for p95 about 76) are left at zero, never
-// infinite, so a Summary always encodes as JSON.
+// SummarizeWith describes xs. NaN and ±Inf values are left out and counted
+// in Summary.Dropped. An empty xs gives the zero Summary (plus Dropped);
+// with one value every spread is zero and MeanCI is [mean, mean]. Intervals
+// the sample is too small to bound (95 % for the median needs 6 values, for
+// p95 about 76) are left at zero. Every field is finite, whatever the input:
+// sums are taken on values scaled by a power of two (exact), so values near
+// ±MaxFloat64 do not overflow the mean, and a spread wider than float64 can
+// hold saturates at MaxFloat64.
 func SummarizeWith(xs []float64, o Options) Summary {
-	n := len(xs)
+	kept, dropped := Finite(xs)
+	n := len(kept)
 	if n == 0 {
-		return Summary{}
+		return Summary{Dropped: dropped}
 	}
-	sorted := slices.Clone(xs)
+	sorted := slices.Clone(kept)
 	slices.Sort(sorted)
+	s := describeSorted(sorted, o)
+	s.Dropped = dropped
+	s.Mean, s.Std = meanStd(sorted)
+	s.CV = cv(s.Mean, s.Std)
+	s.MeanCI = tInterval(s.Mean, s.Std, n, o.MeanLevel)
+	med := benchmath.AssumeNothing.Summary(benchmath.NewSample(sorted, &benchmath.DefaultThresholds), Confidence)
+	s.P50CI = finiteInterval(med.Lo, med.Hi)
+	_, lo, hi := moremath.QuantileCI(n, 0.95, Confidence).SampleCI(moremath.Sample{Xs: sorted, Sorted: true})
+	s.P95CI = finiteInterval(lo, hi)
+	s.Outliers = len(OutlierIndices(kept, o.OutlierZ))
+	return s
+}
+
+// describeSorted fills the order statistics of a sorted, finite, non-empty
+// sample: N, Min, Max and the percentiles.
+func describeSorted(sorted []float64, o Options) Summary {
+	n := len(sorted)
 	s := Summary{
 		N:   n,
 		Min: sorted[0],
@@ -54,24 +79,8 @@ func SummarizeWith(xs []float64, o Options) Summary {
 		P95: percentileSorted(sorted, 95),
 		P99: percentileSorted(sorted, 99),
 	}
-	s.Mean = stat.Mean(sorted, nil)
-	if n >= 2 {
-		s.Std = stat.StdDev(sorted, nil)
-		half := tQuantile(n-1) * s.Std / math.Sqrt(float64(n))
-		s.MeanCI = [2]float64{s.Mean - half, s.Mean + half}
-	} else {
-		s.MeanCI = [2]float64{s.Mean, s.Mean}
-	}
-	if s.Mean != 0 {
-		s.CV = s.Std / math.Abs(s.Mean)
-	}
-	med := benchmath.AssumeNothing.Summary(benchmath.NewSample(sorted, &benchmath.DefaultThresholds), Confidence)
-	s.P50CI = finiteInterval(med.Lo, med.Hi)
-	_, lo, hi := moremath.QuantileCI(n, 0.95, Confidence).SampleCI(moremath.Sample{Xs: sorted, Sorted: true})
-	s.P95CI = finiteInterval(lo, hi)
-	s.Outliers = len(OutlierIndices(xs, o.OutlierZ))
 	for _, p := range o.Percentiles {
-		if slices.Contains(Statistics, PercentileName(p)) {
+		if slices.Contains(Statistics, PercentileName(p)) || math.IsNaN(p) {
 			continue // p50, p90, p95, p99 have their own fields
 		}
 		if s.Percentiles == nil {
@@ -82,9 +91,92 @@ func SummarizeWith(xs []float64, o Options) Summary {
 	return s
 }
 
+// Finite returns the finite values of xs (a new slice, in order) and how
+// many NaN or ±Inf values it left out.
+func Finite(xs []float64) (kept []float64, dropped int) {
+	kept = make([]float64, 0, len(xs))
+	for _, x := range xs {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			dropped++
+			continue
+		}
+		kept = append(kept, x)
+	}
+	return kept, dropped
+}
+
+// scaleExp returns e such that every |x|·2^−e is below 1: scaling by a power
+// of two is exact, so sums of the scaled values cannot overflow and their
+// results, scaled back, equal the unscaled arithmetic wherever that is finite.
+func scaleExp(xs []float64) int {
+	var m float64
+	for _, x := range xs {
+		m = max(m, math.Abs(x))
+	}
+	if m == 0 {
+		return 0
+	}
+	_, e := math.Frexp(m)
+	return e
+}
+
+func scaled(xs []float64, e int) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = math.Ldexp(x, -e)
+	}
+	return out
+}
+
+// meanStd is gonum's mean and sample standard deviation (n − 1) of finite
+// xs, computed on power-of-two-scaled values; a single value has Std 0.
+func meanStd(xs []float64) (mean, std float64) {
+	if len(xs) == 1 {
+		return xs[0], 0
+	}
+	e := scaleExp(xs)
+	ys := scaled(xs, e)
+	m, sd := stat.MeanStdDev(ys, nil)
+	return saturate(math.Ldexp(m, e)), saturate(math.Ldexp(sd, e))
+}
+
+// cv is Std / |Mean|, defined as 0 when the mean is 0 (no scale to relate
+// the spread to).
+func cv(mean, std float64) float64 {
+	if mean == 0 {
+		return 0
+	}
+	return saturate(std / math.Abs(mean))
+}
+
+// tInterval is the Student-t interval for the mean at level (0 means
+// Confidence); with one value it is [mean, mean].
+func tInterval(mean, std float64, n int, level float64) [2]float64 {
+	if n < 2 {
+		return [2]float64{mean, mean}
+	}
+	half := saturate(tQuantileAt(n-1, level) * std / math.Sqrt(float64(n)))
+	return [2]float64{saturate(mean - half), saturate(mean + half)}
+}
+
+// saturate maps ±Inf to ±MaxFloat64 and NaN to 0, so no statistic this
+// package returns is non-finite; only arithmetic beyond float64's range
+// (a spread of values near ±MaxFloat64) reaches it.
+func saturate(v float64) float64 {
+	switch {
+	case math.IsNaN(v):
+		return 0
+	case math.IsInf(v, 1):
+		return math.MaxFloat64
+	case math.IsInf(v, -1):
+		return -math.MaxFloat64
+	}
+	return v
+}
+
 // Percentile returns the p-th percentile (0–100) of xs by Hyndman–Fan type
 // 7: h = (n − 1)·p/100, interpolate linearly between the order statistics
-// around h. It is NaN for an empty xs.
+// around h. It is NaN for an empty xs or a NaN p.
 func Percentile(xs []float64, p float64) float64 {
 	sorted := slices.Clone(xs)
 	slices.Sort(sorted)
@@ -93,22 +185,63 @@ func Percentile(xs []float64, p float64) float64 {
 
 func percentileSorted(sorted []float64, p float64) float64 {
 	n := len(sorted)
-	if n == 0 {
+	if n == 0 || math.IsNaN(p) {
 		return math.NaN()
 	}
-	h := float64(n-1) * math.Min(math.Max(p, 0), 100) / 100
-	lo := int(math.Floor(h))
+	lo, t := type7Position(n, p)
 	if lo >= n-1 {
 		return sorted[n-1]
 	}
-	return sorted[lo] + (h-float64(lo))*(sorted[lo+1]-sorted[lo])
+	return interpolate(sorted[lo], sorted[lo+1], t)
+}
+
+// type7Position is where percentile p (0–100, clamped) of n sorted values
+// lies: between 0-based order statistics lo and lo + 1, a share t of the
+// way; h = (n − 1)·p/100 (Hyndman–Fan type 7).
+func type7Position(n int, p float64) (lo int, t float64) {
+	h := float64(n-1) * math.Min(math.Max(p, 0), 100) / 100
+	lo = int(math.Floor(h))
+	return lo, h - float64(lo)
+}
+
+// interpolate is a + t·(b − a), computed so that it stays finite for finite
+// a ≤ b of opposite signs near ±MaxFloat64 (where b − a overflows).
+func interpolate(a, b, t float64) float64 {
+	if t == 0 {
+		return a
+	}
+	if d := b - a; !math.IsInf(d, 0) {
+		return a + t*d
+	}
+	return saturate(a*(1-t) + b*t)
 }
 
 // tQuantile is the two-sided Confidence quantile of Student's t with df
 // degrees of freedom.
-func tQuantile(df int) float64 {
-	return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(df)}.Quantile(1 - (1-Confidence)/2)
+func tQuantile(df int) float64 { return tQuantileAt(df, Confidence) }
+
+// tQuantileAt is the two-sided quantile of Student's t at level (0 means
+// Confidence).
+// Quantiles are memoized: the adaptive rule asks for one per run.
+func tQuantileAt(df int, level float64) float64 {
+	if level == 0 {
+		level = Confidence
+	}
+	key := tKey{df, level}
+	if q, ok := tQuantiles.Load(key); ok {
+		return q.(float64)
+	}
+	q := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(df)}.Quantile(1 - (1-level)/2)
+	tQuantiles.Store(key, q)
+	return q
 }
+
+type tKey struct {
+	df    int
+	level float64
+}
+
+var tQuantiles sync.Map // tKey → float64
 
 func finiteInterval(lo, hi float64) [2]float64 {
 	if math.IsInf(lo, 0) || math.IsInf(hi, 0) || math.IsNaN(lo) || math.IsNaN(hi) {
@@ -119,64 +252,18 @@ func finiteInterval(lo, hi float64) [2]float64 {
 
 // RelCIHalfWidth is the half-width of the 95 % t-interval for the mean of
 // xs, as a fraction of the mean: the engine's adaptive stopping rule runs
-// until it falls below a target. It is +Inf with fewer than two values or a
-// zero mean (no run count is enough yet).
+// until it falls below a target (PreciseEnough). Non-finite values are left
+// out. It is +Inf with fewer than two values or a zero mean (no run count is
+// enough yet) — a stopping criterion, never stored.
 func RelCIHalfWidth(xs []float64) float64 {
-	n := len(xs)
+	kept, _ := Finite(xs)
+	n := len(kept)
 	if n < 2 {
 		return math.Inf(1)
 	}
-	mean, std := stat.MeanStdDev(xs, nil)
+	mean, std := meanStd(kept)
 	if mean == 0 {
 		return math.Inf(1)
 	}
 	return tQuantile(n-1) * std / math.Sqrt(float64(n)) / math.Abs(mean)
-}
-
-// ModifiedZ returns each value's modified z-score: its distance from the
-// median in units of the scaled median absolute deviation (1.4826·MAD, which
-// estimates σ for normal data). With a zero MAD (more than half the values
-// equal) every score is 0: there is no spread to measure against.
-func ModifiedZ(xs []float64) []float64 {
-	z := make([]float64, len(xs))
-	if len(xs) == 0 {
-		return z
-	}
-	med := Percentile(xs, 50)
-	dev := make([]float64, len(xs))
-	for i, x := range xs {
-		dev[i] = math.Abs(x - med)
-	}
-	mad := Percentile(dev, 50) * madScale
-	if mad == 0 {
-		return z
-	}
-	for i, x := range xs {
-		z[i] = (x - med) / mad
-	}
-	return z
-}
-
-// MinOutlierShare is the smallest distance from the median, as a share of
-// the median, at which a run can be an outlier. A metric that barely moves
-// (RSS: a few pages over 900 MiB) has a MAD so small that any page makes a
-// huge z-score; a run 0.1 % away from the others is not a run to distrust.
-const MinOutlierShare = 0.01
-
-// OutlierIndices returns the indices (into xs) of the values whose modified
-// z-score exceeds threshold in absolute value and that lie at least
-// MinOutlierShare of the median away from it; threshold 0 means
-// DefaultOutlierZ.
-func OutlierIndices(xs []float64, threshold float64) []int {
-	if threshold <= 0 {
-		threshold = DefaultOutlierZ
-	}
-	med := Percentile(xs, 50)
-	var out []int
-	for i, z := range ModifiedZ(xs) {
-		if math.Abs(z) > threshold && math.Abs(xs[i]-med) >= MinOutlierShare*math.Abs(med) {
-			out = append(out, i)
-		}
-	}
-	return out
 }

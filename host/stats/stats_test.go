@@ -172,44 +172,6 @@ func TestPercentileType7(t *testing.T) {
 	}
 }
 
-func TestOutliers(t *testing.T) {
-	tests := []struct {
-		name      string
-		xs        []float64
-		threshold float64
-		want      []int
-	}{
-		{"spiky runs flagged", spiky, 0, []int{1, 2, 11}},
-		{"lower threshold flags more", []float64{10, 10.1, 9.9, 10.2, 9.8, 11}, 3, []int{5}},
-		{"quiet sample", seedTTFT128, 0, nil},
-		{"zero MAD flags nothing", []float64{5, 5, 5, 5, 100}, 0, nil},
-		// Peak RSS in MiB over five runs: z ≈ 40 for the last, but 0.05 % off.
-		{"tiny spread is no outlier", []float64{882.40, 882.41, 882.40, 882.42, 882.85}, 0, nil},
-		{"tiny spread, real jump", []float64{882.40, 882.41, 882.40, 882.42, 950}, 0, []int{4}},
-		{"empty", nil, 0, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := OutlierIndices(tt.xs, tt.threshold)
-			if len(got) != len(tt.want) {
-				t.Fatalf("OutlierIndices = %v, want %v", got, tt.want)
-			}
-			for i := range got {
-				if got[i] != tt.want[i] {
-					t.Fatalf("OutlierIndices = %v, want %v", got, tt.want)
-				}
-			}
-		})
-	}
-	// numpy: (x − median) / (1.4826·MAD) for the seed sample.
-	z := ModifiedZ(seedTTFT128)
-	for i, w := range []float64{0, -1.36893461, 1.80742284, -0.67448975, 0.23593162} {
-		if !near(z[i], w, 1e-7) {
-			t.Errorf("z[%d] = %v, want %v", i, z[i], w)
-		}
-	}
-}
-
 func TestRelCIHalfWidth(t *testing.T) {
 	// (2340.787117 − 1918.476) / 1918.476 from the t-interval above.
 	if got, want := RelCIHalfWidth(seedTTFT128), 422.311117022716/1918.476; !near(got, want, 1e-9) {

@@ -3,9 +3,19 @@
 // order statistics, the default of numpy, R and spreadsheets), the mean's
 // interval is Student-t, percentile intervals are distribution-free (order
 // statistics, via golang.org/x/perf's engine), and an outlier is a run more
-// than 10 scaled MADs from the median (hyperfine's rule). Moments,
-// regression and distribution quantiles come from gonum; only type 7, which
-// gonum lacks, is written here.
+// than 5 robust standard deviations (Rousseeuw–Croux Qn) from the median on
+// the log scale, or more than 5 resolution steps when most values tie
+// (OutlierIndices). A metric with many values per run (the inter-token gaps)
+// is summarized over all its values with intervals from a bootstrap that
+// resamples whole runs (SummarizeClustered). Moments, regression and
+// distribution quantiles come from gonum; only type 7, which gonum lacks, is
+// written here.
+//
+// No statistic is ever NaN or ±Inf: non-finite inputs are left out and
+// counted (Summary.Dropped), sums are taken on power-of-two-scaled values so
+// values near MaxFloat64 do not overflow, what would overflow saturates at
+// ±MaxFloat64, and what is undefined has a stated value (the std of one
+// value is 0, the CV of a zero mean is 0, the R² of a flat series is 1).
 package stats
 
 import (
@@ -34,11 +44,26 @@ type Summary struct {
 	// (order statistics); P95CI likewise where n allows, else NaN-free zeros.
 	P50CI [2]float64 `json:"p50_ci"`
 	P95CI [2]float64 `json:"p95_ci"`
-	// Outliers counts runs with a modified z-score (on the MAD) above 10.
+	// Outliers counts the runs OutlierIndices flags (for a metric with many
+	// values per run, the runs whose mean is flagged).
 	Outliers int `json:"outliers"`
+	// Dropped counts NaN and ±Inf values left out of every statistic.
+	Dropped int `json:"dropped,omitempty"`
+	// Runs is the number of runs the N values came from, when a run gives
+	// many (the inter-token gaps); 0 means one value per run (N runs).
+	Runs int `json:"runs,omitempty"`
 	// Percentiles holds any further percentiles asked for (Options), keyed
 	// like "p75" or "p99.9".
 	Percentiles map[string]float64 `json:"percentiles,omitempty"`
+}
+
+// RunCount is the number of runs behind the summary: Runs when the values
+// are many per run, else N.
+func (s Summary) RunCount() int {
+	if s.Runs > 0 {
+		return s.Runs
+	}
+	return s.N
 }
 
 // PercentileMethod names how percentiles are computed, for reports.
