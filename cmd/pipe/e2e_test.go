@@ -119,26 +119,25 @@ func TestBadInputsGiveOneLine(t *testing.T) {
 	}
 }
 
-// An interrupt stops the run and still writes what finished: the journal,
-// result.json and the report, with exit 1 and a message saying so.
-func TestInterruptWritesFinishedRuns(t *testing.T) {
-	bin := buildPipe(t)
-	out := t.TempDir()
+// startLongRun starts a run of 100,000 runs per case and returns once
+// more than 20 runs are journaled.
+func startLongRun(t *testing.T, bin, out string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
 	cmd := exec.Command(bin, "run", "pipelines/testdata/gpt2-tiny.toml", "--out", out,
-		"--set", "generate.runs=1000000", "--set", "matrix.prompt_tokens=[16, 32]", "--set", "matrix.new_tokens=[32, 32]")
+		"--set", "generate.runs=100000", "--set", "matrix.prompt_tokens=[16, 32]", "--set", "matrix.new_tokens=[32, 32]")
 	cmd.Dir = "../.."
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Wait until runs are being journaled, then interrupt.
+	// Wait until runs are being journaled.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		m, _ := filepath.Glob(filepath.Join(out, "*", "samples.jsonl"))
 		if len(m) == 1 {
 			if b, _ := os.ReadFile(m[0]); bytes.Count(b, []byte("\n")) > 20 {
-				break
+				return cmd, &stderr
 			}
 		}
 		if time.Now().After(deadline) {
@@ -147,6 +146,14 @@ func TestInterruptWritesFinishedRuns(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// An interrupt stops the run and still writes what finished: the journal,
+// result.json and the report, with exit 1 and a message saying so.
+func TestInterruptWritesFinishedRuns(t *testing.T) {
+	bin := buildPipe(t)
+	out := t.TempDir()
+	cmd, stderr := startLongRun(t, bin, out)
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
@@ -182,5 +189,104 @@ func TestInterruptWritesFinishedRuns(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir[0], "report.md")); err != nil {
 		t.Errorf("no report after the interrupt: %v", err)
+	}
+}
+
+// Issue 9 item 12: after kill -9 there is no result.json; pipe report
+// rebuilds the result from the journal, renders md, csv and html, marks it
+// incomplete and exits 5.
+func TestKilledRunIsRebuiltByReport(t *testing.T) {
+	bin := buildPipe(t)
+	out := t.TempDir()
+	cmd, _ := startLongRun(t, bin, out)
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	dirs, _ := filepath.Glob(filepath.Join(out, "*"))
+	if len(dirs) != 1 {
+		t.Fatalf("%d run directories, want 1", len(dirs))
+	}
+	dir := dirs[0]
+	if _, err := os.Stat(filepath.Join(dir, "result.json")); err == nil {
+		t.Fatal("a killed run wrote result.json")
+	}
+	// The measured runs the journal holds whole.
+	journal, _ := os.ReadFile(filepath.Join(dir, "samples.jsonl"))
+	measured := 0
+	for _, line := range bytes.SplitAfter(journal, []byte("\n")) {
+		var l struct {
+			Type   string `json:"type"`
+			Warmup bool   `json:"warmup"`
+		}
+		if bytes.HasSuffix(line, []byte("\n")) && json.Unmarshal(line, &l) == nil && l.Type == "run" && !l.Warmup {
+			measured++
+		}
+	}
+	rep := t.TempDir() + "/"
+	for _, format := range []string{"md", "csv", "html"} {
+		_, stderr, code := runCmd(t, nil, bin, "report", dir, "--format", format, "--out", rep)
+		if code != 5 || !strings.Contains(stderr, "incomplete: rebuilt from the journal") {
+			t.Errorf("pipe report --format %s: exit %d, want 5 with a line saying the result is incomplete\n%s", format, code, stderr)
+		}
+		if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic:") {
+			t.Errorf("stderr holds a Go stack trace:\n%s", stderr)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(rep, "report.md"))
+	if !strings.Contains(string(md), "incomplete: rebuilt from the journal") {
+		t.Errorf("report.md does not say the result is incomplete")
+	}
+	runs, _ := os.ReadFile(filepath.Join(rep, "runs.csv"))
+	if rows := bytes.Count(runs, []byte("\n")) - 1; rows != measured || rows == 0 {
+		t.Errorf("runs.csv has %d runs, the journal %d whole measured runs", rows, measured)
+	}
+	if _, err := os.Stat(filepath.Join(rep, "report.html")); err != nil {
+		t.Errorf("no report.html: %v", err)
+	}
+}
+
+// Issue 9 item 11: a disk that fills (here a 32 KiB file size limit) stops
+// the run with the journal's own error first, leaves no torn line, and
+// reports every output that could not be written, one line each.
+func TestFullDiskReportsTheJournalError(t *testing.T) {
+	bin := buildPipe(t)
+	out := t.TempDir()
+	_, stderr, code := runCmd(t, nil, "sh", "-c", `ulimit -f 64 && exec "$0" "$@"`, bin, "run", "pipelines/testdata/gpt2-tiny.toml",
+		"--out", out, "--set", "generate.runs=1000", "--set", "matrix.new_tokens=[32, 32]", "--set", `report.formats=["md", "json", "csv"]`)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if !strings.HasPrefix(lines[0], "pipe: ") || !strings.Contains(lines[0], "samples.jsonl") || !strings.Contains(lines[0], "file too large") {
+		t.Errorf("first error line %q does not name the journal and the cause\n%s", lines[0], stderr)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "pipe: ") && !strings.HasPrefix(l, "wrote ") {
+			t.Errorf("stderr line %q is neither an error line nor a file written", l)
+		}
+	}
+	dirs, _ := filepath.Glob(filepath.Join(out, "*"))
+	journal, err := os.ReadFile(filepath.Join(dirs[0], "samples.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(journal) == 0 || journal[len(journal)-1] != '\n' {
+		t.Fatalf("the journal (%d bytes) ends in a torn line", len(journal))
+	}
+	for i, line := range bytes.Split(bytes.TrimSuffix(journal, []byte("\n")), []byte("\n")) {
+		if !json.Valid(line) {
+			t.Errorf("journal line %d is not JSON", i+1)
+		}
+	}
+	// result.json outgrew the limit too: its error is reported after the
+	// journal's, and the report that fit was still written.
+	if _, err := os.Stat(filepath.Join(dirs[0], "result.json")); err == nil {
+		t.Logf("result.json fit under the limit")
+	} else if !strings.Contains(stderr, "result.json") {
+		t.Errorf("result.json was not written and no error line names it\n%s", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dirs[0], "report.md")); err != nil {
+		t.Errorf("report.md not written: %v", err)
 	}
 }

@@ -89,12 +89,13 @@ func (j *journal) write(v any) error {
 		j.size += int64(n)
 		return nil
 	}
+	// err names the journal (an *fs.PathError).
 	if n > 0 {
 		if terr := j.f.Truncate(j.size); terr != nil {
-			return fmt.Errorf("journal %s: %w; cutting the torn line back off failed too: %v", j.f.Name(), err, terr)
+			return fmt.Errorf("journal: %w; cutting the torn line back off failed too: %v", err, terr)
 		}
 	}
-	return fmt.Errorf("journal %s: %w (the run was not recorded)", j.f.Name(), err)
+	return fmt.Errorf("journal: %w (the run was not recorded)", err)
 }
 
 func (j *journal) Close() error { return j.f.Close() }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pipe-bench/pipe/host/gen"
 	"github.com/pipe-bench/pipe/host/pipeline"
 	"github.com/pipe-bench/pipe/host/result"
 )
@@ -126,13 +127,19 @@ func TestDecodeJournalRefuses(t *testing.T) {
 // FuzzReadJournal: decoding any bytes, and rebuilding and encoding a result
 // from whatever decodes, never panics.
 func FuzzReadJournal(f *testing.F) {
-	dir, _ := journaledDir(f)
-	data, err := os.ReadFile(filepath.Join(dir, JournalName))
-	if err != nil {
-		f.Fatal(err)
+	// A journal as the engine writes it (the seed is built here, not by
+	// Run: each fuzz worker repeats this setup).
+	var data []byte
+	for i, v := range []any{JournalHeader{Type: journalStart, StartedAt: "2026-01-01T00:00:00Z", Aggregate: &pipeline.AggregateSpec{Percentiles: []float64{75}}},
+		smallRun(0), smallRun(1), JournalRun{Type: journalRun, Case: "b", Warmup: true}} {
+		line, err := json.Marshal(v)
+		if err != nil {
+			f.Fatal(i, err)
+		}
+		data = append(append(data, line...), '\n')
 	}
 	f.Add(data)
-	f.Add(data[:len(data)/2])
+	f.Add(data[:len(data)-20])
 	f.Add([]byte(`{"type":"start"}` + "\n" + `{"type":"run","case":"c","trace":{"token_ns":[5,3],"output_ids":[[1],[2,3]]},"values":{"x":1e308}}` + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		j, err := DecodeJournal("fuzz", data)
@@ -146,4 +153,11 @@ func FuzzReadJournal(f *testing.F) {
 			t.Errorf("a rebuilt result does not encode: %v", err)
 		}
 	})
+}
+
+// smallRun is a journaled run of three tokens: small seeds keep the
+// fuzzer's minimization quick.
+func smallRun(i int) JournalRun {
+	tr := &gen.Trace{PromptTokens: []int{8}, OutputIDs: [][]int64{{1, 2, 3}}, TokenNS: []int64{1e6, 2e6, 3e6}}
+	return JournalRun{Type: journalRun, Case: "c", Index: i, Trace: tr, Values: map[string]float64{"ttft_ms": 1 + float64(i)}, Valid: true}
 }

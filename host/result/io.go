@@ -81,6 +81,10 @@ func WriteFileAtomic(path string, data []byte) error {
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Path == tmp.Name() {
+			err = pe.Err // the temporary file's name says nothing to the user
+		}
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
