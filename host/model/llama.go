@@ -82,6 +82,11 @@ func llamaParams(c LlamaConfig) int64 {
 	return n
 }
 
+// llamaGraphVersion is part of every Llama-family cache key; bump it
+// whenever the graph buildLlama lays out changes (BuilderVersion covers the
+// shared writer and weight generator).
+const llamaGraphVersion = 2
+
 // maxInlineBytes is the largest weight total written inside model.onnx;
 // above it the weights go to model.onnx.data (protobuf messages stop at
 // 2 GiB).
@@ -98,7 +103,9 @@ const externalDataName = "model.onnx.data"
 // matrix (transB), no transposed copy; RMSNorm spelled out as
 // Pow/ReduceMean/Add/Sqrt/Div/Mul (ONNX Runtime fuses it); rotary
 // embeddings from position_ids and the config's inverse frequencies
-// (rotate-half, as transformers); the KV cache grown with Concat.
+// (rotate-half, as transformers); grouped-query attention by MatMul
+// broadcasting over the group axis (the cache is never copied per query
+// head); the KV cache grown with Concat.
 func buildLlama(w, data io.Writer, c LlamaConfig, fill weightFill) error {
 	if err := c.Validate(); err != nil {
 		return err
@@ -187,6 +194,16 @@ func (b *llamaGraph) build() *onnxpb.GraphProto {
 		in := b.onnx("Less", "/mask/in_window", []string{dist, b.constInt64("/mask/window", nil, int64(c.SlidingWindow))})
 		windowed = b.onnx("And", "/mask/allowed_windowed", []string{allowed, in})
 	}
+	// The masks with a group axis: [b, 1, 1, s, total].
+	axis2 := b.constInt64("/attn/axis2", []int64{1}, 2)
+	allowed5 := b.onnx("Unsqueeze", "/mask/allowed_groups", []string{allowed, axis2})
+	windowed5 := ""
+	if windowed != "" {
+		windowed5 = b.onnx("Unsqueeze", "/mask/allowed_windowed_groups", []string{windowed, axis2})
+	}
+	group := int64(c.Heads / c.KVHeads)
+	groupShape := b.constInt64("/attn/group_shape", []int64{5}, 0, int64(c.KVHeads), group, -1, int64(c.HeadDim))
+	headsShape := b.constInt64("/attn/heads_shape", []int64{4}, 0, int64(c.Heads), -1, int64(c.HeadDim))
 	lowest := b.constFloat("/mask/lowest", -math.MaxFloat32)
 	scale := b.constFloat("/attn/scale", float32(1/math.Sqrt(float64(c.HeadDim))))
 
@@ -232,16 +249,23 @@ func (b *llamaGraph) build() *onnxpb.GraphProto {
 		v = b.onnx("Transpose", n+"/attn/v/transpose", []string{v}, perm)
 		presentK := b.op("", "Concat", PresentKey(i), 1, []string{PastKey(i), k}, attrInt("axis", 2))[0]
 		presentV := b.op("", "Concat", PresentValue(i), 1, []string{PastValue(i), v}, attrInt("axis", 2))[0]
-		kT := b.onnx("Transpose", n+"/attn/k_t", []string{b.repeatKV(n+"/attn/k_rep", presentK)}, attrInts("perm", 0, 1, 3, 2))
+		// Grouped-query attention without copying the cache per query head:
+		// q [b, kv, group, s, hd] against k and v [b, kv, 1, t, hd], the
+		// group axis broadcast by MatMul (query head h reads kv head
+		// h / group, so the split of h is kv-major).
+		q = b.onnx("Reshape", n+"/attn/q_groups", []string{q, groupShape})
+		kT := b.onnx("Transpose", n+"/attn/k_t", []string{presentK}, attrInts("perm", 0, 1, 3, 2))
+		kT = b.onnx("Unsqueeze", n+"/attn/k_groups", []string{kT, axis2})
 		scores := b.onnx("MatMul", n+"/attn/qk", []string{q, kT})
 		scores = b.onnx("Mul", n+"/attn/scale", []string{scores, scale})
-		mask := allowed
+		mask := allowed5
 		if c.SlidingWindow > 0 && c.SlidingLayer[i] {
-			mask = windowed
+			mask = windowed5
 		}
 		scores = b.onnx("Where", n+"/attn/mask", []string{mask, scores, lowest})
 		probs := b.onnx("Softmax", n+"/attn/softmax", []string{scores}, attrInt("axis", -1))
-		ctx := b.onnx("MatMul", n+"/attn/pv", []string{probs, b.repeatKV(n+"/attn/v_rep", presentV)})
+		ctx := b.onnx("MatMul", n+"/attn/pv", []string{probs, b.onnx("Unsqueeze", n+"/attn/v_groups", []string{presentV, axis2})})
+		ctx = b.onnx("Reshape", n+"/attn/merge/heads", []string{ctx, headsShape})
 		ctx = b.onnx("Transpose", n+"/attn/merge/transpose", []string{ctx}, perm)
 		ctx = b.onnx("Reshape", n+"/attn/merge/reshape", []string{ctx, b.constInt64(n+"/attn/merge/shape", []int64{2}, -1, qw)})
 		attn := b.gemm(n+"/attn/o_proj", ctx, p+"self_attn.o_proj", c.OBias)

@@ -71,7 +71,7 @@ func BuildFromDir(dir string, seed uint64) (string, error) {
 	}
 	info := pipeInfo{Name: name, Style: StyleOptimum, BuilderVersion: BuilderVersion,
 		Weights: fmt.Sprintf("checkpoint %s (sha256 %s of config.json and %v), converted to float32", dir, sum, ck.Files)}
-	entry := fmt.Sprintf("%s-%s-ckpt-%s", name, StyleOptimum, shortKey(sum, BuilderVersion))
+	entry := fmt.Sprintf("%s-%s-ckpt-%s", name, StyleOptimum, shortKey(sum))
 	return buildInCache(name, entry, func(tmp string) error {
 		return writeLlama(tmp, lc, fill, info, dir)
 	})
@@ -95,14 +95,16 @@ func buildLlamaCachedFrom(name string, c LlamaConfig, seed uint64, from string) 
 	sum := sha256.Sum256(canon)
 	info := pipeInfo{Name: name, Seed: seed, Style: StyleOptimum, BuilderVersion: BuilderVersion,
 		Weights: "seeded random (no_weights): triangular, std 0.02; RMSNorm scales 1"}
-	entry := fmt.Sprintf("%s-%s-s%d-%s", name, StyleOptimum, seed, shortKey(fmt.Sprintf("%x/%d", sum, seed), BuilderVersion))
+	entry := fmt.Sprintf("%s-%s-s%d-%s", name, StyleOptimum, seed, shortKey(fmt.Sprintf("%x/%d", sum, seed)))
 	return buildInCache(name, entry, func(tmp string) error {
 		return writeLlama(tmp, c, seededWeights(seed), info, from)
 	})
 }
 
-func shortKey(s string, version int) string {
-	sum := sha256.Sum256([]byte(fmt.Sprintf("%s/v%d", s, version)))
+// shortKey is the cache key of a Llama-family build of source s: 8 hex
+// digits of the SHA-256 of s and both builder versions.
+func shortKey(s string) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s/v%d.%d", s, BuilderVersion, llamaGraphVersion)))
 	return hex.EncodeToString(sum[:4])
 }
 
