@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -559,5 +560,33 @@ func TestExternalDataMatchesInline(t *testing.T) {
 	st, _ := os.Stat(filepath.Join(ext, "model.onnx"))
 	if st.Size() > 64<<10 {
 		t.Errorf("model.onnx is %d bytes: the weights were written inline", st.Size())
+	}
+}
+
+// TestLlamaFixturesReproduce reruns scripts/make-llama-fixture.py and
+// checks it writes the committed fixtures byte for byte, so the torch
+// oracle and testdata/llama cannot drift apart. It needs Debian's
+// python3-torch and is skipped, saying so, where that is not installed.
+func TestLlamaFixturesReproduce(t *testing.T) {
+	if err := exec.Command("/usr/bin/python3", "-c", "import torch").Run(); err != nil {
+		t.Skip("SKIPPED: /usr/bin/python3 cannot import torch (apt-get install python3-torch); the committed fixtures are not re-derived")
+	}
+	out := t.TempDir()
+	cmd := exec.Command("/usr/bin/python3", "../../scripts/make-llama-fixture.py", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make-llama-fixture.py: %v\n%s", err, b)
+	}
+	want, _ := filepath.Glob("testdata/llama/*/*")
+	got, _ := filepath.Glob(filepath.Join(out, "*", "*"))
+	if len(got) != len(want) {
+		t.Errorf("the script wrote %d files, testdata/llama holds %d", len(got), len(want))
+	}
+	for _, w := range want {
+		rel, _ := filepath.Rel("testdata/llama", w)
+		a, _ := os.ReadFile(w)
+		b, err := os.ReadFile(filepath.Join(out, rel))
+		if err != nil || string(a) != string(b) {
+			t.Errorf("%s differs from what the script writes now (%v): regenerate with `/usr/bin/python3 scripts/make-llama-fixture.py host/model/testdata/llama`", w, err)
+		}
 	}
 }
