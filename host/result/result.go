@@ -2,7 +2,9 @@
 // found, written once as result.json and read back by reports, comparisons
 // and later phases. It takes a stand on durability: a result is written
 // atomically (temporary file, then rename), and the raw runs travel with
-// their aggregates, so every figure in a report can be recomputed.
+// their aggregates, so every figure in a report can be recomputed. A
+// number JSON cannot hold (NaN, ±Inf) never costs the file: it is written
+// as null, or left out of a map, with a warning naming its field.
 package result
 
 import (
