@@ -4,8 +4,12 @@
 // It takes a stand on losing nothing: every finished run, warmups included
 // (marked so), is appended to samples.jsonl the moment it exists, with one
 // write per line, so an interrupt, a crash or a failing plugin never costs a
-// measured sample. A failing metric plugin fails its stage with an error kept
-// in the Result; the built-in figures are still aggregated and written.
+// measured sample; a write cut short is truncated back off, so a line is
+// whole or absent, and ReadJournal and Rebuild read the journal back after a
+// crash (a torn last line is reported, not fatal). A failing metric plugin
+// fails its stage with an error kept in the Result, a non-finite value it
+// sets is dropped with a warning, and the built-in figures are still
+// aggregated and written.
 //
 // The engine knows nothing of TOML, ONNX or WebAssembly: it takes a
 // gen.Generator and small hook interfaces (Measurer), so tests drive it with
