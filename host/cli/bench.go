@@ -146,9 +146,9 @@ func printRunPath(w io.Writer, f roofline.RunPathFigures) {
 	fmt.Fprintf(w, "case     %s, %d → %d tokens, %s, intra-op threads %s; median of %d interleaved runs per engine after one warm-up\n",
 		mi.Model, f.PromptTokens, f.NewTokens, mi.Runtime, threadsText(mi.Threads.IntraOp), f.Reps)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "engine\tTTFT ms\tdecode tok/s\tforeign CPU (cores)\t")
+	fmt.Fprintln(tw, "engine\tTTFT ms\tdecode tok/s\tforeign CPU (cores)\tvoluntary switches\tminor faults\t")
 	for _, r := range f.Rows {
-		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t\n", r.Engine, r.TTFTms, r.DecodeTPS, r.ForeignCPU)
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t\n", r.Engine, r.TTFTms, r.DecodeTPS, r.ForeignCPU, r.VoluntarySwitches, r.MinorFaults)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "pipe run / bare: decode ×%.3f (paired ×%.3f, target ≥ 0.99), TTFT ×%.3f (paired ×%.3f, target ≤ 1.01)\n\n",

@@ -3,6 +3,7 @@ package roofline
 import (
 	"context"
 	"fmt"
+	"syscall"
 	"time"
 
 	"github.com/pipe-bench/pipe/host/engine"
@@ -74,8 +75,15 @@ type RunPathRow struct {
 	DecodeAll []float64 `json:"decode_tps_runs"`
 	// ForeignCPU is the median over this engine's timed runs of other
 	// processes' mean CPU use during the run, in cores.
-	ForeignCPU float64   `json:"foreign_cpu_cores"`
-	foreign    []float64 // per run
+	ForeignCPU float64 `json:"foreign_cpu_cores"`
+	// VoluntarySwitches and MinorFaults are this process's (all threads')
+	// medians per call, the call's work outside the timed window included:
+	// counts of what the harness itself wakes and touches, which other
+	// processes' load hardly moves, unlike the timings.
+	VoluntarySwitches float64 `json:"voluntary_switches"`
+	MinorFaults       float64 `json:"minor_faults"`
+	foreign           []float64
+	switches, faults  []float64
 }
 
 // RunPath decodes one case through `pipe run`'s path, pipe's generator alone
@@ -172,9 +180,12 @@ func RunPath(ctx context.Context, o RunPathOptions) (RunPathFigures, error) {
 				return f, err
 			}
 			say("%s, run %d of %d", each[i].name, rep+2, o.Reps+1)
+			var ru0, ru1 syscall.Rusage
+			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 			mon := sysinfo.StartMonitor()
 			ttft, decode, err := each[i].run()
 			foreign, _ := mon.Stop()
+			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 			if err != nil {
 				return f, fmt.Errorf("bench run path: %s: %w", each[i].name, err)
 			}
@@ -185,6 +196,8 @@ func RunPath(ctx context.Context, o RunPathOptions) (RunPathFigures, error) {
 			r.TTFTAll = append(r.TTFTAll, ttft)
 			r.DecodeAll = append(r.DecodeAll, decode)
 			r.foreign = append(r.foreign, foreign)
+			r.switches = append(r.switches, float64(ru1.Nvcsw-ru0.Nvcsw))
+			r.faults = append(r.faults, float64(ru1.Minflt-ru0.Minflt))
 		}
 	}
 	f.ForeignCPU, f.LoadMean = window.Stop()
@@ -193,6 +206,7 @@ func RunPath(ctx context.Context, o RunPathOptions) (RunPathFigures, error) {
 		r.Engine = each[i].name
 		r.TTFTms, r.DecodeTPS = stats.Percentile(r.TTFTAll, 50), stats.Percentile(r.DecodeAll, 50)
 		r.ForeignCPU = stats.Percentile(r.foreign, 50)
+		r.VoluntarySwitches, r.MinorFaults = stats.Percentile(r.switches, 50), stats.Percentile(r.faults, 50)
 	}
 	f.Rows = rows
 	run, bareRow := rows[0], rows[2]
