@@ -61,6 +61,9 @@ func PresetNames() []string {
 // GPT-2 124M builds in a few seconds; later calls return at once.
 func Builtin(name string, seed uint64, style string) (dir string, err error) {
 	if lc, ok := llamaPreset(name); ok {
+		if style != "" && style != StyleOptimum && style != StyleFused {
+			return "", unknownStyle(style)
+		}
 		return buildLlamaSeeded(name, lc, seed)
 	}
 	preset, ok := Presets[name]
@@ -194,7 +197,7 @@ func cacheKey(cfg Config, seed uint64, style string) string {
 // Resolve turns a --model argument into a model directory: a built-in name
 // is built (or found in the cache) with seed and style; a directory with a
 // Llama-family config.json and no ONNX decoder is built into the cache, from
-// its safetensors weights when it has them (BuildCheckpoint), else with
+// its safetensors weights when it has them (BuildFromDir), else with
 // seeded random ones; anything else is taken as a path, and seed and style
 // are ignored (a model on disk has its own weights, and Load reads its style
 // from the graph). The Llama family has one graph style, StyleOptimum, so

@@ -229,21 +229,21 @@ func ParseLlamaConfig(b []byte) (LlamaConfig, error) {
 		if len(h.LayerTypes) != c.Layers {
 			return LlamaConfig{}, fmt.Errorf("layer_types has %d entries but num_hidden_layers is %d", len(h.LayerTypes), c.Layers)
 		}
-		any := false
+		windowed := false
 		for i, t := range h.LayerTypes {
 			switch t {
 			case "full_attention":
 				c.SlidingLayer[i] = false
 			case "sliding_attention":
-				c.SlidingLayer[i], any = true, true
+				c.SlidingLayer[i], windowed = true, true
 			default:
 				return LlamaConfig{}, fmt.Errorf("layer_types[%d] = %q: the builder lays out full_attention and sliding_attention", i, t)
 			}
 		}
-		if any && (h.SlidingWindow == nil || *h.SlidingWindow <= 0) {
+		if windowed && (h.SlidingWindow == nil || *h.SlidingWindow <= 0) {
 			return LlamaConfig{}, fmt.Errorf("layer_types has sliding_attention layers but sliding_window is not set")
 		}
-		if any {
+		if windowed {
 			c.SlidingWindow = *h.SlidingWindow
 		}
 	}

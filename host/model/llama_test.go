@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -278,7 +279,7 @@ func TestCheckpointsMatchTorch(t *testing.T) {
 				last = out.logits[0][0]
 			}
 			out.destroy()
-			if !slicesEqual(greedy, exp.Greedy) {
+			if !slices.Equal(greedy, exp.Greedy) {
 				t.Errorf("greedy ids %v, torch %v", greedy, exp.Greedy)
 			}
 			again, err := Resolve(src, 0, "")
@@ -297,18 +298,6 @@ func argmax(v []float32) int {
 		}
 	}
 	return best
-}
-
-func slicesEqual(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestGoReferenceMatchesTorch pins the two independent oracles together on
@@ -587,6 +576,65 @@ func TestLlamaFixturesReproduce(t *testing.T) {
 		b, err := os.ReadFile(filepath.Join(out, rel))
 		if err != nil || string(a) != string(b) {
 			t.Errorf("%s differs from what the script writes now (%v): regenerate with `/usr/bin/python3 scripts/make-llama-fixture.py host/model/testdata/llama`", w, err)
+		}
+	}
+}
+
+// TestParseLlamaConfig: what each family's keys switch on, and a one-line
+// refusal naming the key for what the builder cannot lay out exactly.
+func TestParseLlamaConfig(t *testing.T) {
+	base := `"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 3, "num_attention_heads": 4,
+		"vocab_size": 80, "max_position_embeddings": 64`
+	parse := func(extra string) (LlamaConfig, error) {
+		return ParseLlamaConfig([]byte("{" + base + ", " + extra + "}"))
+	}
+	ok := []struct {
+		name, extra string
+		check       func(LlamaConfig) bool
+	}{
+		{"defaults", `"model_type": "llama", "head_dim": null, "num_key_value_heads": null`, func(c LlamaConfig) bool {
+			return c.HeadDim == 8 && c.KVHeads == 4 && c.RopeTheta == 10000 && !c.TiedHead && c.SlidingWindow == 0 && c.BOS == -1 && c.EOS == -1
+		}},
+		{"eos list", `"model_type": "llama", "bos_token_id": 1, "eos_token_id": [7, 8]`, func(c LlamaConfig) bool { return c.BOS == 1 && c.EOS == 7 }},
+		{"qwen2 windows from max_window_layers", `"model_type": "qwen2", "use_sliding_window": true, "sliding_window": 8, "max_window_layers": 2`,
+			func(c LlamaConfig) bool {
+				return c.SlidingWindow == 8 && slices.Equal(c.SlidingLayer, []bool{false, false, true}) && c.QKVBias && !c.OBias
+			}},
+		{"qwen2 window off", `"model_type": "qwen2", "use_sliding_window": false, "sliding_window": 8`, func(c LlamaConfig) bool { return c.SlidingWindow == 0 }},
+		{"layer_types", `"model_type": "qwen3", "sliding_window": 4, "layer_types": ["sliding_attention", "full_attention", "sliding_attention"]`,
+			func(c LlamaConfig) bool {
+				return c.SlidingWindow == 4 && slices.Equal(c.SlidingLayer, []bool{true, false, true}) && c.QKNorm
+			}},
+		{"rope_parameters (transformers 5)", `"model_type": "llama", "rope_parameters": {"rope_type": "linear", "factor": 4, "rope_theta": 500}`,
+			func(c LlamaConfig) bool { return c.Rope.Type == "linear" && c.Rope.Factor == 4 && c.RopeTheta == 500 }},
+		{"default rope type", `"model_type": "mistral", "rope_scaling": {"rope_type": "default"}`, func(c LlamaConfig) bool { return c.Rope.Type == "" }},
+		{"phi3 fused", `"model_type": "phi3", "sliding_window": 2047`, func(c LlamaConfig) bool { return c.Fused && c.SlidingWindow == 2047 }},
+	}
+	for _, tc := range ok {
+		c, err := parse(tc.extra)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+		} else if !tc.check(c) {
+			t.Errorf("%s: %+v", tc.name, c)
+		}
+	}
+	bad := []struct{ extra, want string }{
+		{`"model_type": "gpt_neox"`, `model_type "gpt_neox" is not an architecture pipe builds`},
+		{`"model_type": "gpt2"`, `the built-in gpt2`},
+		{`"hidden_size": 32`, `no model_type`},
+		{`"model_type": "llama", "hidden_act": "gelu"`, `hidden_act "gelu"`},
+		{`"model_type": "phi3", "partial_rotary_factor": 0.75`, `partial_rotary_factor 0.75`},
+		{`"model_type": "llama", "rope_interleaved": true`, `rope_interleaved`},
+		{`"model_type": "phi3", "rope_scaling": {"type": "longrope", "short_factor": [1], "long_factor": [1]}`, `rope_scaling type "longrope" is not supported`},
+		{`"model_type": "llama", "rope_scaling": {"rope_type": "llama3", "factor": 8}`, `rope_scaling llama3`},
+		{`"model_type": "llama", "num_key_value_heads": 3`, `num_attention_heads = 4 is not a multiple of num_key_value_heads = 3`},
+		{`"model_type": "llama", "head_dim": 7`, `head_dim = 7`},
+		{`"model_type": "qwen3", "layer_types": ["full_attention"]`, `layer_types has 1 entries but num_hidden_layers is 3`},
+	}
+	for _, tc := range bad {
+		_, err := parse(tc.extra)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error %v, want one line containing %q", tc.extra, err, tc.want)
 		}
 	}
 }
