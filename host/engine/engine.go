@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"runtime/debug"
 	"slices"
 	"sort"
@@ -153,7 +152,8 @@ func Run(ctx context.Context, plan *pipeline.Plan, g gen.Generator, opt Options)
 		}
 	}
 	prog.done()
-	res.Env.ForeignCPU, res.Env.LoadDuring = mon.Stop()
+	u := mon.StopUsage()
+	res.Env.ForeignCPU, res.Env.StealCPU, res.Env.LoadDuring = u.ForeignCores, u.StealCores, u.LoadMean
 
 	for i := range res.Cases {
 		c := &res.Cases[i]
@@ -202,7 +202,8 @@ func runCase(ctx context.Context, plan *pipeline.Plan, cs pipeline.CaseSpec, ci 
 	mon := sysinfo.StartMonitor()
 	caseStart := time.Now()
 	defer func() {
-		c.ForeignCPU, _ = mon.Stop()
+		u := mon.StopUsage()
+		c.ForeignCPU, c.StealCPU = u.ForeignCores, u.StealCores
 		c.WallNS = int64(time.Since(caseStart))
 	}()
 
@@ -291,8 +292,11 @@ func runCase(ctx context.Context, plan *pipeline.Plan, cs pipeline.CaseSpec, ci 
 		if fixed || n < max(gs.MinRuns, 2) || time.Since(measuredStart).Seconds() < gs.MinSeconds {
 			return false
 		}
-		xs := values(c.Runs, stopMetric)
-		return len(xs) >= 2 && stats.RelCIHalfWidth(xs) <= gs.StopRelCI
+		// A case stopped here summarizes its means at
+		// stats.AdaptiveMeanLevel (aggregate), which corrects the
+		// interval's coverage for stopping on it.
+		c.PrecisionStop = stats.PreciseEnough(values(c.Runs, stopMetric), gs.StopRelCI)
+		return c.PrecisionStop
 	}
 
 	streams := c.Params.Streams
@@ -396,14 +400,34 @@ func SeededPrompt(cs pipeline.CaseSpec, vocab int) Prompt {
 	return Prompt{IDs: rows}
 }
 
+// values returns metric id's value in every valid run that has one;
+// statistics leave out and count any non-finite value (stats.Finite).
 func values(runs []result.Run, id string) []float64 {
 	xs := make([]float64, 0, len(runs))
 	for _, r := range runs {
-		if v, ok := r.Values[id]; ok && r.Valid && !math.IsNaN(v) {
+		if v, ok := r.Values[id]; ok && r.Valid {
 			xs = append(xs, v)
 		}
 	}
 	return xs
+}
+
+// summarize describes metric id over the valid runs: itl_ms over every
+// inter-token gap of every run (stats.SummarizeClustered: percentiles of
+// gaps, not of per-run mean gaps), any other metric over its per-run values.
+func summarize(runs []result.Run, id string, opts stats.Options) stats.Summary {
+	if id == metric.ITL {
+		var gaps [][]float64
+		for _, r := range runs {
+			if _, ok := r.Values[metric.ITL]; ok && r.Valid && len(r.ITLms) > 0 {
+				gaps = append(gaps, r.ITLms)
+			}
+		}
+		if len(gaps) > 0 {
+			return stats.SummarizeClustered(gaps, opts)
+		}
+	}
+	return stats.SummarizeWith(values(runs, id), opts)
 }
 
 // addCase aggregates c's runs and carries its problems and warnings into
@@ -427,7 +451,12 @@ func newRun(index, stream int, m measure.Run) *result.Run {
 }
 
 // aggregate computes per-metric summaries over the valid runs and collects
-// invariant problems and outlier warnings.
+// invariant problems and outlier warnings. itl_ms is summarized over every
+// token gap of the valid runs (its percentiles are of gaps, its intervals
+// from a bootstrap over runs); every other metric over its per-run values.
+// A case the precision rule stopped early gets its mean intervals at
+// stats.AdaptiveMeanLevel. An outlier warning names only what was measured
+// (other processes' CPU, the hypervisor's steal), else "cause not measured".
 func aggregate(c *result.Case, spec pipeline.AggregateSpec) {
 	ids := map[string]bool{}
 	for _, r := range c.Runs {
@@ -452,14 +481,20 @@ func aggregate(c *result.Case, spec pipeline.AggregateSpec) {
 	}
 	sort.Strings(sorted)
 	for _, id := range sorted {
-		xs := values(c.Runs, id)
-		if len(xs) == 0 {
+		opts := stats.Options{Percentiles: spec.Percentiles, OutlierZ: spec.OutlierZ}
+		if c.PrecisionStop {
+			opts.MeanLevel = stats.AdaptiveMeanLevel
+		}
+		s := summarize(c.Runs, id, opts)
+		if s.Dropped > 0 {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: %d values are not finite numbers and are left out of its statistics", id, s.Dropped))
+		}
+		if s.N == 0 {
 			continue
 		}
-		s := stats.SummarizeWith(xs, stats.Options{Percentiles: spec.Percentiles, OutlierZ: spec.OutlierZ})
 		c.Stats[id] = s
 		if s.Outliers > 0 {
-			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: %d of %d runs are outliers (modified z-score > 10 on the MAD); a background process or a cold cache may have interfered", id, s.Outliers, s.N))
+			c.Warnings = append(c.Warnings, stats.OutlierWarning(id, s, spec.OutlierZ, sysinfo.Interference(c.ForeignCPU, c.StealCPU)))
 		}
 	}
 }

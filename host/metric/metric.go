@@ -184,7 +184,7 @@ func NewRegistry() *Registry {
 const (
 	TTFT        = "ttft_ms"
 	TPOT        = "tpot_ms"
-	ITL         = "itl_ms" // per-run summary: the mean gap; all gaps are kept in the run
+	ITL         = "itl_ms" // per run: the mean gap; a case's statistics: over every gap
 	E2E         = "e2e_ms"
 	DecodeTPS   = "decode_tps"
 	PrefillTPS  = "prefill_tps"
@@ -203,7 +203,7 @@ var Builtin = []Def{
 	{ID: TPOT, Unit: "ms", Better: Lower, Source: "builtin",
 		Description: "time per output token after the first: (E2E − TTFT) / (n − 1)"},
 	{ID: ITL, Unit: "ms", Better: Lower, Source: "builtin",
-		Description: "inter-token latency: the n − 1 gaps between consecutive generated tokens (per-run value: their mean; all gaps kept)"},
+		Description: "inter-token latency: the n − 1 gaps between consecutive generated tokens; a run's value is their mean, a case's statistics (mean, percentiles, std) are over every gap of its valid runs, with intervals from a bootstrap that resamples runs"},
 	{ID: E2E, Unit: "ms", Better: Lower, Source: "builtin",
 		Description: "end to end: request start → last token id available; E2E ≥ TTFT always"},
 	{ID: DecodeTPS, Unit: "tok/s", Better: Higher, Source: "builtin",

@@ -176,7 +176,11 @@ type Env struct {
 	// ForeignCPU is the mean CPU use of other processes during the run, in
 	// cores (from /proc/stat minus this process), the usual cause of noise.
 	ForeignCPU float64 `json:"foreign_cpu_cores"`
-	GPU        string  `json:"gpu,omitempty"`
+	// StealCPU is the mean CPU the hypervisor stole from this machine during
+	// the run, in cores (/proc/stat's steal column; absent when 0), apart
+	// from ForeignCPU.
+	StealCPU float64 `json:"steal_cpu_cores,omitempty"`
+	GPU      string  `json:"gpu,omitempty"`
 }
 
 // Case is one point of the pipeline's matrix.
@@ -194,7 +198,14 @@ type Case struct {
 	Warnings []string           `json:"warnings,omitempty"`
 	// ForeignCPU is the other processes' mean CPU use during this case, in cores.
 	ForeignCPU float64 `json:"foreign_cpu_cores"`
-	WallNS     int64   `json:"wall_ns"`
+	// StealCPU is the hypervisor's mean steal time during this case, in
+	// cores (absent when 0), apart from ForeignCPU.
+	StealCPU float64 `json:"steal_cpu_cores,omitempty"`
+	// PrecisionStop is true when the adaptive rule stopped the case before
+	// max_runs because the stop metric's interval was narrow enough; its
+	// mean intervals then use stats.AdaptiveMeanLevel.
+	PrecisionStop bool  `json:"precision_stop,omitempty"`
+	WallNS        int64 `json:"wall_ns"`
 }
 
 // CaseParams are the knobs that define a case.

@@ -8,7 +8,7 @@ import (
 
 // OutlierRule describes OutlierIndices for warnings and reports; %v is the
 // threshold.
-const OutlierRule = "more than %v robust standard deviations (Qn) from the median, on the log scale for positive values, or %[1]v resolution steps when most values tie"
+const OutlierRule = "more than %v robust SDs (Qn) from the median on the log scale"
 
 // DescribeOutlierRule is OutlierRule with its threshold (0 means
 // DefaultOutlierZ).
@@ -143,4 +143,11 @@ func qnScale(xs []float64) float64 {
 		dn = float64(n) / (float64(n) + 3.8)
 	}
 	return saturate(q * dn)
+}
+
+// OutlierWarning is the warning for metric id whose summary s has
+// outliers by the rule at threshold (0: DefaultOutlierZ), followed by cause:
+// what was measured that could explain them (sysinfo.Interference).
+func OutlierWarning(id string, s Summary, threshold float64, cause string) string {
+	return fmt.Sprintf("%s: %d of %d runs are outliers (%s); %s", id, s.Outliers, s.RunCount(), DescribeOutlierRule(threshold), cause)
 }

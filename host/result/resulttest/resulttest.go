@@ -14,6 +14,7 @@ import (
 	"github.com/pipe-bench/pipe/host/metric"
 	"github.com/pipe-bench/pipe/host/result"
 	"github.com/pipe-bench/pipe/host/stats"
+	"github.com/pipe-bench/pipe/host/sysinfo"
 	"github.com/pipe-bench/pipe/host/target"
 )
 
@@ -165,7 +166,7 @@ func build(started string, cases []caseData) *result.Result {
 			s := stats.Summarize(c.RunValues(d.ID))
 			c.Stats[d.ID] = s
 			if s.Outliers > 0 {
-				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: %d of %d runs are outliers (modified z-score > 10 on the MAD)", d.ID, s.Outliers, s.N))
+				c.Warnings = append(c.Warnings, stats.OutlierWarning(d.ID, s, 0, sysinfo.Interference(c.ForeignCPU, c.StealCPU)))
 			}
 		}
 		r.Cases = append(r.Cases, c)
