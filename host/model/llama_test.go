@@ -9,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pipe-bench/pipe/host/onnxpb"
 	"github.com/pipe-bench/pipe/host/safetensors"
+	ort "github.com/yalue/onnxruntime_go"
+	"google.golang.org/protobuf/proto"
 )
 
 // tinyLlamaConfigs are one small config.json per family, each switching on
@@ -635,6 +638,60 @@ func TestParseLlamaConfig(t *testing.T) {
 		_, err := parse(tc.extra)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: error %v, want one line containing %q", tc.extra, err, tc.want)
+		}
+	}
+}
+
+// TestLlamaGraphFusesInORT: ONNX Runtime's optimizer recognises the spelled
+// out RMSNorm (SimplifiedLayerNormalization: two per layer, the final norm,
+// and qwen3's q/k norms) and SiLU (QuickGelu, one per layer) of the built
+// graph; a rewrite that breaks its patterns would run the unfused ops.
+func TestLlamaGraphFusesInORT(t *testing.T) {
+	requireORT(t)
+	for _, family := range []string{"llama", "qwen3"} {
+		c := tinyLlama(t, family)
+		m, err := Load(buildLlamaTo(t, c, strongWeights(1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts, err := ort.NewSessionOptions()
+		if err != nil {
+			t.Fatal(err)
+		}
+		optimized := filepath.Join(t.TempDir(), "optimized.onnx")
+		if err := opts.SetOptimizedModelFilePath(optimized); err != nil {
+			t.Fatal(err)
+		}
+		outs := []string{Logits}
+		for i := 0; i < m.Config.Layers; i++ {
+			k, v := m.KVOutput(i)
+			outs = append(outs, k, v)
+		}
+		sess, err := ort.NewDynamicAdvancedSession(m.Path, m.InputNames, outs, opts)
+		opts.Destroy()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess.Destroy()
+		b, err := os.ReadFile(optimized)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mp onnxpb.ModelProto
+		if err := proto.Unmarshal(b, &mp); err != nil {
+			t.Fatal(err)
+		}
+		ops := map[string]int{}
+		for _, n := range mp.GetGraph().GetNode() {
+			ops[n.GetOpType()]++
+		}
+		norms := 2*c.Layers + 1
+		if c.QKNorm {
+			norms += 2 * c.Layers
+		}
+		if ops["SimplifiedLayerNormalization"] != norms || ops["QuickGelu"] != c.Layers || ops["Pow"] != 0 || ops["Sigmoid"] != 0 {
+			t.Errorf("%s: ORT left SimplifiedLayerNormalization ×%d (want %d), QuickGelu ×%d (want %d), Pow ×%d, Sigmoid ×%d (want 0)",
+				family, ops["SimplifiedLayerNormalization"], norms, ops["QuickGelu"], c.Layers, ops["Pow"], ops["Sigmoid"])
 		}
 	}
 }
