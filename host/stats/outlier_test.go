@@ -178,3 +178,36 @@ func TestOutlierRuleRates(t *testing.T) {
 	}
 	t.Logf("outlier rule on %d seeded samples per row:\n%s", trials, table.String())
 }
+
+// TestRobustScaleLargeSamples: beyond qnLimit values the scale is the
+// scaled MAD, which also estimates σ, so a large clean sample still flags
+// nothing and a far run is still found.
+func TestRobustScaleLargeSamples(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	xs := make([]float64, 5000)
+	for i := range xs {
+		xs[i] = 100 * math.Exp(0.1*r.NormFloat64())
+	}
+	if s := robustScale(xs[:qnLimit+1]); math.Abs(s-10) > 1 {
+		t.Errorf("robust scale of N(100, 10)-like data = %v, want ≈ 10", s)
+	}
+	if got := OutlierIndices(xs, 0); len(got) != 0 {
+		t.Errorf("clean 5,000-run sample: outliers %v", got)
+	}
+	xs[17] = 300
+	if got := OutlierIndices(xs, 0); !slices.Equal(got, []int{17}) {
+		t.Errorf("outliers %v, want [17]", got)
+	}
+}
+
+func BenchmarkSummarizeClustered(b *testing.B) {
+	runs := make([][]float64, 20)
+	for i := range runs {
+		for j := range 255 {
+			runs[i] = append(runs[i], 30+float64((i*7919+j*31)%97)/10)
+		}
+	}
+	for b.Loop() {
+		SummarizeClustered(runs, Options{})
+	}
+}
