@@ -12,6 +12,7 @@ import (
 	"github.com/pipe-bench/pipe/host/metric"
 	"github.com/pipe-bench/pipe/host/result"
 	"github.com/pipe-bench/pipe/host/stats"
+	"github.com/pipe-bench/pipe/host/sysinfo"
 	"github.com/pipe-bench/pipe/host/target"
 )
 
@@ -20,9 +21,11 @@ const (
 	// HighCV is the coefficient of variation above which a metric's spread
 	// is a finding.
 	HighCV = 0.10
-	// NotableForeignCPU is the other processes' CPU use, in cores, above
-	// which they are named as the likely cause of noise.
-	NotableForeignCPU = 0.25
+	// NotableForeignCPU is the other processes' CPU use (or the
+	// hypervisor's steal), in cores, above which it is named as the likely
+	// cause of noise: host/sysinfo's threshold, which the engine's outlier
+	// warnings use too.
+	NotableForeignCPU = sysinfo.NotableCores
 	// linearBand: TTFT ∝ prompt^b is "linear" when the whole 95 % interval
 	// of b lies within 1 ± linearBand.
 	linearBand = 0.1
@@ -75,7 +78,7 @@ type ScalingFit struct {
 type VarianceRow struct {
 	Case       string
 	CV         map[string]float64 // by metric ID, fractions
-	Outliers   map[string]int     // by metric ID, runs with modified z > 10
+	Outliers   map[string]int     // by metric ID, the runs stats counts as outliers
 	ForeignCPU float64
 	// Cause names the likely cause when a key metric's CV exceeds HighCV;
 	// CauseKind classifies it: "steal", "foreign", "oversubscribed",
@@ -305,8 +308,8 @@ func noiseCause(r *result.Result, c *result.Case, outliers int) (kind, cause str
 	}
 	own := threads * max(c.Params.Streams, 1)
 	switch {
-	case stealCPU(r, c) >= NotableForeignCPU:
-		return "steal", fmt.Sprintf("the hypervisor took %.2f cores (steal time) during the case — rerun on a dedicated or quieter host", stealCPU(r, c))
+	case c.StealCPU >= NotableForeignCPU && c.StealCPU >= foreign:
+		return "steal", fmt.Sprintf("the hypervisor stole %.2f cores (steal time) during the case, other processes used %.2f — rerun on a dedicated or quieter host", c.StealCPU, foreign)
 	case foreign >= NotableForeignCPU:
 		return "foreign", fmt.Sprintf("foreign CPU load %.2f cores during the case — rerun on an idle machine", foreign)
 	case cores > 0 && c.Params.Streams > 1 && own > cores:
@@ -314,19 +317,24 @@ func noiseCause(r *result.Result, c *result.Case, outliers int) (kind, cause str
 	case cores > 0 && r.Env.LoadDuring-float64(max(cores, own)) > 0.5:
 		return "load", fmt.Sprintf("load average %.1f on %d cores during the run (this case measured %.2f cores of foreign CPU) — rerun on an idle machine", r.Env.LoadDuring, r.Env.Cores, foreign)
 	case outliers > 0:
-		return "outliers", fmt.Sprintf("%d outlier run(s) (modified z-score > 10) without measured foreign load — rerun, or add runs so they weigh less", outliers)
+		return "outliers", fmt.Sprintf("%d outlier run(s) (%s) without measured foreign load or steal — rerun, or add runs so they weigh less", outliers, stats.DescribeOutlierRule(outlierZ(r)))
 	case r.Env.Governor != "" && r.Env.Governor != "performance":
 		return "governor", fmt.Sprintf("no foreign load or outliers measured; the CPU governor is %q — set it to performance, or add runs", r.Env.Governor)
 	}
-	return "unexplained", "no foreign load or outliers measured, so the cause was not measured — add runs or pin threads"
+	return "unexplained", "no foreign load, steal or outliers measured, so the cause was not measured — add runs or pin threads"
 }
 
-// stealCPU is the CPU the hypervisor gave to other guests during the case,
-// in cores: noise that no process on this machine caused. The seam for
-// issue 9 item 9: host/sysinfo is to record steal time in the result
-// (per case and per run); until a result carries it this is 0 and nothing
-// is blamed on it.
-func stealCPU(r *result.Result, c *result.Case) float64 { return 0 }
+// outlierZ is the outlier threshold the run used (its aggregate settings),
+// 0 for the default.
+func outlierZ(r *result.Result) float64 {
+	switch v := r.Pipeline.Settings["outlier_z"].(type) {
+	case float64:
+		return v
+	case int:
+		return float64(v)
+	}
+	return 0
+}
 
 func pct(f float64) string { return fmt.Sprintf("%.0f %%", f*100) }
 

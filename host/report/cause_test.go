@@ -17,17 +17,21 @@ func TestNoiseCause(t *testing.T) {
 		foreign float64
 		load    float64
 		want    string
+		steal   float64
 	}{
-		{"foreign load", result.CaseParams{Batch: 1, Streams: 1}, 0.8, 1, "foreign CPU load 0.80 cores"},
-		{"own streams oversubscribe", result.CaseParams{Batch: 1, Streams: 4}, 0.01, 8.9, "4 streams × 2 intra-op threads = 8 threads on 2 cores"},
-		{"load beyond pipe's own", result.CaseParams{Batch: 1, Streams: 1}, 0.1, 4.9, "load average 4.9 on 2 cores"},
+		{"foreign load", result.CaseParams{Batch: 1, Streams: 1}, 0.8, 1, "foreign CPU load 0.80 cores", 0},
+		// The hypervisor's steal is named apart from other processes.
+		{"steal time", result.CaseParams{Batch: 1, Streams: 1}, 0.05, 1, "the hypervisor stole 0.60 cores (steal time) during the case, other processes used 0.05", 0.6},
+		{"foreign load beside less steal", result.CaseParams{Batch: 1, Streams: 1}, 0.8, 1, "foreign CPU load 0.80 cores", 0.3},
+		{"own streams oversubscribe", result.CaseParams{Batch: 1, Streams: 4}, 0.01, 8.9, "4 streams × 2 intra-op threads = 8 threads on 2 cores", 0},
+		{"load beyond pipe's own", result.CaseParams{Batch: 1, Streams: 1}, 0.1, 4.9, "load average 4.9 on 2 cores", 0},
 		// Nothing measured: no cause is guessed (it once named frequency,
 		// thermal and memory placement, none of which pipe measures).
-		{"nothing measured", result.CaseParams{Batch: 1, Streams: 1}, 0, 1.5, "no foreign load or outliers measured, so the cause was not measured"},
+		{"nothing measured", result.CaseParams{Batch: 1, Streams: 1}, 0, 1.5, "no foreign load, steal or outliers measured, so the cause was not measured", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := &result.Result{Env: result.Env{Cores: 2, LoadDuring: tc.load}, Cases: []result.Case{{ID: "c", Params: tc.params, Stats: noisy, ForeignCPU: tc.foreign}}}
+			r := &result.Result{Env: result.Env{Cores: 2, LoadDuring: tc.load}, Cases: []result.Case{{ID: "c", Params: tc.params, Stats: noisy, ForeignCPU: tc.foreign, StealCPU: tc.steal}}}
 			a := Analyze(r, Options{})
 			if len(a.Variance) != 1 || !strings.Contains(a.Variance[0].Cause, tc.want) {
 				t.Errorf("cause %q, want it to contain %q", a.Variance[0].Cause, tc.want)

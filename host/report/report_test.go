@@ -254,7 +254,7 @@ func TestNoiseCauses(t *testing.T) {
 	}{
 		{"foreign CPU in the case", func(r *result.Result) {}, "foreign CPU load 0.80 cores during the case"},
 		{"busy machine, quiet case", func(r *result.Result) { r.Cases[1].ForeignCPU = 0.1; r.Env.LoadDuring = 6 }, "load average 6.0 on 2 cores during the run"},
-		{"outliers only", func(r *result.Result) { r.Cases[1].ForeignCPU = 0.1 }, "2 outlier run(s) (modified z-score > 10) without measured foreign load"},
+		{"outliers only", func(r *result.Result) { r.Cases[1].ForeignCPU = 0.1 }, "2 outlier run(s) (more than 10 robust SDs (Qn) from the median on the log scale) without measured foreign load or steal"},
 		{"governor", func(r *result.Result) {
 			r.Cases[1].ForeignCPU = 0.1
 			r.Env.Governor = "powersave"
