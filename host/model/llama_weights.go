@@ -52,7 +52,11 @@ func BuildFromDir(dir string, seed uint64) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	name := filepath.Base(filepath.Clean(dir))
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	name := filepath.Base(abs) // "." names the directory it is
 	if !safetensors.IsCheckpoint(dir) {
 		return buildLlamaCachedFrom(name, lc, seed, dir)
 	}
