@@ -20,6 +20,7 @@ import (
 
 	"github.com/pipe-bench/pipe/host/finalreport"
 	"github.com/pipe-bench/pipe/host/metric"
+	"github.com/pipe-bench/pipe/host/report"
 	"github.com/pipe-bench/pipe/host/result"
 )
 
@@ -678,8 +679,11 @@ func leakCharts(r *result.Result) []Chart {
 			}
 			// Leave a band above the runs for the legend.
 			padAxis(&p.Y, 0, 0.3)
-			caption := fmt.Sprintf("Least-squares slope %s per run, 95 %% CI [%s, %s], over runs %d–%d (R² %s); the leak threshold is %s per run, so the verdict is %q.",
-				finalreport.Bytes(lk.Slope), finalreport.Bytes(lk.SlopeCI[0]), finalreport.Bytes(lk.SlopeCI[1]), lk.SkipRuns, len(lk.RSSAfter)-1, fixed2(lk.R2), finalreport.Bytes(lk.Threshold), lk.Verdict)
+			caption := fmt.Sprintf("Theil–Sen slope %s per run within the segments between steps, 95 %% CI [%s, %s], over runs %d–%d; steps: %s; the leak threshold is %s per run, so the verdict is %q.",
+				finalreport.Bytes(lk.Slope), finalreport.Bytes(lk.SlopeCI[0]), finalreport.Bytes(lk.SlopeCI[1]), lk.SkipRuns, len(lk.RSSAfter)-1, report.LeakSteps(lk), finalreport.Bytes(lk.Threshold), lk.Verdict)
+			if lk.Reason != "" {
+				caption += " Why: " + lk.Reason + "."
+			}
 			if !isFinite(lk.Slope) || !isFinite(lk.Intercept) {
 				caption += " The fit is not finite, so no line is drawn."
 			}
