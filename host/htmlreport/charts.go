@@ -777,9 +777,12 @@ func throughputCharts(r *result.Result) []Chart {
 		xTicks(p, float64(pts[0].Concurrency), concurrency)
 		caption := fmt.Sprintf("Peak %s output tok/s at %s (concurrency %d), %s× the %s of %s.",
 			finalreport.Num(best.OutputTPS), best.Case, best.Concurrency, fixed2(ratio(best.OutputTPS, first.OutputTPS)), finalreport.Num(first.OutputTPS), first.Case)
-		if sat := r.Throughput.Saturation; sat != "" {
-			caption += fmt.Sprintf(" After %s, a further step gains less than %.0f %%: throughput has saturated.", sat, 100*r.Throughput.SaturationGain)
-		} else {
+		switch t := r.Throughput; {
+		case t.Saturation != "":
+			caption += fmt.Sprintf(" After %s, a further step gains less than %.0f %% by the whole interval of its gain: throughput has saturated.", t.Saturation, 100*t.SaturationGain)
+		case t.Undecided != "":
+			caption += " No saturation called: " + t.Undecided + "."
+		default:
 			caption += " Throughput never stopped growing over the measured range."
 		}
 		return p, caption + leftOut(nonFinite, "output tok/s value(s) were"), nil
