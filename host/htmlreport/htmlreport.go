@@ -150,6 +150,7 @@ type page struct {
 	Env        [][2]string
 	Metrics    []metric.Def
 	Method     string
+	Outliers   string // the outlier rule, report.OutlierRule
 }
 
 // section is one result's charts and tables: the whole page for a single
@@ -190,6 +191,7 @@ func newPage(r *result.Result, opt report.Options) *page {
 		Problems: r.Problems, Warnings: r.Warnings, Errors: r.Errors,
 		Env:    envRows(r),
 		Method: stats.PercentileMethod,
+		Outliers: report.OutlierRule(r),
 	}
 	if p.Title == "" {
 		p.Title = "pipe result"

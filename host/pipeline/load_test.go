@@ -102,7 +102,7 @@ formats = ["md", "pdf"]
 				`p.toml:12: generate.runs: must be ≥ 1, got 0`,
 				`p.toml:14: aggregate.percentiles: percentile 0 is outside (0, 100); e.g. 50, 95, 99.9`,
 				`p.toml:14: aggregate.percentiles: percentile 100 is outside (0, 100); e.g. 50, 95, 99.9`,
-				`p.toml:15: aggregate.outlier_z: must be > 0 (hyperfine uses 10), got 0`,
+				`p.toml:15: aggregate.outlier_z: must be > 0 (the default is 5 robust SDs), got 0`,
 				`p.toml:17: report.formats.1: unknown format "pdf"; use md, json, csv, html, or the name of a declared report plugin`,
 			},
 		},

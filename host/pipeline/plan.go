@@ -118,7 +118,7 @@ type MeasureSpec struct {
 // AggregateSpec: statistics settings.
 type AggregateSpec struct {
 	Percentiles []float64 // reported percentiles, e.g. 50, 90, 95, 99
-	// OutlierZ is the modified z-score above which a run is an outlier.
+	// OutlierZ is the robust z-score (stats.RobustZ) above which a run is an outlier.
 	OutlierZ float64
 	// LeakThreshold is the RSS growth per run, in bytes, above which the
 	// leak detector calls a leak (phase 3); 0 disables the verdict.

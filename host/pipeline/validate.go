@@ -166,7 +166,7 @@ func (l *loader) validate(doc *fileDoc) *Plan {
 	if l.seen("aggregate.outlier_z") {
 		p.Aggregate.OutlierZ = a.OutlierZ
 		if a.OutlierZ <= 0 {
-			l.addf("aggregate.outlier_z", "must be > 0 (hyperfine uses 10), got %v", a.OutlierZ)
+			l.addf("aggregate.outlier_z", "must be > 0 (the default is %v robust SDs), got %v", DefaultOutlierZ, a.OutlierZ)
 		}
 	}
 	p.Aggregate.LeakThreshold = float64(a.LeakThreshold)

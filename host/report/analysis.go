@@ -317,7 +317,7 @@ func noiseCause(r *result.Result, c *result.Case, outliers int) (kind, cause str
 	case cores > 0 && r.Env.LoadDuring-float64(max(cores, own)) > 0.5:
 		return "load", fmt.Sprintf("load average %.1f on %d cores during the run (this case measured %.2f cores of foreign CPU) — rerun on an idle machine", r.Env.LoadDuring, r.Env.Cores, foreign)
 	case outliers > 0:
-		return "outliers", fmt.Sprintf("%d outlier run(s) (%s) without measured foreign load or steal — rerun, or add runs so they weigh less", outliers, stats.DescribeOutlierRule(outlierZ(r)))
+		return "outliers", fmt.Sprintf("%d outlier run(s) (%s) without measured foreign load or steal — rerun, or add runs so they weigh less", outliers, OutlierRule(r))
 	case r.Env.Governor != "" && r.Env.Governor != "performance":
 		return "governor", fmt.Sprintf("no foreign load or outliers measured; the CPU governor is %q — set it to performance, or add runs", r.Env.Governor)
 	}
@@ -326,6 +326,11 @@ func noiseCause(r *result.Result, c *result.Case, outliers int) (kind, cause str
 
 // outlierZ is the outlier threshold the run used (its aggregate settings),
 // 0 for the default.
+// OutlierRule states the outlier rule the result's runs were judged by
+// (stats.DescribeOutlierRule at the pipeline's aggregate.outlier_z), for
+// every report that explains its outlier counts.
+func OutlierRule(r *result.Result) string { return stats.DescribeOutlierRule(outlierZ(r)) }
+
 func outlierZ(r *result.Result) float64 {
 	switch v := r.Pipeline.Settings["outlier_z"].(type) {
 	case float64:

@@ -360,7 +360,7 @@ func writeVariance(w *mdWriter, r *result.Result, a *Analysis) {
 	if len(a.Variance) == 0 {
 		return
 	}
-	w.f("## Variance\n\nCoefficient of variation (std / mean) per case; outliers are runs with a modified z-score above 10 on the MAD. A CV above %s is explained from what was measured.\n\n", pct(HighCV))
+	w.f("## Variance\n\nCoefficient of variation (std / mean) per case; outliers are runs %s. A CV above %s is explained from what was measured.\n\n", OutlierRule(r), pct(HighCV))
 	head := []string{"Case"}
 	for _, id := range KeyMetrics {
 		head = append(head, "CV "+sentenceName(id))
@@ -438,5 +438,5 @@ func writeDefinitions(w *mdWriter, r *result.Result) {
 		}
 		w.f("- **%s** (%s, %s is better): %s%s\n", id, def.Unit, def.Better, def.Description, src)
 	}
-	w.f("\nStatistics: percentiles by %s; mean CI by Student's t; median and p95 CIs from order statistics (binomial, distribution-free); outliers by modified z-score > 10 (1.4826 × MAD scale); CV = std / mean.\n", stats.PercentileMethod)
+	w.f("\nStatistics: percentiles by %s; mean CI by Student's t; median and p95 CIs from order statistics (binomial, distribution-free); outliers are runs %s; CV = std / mean.\n", stats.PercentileMethod, OutlierRule(r))
 }
