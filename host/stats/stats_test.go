@@ -235,7 +235,8 @@ func TestPercentileNames(t *testing.T) {
 		p    float64
 		ok   bool
 	}{{"p75", 75, true}, {"p99.9", 99.9, true}, {"p0", 0, true}, {"p100", 100, true},
-		{"p101", 0, false}, {"q50", 0, false}, {"p", 0, false}, {"p-1", 0, false}, {"p1e2", 0, false}} {
+		{"p101", 0, false}, {"q50", 0, false}, {"p", 0, false}, {"p-1", 0, false}, {"p1e2", 0, false},
+		{"pNaN", 0, false}, {"pnan", 0, false}, {"pInf", 0, false}, {"pinfinity", 0, false}} {
 		p, err := ParsePercentileName(tt.name)
 		if (err == nil) != tt.ok || (tt.ok && p != tt.p) {
 			t.Errorf("ParsePercentileName(%q) = %v, %v", tt.name, p, err)

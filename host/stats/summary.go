@@ -115,7 +115,7 @@ func ParsePercentileName(name string) (float64, error) {
 		return 0, fmt.Errorf("percentile %q: want p followed by a number, e.g. p95", name)
 	}
 	p, err := strconv.ParseFloat(num, 64)
-	if err != nil || p < 0 || p > 100 || strings.ContainsAny(num, "eE+-") {
+	if err != nil || !(p >= 0 && p <= 100) || strings.ContainsAny(num, "eE+-") {
 		return 0, fmt.Errorf("percentile %q: want a number from 0 to 100 after p, e.g. p99.9", name)
 	}
 	return p, nil
