@@ -332,6 +332,17 @@ func TestThroughputCountsOnlyValidRuns(t *testing.T) {
 	}
 }
 
+// The case-level throughput.output_tps a target judges is the curve's
+// figure: valid runs over the span, not every token over the harness wall.
+func TestCaseThroughputIsTheCurvesFigure(t *testing.T) {
+	half := tpCase("s2", 1, 2, 10, 64, func(int) float64 { return 1000 }, 0, 1, 2, 3, 4)
+	tps, rps := CaseThroughput(&half)
+	p := ThroughputOf([]result.Case{half}, 0, 0, 0).Points[0]
+	if tps != p.OutputTPS || rps != p.RequestsPS || tps != 64 || rps != 1 {
+		t.Errorf("CaseThroughput = %.1f tok/s, %.2f req/s; the curve says %.1f, %.2f; want 64 tok/s, 1 req/s", tps, rps, p.OutputTPS, p.RequestsPS)
+	}
+}
+
 // A run whose E2E is not a number neither counts nor poisons the point.
 func TestThroughputSkipsNonFiniteRuns(t *testing.T) {
 	c := tpCase("s1", 1, 1, 6, 64, func(int) float64 { return 1000 })

@@ -145,6 +145,16 @@ func ThroughputOf(cases []result.Case, gain float64, cores, intraOp int) *result
 	return t
 }
 
+// CaseThroughput is the case-level throughput.output_tps and
+// throughput.requests_ps of c, by the curve's one definition: the tokens and
+// requests of the valid runs over the wall span of all runs (the longest
+// stream's summed E2E). The runner records it on every case, so a target on
+// throughput.output_tps judges the figure the curve plots.
+func CaseThroughput(c *result.Case) (outputTPS, requestsPS float64) {
+	outputTPS, requestsPS, _, _ = spanThroughput(runsOf(c, max(c.Params.Batch, 1)))
+	return outputTPS, requestsPS
+}
+
 // spanRun is what the throughput of one run needs.
 type spanRun struct {
 	stream int

@@ -233,9 +233,9 @@ const (
 // CaseLevel lists the case-level metrics the engine computes.
 var CaseLevel = []Def{
 	{ID: ThroughputOutputTPS, Unit: "tok/s", Better: Higher, Source: "builtin",
-		Description: "generated tokens of all streams and rows / wall time of the case's measured runs"},
+		Description: "generated tokens of the valid runs, all streams and rows / the case's span (the longest stream's summed E2E; invalid runs count in the span)"},
 	{ID: ThroughputRequestsPS, Unit: "req/s", Better: Higher, Source: "builtin",
-		Description: "finished requests / wall time of the case's measured runs"},
+		Description: "valid requests / the case's span (the longest stream's summed E2E)"},
 	{ID: ThroughputPeakRSS, Unit: "MiB", Better: Lower, Source: "builtin",
 		Description: "peak RSS of the process during the case's measured runs"},
 }

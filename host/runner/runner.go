@@ -139,6 +139,16 @@ func newRunDir(root, name string) (string, error) {
 
 // analyse adds the memory and throughput sections the plan asks for.
 func analyse(plan *pipeline.Plan, res *result.Result) {
+	for i := range res.Cases {
+		c := &res.Cases[i]
+		if len(c.Runs) == 0 {
+			continue
+		}
+		if c.Values == nil {
+			c.Values = map[string]float64{}
+		}
+		c.Values[metric.ThroughputOutputTPS], c.Values[metric.ThroughputRequestsPS] = analysis.CaseThroughput(c)
+	}
 	if th := plan.Aggregate.LeakThreshold; th > 0 {
 		m := &result.Memory{LoadRSSDelta: res.Model.LoadRSSDelta, LoadPeakRSS: res.Model.LoadPeakRSS, ArenaSettings: plan.Model.Options}
 		for i := range res.Cases {
