@@ -6,6 +6,7 @@
 #   scripts/fuzz.sh                        every Fuzz* function, 10 minutes each
 #   scripts/fuzz.sh FuzzParse FuzzDecode   only these (by name, in any package)
 #   FUZZTIME=30s scripts/fuzz.sh           a smoke run
+#   FUZZPARALLEL=1 scripts/fuzz.sh …       one fuzzing worker (default: go's, one per core)
 #
 # The targets are found with grep -rn '^func Fuzz' over the module's
 # *_test.go files, so new ones join without editing this script. A bench
@@ -55,7 +56,7 @@ for t in "${targets[@]}"; do
 	log="$LOGS/$name-$(echo "$dir" | tr / _).log"
 	echo "fuzz.sh: $dir $name for $FUZZTIME" >&2
 	status=ok
-	if ! nice go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "./$dir" >"$log" 2>&1; then
+	if ! nice go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" ${FUZZPARALLEL:+-parallel "$FUZZPARALLEL"} "./$dir" >"$log" 2>&1; then
 		status=FAIL
 		failed=1
 	fi
