@@ -157,7 +157,8 @@ func fitAxis(a *plot.Axis, name string) error {
 		}
 		return fmt.Errorf("no finite value to draw on its %s axis", name)
 	case math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0):
-		return fmt.Errorf("its %s axis would reach %g to %g", name, lo, hi)
+		// Finite data whose drawn extent (a whisker, a bar) overflows.
+		return fmt.Errorf("its values are too far apart to draw on one axis (the %s axis would reach %g to %g)", name, lo, hi)
 	}
 	if lo > hi {
 		lo, hi = hi, lo
@@ -292,7 +293,10 @@ func promptScalingCharts(r *result.Result) []Chart {
 				continue
 			}
 			lo, hi := s.MeanCI[0], s.MeanCI[1]
-			if lo == 0 && hi == 0 || !isFinite(lo) || !isFinite(hi) {
+			// No bar where the interval is missing or its arms overflow
+			// (mean − lower bound is +Inf for an interval wider than
+			// float64 holds).
+			if lo == 0 && hi == 0 || !isFinite(s.Mean-lo) || !isFinite(hi-s.Mean) {
 				lo, hi = s.Mean, s.Mean
 			}
 			pts = append(pts, point{float64(c.Params.PromptTokens), keyOf(c.Params), s.Mean, lo, hi, fmt.Sprintf("→%d", c.Params.NewTokens)})

@@ -189,8 +189,8 @@ func newPage(r *result.Result, opt report.Options) *page {
 		Title:    r.Pipeline.Name,
 		Valid:    r.Valid,
 		Problems: r.Problems, Warnings: r.Warnings, Errors: r.Errors,
-		Env:    envRows(r),
-		Method: stats.PercentileMethod,
+		Env:      envRows(r),
+		Method:   stats.PercentileMethod,
 		Outliers: report.OutlierRule(r),
 	}
 	if p.Title == "" {

@@ -88,6 +88,22 @@ func TestUnplottableData(t *testing.T) {
 			notes: []string{"too far apart"},
 		},
 		{
+			// The box's whiskers (quartile − 1.5 IQR) overflow to −Inf.
+			name: "one run at −MaxFloat64 among ordinary values", phase: "phase2-latency",
+			mutate: func(r *result.Result) { r.Cases[0].Runs[1].Values["ttft_ms"] = -math.MaxFloat64 },
+			notes:  []string{"too far apart"},
+		},
+		{
+			// mean − lower bound overflows: the bar would reach −Inf.
+			name: "an interval wider than float64 holds", phase: "phase2-latency",
+			mutate: func(r *result.Result) {
+				s := r.Cases[1].Stats["ttft_ms"]
+				s.Mean, s.MeanCI = math.MaxFloat64/2, [2]float64{-math.MaxFloat64, math.MaxFloat64}
+				r.Cases[1].Stats["ttft_ms"] = s
+			},
+			drawn: "TTFT vs prompt length",
+		},
+		{
 			name: "NaN and ±Inf run values and gaps", phase: "phase2-latency",
 			mutate: func(r *result.Result) {
 				c := &r.Cases[0]
