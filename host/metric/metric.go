@@ -105,6 +105,22 @@ func (r *Registry) Claim(name, source string) error {
 	return nil
 }
 
+// Known reports whether id names a metric: one defined here, or a dotted
+// ID in the namespace of a plugin that claimed it (Claim) — a plugin's
+// metrics are declared by its manifest when it loads, so a pipeline is
+// checked against the namespace before any plugin runs, and the run
+// registers the declarations themselves.
+func (r *Registry) Known(id string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if _, ok := r.defs[id]; ok {
+		return true
+	}
+	ns, _, dotted := strings.Cut(id, ".")
+	owner, claimed := r.spaces[ns]
+	return dotted && claimed && owner.Source != "builtin"
+}
+
 // claim records d as the first definition in namespace ns; r.mu is held.
 func (r *Registry) claim(ns string, d Def) {
 	if r.defs == nil {

@@ -95,3 +95,27 @@ func TestNamespaceOwned(t *testing.T) {
 		t.Errorf("a plugin claims its own namespace: %v", err)
 	}
 }
+
+// TestKnown: a defined metric is known, and so is a dotted ID in a
+// plugin's claimed namespace (its declarations come when it loads); a
+// built-in's namespace, an undotted plugin name and an unclaimed namespace
+// are not.
+func TestKnown(t *testing.T) {
+	r := NewRegistry()
+	if err := r.Claim("jitter", "jitter"); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]bool{
+		TTFT:                true,
+		ThroughputOutputTPS: true,
+		"jitter.itl_cv":     true,
+		"jitter":            false,
+		"ttft_ms.extra":     false,
+		"throughput.other":  false,
+		"other.itl_cv":      false,
+	} {
+		if got := r.Known(id); got != want {
+			t.Errorf("Known(%q) = %v, want %v", id, got, want)
+		}
+	}
+}

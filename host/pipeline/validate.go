@@ -46,17 +46,14 @@ func (l *loader) validate(doc *fileDoc) *Plan {
 	for _, pd := range doc.Plugin {
 		pluginNames = append(pluginNames, pd.Name)
 	}
-	reg := metric.NewRegistry()
-	namespaces := pluginNames
+	// One metric registry resolves every metric name of the file: the
+	// built-ins, and the namespaces the declared plugins claim (their
+	// metrics are declared when they load; metric.Registry.Known).
+	reg, claims := claimPlugins(doc)
 	knownMetric := func(key, id string) {
-		if _, ok := reg.Lookup(id); ok {
-			return
+		if !reg.Known(id) {
+			l.addf(key, "unknown metric %q; %s", id, suggestMetric(id, reg))
 		}
-		ns, _, dotted := strings.Cut(id, ".")
-		if dotted && contains(namespaces, ns) {
-			return
-		}
-		l.addf(key, "unknown metric %q; %s", id, suggestMetric(id, reg))
 	}
 
 	l.model(doc, p)
@@ -215,11 +212,9 @@ func (l *loader) validate(doc *fileDoc) *Plan {
 			l.addf(key+".expr", "%v", err)
 			continue
 		}
-		if _, ok := reg.Lookup(tg.Metric); !ok {
-			if ns, _, dotted := strings.Cut(tg.Metric, "."); !dotted || !contains(namespaces, ns) {
-				l.addf(key+".expr", "target %q: unknown metric %q; %s", td.Expr, tg.Metric, suggestMetric(tg.Metric, reg))
-				continue
-			}
+		if !reg.Known(tg.Metric) {
+			l.addf(key+".expr", "target %q: unknown metric %q; %s", td.Expr, tg.Metric, suggestMetric(tg.Metric, reg))
+			continue
 		}
 		if !percentileComputed(tg.Statistic, p.Aggregate.Percentiles) {
 			l.addf(key+".expr", "target %q: %s is not computed; add %s to aggregate.percentiles", td.Expr, tg.Statistic, strings.TrimPrefix(tg.Statistic, "p"))
@@ -242,7 +237,7 @@ func (l *loader) validate(doc *fileDoc) *Plan {
 		p.Targets = append(p.Targets, ts)
 	}
 
-	l.plugins(doc, p)
+	l.plugins(doc, p, claims)
 
 	// [inputs]
 	if len(doc.Inputs) > 0 {
@@ -412,10 +407,29 @@ func (l *loader) choice(key string, v *string, choices []string) {
 	}
 }
 
-// plugins checks [[plugin]] tables and resolves their .wasm paths.
-func (l *loader) plugins(doc *fileDoc, p *Plan) {
+// claimPlugins returns the metric registry validation resolves names
+// through: the built-in metrics, and the namespace of every declared plugin
+// whose name is well-formed and not declared before, claimed for it. The
+// errors are the refused claims (a plugin named like a built-in metric), by
+// the plugin's index, for plugins to report.
+func claimPlugins(doc *fileDoc) (*metric.Registry, map[int]error) {
+	reg, refused := metric.NewRegistry(), map[int]error{}
+	seen := map[string]bool{}
+	for i, pd := range doc.Plugin {
+		if pluginPattern.MatchString(pd.Name) && !seen[pd.Name] && !contains(BuiltinFormats, pd.Name) {
+			if err := reg.Claim(pd.Name, pd.Name); err != nil {
+				refused[i] = err
+			}
+		}
+		seen[pd.Name] = true
+	}
+	return reg, refused
+}
+
+// plugins checks [[plugin]] tables and resolves their .wasm paths; claims
+// are claimPlugins' refusals.
+func (l *loader) plugins(doc *fileDoc, p *Plan, claims map[int]error) {
 	names := map[string]bool{}
-	builtins := metric.NewRegistry()
 	for i, pd := range doc.Plugin {
 		key := fmt.Sprintf("plugin.%d", i)
 		// Limits left unset stay 0: the plugin host owns their defaults
@@ -432,10 +446,8 @@ func (l *loader) plugins(doc *fileDoc, p *Plan) {
 			// A report plugin's format is its name, and the built-in
 			// format would answer to it: the plugin would never run.
 			l.addf(key+".name", "plugin name %q is taken by the built-in report format %s: rename the plugin", pd.Name, pd.Name)
-		default:
-			if err := builtins.Claim(pd.Name, pd.Name); err != nil {
-				l.addf(key+".name", "%v", err)
-			}
+		case claims[i] != nil:
+			l.addf(key+".name", "%v", claims[i])
 		}
 		names[pd.Name] = true
 		ref := pd.Path
