@@ -28,34 +28,34 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/pipe-bench/pipe/host/metric"
-	"github.com/pipe-bench/pipe/host/result"
 	"github.com/pipe-bench/pipe/sdk/abi"
+	"github.com/pipe-bench/pipe/sdk/schema"
 )
 
 // Name is the SDK's name and ABI version, sent in every manifest.
 const Name = "pipe-go-sdk/abi-v1"
 
-// Types a plugin works with, shared with the host.
+// Types a plugin works with, shared with the host (sdk/schema defines the
+// result's; the SDK links nothing of the host).
 type (
 	// Run is one measured run in a metric batch.
 	Run = abi.Run
 	// Values maps metric IDs to values.
 	Values = map[string]float64
 	// MetricDef declares a metric: namespaced ID, unit, direction.
-	MetricDef = metric.Def
+	MetricDef = schema.MetricDef
 	// ReportFormat declares a report plugin's file.
 	ReportFormat = abi.ReportFormat
 	// Result is a whole pipeline result, as targets and reports see it.
-	Result = result.Result
+	Result = schema.Result
 	// Verdict is a target's outcome.
-	Verdict = result.Verdict
+	Verdict = schema.Verdict
 )
 
 // Directions for MetricDef.Better.
 const (
-	Higher = metric.Higher
-	Lower  = metric.Lower
+	Higher = schema.Higher
+	Lower  = schema.Lower
 )
 
 // Inputs a metric plugin may ask for, besides built-in metric IDs

@@ -15,6 +15,8 @@ package gen
 import (
 	"context"
 	"time"
+
+	"github.com/pipe-bench/pipe/sdk/schema"
 )
 
 // Generator produces tokens. A Generator is not safe for concurrent use
@@ -55,16 +57,9 @@ type Request struct {
 	Sampling Sampling
 }
 
-// Sampling configures token selection. Temperature 0 means greedy (argmax).
-type Sampling struct {
-	Temperature float64 `json:"temperature,omitempty" toml:"temperature"`
-	TopK        int     `json:"top_k,omitempty" toml:"top_k"`
-	TopP        float64 `json:"top_p,omitempty" toml:"top_p"`
-	Seed        uint64  `json:"seed,omitempty" toml:"seed"`
-}
-
-// Greedy reports whether s selects the argmax.
-func (s Sampling) Greedy() bool { return s.Temperature <= 0 }
+// Sampling configures token selection (sdk/schema's type: it is recorded in
+// every result). Temperature 0 means greedy (argmax).
+type Sampling = schema.Sampling
 
 // Trace is everything one request produced, before any metric is derived.
 type Trace struct {
@@ -84,32 +79,10 @@ type Trace struct {
 	RunNS []int64 `json:"run_ns,omitempty"`
 }
 
-// Info describes a loaded model and the runtime that runs it.
-type Info struct {
-	Model        string  `json:"model"`       // "gpt2" or the directory
-	ModelHash    string  `json:"model_hash"`  // sha256 of the ONNX file, hex
-	ModelBytes   int64   `json:"model_bytes"` // size of the ONNX file(s)
-	Parameters   int64   `json:"parameters"`  // weight count, when known
-	GraphStyle   string  `json:"graph_style"` // "optimum" or "fused"
-	Layers       int     `json:"layers"`
-	Heads        int     `json:"heads"`
-	KVHeads      int     `json:"kv_heads"`
-	HeadDim      int     `json:"head_dim"`
-	Vocab        int     `json:"vocab"`
-	MaxPositions int     `json:"max_positions"`
-	EOS          int64   `json:"eos"`
-	Device       string  `json:"device"`
-	Runtime      string  `json:"runtime"`        // "onnxruntime 1.29.0"
-	RuntimePath  string  `json:"runtime_path"`   // the shared library used
-	LoadNS       int64   `json:"load_ns"`        // session creation time
-	LoadRSSDelta int64   `json:"load_rss_delta"` // RSS after − before loading, bytes
-	LoadPeakRSS  int64   `json:"load_peak_rss"`  // peak RSS during loading, bytes
-	Threads      Threads `json:"threads"`
-}
-
-// Threads records the runtime's threading.
-type Threads struct {
-	IntraOp  int  `json:"intra_op"`
-	InterOp  int  `json:"inter_op"`
-	Spinning bool `json:"spinning"`
-}
+// Info describes a loaded model and the runtime that runs it, and Threads
+// the runtime's threading (sdk/schema's types: they are recorded in every
+// result).
+type (
+	Info    = schema.Model
+	Threads = schema.Threads
+)

@@ -7,52 +7,27 @@ package metric
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/pipe-bench/pipe/sdk/schema"
 )
 
 // Better says which direction of change is an improvement.
-type Better string
+type Better = schema.Better
 
 const (
-	Higher Better = "higher"
-	Lower  Better = "lower"
+	Higher = schema.Higher
+	Lower  = schema.Lower
 )
 
-// Def defines one metric.
-type Def struct {
-	ID          string `json:"id"`          // e.g. "ttft_ms", "jitter.itl_cv"
-	Unit        string `json:"unit"`        // "ms", "tok/s", "bytes", "%", "1"
-	Better      Better `json:"better"`      // higher or lower
-	Description string `json:"description"` // one line, printed in reports
-	Source      string `json:"source"`      // "builtin" or the plugin's name
-}
-
-var idPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$`)
+// Def defines one metric: the type is sdk/schema's, so plugins declare
+// metrics without linking the registry.
+type Def = schema.MetricDef
 
 // ValidateID reports what is wrong with a metric ID, if anything.
-func ValidateID(id string) error {
-	if !idPattern.MatchString(id) {
-		return fmt.Errorf("metric id %q: want lowercase letters, digits, '_' and '.' (e.g. jitter.itl_cv)", id)
-	}
-	return nil
-}
-
-// Validate reports what is wrong with d, if anything.
-func (d Def) Validate() error {
-	if err := ValidateID(d.ID); err != nil {
-		return err
-	}
-	if d.Unit == "" {
-		return fmt.Errorf("metric %s: missing unit", d.ID)
-	}
-	if d.Better != Higher && d.Better != Lower {
-		return fmt.Errorf("metric %s: better must be %q or %q, got %q", d.ID, Higher, Lower, d.Better)
-	}
-	return nil
-}
+func ValidateID(id string) error { return schema.ValidateMetricID(id) }
 
 // Registry holds metric definitions by ID. The zero value is ready to use.
 //
@@ -86,7 +61,7 @@ func (r *Registry) Register(d Def) error {
 		return fmt.Errorf("metric %s: defined twice (by %s and %s)", d.ID, old.Source, d.Source)
 	}
 	if owner, ok := r.spaces[Namespace(d.ID)]; ok && owner.Source != d.Source {
-		return fmt.Errorf("metric %s (%s): the name %s is taken by %s: rename the plugin", d.ID, sourceName(d.Source), Namespace(d.ID), owner.describe())
+		return fmt.Errorf("metric %s (%s): the name %s is taken by %s: rename the plugin", d.ID, sourceName(d.Source), Namespace(d.ID), describe(owner))
 	}
 	r.claim(Namespace(d.ID), d)
 	r.defs[d.ID] = d
@@ -99,7 +74,7 @@ func (r *Registry) Claim(name, source string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if owner, ok := r.spaces[name]; ok && owner.Source != source {
-		return fmt.Errorf("plugin name %q is taken by %s: rename the plugin (its name namespaces its metrics)", name, owner.describe())
+		return fmt.Errorf("plugin name %q is taken by %s: rename the plugin (its name namespaces its metrics)", name, describe(owner))
 	}
 	r.claim(name, Def{Source: source})
 	return nil
@@ -133,7 +108,7 @@ func (r *Registry) claim(ns string, d Def) {
 
 // describe names a definition for an error: "the built-in metric ttft_ms",
 // "plugin jitter's metric jitter.itl_cv", "plugin jitter".
-func (d Def) describe() string {
+func describe(d Def) string {
 	switch {
 	case d.Source == "builtin":
 		return "the built-in metric " + d.ID
@@ -196,65 +171,35 @@ func NewRegistry() *Registry {
 	return r
 }
 
-// Built-in metric IDs.
+// Built-in metric IDs (sdk/schema names them: they are keys in every result).
 const (
-	TTFT        = "ttft_ms"
-	TPOT        = "tpot_ms"
-	ITL         = "itl_ms" // per run: the mean gap; a case's statistics: over every gap
-	E2E         = "e2e_ms"
-	DecodeTPS   = "decode_tps"
-	PrefillTPS  = "prefill_tps"
-	TokenizeMS  = "tokenize_ms"
-	PeakRSS     = "peak_rss_mb"
-	OutsideRun  = "outside_run_pct"
-	OutputTPS   = "output_tps" // whole request: generated tokens of all rows / E2E
-	RSSAfterRun = "rss_after_mb"
+	TTFT        = schema.TTFT
+	TPOT        = schema.TPOT
+	ITL         = schema.ITL
+	E2E         = schema.E2E
+	DecodeTPS   = schema.DecodeTPS
+	PrefillTPS  = schema.PrefillTPS
+	TokenizeMS  = schema.TokenizeMS
+	PeakRSS     = schema.PeakRSS
+	OutsideRun  = schema.OutsideRun
+	OutputTPS   = schema.OutputTPS
+	RSSAfterRun = schema.RSSAfterRun
 )
 
 // Builtin lists the metrics pipe derives from every trace, with the
 // definitions printed in every report.
-var Builtin = []Def{
-	{ID: TTFT, Unit: "ms", Better: Lower, Source: "builtin",
-		Description: "time to first token: request start (before tokenization) → first generated token id available (after sampling)"},
-	{ID: TPOT, Unit: "ms", Better: Lower, Source: "builtin",
-		Description: "time per output token after the first: (E2E − TTFT) / (n − 1)"},
-	{ID: ITL, Unit: "ms", Better: Lower, Source: "builtin",
-		Description: "inter-token latency: the n − 1 gaps between consecutive generated tokens; a run's value is their mean, a case's statistics (mean, percentiles, std) are over every gap of its valid runs, with intervals from a bootstrap that resamples runs"},
-	{ID: E2E, Unit: "ms", Better: Lower, Source: "builtin",
-		Description: "end to end: request start → last token id available; E2E ≥ TTFT always"},
-	{ID: DecodeTPS, Unit: "tok/s", Better: Higher, Source: "builtin",
-		Description: "decode rate: (n − 1) / (E2E − TTFT), per sequence"},
-	{ID: PrefillTPS, Unit: "tok/s", Better: Higher, Source: "builtin",
-		Description: "prefill rate: prompt tokens / TTFT, per sequence"},
-	{ID: OutputTPS, Unit: "tok/s", Better: Higher, Source: "builtin",
-		Description: "request throughput: generated tokens of all batch rows / E2E"},
-	{ID: TokenizeMS, Unit: "ms", Better: Lower, Source: "builtin",
-		Description: "tokenization time, included in TTFT (0 for token-id prompts)"},
-	{ID: PeakRSS, Unit: "MiB", Better: Lower, Source: "builtin",
-		Description: "peak resident set size of the pipe process during the run (sampled every ≤ 10 ms, and VmHWM)"},
-	{ID: RSSAfterRun, Unit: "MiB", Better: Lower, Source: "builtin",
-		Description: "resident set size right after the run finished"},
-	{ID: OutsideRun, Unit: "%", Better: Lower, Source: "builtin",
-		Description: "share of E2E spent outside the runtime's Run calls (tokenization, sampling, buffer handling)"},
-}
+var Builtin = schema.BuiltinMetrics
 
-// Case-level metric IDs: one value per case, computed by the engine over the
-// case's concurrent streams (they have no per-run distribution).
+// Case-level metric IDs: one value per case, computed over the case's
+// concurrent streams (they have no per-run distribution).
 const (
-	ThroughputOutputTPS  = "throughput.output_tps"
-	ThroughputRequestsPS = "throughput.requests_ps"
-	ThroughputPeakRSS    = "throughput.peak_rss_mib"
+	ThroughputOutputTPS  = schema.ThroughputOutputTPS
+	ThroughputRequestsPS = schema.ThroughputRequestsPS
+	ThroughputPeakRSS    = schema.ThroughputPeakRSS
 )
 
-// CaseLevel lists the case-level metrics the engine computes.
-var CaseLevel = []Def{
-	{ID: ThroughputOutputTPS, Unit: "tok/s", Better: Higher, Source: "builtin",
-		Description: "generated tokens of the valid runs, all streams and rows / the case's span (the longest stream's summed E2E; invalid runs count in the span)"},
-	{ID: ThroughputRequestsPS, Unit: "req/s", Better: Higher, Source: "builtin",
-		Description: "valid requests / the case's span (the longest stream's summed E2E)"},
-	{ID: ThroughputPeakRSS, Unit: "MiB", Better: Lower, Source: "builtin",
-		Description: "peak RSS of the process during the case's measured runs"},
-}
+// CaseLevel lists the case-level metrics.
+var CaseLevel = schema.CaseLevelMetrics
 
 // ShortName is the name a reader knows a built-in metric by, for sentences
 // and chart labels ("TTFT", "decode tok/s"); other IDs come back as they are.

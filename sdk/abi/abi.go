@@ -1,7 +1,8 @@
 // Package abi is pipe's plugin ABI v1: the names, status codes, documents and
-// wire encodings that the host (host/plugin) and the Go SDK (sdk) share. It is
-// plain Go with no build tags, so the same code encodes on one side and
-// decodes on the other, and it compiles for GOOS=linux and GOOS=wasip1 alike.
+// wire encodings that the host (host/plugin) and the Go SDK (sdk) share, over
+// the result types of sdk/schema. It is plain Go with no build tags, so the
+// same code encodes on one side and decodes on the other, and it compiles for
+// GOOS=linux and GOOS=wasip1 alike.
 //
 // The package takes a stand on encoding, chosen by measurement: small
 // documents (the manifest, the configuration, verdicts, a whole result for a
@@ -19,7 +20,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pipe-bench/pipe/host/metric"
+	"github.com/pipe-bench/pipe/sdk/schema"
 )
 
 // Version is the plugin ABI version this package speaks.
@@ -117,7 +118,7 @@ type Manifest struct {
 	Kinds []string `json:"kinds"`
 	// Metrics are the per-run and corpus values a metric plugin produces.
 	// IDs are namespaced by the plugin's name: "<name>.<metric>".
-	Metrics []metric.Def `json:"metrics,omitempty"`
+	Metrics []schema.MetricDef `json:"metrics,omitempty"`
 	// Inputs lists what the plugin reads: InputTokenMS, InputITL and
 	// built-in metric IDs for metric batches; InputTokenMS/InputITL also
 	// keep the per-run arrays in the result a target or report receives.
@@ -173,8 +174,8 @@ func (m *Manifest) Validate() error {
 		seen[d.ID] = true
 	}
 	for _, in := range m.Inputs {
-		if in != InputTokenMS && in != InputITL && (metric.Def{ID: in, Unit: "1", Better: metric.Lower}).Validate() != nil {
-			return fmt.Errorf("manifest %s: input %q: want %q, %q or a built-in metric ID such as %q", m.Name, in, InputTokenMS, InputITL, metric.TTFT)
+		if in != InputTokenMS && in != InputITL && schema.ValidateMetricID(in) != nil {
+			return fmt.Errorf("manifest %s: input %q: want %q, %q or a built-in metric ID such as %q", m.Name, in, InputTokenMS, InputITL, schema.TTFT)
 		}
 	}
 	if m.Has(KindReport) {

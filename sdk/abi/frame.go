@@ -10,7 +10,7 @@ import (
 	"sort"
 	"unsafe"
 
-	"github.com/pipe-bench/pipe/host/result"
+	"github.com/pipe-bench/pipe/sdk/schema"
 )
 
 // A frame is how bulk numbers cross the boundary: a 4-byte magic, a u32
@@ -28,7 +28,7 @@ const maxHeader = 16 << 20
 // arrays the plugin asked for are filled; the rest stay empty.
 type Run struct {
 	Case         string             `json:"case"`   // case ID, e.g. "p128-n64-b1"
-	Params       result.CaseParams  `json:"params"` // the case's knobs
+	Params       schema.CaseParams  `json:"params"` // the case's knobs
 	Index        int                `json:"index"`  // run index within the case
 	PromptTokens int                `json:"prompt_tokens"`
 	OutputTokens int                `json:"output_tokens"`
@@ -47,7 +47,7 @@ type batchHeader struct {
 
 type batchCase struct {
 	ID     string            `json:"id"`
-	Params result.CaseParams `json:"params"`
+	Params schema.CaseParams `json:"params"`
 }
 
 // Projection says which parts of a run a batch carries.
@@ -279,7 +279,7 @@ func DecodeMetricOutput(b []byte) (MetricOutput, error) {
 
 // TargetOutput is what pipe_target returns (JSON).
 type TargetOutput struct {
-	Verdicts []result.Verdict `json:"verdicts"`
+	Verdicts []schema.Verdict `json:"verdicts"`
 }
 
 func startFrame(magic string, header any, bodySize int) []byte {
@@ -394,7 +394,7 @@ func (r *reader) f64s() []float64 {
 
 // RunOf builds the Run a metric plugin sees from a result's case and one
 // of its runs (before projection).
-func RunOf(c *result.Case, r *result.Run) Run {
+func RunOf(c *schema.Case, r *schema.Run) Run {
 	return Run{
 		Case:         c.ID,
 		Params:       c.Params,
@@ -409,10 +409,10 @@ func RunOf(c *result.Case, r *result.Run) Run {
 
 // EncodeResult marshals r as a target or report plugin sees it: the runs'
 // per-token arrays stay only when the projection asks for them.
-func EncodeResult(r *result.Result, p Projection) ([]byte, error) {
+func EncodeResult(r *schema.Result, p Projection) ([]byte, error) {
 	view := *r
 	if !p.TokenMS || !p.ITL {
-		view.Cases = make([]result.Case, len(r.Cases))
+		view.Cases = make([]schema.Case, len(r.Cases))
 		for i, c := range r.Cases {
 			c.Runs = slices.Clone(c.Runs)
 			for j := range c.Runs {

@@ -11,17 +11,16 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/pipe-bench/pipe/host/metric"
-	"github.com/pipe-bench/pipe/host/result"
+	"github.com/pipe-bench/pipe/sdk/schema"
 )
 
 func sampleRuns() []Run {
 	return []Run{
-		{Case: "p16-n4-b1", Params: result.CaseParams{PromptTokens: 16, NewTokens: 4, Batch: 1}, Index: 0, PromptTokens: 16, OutputTokens: 4,
+		{Case: "p16-n4-b1", Params: schema.CaseParams{PromptTokens: 16, NewTokens: 4, Batch: 1}, Index: 0, PromptTokens: 16, OutputTokens: 4,
 			Values: map[string]float64{"ttft_ms": 12.5, "e2e_ms": 40}, TokenMS: []float64{12.5, 20, 30, 40}, ITLms: []float64{7.5, 10, 10}},
-		{Case: "p16-n4-b1", Params: result.CaseParams{PromptTokens: 16, NewTokens: 4, Batch: 1}, Index: 1, PromptTokens: 16, OutputTokens: 4,
+		{Case: "p16-n4-b1", Params: schema.CaseParams{PromptTokens: 16, NewTokens: 4, Batch: 1}, Index: 1, PromptTokens: 16, OutputTokens: 4,
 			Values: map[string]float64{"ttft_ms": 13}, TokenMS: []float64{13, 21, 31, 41}, ITLms: []float64{8, 10, 10}},
-		{Case: "p64-n4-b1", Params: result.CaseParams{PromptTokens: 64, NewTokens: 4, Batch: 1}, Index: 0, PromptTokens: 64, OutputTokens: 0},
+		{Case: "p64-n4-b1", Params: schema.CaseParams{PromptTokens: 64, NewTokens: 4, Batch: 1}, Index: 0, PromptTokens: 64, OutputTokens: 0},
 	}
 }
 
@@ -192,7 +191,7 @@ func FuzzDecodeBatch(f *testing.F) {
 func TestManifestValidate(t *testing.T) {
 	ok := func() Manifest {
 		return Manifest{Name: "jit", Kinds: []string{KindMetric}, Inputs: []string{InputITL, "ttft_ms"},
-			Metrics: []metric.Def{{ID: "jit.cv", Unit: "1", Better: "lower"}}}
+			Metrics: []schema.MetricDef{{ID: "jit.cv", Unit: "1", Better: "lower"}}}
 	}
 	tests := []struct {
 		name   string

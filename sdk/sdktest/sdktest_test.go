@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/pipe-bench/pipe/host/metric"
+	"github.com/pipe-bench/pipe/sdk/schema"
 	"github.com/pipe-bench/pipe/sdk/sdktest"
 )
 
@@ -19,14 +19,14 @@ func TestFixtureIsConsistent(t *testing.T) {
 			if len(run.TokenMS) != c.Params.NewTokens || len(run.ITLms) != c.Params.NewTokens-1 {
 				t.Fatalf("%s run %d: %d tokens, %d gaps for %d new tokens", c.ID, run.Index, len(run.TokenMS), len(run.ITLms), c.Params.NewTokens)
 			}
-			if run.Values[metric.E2E] != run.TokenMS[len(run.TokenMS)-1] || run.Values[metric.TTFT] != run.TokenMS[0] {
+			if run.Values[schema.E2E] != run.TokenMS[len(run.TokenMS)-1] || run.Values[schema.TTFT] != run.TokenMS[0] {
 				t.Errorf("%s run %d: values disagree with token times", c.ID, run.Index)
 			}
-			if run.Values[metric.E2E] < run.Values[metric.TTFT] {
+			if run.Values[schema.E2E] < run.Values[schema.TTFT] {
 				t.Errorf("%s run %d: E2E < TTFT", c.ID, run.Index)
 			}
 		}
-		if s := c.Stats[metric.TTFT]; s.N != len(c.Runs) || s.Min > s.P50 || s.P50 > s.Max {
+		if s := c.Stats[schema.TTFT]; s.N != len(c.Runs) || s.Min > s.P50 || s.P50 > s.Max {
 			t.Errorf("%s: TTFT summary %+v", c.ID, s)
 		}
 	}

@@ -1,26 +1,24 @@
-package result
+package schema
 
 import (
 	"math"
 	"sort"
-
-	"github.com/pipe-bench/pipe/host/metric"
 )
 
 // Metric returns the definition of metric id: the result's own list first
 // (it holds plugin metrics), then pipe's built-ins.
-func (r *Result) Metric(id string) (metric.Def, bool) {
+func (r *Result) Metric(id string) (MetricDef, bool) {
 	for _, d := range r.Metrics {
 		if d.ID == id {
 			return d, true
 		}
 	}
-	for _, d := range metric.Builtin {
+	for _, d := range BuiltinMetrics {
 		if d.ID == id {
 			return d, true
 		}
 	}
-	return metric.Def{}, false
+	return MetricDef{}, false
 }
 
 // MetricIDs lists every metric with statistics in any case: built-ins in
@@ -33,7 +31,7 @@ func (r *Result) MetricIDs() []string {
 		}
 	}
 	var out []string
-	for _, d := range metric.Builtin {
+	for _, d := range BuiltinMetrics {
 		if seen[d.ID] {
 			out = append(out, d.ID)
 			delete(seen, d.ID)

@@ -1,0 +1,43 @@
+package schema
+
+// Model describes a loaded model and the runtime that runs it.
+type Model struct {
+	Model        string  `json:"model"`       // "gpt2" or the directory
+	ModelHash    string  `json:"model_hash"`  // sha256 of the ONNX file, hex
+	ModelBytes   int64   `json:"model_bytes"` // size of the ONNX file(s)
+	Parameters   int64   `json:"parameters"`  // weight count, when known
+	GraphStyle   string  `json:"graph_style"` // "optimum" or "fused"
+	Layers       int     `json:"layers"`
+	Heads        int     `json:"heads"`
+	KVHeads      int     `json:"kv_heads"`
+	HeadDim      int     `json:"head_dim"`
+	Vocab        int     `json:"vocab"`
+	MaxPositions int     `json:"max_positions"`
+	EOS          int64   `json:"eos"`
+	Device       string  `json:"device"`
+	Runtime      string  `json:"runtime"`        // "onnxruntime 1.29.0"
+	RuntimePath  string  `json:"runtime_path"`   // the shared library used
+	LoadNS       int64   `json:"load_ns"`        // session creation time
+	LoadRSSDelta int64   `json:"load_rss_delta"` // RSS after − before loading, bytes
+	LoadPeakRSS  int64   `json:"load_peak_rss"`  // peak RSS during loading, bytes
+	Threads      Threads `json:"threads"`
+}
+
+// Threads records the runtime's threading.
+type Threads struct {
+	IntraOp  int  `json:"intra_op"`
+	InterOp  int  `json:"inter_op"`
+	Spinning bool `json:"spinning"`
+}
+
+// Sampling configures token selection. Temperature 0 means greedy (argmax).
+// The toml tags are the pipeline's keys for it.
+type Sampling struct {
+	Temperature float64 `json:"temperature,omitempty" toml:"temperature"`
+	TopK        int     `json:"top_k,omitempty" toml:"top_k"`
+	TopP        float64 `json:"top_p,omitempty" toml:"top_p"`
+	Seed        uint64  `json:"seed,omitempty" toml:"seed"`
+}
+
+// Greedy reports whether s selects the argmax.
+func (s Sampling) Greedy() bool { return s.Temperature <= 0 }
