@@ -179,6 +179,20 @@ func Run(ctx context.Context, plan *pipeline.Plan, g gen.Generator, opt Options)
 	return res, runErr
 }
 
+// caseRun is one case in progress: what every run of it needs, and the
+// Case its runs are added to.
+type caseRun struct {
+	plan   *pipeline.Plan
+	spec   pipeline.CaseSpec
+	index  int // the case's position in the plan, for progress lines
+	gen    gen.Generator
+	opt    Options
+	j      *journal
+	prog   *progress
+	prompt Prompt
+	c      *result.Case
+}
+
 // runCase runs warmups and measured runs of one case.
 func runCase(ctx context.Context, plan *pipeline.Plan, cs pipeline.CaseSpec, ci int, g gen.Generator, opt Options, j *journal, prog *progress) (*result.Case, error) {
 	info := g.Info()
@@ -190,186 +204,237 @@ func runCase(ctx context.Context, plan *pipeline.Plan, cs pipeline.CaseSpec, ci 
 	if err != nil {
 		return nil, fmt.Errorf("case %s: %w", cs.ID, err)
 	}
-	batch := max(cs.Batch, 1)
-	c := &result.Case{
-		ID: cs.ID,
-		Params: result.CaseParams{
-			PromptTokens: cs.PromptTokens, NewTokens: cs.NewTokens, Batch: batch,
-			Streams: max(cs.Streams, 1), Threads: info.Threads.IntraOp, Sampling: cs.Sampling,
-		},
-		Valid: true,
-	}
+	cr := &caseRun{plan: plan, spec: cs, index: ci, gen: g, opt: opt, j: j, prog: prog, prompt: prompt, c: newCase(cs, info)}
 	mon := sysinfo.StartMonitor()
 	caseStart := time.Now()
 	defer func() {
 		u := mon.StopUsage()
-		c.ForeignCPU, c.StealCPU = u.ForeignCores, u.StealCores
-		c.WallNS = int64(time.Since(caseStart))
+		cr.c.ForeignCPU, cr.c.StealCPU = u.ForeignCores, u.StealCores
+		cr.c.WallNS = int64(time.Since(caseStart))
 	}()
-
-	one := func(index, stream int, warmup bool) (*result.Run, error) {
-		req := gen.Request{NewTokens: cs.NewTokens, Sampling: cs.Sampling}
-		var sampler *measure.Sampler
-		if c.Params.Streams == 1 {
-			sampler = measure.StartSampler(plan.Generate.RSSInterval, false)
-		}
-		req.Start = time.Now()
-		req.Prompts = prompt.IDs
-		if prompt.Text != "" && opt.Tokenizer != nil {
-			ids := opt.Tokenizer.Encode(prompt.Text)
-			req.TokenizeNS = int64(time.Since(req.Start))
-			if len(ids) == len(prompt.IDs[0]) {
-				rows := make([][]int64, batch)
-				for i := range rows {
-					rows[i] = ids
-				}
-				req.Prompts = rows
-			}
-		}
-		tr, err := g.Generate(ctx, req)
-		var peak int64
-		if sampler != nil {
-			peak, _ = sampler.Stop()
-		}
-		if err != nil {
-			return nil, err
-		}
-		m := measure.FromTrace(tr, measure.Expect{NewTokens: cs.NewTokens, Batch: batch, StopAtEOS: req.StopAtEOS})
-		if peak > 0 {
-			m.Values[metric.PeakRSS] = float64(peak) / (1 << 20)
-		}
-		if c.Params.Streams == 1 {
-			// Collect and return freed Go heap to the OS before reading RSS:
-			// Go keeps freed pages until its scavenger runs, so without this
-			// the RSS series climbs towards the GC goal (GOGC) and reads as a
-			// leak. The collection also keeps GC out of the next timed run,
-			// as Go's own benchmarks do.
-			debug.FreeOSMemory()
-		}
-		m.Values[metric.RSSAfterRun] = float64(measure.RSS()) / (1 << 20)
-		if keep := plan.Measure.Metrics; len(keep) > 0 {
-			// The invariants were checked on the whole trace; only the
-			// values the pipeline asked for are kept and aggregated.
-			for id := range m.Values {
-				if !slices.Contains(keep, id) {
-					delete(m.Values, id)
-				}
-			}
-		}
-		run := newRun(index, stream, m)
-		if err := j.write(JournalRun{Type: journalRun, Case: cs.ID, Params: &c.Params, Index: index, Stream: stream, Warmup: warmup, Trace: tr, Values: m.Values, Valid: run.Valid, Problems: m.Problems}); err != nil {
-			return nil, err
-		}
-		return run, nil
+	if err := cr.warmup(ctx); err != nil {
+		return cr.c, err
 	}
+	return cr.c, cr.measure(ctx)
+}
 
-	for w := 0; w < plan.Warmup.Runs; w++ {
+// newCase is the empty result of case cs run on a generator with info.
+func newCase(cs pipeline.CaseSpec, info gen.Info) *result.Case {
+	return &result.Case{
+		ID: cs.ID,
+		Params: result.CaseParams{
+			PromptTokens: cs.PromptTokens, NewTokens: cs.NewTokens, Batch: max(cs.Batch, 1),
+			Streams: max(cs.Streams, 1), Threads: info.Threads.IntraOp, Sampling: cs.Sampling,
+		},
+		Valid: true,
+	}
+}
+
+// warmup runs the plan's warmup runs, journaled and marked as warmups.
+func (cr *caseRun) warmup(ctx context.Context) error {
+	n := cr.plan.Warmup.Runs
+	for w := 0; w < n; w++ {
 		if ctx.Err() != nil {
-			return c, ctx.Err()
+			return ctx.Err()
 		}
-		prog.update(ci, cs.ID, "warmup", w+1, plan.Warmup.Runs)
-		if _, err := one(w, 0, true); err != nil {
-			return c, fmt.Errorf("case %s warmup %d: %w", cs.ID, w+1, err)
+		cr.prog.update(cr.index, cr.spec.ID, "warmup", w+1, n)
+		if _, err := cr.one(ctx, w, 0, true); err != nil {
+			return fmt.Errorf("case %s warmup %d: %w", cr.spec.ID, w+1, err)
 		}
 	}
+	return nil
+}
 
-	gs := plan.Generate
-	fixed := gs.MaxRuns == 0
-	maxRuns := gs.MaxRuns
-	if fixed {
-		maxRuns = max(gs.Runs, 1)
-	}
-	stopMetric := gs.StopMetric
-	if stopMetric == "" {
-		stopMetric = metric.E2E
-	}
-	measuredStart := time.Now()
-	enough := func() bool {
-		n := len(c.Runs)
-		if n >= maxRuns {
-			return true
-		}
-		if fixed || n < max(gs.MinRuns, 2) || time.Since(measuredStart).Seconds() < gs.MinSeconds {
-			return false
-		}
-		// A case stopped here summarizes its means at
-		// stats.AdaptiveMeanLevel (aggregate), which corrects the
-		// interval's coverage for stopping on it.
-		c.PrecisionStop = stats.PreciseEnough(values(c.Runs, stopMetric), gs.StopRelCI)
-		return c.PrecisionStop
-	}
+// stopRule is generate's rule for when a case has enough measured runs:
+// a fixed count, or (max_runs set) the adaptive rule — at least min_runs
+// and min_seconds, then until the stop metric's mean is precise enough or
+// max_runs is reached.
+type stopRule struct {
+	spec    pipeline.GenerateSpec
+	fixed   bool
+	maxRuns int
+	metric  string
+	start   time.Time
+}
 
+func newStopRule(gs pipeline.GenerateSpec) stopRule {
+	r := stopRule{spec: gs, fixed: gs.MaxRuns == 0, maxRuns: gs.MaxRuns, metric: gs.StopMetric, start: time.Now()}
+	if r.fixed {
+		r.maxRuns = max(gs.Runs, 1)
+	}
+	if r.metric == "" {
+		r.metric = metric.E2E
+	}
+	return r
+}
+
+// enough reports whether c's finished runs satisfy the rule, and marks c
+// as stopped by the precision rule when they do by it. A case stopped
+// here summarizes its means at stats.AdaptiveMeanLevel (aggregate), which
+// corrects the interval's coverage for stopping on it.
+func (r stopRule) enough(c *result.Case) bool {
+	n := len(c.Runs)
+	if n >= r.maxRuns {
+		return true
+	}
+	if r.fixed || n < max(r.spec.MinRuns, 2) || time.Since(r.start).Seconds() < r.spec.MinSeconds {
+		return false
+	}
+	c.PrecisionStop = stats.PreciseEnough(values(c.Runs, r.metric), r.spec.StopRelCI)
+	return c.PrecisionStop
+}
+
+// measure issues the case's measured runs on its streams until the stop
+// rule is met. Every stream checks the shared rule, over the runs finished
+// so far, before it issues its next run, so streams > 1 stop adaptively as
+// one stream does; runs already in flight when the rule is met finish and
+// are kept (at most streams − 1 beyond the run that met it), and no more
+// than max_runs are ever issued. Concurrent streams share one generator,
+// which must say it is safe for that; their case peak RSS is sampled over
+// the whole phase, since per-run samples would overlap.
+func (cr *caseRun) measure(ctx context.Context) error {
+	c := cr.c
 	streams := c.Params.Streams
-	if streams == 1 {
-		for !enough() {
-			if ctx.Err() != nil {
-				return c, ctx.Err()
-			}
-			prog.update(ci, cs.ID, "run", len(c.Runs)+1, maxRuns)
-			r, err := one(len(c.Runs), 0, false)
-			if err != nil {
-				return c, fmt.Errorf("case %s run %d: %w", cs.ID, len(c.Runs)+1, err)
-			}
-			c.Runs = append(c.Runs, *r)
+	if streams > 1 {
+		if cg, ok := cr.gen.(gen.Concurrent); !ok || !cg.ConcurrentSafe() {
+			return fmt.Errorf("case %s: streams = %d needs a generator that is safe for concurrent use; this one is not (use streams = 1)", cr.spec.ID, streams)
 		}
-		return c, nil
 	}
-
-	// Concurrent streams share one generator: each stream issues runs
-	// back to back until the case has enough.
-	if cg, ok := g.(gen.Concurrent); !ok || !cg.ConcurrentSafe() {
-		return c, fmt.Errorf("case %s: streams = %d needs a generator that is safe for concurrent use; this one is not (use streams = 1)", cs.ID, streams)
-	}
+	rule := newStopRule(cr.plan.Generate)
 	var (
 		mu       sync.Mutex
 		firstErr error
 		wg       sync.WaitGroup
 		issued   int
 	)
-	sampler := measure.StartSampler(plan.Generate.RSSInterval, false)
-	for s := 0; s < streams; s++ {
-		wg.Add(1)
-		go func(stream int) {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				if firstErr != nil || ctx.Err() != nil || issued >= maxRuns {
-					mu.Unlock()
-					return
-				}
-				idx := issued
-				issued++
-				prog.update(ci, cs.ID, "run", idx+1, maxRuns)
-				mu.Unlock()
-				r, err := one(idx, stream, false)
-				mu.Lock()
-				if err != nil {
-					if firstErr == nil {
-						firstErr = fmt.Errorf("case %s run %d (stream %d): %w", cs.ID, idx+1, stream, err)
-					}
-				} else {
-					c.Runs = append(c.Runs, *r)
-				}
-				mu.Unlock()
-			}
-		}(s)
+	// next claims the index of the stream's next run, or reports that the
+	// case is done: an error, an interrupt, max_runs issued, or the stop
+	// rule met by the finished runs.
+	next := func() (int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr != nil || ctx.Err() != nil || issued >= rule.maxRuns || rule.enough(c) {
+			return 0, false
+		}
+		idx := issued
+		issued++
+		cr.prog.update(cr.index, cr.spec.ID, "run", idx+1, rule.maxRuns)
+		return idx, true
 	}
-	wg.Wait()
-	peak, _ := sampler.Stop()
-	sort.Slice(c.Runs, func(a, b int) bool { return c.Runs[a].Index < c.Runs[b].Index })
-	// throughput.output_tps and requests_ps are the runner's
-	// (analysis.CaseThroughput: valid runs over the span of all runs), one
-	// definition with the throughput curve; the peak is measured here.
-	c.Values = map[string]float64{
-		metric.ThroughputPeakRSS: float64(peak) / (1 << 20),
+	stream := func(s int) {
+		for {
+			idx, ok := next()
+			if !ok {
+				return
+			}
+			r, err := cr.one(ctx, idx, s, false)
+			mu.Lock()
+			if err != nil && firstErr == nil {
+				firstErr = fmt.Errorf("case %s run %d%s: %w", cr.spec.ID, idx+1, streamLabel(s, streams), err)
+			} else if err == nil {
+				c.Runs = append(c.Runs, *r)
+			}
+			mu.Unlock()
+		}
+	}
+	if streams == 1 {
+		stream(0)
+	} else {
+		sampler := measure.StartSampler(cr.plan.Generate.RSSInterval, false)
+		for s := 0; s < streams; s++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); stream(s) }()
+		}
+		wg.Wait()
+		peak, _ := sampler.Stop()
+		sort.Slice(c.Runs, func(a, b int) bool { return c.Runs[a].Index < c.Runs[b].Index })
+		// throughput.output_tps and requests_ps are the runner's
+		// (analysis.CaseThroughput: valid runs over the span of all runs),
+		// one definition with the throughput curve; the peak is measured here.
+		c.Values = map[string]float64{
+			metric.ThroughputPeakRSS: float64(peak) / (1 << 20),
+		}
 	}
 	if firstErr != nil {
-		return c, firstErr
+		return firstErr
 	}
-	if ctx.Err() != nil {
-		return c, ctx.Err()
+	return ctx.Err()
+}
+
+// streamLabel names the stream in a run's error when there are several.
+func streamLabel(s, streams int) string {
+	if streams == 1 {
+		return ""
 	}
-	return c, nil
+	return fmt.Sprintf(" (stream %d)", s)
+}
+
+// one times one run (a warmup when warmup is set) and journals it.
+func (cr *caseRun) one(ctx context.Context, index, stream int, warmup bool) (*result.Run, error) {
+	cs, c := cr.spec, cr.c
+	serial := c.Params.Streams == 1
+	req := gen.Request{NewTokens: cs.NewTokens, Sampling: cs.Sampling}
+	var sampler *measure.Sampler
+	if serial {
+		sampler = measure.StartSampler(cr.plan.Generate.RSSInterval, false)
+	}
+	req.Start = time.Now()
+	req.Prompts, req.TokenizeNS = cr.tokenize(req.Start, c.Params.Batch)
+	tr, err := cr.gen.Generate(ctx, req)
+	var peak int64
+	if sampler != nil {
+		peak, _ = sampler.Stop()
+	}
+	if err != nil {
+		return nil, err
+	}
+	m := measure.FromTrace(tr, measure.Expect{NewTokens: cs.NewTokens, Batch: c.Params.Batch, StopAtEOS: req.StopAtEOS})
+	if peak > 0 {
+		m.Values[metric.PeakRSS] = float64(peak) / (1 << 20)
+	}
+	if serial {
+		// Collect and return freed Go heap to the OS before reading RSS:
+		// Go keeps freed pages until its scavenger runs, so without this
+		// the RSS series climbs towards the GC goal (GOGC) and reads as a
+		// leak. The collection also keeps GC out of the next timed run,
+		// as Go's own benchmarks do.
+		debug.FreeOSMemory()
+	}
+	m.Values[metric.RSSAfterRun] = float64(measure.RSS()) / (1 << 20)
+	if keep := cr.plan.Measure.Metrics; len(keep) > 0 {
+		// The invariants were checked on the whole trace; only the
+		// values the pipeline asked for are kept and aggregated.
+		for id := range m.Values {
+			if !slices.Contains(keep, id) {
+				delete(m.Values, id)
+			}
+		}
+	}
+	run := newRun(index, stream, m)
+	if err := cr.j.write(JournalRun{Type: journalRun, Case: cs.ID, Params: &c.Params, Index: index, Stream: stream, Warmup: warmup, Trace: tr, Values: m.Values, Valid: run.Valid, Problems: m.Problems}); err != nil {
+		return nil, err
+	}
+	return run, nil
+}
+
+// tokenize returns the request's prompt rows: a text prompt is tokenized
+// again inside the timed request (its time since start returned), and its
+// ids used when they have the prompt's length; otherwise the case's ids.
+func (cr *caseRun) tokenize(start time.Time, batch int) ([][]int64, int64) {
+	p := cr.prompt
+	if p.Text == "" || cr.opt.Tokenizer == nil {
+		return p.IDs, 0
+	}
+	ids := cr.opt.Tokenizer.Encode(p.Text)
+	ns := int64(time.Since(start))
+	if len(ids) != len(p.IDs[0]) {
+		return p.IDs, ns
+	}
+	rows := make([][]int64, batch)
+	for i := range rows {
+		rows[i] = ids
+	}
+	return rows, ns
 }
 
 func casePrompt(cs pipeline.CaseSpec, info gen.Info, opt Options) (Prompt, error) {

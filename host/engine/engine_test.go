@@ -169,6 +169,37 @@ func TestAdaptiveRunCount(t *testing.T) {
 	}
 }
 
+// TestAdaptiveStopWithStreams: with concurrent streams each stream checks
+// the shared stop rule before issuing its next run, so a steady case stops
+// once the rule is met (at min_runs, plus at most the runs already in flight
+// on the other streams) instead of running to max_runs.
+func TestAdaptiveStopWithStreams(t *testing.T) {
+	const streams, minRuns, maxRuns = 4, 5, 40
+	p := plan(pipeline.CaseSpec{ID: "s4", PromptTokens: 4, NewTokens: 4, Streams: streams})
+	p.Warmup.Runs = 0
+	p.Generate = pipeline.GenerateSpec{MinRuns: minRuns, MaxRuns: maxRuns, StopMetric: metric.TTFT, StopRelCI: 0.05}
+	g := &fakeGen{ttft: constTTFT(100 * time.Millisecond), gap: time.Millisecond, concurrent: true}
+	res, err := Run(context.Background(), p, g, Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Cases[0]
+	if n := len(c.Runs); n < minRuns || n > minRuns+streams-1 {
+		t.Fatalf("%d runs, want %d to %d: the stop rule is met at %d and at most %d runs are then in flight (max_runs %d)", n, minRuns, minRuns+streams-1, minRuns, streams-1, maxRuns)
+	}
+	if !c.PrecisionStop {
+		t.Error("the case is not marked as stopped by the precision rule")
+	}
+	for i, r := range c.Runs {
+		if r.Index != i {
+			t.Errorf("run %d has index %d: every issued run finishes and is kept", i, r.Index)
+		}
+	}
+	if g.calls != len(c.Runs) {
+		t.Errorf("the generator was called %d times for %d kept runs", g.calls, len(c.Runs))
+	}
+}
+
 func TestInterruptKeepsFinishedRuns(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	g := &fakeGen{ttft: constTTFT(time.Millisecond), gap: time.Millisecond, onCall: func(call int) {
