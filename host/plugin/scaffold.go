@@ -23,7 +23,7 @@ const ModulePath = "github.com/pipe-bench/pipe"
 // when dir is outside pipe's checkout, a go.mod that points at the
 // checkout. It refuses to overwrite files and returns the paths it wrote.
 func Scaffold(dir, name, kind string) ([]string, error) {
-	if !abi.NamePattern.MatchString(name) {
+	if !abi.ValidName(name) {
 		return nil, fmt.Errorf("plugin name %q: use lowercase letters, digits and '_', starting with a letter (it namespaces the plugin's metrics)", name)
 	}
 	tmpl, ok := scaffolds[kind]

@@ -16,7 +16,6 @@ package abi
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -134,9 +133,10 @@ type ReportFormat struct {
 	MediaType string `json:"media_type"` // e.g. "application/xml"
 }
 
-// NamePattern is what a plugin's name must match; it namespaces the
-// plugin's metric IDs, as in a pipeline's [[plugin]] name.
-var NamePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+// ValidName reports whether name may be a plugin's name (schema.ValidName:
+// lowercase letters, digits and '_', starting with a letter); it namespaces
+// the plugin's metric IDs, as in a pipeline's [[plugin]] name.
+func ValidName(name string) bool { return schema.ValidName(name) }
 
 // Has reports whether m declares kind.
 func (m *Manifest) Has(kind string) bool { return slices.Contains(m.Kinds, kind) }
@@ -146,7 +146,7 @@ func (m *Manifest) Wants(input string) bool { return slices.Contains(m.Inputs, i
 
 // Validate reports the first thing wrong with m, in words that name the fix.
 func (m *Manifest) Validate() error {
-	if !NamePattern.MatchString(m.Name) {
+	if !ValidName(m.Name) {
 		return fmt.Errorf("manifest name %q: want lowercase letters, digits and '_', starting with a letter", m.Name)
 	}
 	if len(m.Kinds) == 0 {

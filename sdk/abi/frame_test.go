@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -225,6 +226,10 @@ func TestManifestValidate(t *testing.T) {
 	}
 }
 
+// namePattern is the grammar ValidName implements, as a regexp: the
+// oracle it is checked against (the SDK itself avoids package regexp).
+var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
 // FuzzManifest: a manifest from pipe_describe either validates or is
 // refused with an error; never a panic.
 func FuzzManifest(f *testing.F) {
@@ -235,7 +240,7 @@ func FuzzManifest(f *testing.F) {
 		if json.Unmarshal(b, &m) != nil {
 			return
 		}
-		if err := m.Validate(); err == nil && (len(m.Kinds) == 0 || !NamePattern.MatchString(m.Name)) {
+		if err := m.Validate(); err == nil && (len(m.Kinds) == 0 || !namePattern.MatchString(m.Name)) {
 			t.Fatalf("invalid manifest passed: %+v", m)
 		}
 	})
