@@ -3,23 +3,47 @@ package pipeline
 import (
 	"fmt"
 	"os"
+	"strings"
+
+	"github.com/pipe-bench/pipe/host/gen"
 )
+
+// caseAxis is one integer dimension of a case — prompt_tokens, new_tokens,
+// batch, streams, threads — with everything the matrix and the [[case]]
+// tables need to read, check, expand and name it. Cases are built over
+// caseAxes, never over the axes by position.
+type caseAxis struct {
+	key      string // the TOML key in [matrix] and [[case]]
+	tag      string // its prefix in a generated case id ("p" in p128-n64)
+	min      int
+	minNote  string // what the minimum means, in a [[case]] message
+	def      int    // the value when the key is not set, unless required
+	required bool   // no default: the key must be given
+	inID     bool   // always named in a generated id, else only where it varies
+	matrix   func(*matrixDoc) intList
+	table    func(*caseDoc) int
+	field    func(*CaseSpec) *int
+}
+
+var caseAxes = []caseAxis{
+	{key: "prompt_tokens", tag: "p", min: 1, required: true, inID: true,
+		matrix: func(m *matrixDoc) intList { return m.PromptTokens }, table: func(c *caseDoc) int { return c.PromptTokens }, field: func(c *CaseSpec) *int { return &c.PromptTokens }},
+	{key: "new_tokens", tag: "n", min: 1, required: true, inID: true,
+		matrix: func(m *matrixDoc) intList { return m.NewTokens }, table: func(c *caseDoc) int { return c.NewTokens }, field: func(c *CaseSpec) *int { return &c.NewTokens }},
+	{key: "batch", tag: "b", min: 1, def: 1,
+		matrix: func(m *matrixDoc) intList { return m.Batch }, table: func(c *caseDoc) int { return c.Batch }, field: func(c *CaseSpec) *int { return &c.Batch }},
+	{key: "streams", tag: "s", min: 1, def: 1,
+		matrix: func(m *matrixDoc) intList { return m.Streams }, table: func(c *caseDoc) int { return c.Streams }, field: func(c *CaseSpec) *int { return &c.Streams }},
+	{key: "threads", tag: "t", min: 0, minNote: " (0: the model's intra_op_threads)",
+		matrix: func(m *matrixDoc) intList { return m.Threads }, table: func(c *caseDoc) int { return c.Threads }, field: func(c *CaseSpec) *int { return &c.Threads }},
+}
 
 // cases checks the sampling and prompt settings and expands the matrix (or
 // the [[case]] tables) into the plan's cases, checking each against the
 // model's context length.
 func (l *loader) cases(doc *fileDoc, p *Plan) {
 	hasMatrix, hasCases := l.seen("matrix"), l.seen("case")
-	sampling := doc.Sampling
-	if sampling.Temperature < 0 {
-		l.addf("sampling.temperature", "must be ≥ 0 (0: greedy), got %v", sampling.Temperature)
-	}
-	if sampling.TopK < 0 {
-		l.addf("sampling.top_k", "must be ≥ 0 (0: off), got %d", sampling.TopK)
-	}
-	if sampling.TopP < 0 || sampling.TopP > 1 {
-		l.addf("sampling.top_p", "must be within [0, 1] (0: off), got %v", sampling.TopP)
-	}
+	l.checkSampling(doc.Sampling)
 	promptFile := ""
 	if doc.Prompt.File != "" {
 		promptFile = l.resolvePath("prompt.file", doc.Prompt.File)
@@ -52,102 +76,11 @@ func (l *loader) cases(doc *fileDoc, p *Plan) {
 		return
 	}
 
-	type axis struct {
-		key  string
-		vals []int
-		min  int
-	}
 	var raw []CaseSpec
 	if hasMatrix {
-		mx := doc.Matrix
-		p.MatrixMode = mx.Mode
-		l.choice("matrix.mode", &p.MatrixMode, matrixModes)
-		axes := []*axis{
-			{"prompt_tokens", mx.PromptTokens, 1}, {"new_tokens", mx.NewTokens, 1},
-			{"batch", mx.Batch, 1}, {"streams", mx.Streams, 1}, {"threads", mx.Threads, 0},
-		}
-		defaults := map[string]int{"batch": 1, "streams": 1, "threads": 0}
-		ok := true
-		for _, a := range axes {
-			key := "matrix." + a.key
-			if l.dec.bad[key] {
-				ok = false // its problem is reported
-				continue
-			}
-			if !l.seen(key) {
-				if d, hasDefault := defaults[a.key]; hasDefault {
-					a.vals = []int{d}
-					continue
-				}
-				l.addf("matrix", "%s is missing: list the lengths to try, e.g. %s = [128, 512]", a.key, a.key)
-				ok = false
-				continue
-			}
-			if len(a.vals) == 0 {
-				l.addf(key, "is empty: give at least one value")
-				ok = false
-			}
-			for _, v := range a.vals {
-				if v < a.min {
-					l.addf(key, "values must be ≥ %d, got %d", a.min, v)
-					ok = false
-				}
-			}
-		}
-		if !ok {
+		var ok bool
+		if raw, ok = l.matrixCases(&doc.Matrix, p); !ok {
 			return
-		}
-		if p.MatrixMode == "zip" {
-			var ref *axis
-			for _, a := range axes {
-				if len(a.vals) == 1 {
-					continue
-				}
-				if ref == nil {
-					ref = a
-				} else if len(a.vals) != len(ref.vals) {
-					l.addf("matrix."+a.key, "zip mode pairs values by position, but %s has %d values and %s has %d; give them the same length (a single value applies to every case), or set mode = \"cartesian\"",
-						ref.key, len(ref.vals), a.key, len(a.vals))
-					return
-				}
-			}
-			n := 1
-			if ref != nil {
-				n = len(ref.vals)
-			}
-			if n > MaxCases {
-				l.addf("matrix", "%d cases are more than %d; shorten the lists", n, MaxCases)
-				return
-			}
-			pick := func(a *axis, i int) int {
-				if len(a.vals) == 1 {
-					return a.vals[0]
-				}
-				return a.vals[i]
-			}
-			for i := 0; i < n; i++ {
-				raw = append(raw, CaseSpec{PromptTokens: pick(axes[0], i), NewTokens: pick(axes[1], i), Batch: pick(axes[2], i), Streams: pick(axes[3], i), Threads: pick(axes[4], i)})
-			}
-		} else {
-			n := 1
-			for _, a := range axes {
-				n *= len(a.vals)
-				if n > MaxCases {
-					l.addf("matrix", "the cartesian product has more than %d cases; shorten the lists, or use mode = \"zip\"", MaxCases)
-					return
-				}
-			}
-			for _, pt := range axes[0].vals {
-				for _, nt := range axes[1].vals {
-					for _, b := range axes[2].vals {
-						for _, s := range axes[3].vals {
-							for _, th := range axes[4].vals {
-								raw = append(raw, CaseSpec{PromptTokens: pt, NewTokens: nt, Batch: b, Streams: s, Threads: th})
-							}
-						}
-					}
-				}
-			}
 		}
 		for i := range raw {
 			raw[i].Line = l.at("matrix").Line
@@ -155,74 +88,205 @@ func (l *loader) cases(doc *fileDoc, p *Plan) {
 		}
 	} else {
 		p.MatrixMode = "cases"
-		for i, cd := range doc.Case {
-			key := fmt.Sprintf("case.%d", i)
-			c := CaseSpec{ID: cd.ID, PromptTokens: cd.PromptTokens, NewTokens: cd.NewTokens, Batch: 1, Streams: 1, Threads: cd.Threads, Line: l.at(key).Line, PromptFile: promptFile}
-			for _, k := range []string{"prompt_tokens", "new_tokens"} {
-				if !l.seen(key + "." + k) {
-					l.addf(key, "%s is missing", k)
-				}
-			}
-			if l.seen(key+".prompt_tokens") && cd.PromptTokens < 1 {
-				l.addf(key+".prompt_tokens", "must be ≥ 1, got %d", cd.PromptTokens)
-			}
-			if l.seen(key+".new_tokens") && cd.NewTokens < 1 {
-				l.addf(key+".new_tokens", "must be ≥ 1, got %d", cd.NewTokens)
-			}
-			if l.seen(key + ".batch") {
-				c.Batch = cd.Batch
-				if cd.Batch < 1 {
-					l.addf(key+".batch", "must be ≥ 1, got %d", cd.Batch)
-				}
-			}
-			if l.seen(key + ".streams") {
-				c.Streams = cd.Streams
-				if cd.Streams < 1 {
-					l.addf(key+".streams", "must be ≥ 1, got %d", cd.Streams)
-				}
-			}
-			if cd.Threads < 0 {
-				l.addf(key+".threads", "must be ≥ 0 (0: the model's intra_op_threads), got %d", cd.Threads)
-			}
-			if cd.ID != "" && !namePattern.MatchString(cd.ID) {
-				l.addf(key+".id", "case id %q: use letters, digits, '.', '_' and '-'", cd.ID)
-			}
-			if cd.PromptFile != "" {
-				c.PromptFile = l.resolvePath(key+".prompt_file", cd.PromptFile)
-				l.checkPromptFile(key+".prompt_file", c.PromptFile, p)
-			}
-			raw = append(raw, c)
-		}
+		raw = l.tableCases(doc.Case, promptFile, p)
 	}
+	nameCases(raw)
+	for i := range raw {
+		raw[i].Sampling = doc.Sampling
+		raw[i].PromptSeed = doc.Prompt.Seed
+	}
+	l.checkCases(raw, p)
+	p.Cases = raw
+}
 
-	varies := func(get func(CaseSpec) int) bool {
-		for _, c := range raw {
-			if get(c) != get(raw[0]) {
-				return true
+func (l *loader) checkSampling(s gen.Sampling) {
+	if s.Temperature < 0 {
+		l.addf("sampling.temperature", "must be ≥ 0 (0: greedy), got %v", s.Temperature)
+	}
+	if s.TopK < 0 {
+		l.addf("sampling.top_k", "must be ≥ 0 (0: off), got %d", s.TopK)
+	}
+	if s.TopP < 0 || s.TopP > 1 {
+		l.addf("sampling.top_p", "must be within [0, 1] (0: off), got %v", s.TopP)
+	}
+}
+
+// matrixCases reads and checks every axis of [matrix] and expands them,
+// pairing by position (zip) or in every combination (cartesian); ok is
+// false when a problem leaves nothing to expand.
+func (l *loader) matrixCases(mx *matrixDoc, p *Plan) (raw []CaseSpec, ok bool) {
+	p.MatrixMode = mx.Mode
+	l.choice("matrix.mode", &p.MatrixMode, matrixModes)
+	lists := make([][]int, len(caseAxes))
+	ok = true
+	for i, a := range caseAxes {
+		key := "matrix." + a.key
+		switch {
+		case l.dec.bad[key]:
+			ok = false // its problem is reported
+			continue
+		case !l.seen(key) && a.required:
+			l.addf("matrix", "%s is missing: list the lengths to try, e.g. %s = [128, 512]", a.key, a.key)
+			ok = false
+			continue
+		case !l.seen(key):
+			lists[i] = []int{a.def}
+			continue
+		}
+		lists[i] = a.matrix(mx)
+		if len(lists[i]) == 0 {
+			l.addf(key, "is empty: give at least one value")
+			ok = false
+		}
+		for _, v := range lists[i] {
+			if v < a.min {
+				l.addf(key, "values must be ≥ %d, got %d", a.min, v)
+				ok = false
 			}
 		}
-		return false
 	}
-	vb := varies(func(c CaseSpec) int { return c.Batch })
-	vs := varies(func(c CaseSpec) int { return c.Streams })
-	vt := varies(func(c CaseSpec) int { return c.Threads })
+	if !ok {
+		return nil, false
+	}
+	var tuples [][]int
+	if p.MatrixMode == "zip" {
+		if tuples, ok = l.zip(lists); !ok {
+			return nil, false
+		}
+	} else if tuples, ok = l.cartesian(lists); !ok {
+		return nil, false
+	}
+	raw = make([]CaseSpec, len(tuples))
+	for i, t := range tuples {
+		for j, a := range caseAxes {
+			*a.field(&raw[i]) = t[j]
+		}
+	}
+	return raw, true
+}
+
+// zip pairs the axes' values by position; an axis with a single value
+// applies it to every case. The others must have the same length.
+func (l *loader) zip(lists [][]int) ([][]int, bool) {
+	ref := -1
+	for i, vs := range lists {
+		if len(vs) == 1 {
+			continue
+		}
+		if ref < 0 {
+			ref = i
+		} else if len(vs) != len(lists[ref]) {
+			l.addf("matrix."+caseAxes[i].key, "zip mode pairs values by position, but %s has %d values and %s has %d; give them the same length (a single value applies to every case), or set mode = \"cartesian\"",
+				caseAxes[ref].key, len(lists[ref]), caseAxes[i].key, len(vs))
+			return nil, false
+		}
+	}
+	n := 1
+	if ref >= 0 {
+		n = len(lists[ref])
+	}
+	if n > MaxCases {
+		l.addf("matrix", "%d cases are more than %d; shorten the lists", n, MaxCases)
+		return nil, false
+	}
+	out := make([][]int, n)
+	for k := range out {
+		out[k] = make([]int, len(lists))
+		for i, vs := range lists {
+			out[k][i] = vs[min(k, len(vs)-1)]
+		}
+	}
+	return out, true
+}
+
+// cartesian is every combination of the axes' values, the last axis
+// varying fastest (prompt_tokens outermost).
+func (l *loader) cartesian(lists [][]int) ([][]int, bool) {
+	n := 1
+	for _, vs := range lists {
+		n *= len(vs)
+		if n > MaxCases {
+			l.addf("matrix", "the cartesian product has more than %d cases; shorten the lists, or use mode = \"zip\"", MaxCases)
+			return nil, false
+		}
+	}
+	out := make([][]int, n)
+	for k := range out {
+		out[k] = make([]int, len(lists))
+		rest := k
+		for i := len(lists) - 1; i >= 0; i-- {
+			out[k][i] = lists[i][rest%len(lists[i])]
+			rest /= len(lists[i])
+		}
+	}
+	return out, true
+}
+
+// tableCases reads and checks the [[case]] tables: an axis not set takes
+// its default, a required one is reported missing.
+func (l *loader) tableCases(docs []caseDoc, promptFile string, p *Plan) []CaseSpec {
+	raw := make([]CaseSpec, 0, len(docs))
+	for i, cd := range docs {
+		key := fmt.Sprintf("case.%d", i)
+		c := CaseSpec{ID: cd.ID, Line: l.at(key).Line, PromptFile: promptFile}
+		for _, a := range caseAxes {
+			v := a.def
+			switch k := key + "." + a.key; {
+			case l.seen(k):
+				v = a.table(&cd)
+				if v < a.min {
+					l.addf(k, "must be ≥ %d%s, got %d", a.min, a.minNote, v)
+				}
+			case a.required:
+				l.addf(key, "%s is missing", a.key)
+			}
+			*a.field(&c) = v
+		}
+		if cd.ID != "" && !namePattern.MatchString(cd.ID) {
+			l.addf(key+".id", "case id %q: use letters, digits, '.', '_' and '-'", cd.ID)
+		}
+		if cd.PromptFile != "" {
+			c.PromptFile = l.resolvePath(key+".prompt_file", cd.PromptFile)
+			l.checkPromptFile(key+".prompt_file", c.PromptFile, p)
+		}
+		raw = append(raw, c)
+	}
+	return raw
+}
+
+// nameCases gives every case without an id one from its axes, p128-n64
+// with -b, -s and -t suffixes for the axes that vary among the cases.
+func nameCases(raw []CaseSpec) {
+	named := make([]bool, len(caseAxes))
+	for i, a := range caseAxes {
+		named[i] = a.inID
+		for _, c := range raw {
+			if *a.field(&c) != *a.field(&raw[0]) {
+				named[i] = true
+			}
+		}
+	}
+	for i := range raw {
+		c := &raw[i]
+		if c.ID != "" {
+			continue
+		}
+		var parts []string
+		for j, a := range caseAxes {
+			if named[j] {
+				parts = append(parts, fmt.Sprintf("%s%d", a.tag, *a.field(c)))
+			}
+		}
+		c.ID = strings.Join(parts, "-")
+	}
+}
+
+// checkCases refuses duplicate ids and checks each case against the
+// model's positions (at the key that set its length) and its memory.
+func (l *loader) checkCases(raw []CaseSpec, p *Plan) {
 	ids := map[string]int{}
 	for i := range raw {
 		c := &raw[i]
-		if c.ID == "" {
-			c.ID = fmt.Sprintf("p%d-n%d", c.PromptTokens, c.NewTokens)
-			if vb {
-				c.ID += fmt.Sprintf("-b%d", c.Batch)
-			}
-			if vs {
-				c.ID += fmt.Sprintf("-s%d", c.Streams)
-			}
-			if vt {
-				c.ID += fmt.Sprintf("-t%d", c.Threads)
-			}
-		}
-		c.Sampling = sampling
-		c.PromptSeed = doc.Prompt.Seed
 		key := "matrix"
 		if p.MatrixMode == "cases" {
 			key = fmt.Sprintf("case.%d", i)
@@ -238,18 +302,17 @@ func (l *loader) cases(doc *fileDoc, p *Plan) {
 		if maxPos := p.Model.MaxPositions; maxPos > 0 && c.PromptTokens+c.NewTokens > maxPos {
 			l.addf(lengthKey, "case %s: %d prompt + %d new tokens = %d exceeds the %d positions of %s; shorten prompt_tokens or new_tokens",
 				c.ID, c.PromptTokens, c.NewTokens, c.PromptTokens+c.NewTokens, maxPos, p.Model.Source)
-		} else {
-			memKey := lengthKey
-			for _, k := range []string{".batch", ".streams"} {
-				if l.seen(key + k) {
-					memKey = key + k
-					break
-				}
-			}
-			l.checkCaseMemory(memKey, *c, l.modelShape, p.Model.Source)
+			continue
 		}
+		memKey := lengthKey
+		for _, k := range []string{".batch", ".streams"} {
+			if l.seen(key + k) {
+				memKey = key + k
+				break
+			}
+		}
+		l.checkCaseMemory(memKey, *c, l.modelShape, p.Model.Source)
 	}
-	p.Cases = raw
 }
 
 func (l *loader) checkPromptFile(key, file string, p *Plan) {

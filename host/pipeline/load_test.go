@@ -395,6 +395,9 @@ func TestMatrixExpansion(t *testing.T) {
 		{"zip broadcasts a single value", "prompt_tokens = [8, 16]\nnew_tokens = 4", []string{"p8-n4", "p16-n4"}},
 		{"cartesian, suffixes for what varies", "mode = \"cartesian\"\nprompt_tokens = 8\nnew_tokens = [4, 8]\nbatch = [1, 2]", []string{"p8-n4-b1", "p8-n4-b2", "p8-n8-b1", "p8-n8-b2"}},
 		{"streams and threads suffixes", "prompt_tokens = 8\nnew_tokens = 4\nstreams = [1, 2]\nthreads = [2, 1]", []string{"p8-n4-s1-t2", "p8-n4-s2-t1"}},
+		{"cartesian, the last axis fastest", "mode = \"cartesian\"\nprompt_tokens = [8, 16]\nnew_tokens = 4\nstreams = [1, 2]\nthreads = [1, 2]",
+			[]string{"p8-n4-s1-t1", "p8-n4-s1-t2", "p8-n4-s2-t1", "p8-n4-s2-t2", "p16-n4-s1-t1", "p16-n4-s1-t2", "p16-n4-s2-t1", "p16-n4-s2-t2"}},
+		{"zip with every axis", "prompt_tokens = [8, 16]\nnew_tokens = [4, 2]\nbatch = [1, 2]\nstreams = 2\nthreads = [1, 2]", []string{"p8-n4-b1-t1", "p16-n2-b2-t2"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
