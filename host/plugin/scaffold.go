@@ -7,21 +7,40 @@ import (
 	"go/format"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"text/template"
 
-	"github.com/pipe-bench/pipe/host/assets"
+	"github.com/pipe-bench/pipe/sdk"
 	"github.com/pipe-bench/pipe/sdk/abi"
 )
 
 // ModulePath is pipe's Go module, which plugins import the SDK from.
 const ModulePath = "github.com/pipe-bench/pipe"
 
+// sdkGoVersion is the go directive of a scaffolded plugin module: the
+// oldest Go the SDK's source compiles with (range-over-func iterators and
+// the omitzero tag need 1.24), not pipe's own, so an older toolchain need
+// not download a newer one. The scaffold tests build the vendored SDK under
+// it.
+const sdkGoVersion = "1.24"
+
+// sdkPackages are the SDK's packages, as vendored into a plugin module:
+// everything a scaffolded plugin and its test import, and what they import
+// (TestVendoredSDKIsWhatPluginsImport holds the list to go list -deps).
+var sdkPackages = []string{"sdk", "sdk/abi", "sdk/schema", "sdk/sdktest"}
+
 // Scaffold writes a buildable plugin of kind (metric, target or report)
-// named name into dir: main.go, main_test.go (run with `go test`), and,
-// when dir is outside pipe's checkout, a go.mod that points at the
-// checkout. It refuses to overwrite files and returns the paths it wrote.
+// named name into dir: main.go and main_test.go (run with `go test`). Inside
+// pipe's checkout that is all; elsewhere dir becomes its own module — a
+// go.mod requiring pipe at SDKVersion() and the SDK's source vendored from
+// the copy embedded in this binary (sdk.Source) with a vendor/modules.txt,
+// as `go mod vendor` would write it — so the plugin builds and tests with
+// no checkout, no network and no module cache. It refuses to overwrite
+// files and returns the paths it wrote.
 func Scaffold(dir, name, kind string) ([]string, error) {
 	if !abi.ValidName(name) {
 		return nil, fmt.Errorf("plugin name %q: use lowercase letters, digits and '_', starting with a letter (it namespaces the plugin's metrics)", name)
@@ -30,122 +49,99 @@ func Scaffold(dir, name, kind string) ([]string, error) {
 	if !ok {
 		return nil, fmt.Errorf("plugin kind %q: want metric, target or report", kind)
 	}
-	files := map[string]string{"main.go": tmpl.main, "main_test.go": tmpl.test}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	root := checkoutRoot()
+	files := map[string][]byte{}
+	data := map[string]string{"Name": name, "Kind": kind}
+	for f, text := range map[string]string{"main.go": tmpl.main, "main_test.go": tmpl.test} {
+		var b bytes.Buffer
+		if err := template.Must(template.New(f).Parse(text)).Execute(&b, data); err != nil {
+			return nil, err
+		}
+		if files[f], err = format.Source(b.Bytes()); err != nil {
+			return nil, fmt.Errorf("scaffold %s: %w", f, err) // a bug in the template
+		}
+	}
 	if owner := moduleOwner(abs); owner != ModulePath {
 		if owner != "" {
 			return nil, fmt.Errorf("%s is inside Go module %s: scaffold the plugin in its own directory, or in pipe's checkout", dir, owner)
 		}
-		files["go.mod"] = goModTemplate
-		if root == "" {
-			return nil, errors.New("cannot find pipe's checkout (the directory holding its go.mod) to point the new module at: run pipe from its checkout, or scaffold inside it")
+		if err := addVendoredSDK(files, name); err != nil {
+			return nil, err
 		}
 	}
+	paths := make([]string, 0, len(files))
 	for f := range files {
 		if _, err := os.Stat(filepath.Join(abs, f)); err == nil {
 			return nil, fmt.Errorf("%s already exists: scaffold into a new directory", filepath.Join(dir, f))
 		}
+		paths = append(paths, f)
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
-		return nil, err
-	}
-	data := map[string]string{"Name": name, "Module": ModulePath, "Root": root, "Kind": kind, "GoVersion": goDirective(root), "Requires": pipeRequires(root)}
+	slices.Sort(paths)
 	var wrote []string
-	for _, f := range []string{"go.mod", "main.go", "main_test.go"} {
-		text, ok := files[f]
-		if !ok {
-			continue
-		}
-		var b bytes.Buffer
-		if err := template.Must(template.New(f).Parse(text)).Execute(&b, data); err != nil {
+	for _, f := range paths {
+		p := filepath.Join(abs, filepath.FromSlash(f))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return wrote, err
 		}
-		out := b.Bytes()
-		if strings.HasSuffix(f, ".go") {
-			if out, err = format.Source(out); err != nil {
-				return wrote, fmt.Errorf("scaffold %s: %w", f, err) // a bug in the template
-			}
-		}
-		p := filepath.Join(abs, f)
-		if err := os.WriteFile(p, out, 0o644); err != nil {
+		if err := os.WriteFile(p, files[f], 0o644); err != nil {
 			return wrote, err
 		}
-		wrote = append(wrote, filepath.Join(dir, f))
-	}
-	if _, ok := files["go.mod"]; ok {
-		// pipe's go.sum covers every module the SDK's packages could need,
-		// so the new module builds offline.
-		if sum, err := os.ReadFile(filepath.Join(root, "go.sum")); err == nil {
-			if err := os.WriteFile(filepath.Join(abs, "go.sum"), sum, 0o644); err != nil {
-				return wrote, err
-			}
-			wrote = append(wrote, filepath.Join(dir, "go.sum"))
+		if !strings.HasPrefix(f, "vendor/") || f == "vendor/modules.txt" {
+			wrote = append(wrote, filepath.Join(dir, filepath.FromSlash(f)))
 		}
 	}
 	return wrote, nil
 }
 
-// checkoutRoot is pipe's checkout: the module root above the working
-// directory or the running executable, else the parent of
-// assets.CacheDir() when that is a checkout's .cache; "" if none.
-func checkoutRoot() string {
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
-	}
-	if exe, err := os.Executable(); err == nil {
-		starts = append(starts, filepath.Dir(exe))
-	}
-	starts = append(starts, filepath.Dir(assets.CacheDir()))
-	for _, start := range starts {
-		if root, mod := moduleRoot(start); mod == ModulePath {
-			abs, _ := filepath.Abs(root)
-			return abs
+// SDKVersion is the version of pipe's module that a scaffolded plugin
+// requires: this binary's module version when it has a release version
+// (`go install github.com/pipe-bench/pipe/cmd/pipe@v1.2.0` records it),
+// else v0.0.0 (a build from a checkout). The vendored source is this
+// binary's either way.
+func SDKVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v := bi.Main.Version; strings.HasPrefix(v, "v") && !strings.Contains(v, "+") {
+			return v
 		}
 	}
-	return ""
+	return "v0.0.0"
 }
 
-// goDirective returns the go version pipe's go.mod requires: a module
-// that requires pipe must say at least as much.
-func goDirective(root string) string {
-	b, _ := os.ReadFile(filepath.Join(root, "go.mod"))
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) == 2 && f[0] == "go" {
-			return f[1]
+// addVendoredSDK adds to files a go.mod for module name and the SDK's
+// source under vendor/, with the vendor/modules.txt that makes the go
+// command use it (-mod=vendor is the default when vendor/modules.txt
+// exists). Test files and other packages are left out, as `go mod vendor`
+// leaves them.
+func addVendoredSDK(files map[string][]byte, name string) error {
+	version := SDKVersion()
+	files["go.mod"] = fmt.Appendf(nil, "module %s\n\ngo %s\n\nrequire %s %s\n", name, sdkGoVersion, ModulePath, version)
+	modules := fmt.Sprintf("# %s %s\n## explicit; go %s\n", ModulePath, version, sdkGoVersion)
+	for _, pkg := range sdkPackages {
+		modules += ModulePath + "/" + pkg + "\n"
+		rel := strings.TrimPrefix(strings.TrimPrefix(pkg, "sdk"), "/")
+		if rel == "" {
+			rel = "."
+		}
+		entries, err := fs.ReadDir(sdk.Source, rel)
+		if err != nil {
+			return fmt.Errorf("scaffold: the SDK source embedded in pipe lacks %s: %w", pkg, err) // a bug in sdk.Source's patterns
+		}
+		for _, e := range entries {
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
+				continue
+			}
+			b, err := fs.ReadFile(sdk.Source, path.Join(rel, e.Name()))
+			if err != nil {
+				return err
+			}
+			files[path.Join("vendor", ModulePath, pkg, e.Name())] = b
 		}
 	}
-	return "1.24"
-}
-
-// pipeRequires copies pipe's require blocks, marked indirect: the SDK's
-// packages need some of them, and a module that requires pipe must list
-// them to build without `go mod tidy` (and offline, with pipe's go.sum).
-func pipeRequires(root string) string {
-	b, _ := os.ReadFile(filepath.Join(root, "go.mod"))
-	var out []string
-	inBlock := false
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		switch {
-		case len(f) >= 2 && f[0] == "require" && f[1] == "(":
-			inBlock = true
-		case inBlock && len(f) > 0 && f[0] == ")":
-			inBlock = false
-		case inBlock && len(f) >= 2:
-			out = append(out, "\t"+f[0]+" "+f[1]+" // indirect")
-		case len(f) >= 3 && f[0] == "require":
-			out = append(out, "\t"+f[1]+" "+f[2]+" // indirect")
-		}
-	}
-	if len(out) == 0 {
-		return ""
-	}
-	return "\nrequire (\n" + strings.Join(out, "\n") + "\n)\n"
+	files["vendor/modules.txt"] = []byte(modules)
+	return nil
 }
 
 // moduleOwner returns the module path of the go.mod governing dir, or "".
@@ -176,15 +172,6 @@ func moduleRoot(dir string) (root, module string) {
 		dir = parent
 	}
 }
-
-const goModTemplate = `module {{.Name}}
-
-go {{.GoVersion}}
-
-require {{.Module}} v0.0.0
-
-replace {{.Module}} => {{.Root}}
-{{.Requires}}`
 
 var scaffolds = map[string]struct{ main, test string }{
 	"metric": {
