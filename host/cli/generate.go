@@ -77,13 +77,10 @@ func engineOptions(c *ucli.Context) ortgen.Options {
 	}
 }
 
-// loadModel resolves --model (building a built-in one when needed) and loads it.
+// loadModel opens --model (model.Open: a built-in one is built when needed)
+// with --model-seed and --style.
 func loadModel(c *ucli.Context) (*model.Model, error) {
-	dir, err := model.Resolve(c.String("model"), c.Uint64("model-seed"), c.String("style"))
-	if err != nil {
-		return nil, err
-	}
-	return model.Load(dir)
+	return model.Open(c.String("model"), c.Uint64("model-seed"), c.String("style"))
 }
 
 // generateOutput is what --json prints.

@@ -211,3 +211,14 @@ func Resolve(nameOrDir string, seed uint64, style string) (string, error) {
 	}
 	return nameOrDir, nil
 }
+
+// Open resolves a --model argument or a pipeline's model.source (Resolve)
+// and loads the model it names (Load): the one way pipe run, pipe generate
+// and pipe bench open a model.
+func Open(nameOrDir string, seed uint64, style string) (*Model, error) {
+	dir, err := Resolve(nameOrDir, seed, style)
+	if err != nil {
+		return nil, err
+	}
+	return Load(dir)
+}

@@ -225,6 +225,30 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+// TestOpen: Open is Resolve then Load — a built-in name is built and
+// loaded, and a path that holds no model is refused with Load's error.
+func TestOpen(t *testing.T) {
+	t.Setenv("PIPE_CACHE", t.TempDir())
+	m, err := Open("gpt2-tiny", 2, StyleOptimum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := Resolve("gpt2-tiny", 2, StyleOptimum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Path != want.Path || m.SHA256 != want.SHA256 || m.Style != want.Style {
+		t.Errorf("Open = %s (%s, %s), want Load(Resolve) = %s (%s, %s)", m.Path, m.SHA256, m.Style, want.Path, want.SHA256, want.Style)
+	}
+	if _, err := Open(t.TempDir(), 0, ""); err == nil || !strings.Contains(err.Error(), "model.onnx") {
+		t.Errorf("Open(an empty directory) = %v, want Load's refusal naming model.onnx", err)
+	}
+}
+
 // TestStaleBuildsRemoved: a crashed build's temporary directory is removed
 // by a later build once it is old; a recent one (maybe a build in progress
 // elsewhere) is left alone.

@@ -58,11 +58,7 @@ func (o *opened) forThreads(threads int) (gen.Generator, error) {
 
 // OpenGenerator loads the plan's model into an ONNX Runtime generator.
 func OpenGenerator(ms pipeline.ModelSpec) (*ortgen.Generator, *model.Model, error) {
-	dir, err := model.Resolve(ms.Source, ms.Seed, ms.GraphStyle)
-	if err != nil {
-		return nil, nil, err
-	}
-	m, err := model.Load(dir)
+	m, err := model.Open(ms.Source, ms.Seed, ms.GraphStyle)
 	if err != nil {
 		return nil, nil, err
 	}
