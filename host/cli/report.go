@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,9 +11,14 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/pipe-bench/pipe/host/assets"
 	"github.com/pipe-bench/pipe/host/engine"
+	"github.com/pipe-bench/pipe/host/pipeline"
+	"github.com/pipe-bench/pipe/host/plugin"
+	"github.com/pipe-bench/pipe/host/registry"
 	"github.com/pipe-bench/pipe/host/report"
 	"github.com/pipe-bench/pipe/host/result"
+	"github.com/pipe-bench/pipe/sdk/abi"
 )
 
 // outRootFlag is where latest:NAME references look.
@@ -34,7 +40,7 @@ func reportCommand() *ucli.Command {
 			"with --check, and always for an incomplete result, it exits with the result's code as pipe run does.\n\n" +
 			ExitCodesHelp,
 		Flags: []ucli.Flag{
-			&ucli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "md", Usage: "report `FORMAT`: " + strings.Join(report.Names(), ", ")},
+			&ucli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "md", Usage: "report `FORMAT`: " + strings.Join(registry.New().Formats().Names(), ", ") + ", or a report plugin's name (found in the plugin cache as pipe run finds it)"},
 			&ucli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "write to `PATH` instead of stdout: a file, or a directory (existing, or ending in /) for every file of the format"},
 			&ucli.StringFlag{Name: "baseline", Usage: "compare with `RESULT` (a result.json, a run directory, or latest:NAME)"},
 			&ucli.StringFlag{Name: "title", Usage: "report `TITLE` instead of the pipeline's name"},
@@ -60,7 +66,12 @@ func reportCommand() *ucli.Command {
 					return fmt.Errorf("baseline: %w", err)
 				}
 			}
-			files, err := report.RenderFiles(c.String("format"), r, opt)
+			formats, done, err := formatsFor(c.Context, c.String("format"))
+			if err != nil {
+				return err
+			}
+			files, err := formats.RenderFiles(c.String("format"), r, opt)
+			done()
 			if err != nil {
 				return err
 			}
@@ -73,6 +84,42 @@ func reportCommand() *ucli.Command {
 			return nil
 		},
 	}
+}
+
+// formatsFor returns the report formats with format resolved: a built-in
+// one, or else a first-party report plugin loaded from the plugin cache by
+// the rule pipe run uses for a bare [[plugin]] name
+// (pipeline.FirstPartyPlugin). done releases the plugin.
+func formatsFor(ctx context.Context, format string) (formats *report.Registry, done func(), err error) {
+	reg := registry.New()
+	formats = reg.Formats()
+	if _, ok := formats.Lookup(format); ok {
+		return formats, func() {}, nil
+	}
+	path, bare := pipeline.FirstPartyPlugin(format)
+	if _, serr := os.Stat(path); !bare || !abi.ValidName(format) || serr != nil {
+		return nil, nil, fmt.Errorf("report: unknown format %q; want one of %s, or the name of a report plugin built into %s (pipe plugin build DIR)",
+			format, strings.Join(formats.Names(), ", "), pipeline.PluginCache())
+	}
+	h, err := plugin.NewHost(ctx, plugin.HostOptions{CacheDir: filepath.Join(assets.CacheDir(), "wazero")})
+	if err != nil {
+		return nil, nil, err
+	}
+	done = func() { h.Close(ctx) }
+	p, err := h.Load(ctx, pipeline.PluginSpec{Name: format, Path: path, FirstParty: true})
+	if err == nil {
+		if mf := p.Manifest(); !mf.Has(abi.KindReport) {
+			err = fmt.Errorf("report: plugin %s is not a report plugin (kinds: %v): give a built-in format or a report plugin's name, e.g. junit", format, mf.Kinds)
+		}
+	}
+	if err == nil {
+		err = reg.RegisterPlugin(ctx, p)
+	}
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	return formats, done, nil
 }
 
 // writeReport sends files to stdout or --out.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pipe-bench/pipe/host/pipeline"
 	"github.com/pipe-bench/pipe/host/result"
 	"github.com/pipe-bench/pipe/host/result/resulttest"
 )
@@ -128,7 +129,7 @@ func TestReportCommand(t *testing.T) {
 		{"unknown format", []string{newDir, "--format", "pdf"}, ExitError, `unknown format "pdf"; want one of`},
 		{"no such file", []string{filepath.Join(root, "nope")}, ExitError, "no such file or directory (give a result.json, its directory, or latest:NAME)"},
 		{"no such pipeline", []string{"latest:phase9", "--out-root", root}, ExitError, `no result of pipeline "phase9"`},
-		{"other schema", []string{notPipe}, ExitError, "schema pipe.result/v9, but this pipe reads pipe.result/v1 only"},
+		{"other schema", []string{notPipe}, ExitError, "schema pipe.result/v9, but this pipe reads pipe.result/v2 and pipe.result/v1 only"},
 		{"bad baseline", []string{newDir, "--baseline", "latest:nope", "--out-root", root}, ExitError, "baseline: latest:nope"},
 	}
 	for _, tt := range codes {
@@ -170,7 +171,7 @@ func TestCompareCommand(t *testing.T) {
 	}{
 		{"improvements do not fail", []string{oldDir, newDir, "--fail-on-regression"}, ExitOK, ""},
 		{"reversed, regressions fail on request", []string{newDir, oldDir, "--fail-on-regression"}, ExitTargetsFailed, "compare: 5 regressions (ttft_ms at p128-n64-b1; decode speed at p128-n64-b1: tpot_ms, itl_ms, decode_tps;"},
-		{"one metric only", []string{newDir, oldDir, "--metric", "peak_rss_mb", "--fail-on-regression"}, ExitOK, ""},
+		{"one metric only", []string{newDir, oldDir, "--metric", "peak_rss_mib", "--fail-on-regression"}, ExitOK, ""},
 		{"one argument", []string{oldDir}, ExitError, "compare: want two results"},
 		{"bad alpha", []string{oldDir, newDir, "--alpha", "5"}, ExitError, "--alpha 5: want a level between 0 and 1"},
 		{"bad noise", []string{oldDir, newDir, "--noise", "-1"}, ExitError, "--noise -1: want a fraction"},
@@ -195,5 +196,44 @@ func TestCompareCommand(t *testing.T) {
 				t.Errorf("stderr %q, want %q", stderr, tt.stderr)
 			}
 		})
+	}
+}
+
+// TestReportPluginFormat: pipe report resolves a format that is not
+// built-in as a first-party report plugin, found the way pipe run finds
+// one (a bare name in the plugin cache, built by `make plugins`): junit
+// renders junit.xml to stdout or into --out DIR/. A name that is neither
+// built-in nor a built report plugin, and a plugin of another kind, are
+// one-line errors.
+func TestReportPluginFormat(t *testing.T) {
+	junit, _ := pipeline.FirstPartyPlugin("junit")
+	if _, err := os.Stat(junit); err != nil {
+		t.Fatalf("%v: build the first-party plugins with `make plugins`", err)
+	}
+	_, _, newDir := writeResults(t)
+	code, stdout, stderr := runPipe("report", newDir, "--format", "junit")
+	if code != ExitOK || stderr != "" {
+		t.Fatalf("--format junit: exit %d, stderr %q", code, stderr)
+	}
+	if !strings.Contains(stdout, "<testsuites") || !strings.Contains(stdout, `<testsuite name="p128-n64-b1"`) {
+		t.Errorf("--format junit printed no JUnit XML of the result:\n%.300s", stdout)
+	}
+	out := t.TempDir() + "/"
+	if code, _, stderr := runPipe("report", newDir, "--format", "junit", "--out", out); code != ExitOK {
+		t.Fatalf("--format junit --out DIR/: exit %d, stderr %q", code, stderr)
+	}
+	if data, err := os.ReadFile(filepath.Join(out, "junit.xml")); err != nil || string(data) != stdout {
+		t.Errorf("--out DIR/ wrote junit.xml %v, differing from stdout", err)
+	}
+	for _, tc := range []struct{ format, want string }{
+		{"nosuch", `unknown format "nosuch"; want one of csv, html, json, md, or the name of a report plugin built into`},
+		{"jitter", `plugin jitter is not a report plugin (kinds: [metric])`},
+		{"../junit", `unknown format "../junit"`},
+	} {
+		code, _, stderr := runPipe("report", newDir, "--format", tc.format)
+		if code != ExitError || !strings.Contains(stderr, tc.want) {
+			t.Errorf("--format %s: exit %d, stderr %q, want %q", tc.format, code, stderr, tc.want)
+		}
+		oneLine(t, stderr)
 	}
 }

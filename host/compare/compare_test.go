@@ -105,7 +105,7 @@ func TestCompareFixture(t *testing.T) {
 	for key, want := range map[string]string{
 		"p128-n64-b1 ttft_ms":     compare.Improvement, // 10 % faster now
 		"p128-n64-b1 decode_tps":  compare.Improvement, // 5 % more tokens per second
-		"p128-n64-b1 peak_rss_mb": compare.Same,        // unchanged
+		"p128-n64-b1 peak_rss_mib": compare.Same,        // unchanged
 		"p512-n128-b1 ttft_ms":    compare.Same,        // same runs, other order
 	} {
 		if verdicts[key] != want {

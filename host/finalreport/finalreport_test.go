@@ -14,6 +14,7 @@ import (
 
 	"github.com/pipe-bench/pipe/host/finalreport"
 	"github.com/pipe-bench/pipe/host/pipeline"
+	"github.com/pipe-bench/pipe/host/registry"
 	"github.com/pipe-bench/pipe/host/report"
 	"github.com/pipe-bench/pipe/host/result"
 )
@@ -64,7 +65,7 @@ func phase5Plan() *pipeline.Plan {
 			{Expr: "ttft_ms.p95 < 300ms", Case: "latency/p128-*"},
 			{Expr: "decode_tps.mean >= 25tok/s", Case: ""},
 			{Expr: "e2e_ms.p99 < 8s", Case: "latency/*"},
-			{Expr: "peak_rss_mb.max < 900MiB", Case: "memory/*"},
+			{Expr: "peak_rss_mib.max < 900MiB", Case: "memory/*"},
 		},
 	}
 }
@@ -188,7 +189,7 @@ func TestBuildSadPaths(t *testing.T) {
 				if !containsPrefix(m.Warnings, "input memory missing: latest:nothing-here") {
 					t.Errorf("warnings = %q, want the missing input named", m.Warnings)
 				}
-				v := findVerdict(m, "peak_rss_mb.max < 900MiB")
+				v := findVerdict(m, "peak_rss_mib.max < 900MiB")
 				if v == nil || v.Pass || !strings.Contains(v.Message, "input memory is missing") {
 					t.Errorf("target scoped to the missing input: %+v, want a failure saying the input is missing", v)
 				}
@@ -334,14 +335,14 @@ func TestMarkdownFormatRendersMerged(t *testing.T) {
 	if err := finalreport.WriteMarkdown(&direct, m); err != nil {
 		t.Fatal(err)
 	}
-	got, err := report.Render("md", m, report.Options{})
+	got, err := registry.New().Formats().Render("md", m, report.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, direct.Bytes()) {
 		t.Error("the md format renders a merged result differently from WriteMarkdown")
 	}
-	titled, err := report.Render("md", m, report.Options{Title: "GPT-2 on bench-1"})
+	titled, err := registry.New().Formats().Render("md", m, report.Options{Title: "GPT-2 on bench-1"})
 	if err != nil {
 		t.Fatal(err)
 	}

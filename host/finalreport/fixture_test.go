@@ -176,7 +176,7 @@ func fixturePhases() map[string]*result.Result {
 		panic(err)
 	}
 	memory.Memory.Leak = []result.Leak{lk}
-	judge(memory, [2]string{"peak_rss_mb.max < 1GiB", ""})
+	judge(memory, [2]string{"peak_rss_mib.max < 1GiB", ""})
 
 	tp := []caseSpec{
 		{id: "b1-s1", batch: 1, streams: 1, outputTPS: 30.2, requestsPS: 0.47, e2eScale: 1},

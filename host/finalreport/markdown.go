@@ -13,10 +13,8 @@ import (
 	"github.com/pipe-bench/pipe/host/stats"
 )
 
-func init() { report.MergedMarkdown = Markdown }
-
 // Markdown renders a merged result as the final report for host/report's
-// "md" format; opt.Title overrides the title. A baseline is not compared:
+// "md" format (host/registry gives it to report.Builtin); opt.Title overrides the title. A baseline is not compared:
 // each input carries its own comparison.
 func Markdown(m *result.Result, opt report.Options) ([]byte, error) {
 	var b bytes.Buffer

@@ -94,8 +94,8 @@ func estimate(e finalreport.Estimate, ok bool) string {
 // FileName is the HTML report's file name.
 const FileName = "report.html"
 
-// Format is the "html" report format; it registers itself in host/report's
-// registry, so importing this package makes `--format html` work.
+// Format is the "html" report format; host/registry registers it among
+// the built-in formats.
 type Format struct{}
 
 // Name implements report.Format.
@@ -111,8 +111,6 @@ func (Format) Render(r *result.Result, opt report.Options) ([]report.File, error
 }
 
 var _ report.Format = Format{}
-
-func init() { report.Register(Format{}) }
 
 // Render writes r as one HTML page. A result with Inputs (phase 5) gets the
 // final report's analysis first, then one section per input.

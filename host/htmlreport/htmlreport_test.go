@@ -14,6 +14,7 @@ import (
 	"github.com/pipe-bench/pipe/host/finalreport"
 	"github.com/pipe-bench/pipe/host/htmlreport"
 	"github.com/pipe-bench/pipe/host/pipeline"
+	"github.com/pipe-bench/pipe/host/registry"
 	"github.com/pipe-bench/pipe/host/report"
 	"github.com/pipe-bench/pipe/host/result"
 )
@@ -96,9 +97,10 @@ func TestGolden(t *testing.T) {
 }
 
 func TestFormatRegistered(t *testing.T) {
-	f, ok := report.Lookup("html")
+	formats := registry.New().Formats()
+	f, ok := formats.Lookup("html")
 	if !ok {
-		t.Fatalf("format html is not registered; registered: %v", report.Names())
+		t.Fatalf("format html is not registered; registered: %v", formats.Names())
 	}
 	files, err := f.Render(phase(t, "phase1-quick"), report.Options{Title: "quick check"})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/pipe-bench/pipe/host/htmlreport"
+	"github.com/pipe-bench/pipe/host/registry"
 	"github.com/pipe-bench/pipe/host/report"
 	"github.com/pipe-bench/pipe/host/result"
 )
@@ -220,7 +221,7 @@ func TestUnplottableData(t *testing.T) {
 			r := phase(t, tt.phase)
 			tt.mutate(r)
 			dir := t.TempDir()
-			paths, err := report.Write(dir, "html", r, report.Options{})
+			paths, err := registry.New().Formats().Write(dir, "html", r, report.Options{})
 			if err != nil {
 				t.Fatalf("pipe report --format html fails: %v", err)
 			}

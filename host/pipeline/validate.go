@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pipe-bench/pipe/host/assets"
 	"github.com/pipe-bench/pipe/host/metric"
 	"github.com/pipe-bench/pipe/host/model"
 	"github.com/pipe-bench/pipe/host/stats"
@@ -242,9 +241,9 @@ func (l *loader) plugins(doc *fileDoc, p *Plan, claims map[int]error) {
 		if ref == "" {
 			ref = pd.Name
 		}
-		if ref != "" && !strings.ContainsRune(ref, '/') && !strings.HasSuffix(ref, ".wasm") {
+		if cached, ok := FirstPartyPlugin(ref); ok {
 			ps.FirstParty = true
-			ps.Path = filepath.Join(assets.CacheDir(), "plugins", ref+".wasm")
+			ps.Path = cached
 			if _, err := os.Stat(ps.Path); err != nil {
 				p.Warnings = append(p.Warnings, fmt.Sprintf("plugin %s: %s is not built yet; run `make plugins`", ps.Name, ps.Path))
 			}

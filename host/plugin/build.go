@@ -13,18 +13,18 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/pipe-bench/pipe/host/assets"
+	"github.com/pipe-bench/pipe/host/pipeline"
 )
 
-// DefaultBuildPath is where `pipe plugin build DIR` writes DIR's plugin and
-// where a pipeline's bare plugin name is looked up:
-// <assets.CacheDir()>/plugins/<base name of DIR>.wasm.
+// DefaultBuildPath is where `pipe plugin build DIR` writes DIR's plugin:
+// <pipeline.PluginCache()>/<base name of DIR>.wasm, where a pipeline's bare
+// plugin name is looked up (pipeline.FirstPartyPlugin).
 func DefaultBuildPath(dir string) string {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		abs = dir
 	}
-	return filepath.Join(assets.CacheDir(), "plugins", filepath.Base(abs)+".wasm")
+	return filepath.Join(pipeline.PluginCache(), filepath.Base(abs)+".wasm")
 }
 
 // BuildEnv is the environment a plugin builds in, on top of the caller's.

@@ -43,7 +43,6 @@ import (
 
 	"github.com/tetratelabs/wazero"
 
-	"github.com/pipe-bench/pipe/host/assets"
 	"github.com/pipe-bench/pipe/host/pipeline"
 	"github.com/pipe-bench/pipe/host/result"
 	"github.com/pipe-bench/pipe/sdk/abi"
@@ -142,18 +141,16 @@ func (h *Host) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// ResolvePath returns the .wasm file a spec names: Path when it looks like
-// a path (has a separator or ends in .wasm), else the built plugin
-// <assets.CacheDir()>/plugins/<Path or Name>.wasm.
+// ResolvePath returns the .wasm file a spec names, Path or else Name, by
+// pipeline.FirstPartyPlugin's rule: a path as it is, a bare name in the
+// plugin cache.
 func ResolvePath(spec pipeline.PluginSpec) string {
 	p := spec.Path
 	if p == "" {
 		p = spec.Name
 	}
-	if strings.ContainsRune(p, '/') || strings.HasSuffix(p, ".wasm") {
-		return p
-	}
-	return filepath.Join(assets.CacheDir(), "plugins", p+".wasm")
+	path, _ := pipeline.FirstPartyPlugin(p)
+	return path
 }
 
 // Load reads, compiles, checks, instantiates, describes and configures the

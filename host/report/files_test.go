@@ -20,7 +20,11 @@ func TestFormatFilesDeclared(t *testing.T) {
 		if !ok {
 			t.Fatalf("format %s claims no file names", name)
 		}
-		got, err := report.FileNames(name, resulttest.Phase2(), report.Options{Baseline: resulttest.Baseline()})
+		files, err := report.RenderFiles(name, resulttest.Phase2(), report.Options{Baseline: resulttest.Baseline()})
+		var got []string
+		for _, f := range files {
+			got = append(got, f.Name)
+		}
 		if err != nil || !slices.Equal(got, fn.Files()) {
 			t.Errorf("format %s renders %v (%v), claims %v", name, got, err, fn.Files())
 		}
@@ -30,6 +34,7 @@ func TestFormatFilesDeclared(t *testing.T) {
 // TestCheckFileName: a plugin's report file name must be plain, and no
 // format's or other writer's.
 func TestCheckFileName(t *testing.T) {
+	reg := builtinRegistry(t)
 	taken := map[string]string{"samples.jsonl": "pipe's sample journal", "junit.xml": "plugin junit"}
 	for _, tt := range []struct{ name, want string }{
 		{"result.json", `"result.json" is the file of pipe's format json`},
@@ -45,12 +50,12 @@ func TestCheckFileName(t *testing.T) {
 		{".", "not a plain file name"},
 		{"", "not a plain file name"},
 	} {
-		err := report.CheckFileName(tt.name, "plugin clobber", taken)
+		err := reg.CheckFileName(tt.name, "plugin clobber", taken)
 		if err == nil || !strings.HasPrefix(err.Error(), "plugin clobber: ") || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("CheckFileName(%q) = %v, want an error containing %q", tt.name, err, tt.want)
 		}
 	}
-	if err := report.CheckFileName("clobber.txt", "plugin clobber", taken); err != nil {
+	if err := reg.CheckFileName("clobber.txt", "plugin clobber", taken); err != nil {
 		t.Errorf("a free name is refused: %v", err)
 	}
 }
@@ -61,8 +66,9 @@ func FuzzCheckFileName(f *testing.F) {
 	for _, s := range []string{"junit.xml", "result.json", "../x", "a/b", `a\b`, "..", ".", "", "x\x00y", "report.md"} {
 		f.Add(s)
 	}
+	reg := builtinRegistry(f)
 	f.Fuzz(func(t *testing.T, name string) {
-		if report.CheckFileName(name, "plugin fuzz", map[string]string{"samples.jsonl": "journal"}) != nil {
+		if reg.CheckFileName(name, "plugin fuzz", map[string]string{"samples.jsonl": "journal"}) != nil {
 			return
 		}
 		dir := filepath.Join("/run", "dir")
@@ -75,4 +81,14 @@ func FuzzCheckFileName(f *testing.F) {
 			}
 		}
 	})
+}
+
+// builtinRegistry is a registry of this package's formats.
+func builtinRegistry(t testing.TB) *report.Registry {
+	t.Helper()
+	reg, err := report.NewRegistry(report.Builtin(nil)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
 }

@@ -39,19 +39,25 @@ func (w *mdWriter) table(head []string, align string, rows [][]string) {
 	w.f("\n")
 }
 
-// MergedMarkdown, when set, renders a result that merges others (one with
-// Inputs: phase 5) as markdown; host/finalreport sets it at start-up.
-// Without it such a result renders like any other.
-var MergedMarkdown func(r *result.Result, opt Options) ([]byte, error)
+// markdownFormat is the md format; merged, when set, renders a result that
+// merges others (one with Inputs: phase 5) — host/finalreport's Markdown,
+// given by host/registry. Without it such a result renders like any other.
+type markdownFormat struct {
+	merged func(r *result.Result, opt Options) ([]byte, error)
+}
 
-func renderMarkdown(r *result.Result, opt Options) ([]File, error) {
-	if len(r.Inputs) > 0 && MergedMarkdown != nil {
-		data, err := MergedMarkdown(r, opt)
+func (m markdownFormat) render(r *result.Result, opt Options) ([]File, error) {
+	if len(r.Inputs) > 0 && m.merged != nil {
+		data, err := m.merged(r, opt)
 		if err != nil {
 			return nil, err
 		}
 		return []File{{Name: MarkdownFile, Data: data}}, nil
 	}
+	return renderMarkdown(r, opt)
+}
+
+func renderMarkdown(r *result.Result, opt Options) ([]File, error) {
 	a := Analyze(r, opt)
 	var w mdWriter
 	title := opt.Title

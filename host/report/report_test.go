@@ -2,7 +2,6 @@ package report_test
 
 import (
 	"github.com/pipe-bench/pipe/internal/golden"
-	"sync"
 
 	"bytes"
 	"encoding/csv"
@@ -150,38 +149,52 @@ func (plugFormat) Render(r *result.Result, _ report.Options) ([]report.File, err
 	return []report.File{{Name: "cases.txt", Data: []byte(r.Cases[0].ID)}}, nil
 }
 
-// registerOnce keeps TestRegistry repeatable (go test -count=N): the
-// registry is process-wide and refuses a second registration by design.
-var registerOnce sync.Once
+// clashFormat writes md's file under another name.
+type clashFormat struct{}
 
+func (clashFormat) Name() string    { return "clash" }
+func (clashFormat) Files() []string { return []string{report.MarkdownFile} }
+func (clashFormat) Render(*result.Result, report.Options) ([]report.File, error) {
+	return nil, nil
+}
+
+// TestRegistry: a registered format renders through the registry; an
+// unknown name lists the registered ones; a second format of one name, or
+// one claiming another's file, is refused with an error naming both.
 func TestRegistry(t *testing.T) {
-	registerOnce.Do(func() { report.Register(plugFormat{}) })
+	reg := builtinRegistry(t)
+	if err := reg.Register(plugFormat{}); err != nil {
+		t.Fatal(err)
+	}
 	for _, name := range []string{"md", "csv", "json", "test-plugin"} {
-		if _, ok := report.Lookup(name); !ok {
+		if _, ok := reg.Lookup(name); !ok {
 			t.Errorf("format %s not registered", name)
 		}
 	}
 	dir := t.TempDir()
-	paths, err := report.Write(dir, "test-plugin", resulttest.Phase2(), report.Options{})
+	paths, err := reg.Write(dir, "test-plugin", resulttest.Phase2(), report.Options{})
 	if err != nil || len(paths) != 1 {
 		t.Fatalf("Write = %v, %v", paths, err)
 	}
 	if data, _ := os.ReadFile(paths[0]); string(data) != "p128-n64-b1" {
 		t.Errorf("plugin file holds %q", data)
 	}
-	paths, err = report.Write(dir, "csv", resulttest.Phase2(), report.Options{})
+	paths, err = reg.Write(dir, "csv", resulttest.Phase2(), report.Options{})
 	if err != nil || len(paths) != 2 || filepath.Base(paths[1]) != report.CasesCSV {
 		t.Errorf("csv Write = %v, %v", paths, err)
 	}
-	if _, err := report.Render("pdf", resulttest.Phase2(), report.Options{}); err == nil || !strings.Contains(err.Error(), `unknown format "pdf"; want one of csv, json, md`) {
+	if _, err := reg.Render("pdf", resulttest.Phase2(), report.Options{}); err == nil || !strings.Contains(err.Error(), `unknown format "pdf"; want one of csv, json, md, test-plugin`) {
 		t.Errorf("unknown format error = %v", err)
 	}
-	defer func() {
-		if recover() == nil {
-			t.Error("registering md twice did not panic")
-		}
-	}()
-	report.Register(plugFormat{})
+	if err := reg.Register(plugFormat{}); err == nil || !strings.Contains(err.Error(), `"test-plugin" is registered twice`) {
+		t.Errorf("a second test-plugin: %v", err)
+	}
+	if err := reg.Register(clashFormat{}); err == nil || !strings.Contains(err.Error(), `report formats "md" and "clash" both write report.md`) {
+		t.Errorf("a second writer of report.md: %v", err)
+	}
+	if _, ok := reg.Lookup("clash"); ok {
+		t.Error("a refused format is registered")
+	}
 }
 
 func TestMarkdownSingleCaseValid(t *testing.T) {

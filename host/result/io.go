@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/pipe-bench/pipe/sdk/schema"
 )
 
 // FileName is the name of a result inside its output directory.
@@ -135,7 +137,8 @@ func Read(path string) (*Result, error) {
 	return Decode(path, data)
 }
 
-// Decode parses a result from data; name labels error messages.
+// Decode parses a result from data; name labels error messages. A
+// pipe.result/v1 result is migrated to the current schema (schema.MigrateV1).
 func Decode(name string, data []byte) (*Result, error) {
 	var head struct {
 		Schema *string `json:"schema"`
@@ -151,12 +154,16 @@ func Decode(name string, data []byte) (*Result, error) {
 	if !ok || gotName != wantName {
 		return nil, fmt.Errorf("read result %s: schema %q is not a pipe result schema (want %s)", name, *head.Schema, Schema)
 	}
-	if gotMajor != wantMajor {
-		return nil, fmt.Errorf("read result %s: schema %s, but this pipe reads %s only; use a pipe release that reads v%s, or rerun the pipeline", name, *head.Schema, Schema, gotMajor)
+	_, v1Major, _ := schemaMajor(schema.V1)
+	if gotMajor != wantMajor && gotMajor != v1Major {
+		return nil, fmt.Errorf("read result %s: schema %s, but this pipe reads %s and %s only; use a pipe release that reads v%s, or rerun the pipeline", name, *head.Schema, Schema, schema.V1, gotMajor)
 	}
 	var r Result
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("read result %s: %v; the file does not match schema %s (edited by hand?)", name, jsonErr(err), Schema)
+		return nil, fmt.Errorf("read result %s: %v; the file does not match schema %s (edited by hand?)", name, jsonErr(err), *head.Schema)
+	}
+	if gotMajor == v1Major {
+		schema.MigrateV1(&r) // renamed metric IDs: peak_rss_mb → peak_rss_mib
 	}
 	return &r, nil
 }

@@ -1,6 +1,7 @@
 package result
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,7 +77,7 @@ func TestReadRefuses(t *testing.T) {
 		{"not json", "hello", "not JSON"},
 		{"no schema", `{"cases": []}`, `no "schema" field`},
 		{"other schema name", `{"schema": "k6.summary/v1"}`, "not a pipe result schema"},
-		{"newer major", `{"schema": "pipe.result/v2"}`, "this pipe reads pipe.result/v1 only"},
+		{"newer major", `{"schema": "pipe.result/v3"}`, "this pipe reads pipe.result/v2 and pipe.result/v1 only"},
 		{"malformed version", `{"schema": "pipe.result/v"}`, "not a pipe result schema"},
 		{"wrong field type", `{"schema": "pipe.result/v1", "cases": 3}`, "field cases"},
 	}
@@ -201,4 +202,46 @@ func FuzzDecode(f *testing.F) {
 			t.Fatal("nil result without error")
 		}
 	})
+}
+
+// TestReadV1 reads a committed pipe.result/v1 file (phase 3 of the shipped
+// pipelines, written before the schema moved to v2): it comes back as a v2
+// result whose peak RSS metric is peak_rss_mib everywhere the ID appears.
+func TestReadV1(t *testing.T) {
+	r, err := Read(filepath.Join("testdata", "v1", "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Schema != Schema {
+		t.Errorf("schema = %q, want %q", r.Schema, Schema)
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "peak_rss_mb") {
+		t.Error("a v1 result read back still names peak_rss_mb")
+	}
+	if _, ok := r.Metric("peak_rss_mib"); !ok {
+		t.Error("no definition of peak_rss_mib")
+	}
+	var runs, verdicts int
+	for _, c := range r.Cases {
+		if _, ok := c.Stats["peak_rss_mib"]; !ok {
+			t.Errorf("case %s: no peak_rss_mib statistics (stats: %v)", c.ID, c.Stats)
+		}
+		for _, run := range c.Runs {
+			if _, ok := run.Values["peak_rss_mib"]; ok {
+				runs++
+			}
+		}
+	}
+	for _, v := range r.Targets {
+		if v.Metric == "peak_rss_mib" && strings.HasPrefix(v.Target, "peak_rss_mib.") {
+			verdicts++
+		}
+	}
+	if runs == 0 || verdicts == 0 {
+		t.Errorf("peak_rss_mib in %d runs and %d verdicts, want both > 0", runs, verdicts)
+	}
 }

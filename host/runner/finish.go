@@ -9,44 +9,34 @@ import (
 	"time"
 
 	"github.com/pipe-bench/pipe/host/finalreport"
-
 	"github.com/pipe-bench/pipe/host/pipeline"
+	"github.com/pipe-bench/pipe/host/registry"
 	"github.com/pipe-bench/pipe/host/report"
 	"github.com/pipe-bench/pipe/host/result"
-	"github.com/pipe-bench/pipe/host/target"
-	"github.com/pipe-bench/pipe/sdk/abi"
 )
 
-// evaluateTargets judges the plan's built-in targets, then asks every
-// target plugin. A failing target plugin is an error in the result, not a
-// lost run.
-func evaluateTargets(ctx context.Context, plan *pipeline.Plan, res *result.Result, ps *plugins) {
-	for _, ts := range plan.Targets {
-		res.Targets = append(res.Targets, target.Evaluate(ts.Target, res)...)
-	}
-	for _, p := range ps.with(abi.KindTarget) {
-		vs, err := p.Target(ctx, res)
+// evaluateTargets asks every target module of the registry — the plan's
+// built-in targets first, then the target plugins — for its verdicts. A
+// failing module is an error in the result, not a lost run.
+func evaluateTargets(ctx context.Context, res *result.Result, reg *registry.Registry) {
+	for _, t := range reg.Targets() {
+		vs, err := t.Evaluate(ctx, res)
 		if err != nil {
 			res.Errors = append(res.Errors, fmt.Sprintf("target stage: %v", err))
 			continue
 		}
-		for i := range vs {
-			if vs[i].Source == "" {
-				vs[i].Source = p.Info().Name
-			}
-		}
 		res.Targets = append(res.Targets, vs...)
 	}
-	res.Plugins = ps.info()
 }
 
-// finish writes result.json, then every report format the plan lists: the
-// built-in and registered formats, and report plugins by their name. Each
+// finish writes result.json, then every report format the plan lists, each
+// resolved by name in the registry (built-in formats and report plugins
+// alike). Each
 // output is written on its own: a format that fails (or panics) or a file
 // that cannot be written costs only itself. A failed report is an error in
 // the result (rewritten when it was written); the returned error has one
 // line per failed output, in the order they were written.
-func finish(ctx context.Context, plan *pipeline.Plan, opt reportOptions, out *Outcome, ps *plugins) error {
+func finish(plan *pipeline.Plan, opt reportOptions, out *Outcome, reg *registry.Registry) error {
 	res := out.Result
 	var errs []error
 	wroteResult := false
@@ -61,7 +51,7 @@ func finish(ctx context.Context, plan *pipeline.Plan, opt reportOptions, out *Ou
 		if format == "json" {
 			continue // result.json is the JSON format
 		}
-		paths, err := writeFormatSafely(ctx, out.Dir, format, res, opt, ps)
+		paths, err := writeFormatSafely(out.Dir, format, res, opt, reg)
 		out.Files = append(out.Files, paths...)
 		if err != nil {
 			err = fmt.Errorf("report %s: %w", format, err)
@@ -80,41 +70,24 @@ func finish(ctx context.Context, plan *pipeline.Plan, opt reportOptions, out *Ou
 
 // writeFormatSafely is writeFormat with a panic in a format turned into
 // that format's error, so a bug in one renderer costs no other file.
-func writeFormatSafely(ctx context.Context, dir, format string, res *result.Result, opt reportOptions, ps *plugins) (paths []string, err error) {
+func writeFormatSafely(dir, format string, res *result.Result, opt reportOptions, reg *registry.Registry) (paths []string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("the renderer failed (a bug in pipe; please report it): %v", p)
 		}
 	}()
-	return writeFormat(ctx, dir, format, res, opt, ps)
+	return writeFormat(dir, format, res, opt, reg)
 }
 
 // reportOptions are the rendering options shared by every format.
 type reportOptions = report.Options
 
-func writeFormat(ctx context.Context, dir, format string, res *result.Result, opt reportOptions, ps *plugins) ([]string, error) {
-	if _, ok := report.Lookup(format); ok {
-		return report.Write(dir, format, res, opt)
+func writeFormat(dir, format string, res *result.Result, opt reportOptions, reg *registry.Registry) ([]string, error) {
+	formats := reg.Formats()
+	if _, ok := formats.Lookup(format); !ok {
+		return nil, fmt.Errorf("format %q: neither a built-in format nor a report plugin of this pipeline (registered: %s)", format, strings.Join(formats.Names(), ", "))
 	}
-	for _, p := range ps.with(abi.KindReport) {
-		if p.Info().Name != format {
-			continue
-		}
-		rep, err := p.Report(ctx, res)
-		if err != nil {
-			return nil, err
-		}
-		name := rep.FileName
-		if err := report.CheckFileName(name, "plugin "+format, ps.writersBefore(p)); err != nil {
-			return nil, err
-		}
-		path := filepath.Join(dir, name)
-		if err := result.WriteFileAtomic(path, rep.Body); err != nil {
-			return nil, err
-		}
-		return []string{path}, nil
-	}
-	return nil, fmt.Errorf("format %q: neither a built-in format (%s) nor a report plugin of this pipeline", format, strings.Join(report.Names(), ", "))
+	return formats.Write(dir, format, res, opt)
 }
 
 // loadBaseline resolves the baseline before anything runs, so a typo
@@ -151,5 +124,5 @@ func executeReport(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outc
 		return nil, err
 	}
 	out := &Outcome{Result: res, Dir: dir}
-	return out, finish(ctx, plan, reportOptions{Baseline: baseline, Title: plan.Report.Title}, out, &plugins{})
+	return out, finish(plan, reportOptions{Baseline: baseline, Title: plan.Report.Title}, out, registry.New())
 }

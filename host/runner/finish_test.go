@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"context"
 	"errors"
 	"math"
 	"os"
@@ -10,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/pipe-bench/pipe/host/htmlreport" // registers "html"
 	"github.com/pipe-bench/pipe/host/pipeline"
+	"github.com/pipe-bench/pipe/host/registry"
 	"github.com/pipe-bench/pipe/host/report"
 	"github.com/pipe-bench/pipe/host/result"
 	"github.com/pipe-bench/pipe/host/result/resulttest"
@@ -33,16 +32,18 @@ func (f failingFormat) Render(*result.Result, report.Options) ([]report.File, er
 	return nil, errors.New("cannot render")
 }
 
-func init() {
-	report.Register(failingFormat{name: "test-fails"})
-	report.Register(failingFormat{name: "test-panics", panic: true})
-}
-
+// finishIn runs finish with the built-in formats and two failing ones.
 func finishIn(t *testing.T, dir string, res *result.Result, formats ...string) (*Outcome, error) {
 	t.Helper()
+	reg := registry.New()
+	for _, f := range []failingFormat{{name: "test-fails"}, {name: "test-panics", panic: true}} {
+		if err := reg.Register(f); err != nil {
+			t.Fatal(err)
+		}
+	}
 	plan := &pipeline.Plan{Report: pipeline.ReportSpec{Formats: formats}}
 	out := &Outcome{Result: res, Dir: dir}
-	return out, finish(context.Background(), plan, reportOptions{}, out, &plugins{})
+	return out, finish(plan, reportOptions{}, out, reg)
 }
 
 // Issue 9 item 4: NaN and ±Inf in a summary, a leak fit, a case value and

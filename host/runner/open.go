@@ -10,13 +10,12 @@ import (
 	"github.com/pipe-bench/pipe/host/engine"
 	"github.com/pipe-bench/pipe/host/gen"
 	"github.com/pipe-bench/pipe/host/gen/ortgen"
-	"github.com/pipe-bench/pipe/host/metric"
 	"github.com/pipe-bench/pipe/host/model"
 	"github.com/pipe-bench/pipe/host/pipeline"
 	"github.com/pipe-bench/pipe/host/plugin"
+	"github.com/pipe-bench/pipe/host/registry"
 	"github.com/pipe-bench/pipe/host/result"
 	"github.com/pipe-bench/pipe/host/tokenize"
-	"github.com/pipe-bench/pipe/sdk/abi"
 )
 
 // opened is a loaded model with what the engine needs around it.
@@ -156,14 +155,14 @@ func (ps *plugins) close(ctx context.Context) {
 	}
 }
 
-func (ps *plugins) with(kind string) []*plugin.Plugin {
-	var out []*plugin.Plugin
+// register adds the plugins to reg, in their declared order.
+func (ps *plugins) register(ctx context.Context, reg *registry.Registry) error {
 	for _, p := range ps.all {
-		if mf := p.Manifest(); mf.Has(kind) {
-			out = append(out, p)
+		if err := reg.RegisterPlugin(ctx, p); err != nil {
+			return err
 		}
 	}
-	return out
+	return nil
 }
 
 func (ps *plugins) info() []result.PluginInfo {
@@ -172,49 +171,6 @@ func (ps *plugins) info() []result.PluginInfo {
 		out = append(out, p.Info())
 	}
 	return out
-}
-
-func (ps *plugins) measurers() []engine.Measurer {
-	var out []engine.Measurer
-	for _, p := range ps.with(abi.KindMetric) {
-		out = append(out, metricPlugin{p})
-	}
-	return out
-}
-
-// metricPlugin adapts a metric plugin to the engine's Measurer: one batch
-// per case.
-type metricPlugin struct{ p *plugin.Plugin }
-
-var _ engine.Measurer = metricPlugin{}
-
-func (m metricPlugin) Name() string          { return m.p.Manifest().Name }
-func (m metricPlugin) Metrics() []metric.Def { return m.p.Manifest().Metrics }
-
-func (m metricPlugin) Measure(ctx context.Context, c *result.Case) error {
-	if len(c.Runs) == 0 {
-		return nil
-	}
-	batch := make([]plugin.RunInput, len(c.Runs))
-	for i := range c.Runs {
-		batch[i] = plugin.RunInputOf(c, &c.Runs[i])
-	}
-	perRun, corpus, err := m.p.Metric(ctx, batch)
-	if err != nil {
-		return err
-	}
-	for i, vs := range perRun {
-		for id, v := range vs {
-			c.Runs[i].Values[id] = v
-		}
-	}
-	if len(corpus) > 0 && c.Values == nil {
-		c.Values = map[string]float64{}
-	}
-	for id, v := range corpus {
-		c.Values[id] = v
-	}
-	return nil
 }
 
 var _ gen.Generator = (*ortgen.Generator)(nil)

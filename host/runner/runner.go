@@ -25,6 +25,7 @@ import (
 	"github.com/pipe-bench/pipe/host/gen"
 	"github.com/pipe-bench/pipe/host/metric"
 	"github.com/pipe-bench/pipe/host/pipeline"
+	"github.com/pipe-bench/pipe/host/registry"
 	"github.com/pipe-bench/pipe/host/result"
 	"github.com/pipe-bench/pipe/host/sysinfo"
 )
@@ -67,7 +68,6 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 	// The load average before pipe itself loads the model: session
 	// creation is seconds of CPU that would count as "busy before the run".
 	loadBefore := sysinfo.LoadAvg1()
-	reg := metric.NewRegistry()
 	g := opt.Generator
 	var tok engine.Tokenizer
 	var prompts engine.Prompter
@@ -93,12 +93,19 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 		return nil, err
 	}
 	defer plugins.close(ctx)
+	reg := registry.New()
+	if err := reg.Register(registry.Targets(plan.Targets)); err != nil {
+		return nil, err
+	}
+	if err := plugins.register(ctx, reg); err != nil {
+		return nil, err
+	}
 
 	recordGPU := watchGPU(plan)
 	defer recordGPU(nil)
 	res, runErr := engine.Run(ctx, plan, g, engine.Options{
 		Dir: dir, Progress: opt.Progress, Prompts: prompts, Tokenizer: tok,
-		Measurers: plugins.measurers(), Registry: reg, ForThreads: forThreads,
+		Measurers: reg.Measurers(), Registry: reg.Metrics(), ForThreads: forThreads,
 	})
 	if res == nil {
 		return nil, runErr
@@ -109,11 +116,12 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 	res.Warnings = append(res.Warnings, plan.Warnings...)
 	analyse(plan, res)
 	recordGPU(res)
-	evaluateTargets(ctx, plan, res, plugins)
+	evaluateTargets(ctx, res, reg)
+	res.Plugins = plugins.info()
 	// The run's own error (a journal that could not be written, an
 	// interrupt) comes first: it is why the result is short; then one
 	// error per output that could not be written.
-	return out, errors.Join(runErr, finish(ctx, plan, reportOptions{Baseline: baseline, Title: plan.Report.Title}, out, plugins))
+	return out, errors.Join(runErr, finish(plan, reportOptions{Baseline: baseline, Title: plan.Report.Title}, out, reg))
 }
 
 // newRunDir creates a fresh directory named name under root: two runs

@@ -21,7 +21,7 @@ func TestParse(t *testing.T) {
 		{"seconds, spaces", "  e2e_ms.mean<=  2.5 s ", target.Target{Metric: "e2e_ms", Statistic: "mean", Op: "<=", Value: 2.5, Unit: "s"}},
 		{"no unit", "decode_tps.min > 20", target.Target{Metric: "decode_tps", Statistic: "min", Op: ">", Value: 20}},
 		{"rate unit", "decode_tps.mean >= 20tok/s", target.Target{Metric: "decode_tps", Statistic: "mean", Op: ">=", Value: 20, Unit: "tok/s"}},
-		{"memory", "peak_rss_mb.max < 1GiB", target.Target{Metric: "peak_rss_mb", Statistic: "max", Op: "<", Value: 1, Unit: "GiB"}},
+		{"memory", "peak_rss_mib.max < 1GiB", target.Target{Metric: "peak_rss_mib", Statistic: "max", Op: "<", Value: 1, Unit: "GiB"}},
 		{"cv percent", "ttft_ms.cv < 20%", target.Target{Metric: "ttft_ms", Statistic: "cv", Op: "<", Value: 20, Unit: "%"}},
 		{"cv fraction", "ttft_ms.cv < 0.2", target.Target{Metric: "ttft_ms", Statistic: "cv", Op: "<", Value: 0.2}},
 		{"dotted plugin metric, extra percentile", "jitter.itl_cv.p99.9 != 0", target.Target{Metric: "jitter.itl_cv", Statistic: "p99.9", Op: "!=", Value: 0}},
@@ -94,7 +94,7 @@ func TestParseErrors(t *testing.T) {
 var fuzzResult = resulttest.Phase2()
 
 func FuzzParseTarget(f *testing.F) {
-	for _, s := range []string{"ttft_ms.p95 < 2500ms", "a.b.cv<=20%", "x.p99.9 != -1e3us", "peak_rss_mb.max<1GiB", "<", "a.b",
+	for _, s := range []string{"ttft_ms.p95 < 2500ms", "a.b.cv<=20%", "x.p99.9 != -1e3us", "peak_rss_mib.max<1GiB", "<", "a.b",
 		"ttft_ms.pNaN < 1", "ttft_ms.p95.0 < 1", "ttft_ms.cv < 5", "e2e_ms.p-1 > 0"} {
 		f.Add(s)
 	}
@@ -144,7 +144,7 @@ func TestEvaluate(t *testing.T) {
 		{"every case", "decode_tps.mean >= 20tok/s", "", 20, []verdict{
 			{caseID: "p128-n64-b1", pass: true, observed: 30.425}, {caseID: "p512-n128-b1", pass: true, observed: 28.385714285714283}, {caseID: "p768-n256-b1", pass: true, observed: 24.1}}},
 		{"cv in percent", "ttft_ms.cv < 0.2", "p512*", 20, []verdict{{caseID: "p512-n128-b1", observed: 58.77101753077801}}},
-		{"memory converted", "peak_rss_mb.max <= 0.75GiB", "p7*", 768, []verdict{{caseID: "p768-n256-b1", observed: 769.1}}},
+		{"memory converted", "peak_rss_mib.max <= 0.75GiB", "p7*", 768, []verdict{{caseID: "p768-n256-b1", observed: 769.1}}},
 		{"case-level value", "corpus.bleu.mean > 0.3", "p128-n64-b1", 0.3, []verdict{{caseID: "p128-n64-b1", pass: true, observed: 0.31}}},
 		{"case-level value has no spread", "corpus.bleu.std < 1", "p128-n64-b1", 1, []verdict{{caseID: "p128-n64-b1", msg: "one value per case"}}},
 		{"percentile not computed", "ttft_ms.p75 < 1", "p128-n64-b1", 1, []verdict{{caseID: "p128-n64-b1", msg: "add 75 to the aggregate stage's percentiles"}}},

@@ -76,7 +76,7 @@ const (
 	DecodeTPS   = "decode_tps"
 	PrefillTPS  = "prefill_tps"
 	TokenizeMS  = "tokenize_ms"
-	PeakRSS     = "peak_rss_mb"
+	PeakRSS     = "peak_rss_mib"
 	OutsideRun  = "outside_run_pct"
 	OutputTPS   = "output_tps" // whole request: generated tokens of all rows / E2E
 	RSSAfterRun = "rss_after_mb"

@@ -9,10 +9,18 @@
 // plugin that links it through the SDK stays small. Methods here only read
 // what is stored (Summary.Get, Result.Metric); they never compute a
 // statistic.
+//
+// Versions: Version is written; V1 results differ only in metric IDs renamed
+// since (RenamedInV2: peak_rss_mb held MiB), which MigrateV1 maps.
 package schema
 
-// Version names the result format; a reader refuses other major versions.
-const Version = "pipe.result/v1"
+// Version names the result format written today. A reader accepts this
+// major version and V1 (MigrateV1), and refuses others.
+const Version = "pipe.result/v2"
+
+// V1 is the previous major version: the same document but for the metric
+// IDs renamed since (RenamedInV2).
+const V1 = "pipe.result/v1"
 
 // Result is one pipeline run.
 type Result struct {
