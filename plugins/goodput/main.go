@@ -4,8 +4,8 @@
 // separately and still fail here, when slow prefill and slow decode hit
 // different runs.
 //
-//	[plugins.goodput]
-//	trusted = true
+//	[[plugin]]
+//	name = "goodput"
 //	config = { ttft_ms = 500, tpot_ms = 50, min_pct = 95 }
 package main
 
@@ -13,8 +13,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/pipe-bench/pipe/host/metric"
 	"github.com/pipe-bench/pipe/sdk"
+	"github.com/pipe-bench/pipe/sdk/schema"
 )
 
 // settings is the plugin's configuration table.
@@ -68,8 +68,8 @@ func judge(r *sdk.Result) ([]sdk.Verdict, error) {
 				continue
 			}
 			n++
-			ttft, ok1 := run.Values[metric.TTFT]
-			tpot, ok2 := run.Values[metric.TPOT]
+			ttft, ok1 := run.Values[schema.TTFT]
+			tpot, ok2 := run.Values[schema.TPOT]
 			if ok1 && ok2 && ttft <= cfg.TTFTms && tpot <= cfg.TPOTms {
 				good++
 			}
