@@ -1,5 +1,5 @@
 #!/bin/sh
-# Regenerates host/onnxpb/onnx.pb.go from the onnx.proto that Debian's
+# Regenerates host/internal/onnxpb/onnx.pb.go from the onnx.proto that Debian's
 # python3-onnx ships (apt-get install python3-onnx protobuf-compiler).
 # protoc-gen-go is installed at the version go.mod pins for the runtime.
 # Usage: scripts/gen-onnxpb.sh [path/to/onnx.proto]
@@ -15,6 +15,6 @@ GOBIN="$bin" go install "google.golang.org/protobuf/cmd/protoc-gen-go@$version"
 protoc -I "$(dirname "$proto")" \
 	--plugin=protoc-gen-go="$bin/protoc-gen-go" \
 	--go_out="$root/host/onnxpb" --go_opt=paths=source_relative \
-	--go_opt="M$(basename "$proto")=github.com/pipe-bench/pipe/host/onnxpb;onnxpb" \
+	--go_opt="M$(basename "$proto")=github.com/pipe-bench/pipe/host/internal/onnxpb;onnxpb" \
 	"$(basename "$proto")"
-echo "wrote host/onnxpb/onnx.pb.go from $proto (protoc-gen-go $version, $(protoc --version))"
+echo "wrote host/internal/onnxpb/onnx.pb.go from $proto (protoc-gen-go $version, $(protoc --version))"

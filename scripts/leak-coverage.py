@@ -8,7 +8,7 @@ series length. Run: /usr/bin/python3 scripts/leak-coverage.py [phi]
   sen         Theil–Sen with Sen's interval (Kendall's S variance, iid)
   sen_ar      Sen's interval widened by (1+r)/(1-r), r the lag-1
               autocorrelation of the residuals
-  sen_arbias  the same with r bias-corrected, r + (2+4r)/n (host/analysis)
+  sen_arbias  the same with r bias-corrected, r + (2+4r)/n (host/internal/analysis)
   nw          least squares with Newey–West (Bartlett) errors,
               L = floor(4 (n/100)^(2/9))
 """

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Tiny Llama-family checkpoints and their expected logits, for host/model's tests.
+"""Tiny Llama-family checkpoints and their expected logits, for host/internal/model's tests.
 
-    /usr/bin/python3 scripts/make-llama-fixture.py host/model/testdata/llama
+    /usr/bin/python3 scripts/make-llama-fixture.py host/internal/model/testdata/llama
 
 writes, for each case below, DIR/<case>/{config.json, model.safetensors or
 model-0000i-of-0000n.safetensors + model.safetensors.index.json, expected.json}.

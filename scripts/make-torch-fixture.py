@@ -4,7 +4,7 @@ Hugging Face optimum decoder-with-past layout, as a test fixture for pipe.
 
     /usr/bin/python3 scripts/make-torch-fixture.py [OUT_DIR]
 
-Writes OUT_DIR (default host/gen/ortgen/testdata/torch-gpt2-tiny-gqa):
+Writes OUT_DIR (default host/internal/gen/ortgen/testdata/torch-gpt2-tiny-gqa):
   model.onnx     inputs  input_ids [b,s], attention_mask [b,past+s], position_ids [b,s],
                          past_key_values.{i}.key|value [b,kv_heads,past,head_dim]
                  outputs logits [b,s,vocab], present.{i}.key|value [b,kv_heads,past+s,head_dim]

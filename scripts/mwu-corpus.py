@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Oracle corpus for host/compare's Mann-Whitney U test.
+"""Oracle corpus for host/internal/compare's Mann-Whitney U test.
 
-Writes host/compare/testdata/mwu-corpus.json: seeded random pairs of samples
+Writes host/internal/compare/testdata/mwu-corpus.json: seeded random pairs of samples
 (small n with heavy ties, small n without ties, mid-size and large n) with
 the two-sided p-value scipy computes for each:
 

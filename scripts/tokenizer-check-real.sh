@@ -29,7 +29,7 @@ const path = require('path');
 const fs = require('fs');
 const dir = process.argv[2];
 const { Tokenizer } = require(path.resolve('.cache/hf-tokenizers/node_modules/tokenizers'));
-const corpus = require(path.resolve('host/tokenize/testdata/gpt2_reference.json')).cases;
+const corpus = require(path.resolve('host/internal/tokenize/testdata/gpt2_reference.json')).cases;
 (async () => {
   for (const name of ['llama3', 'qwen3']) {
     const tok = Tokenizer.fromFile(path.join(dir, name, 'tokenizer.json'));

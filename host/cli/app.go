@@ -11,7 +11,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/pipe-bench/pipe/host/result"
+	"github.com/pipe-bench/pipe/host/internal/result"
 )
 
 // Exit codes. Scripts chain phases on them; they are printed by --help,

@@ -13,9 +13,9 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/pipe-bench/pipe/host/assets"
-	"github.com/pipe-bench/pipe/host/model"
-	"github.com/pipe-bench/pipe/host/roofline"
+	"github.com/pipe-bench/pipe/host/internal/assets"
+	"github.com/pipe-bench/pipe/host/internal/model"
+	"github.com/pipe-bench/pipe/host/internal/roofline"
 )
 
 func benchCommand() *ucli.Command {

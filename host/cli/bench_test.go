@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pipe-bench/pipe/host/roofline"
+	"github.com/pipe-bench/pipe/host/internal/roofline"
 )
 
 func TestBenchTiny(t *testing.T) {

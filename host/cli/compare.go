@@ -8,8 +8,8 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/pipe-bench/pipe/host/compare"
-	"github.com/pipe-bench/pipe/host/result"
+	"github.com/pipe-bench/pipe/host/internal/compare"
+	"github.com/pipe-bench/pipe/host/internal/result"
 )
 
 func compareCommand() *ucli.Command {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pipe-bench/pipe/host/result"
+	"github.com/pipe-bench/pipe/host/internal/result"
 )
 
 // The exit codes have one home (app.go): --help of pipe, pipe run and pipe

@@ -12,12 +12,12 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/pipe-bench/pipe/host/gen"
-	"github.com/pipe-bench/pipe/host/gen/ortgen"
-	"github.com/pipe-bench/pipe/host/measure"
-	"github.com/pipe-bench/pipe/host/metric"
-	"github.com/pipe-bench/pipe/host/model"
-	"github.com/pipe-bench/pipe/host/tokenize"
+	"github.com/pipe-bench/pipe/host/internal/gen"
+	"github.com/pipe-bench/pipe/host/internal/gen/ortgen"
+	"github.com/pipe-bench/pipe/host/internal/measure"
+	"github.com/pipe-bench/pipe/host/internal/metric"
+	"github.com/pipe-bench/pipe/host/internal/model"
+	"github.com/pipe-bench/pipe/host/internal/tokenize"
 )
 
 func generateCommand() *ucli.Command {

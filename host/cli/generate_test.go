@@ -13,7 +13,7 @@ import (
 	"testing"
 )
 
-const torchFixture = "../gen/ortgen/testdata/torch-gpt2-tiny-gqa"
+const torchFixture = "../internal/gen/ortgen/testdata/torch-gpt2-tiny-gqa"
 
 func torchGreedy(t *testing.T) (prompt, greedy []int64) {
 	t.Helper()

@@ -11,9 +11,9 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/pipe-bench/pipe/host/assets"
-	"github.com/pipe-bench/pipe/host/pipeline"
-	"github.com/pipe-bench/pipe/host/plugin"
+	"github.com/pipe-bench/pipe/host/internal/assets"
+	"github.com/pipe-bench/pipe/host/internal/pipeline"
+	"github.com/pipe-bench/pipe/host/internal/plugin"
 	"github.com/pipe-bench/pipe/sdk/abi"
 )
 

@@ -11,13 +11,13 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/pipe-bench/pipe/host/assets"
-	"github.com/pipe-bench/pipe/host/engine"
-	"github.com/pipe-bench/pipe/host/pipeline"
-	"github.com/pipe-bench/pipe/host/plugin"
-	"github.com/pipe-bench/pipe/host/registry"
-	"github.com/pipe-bench/pipe/host/report"
-	"github.com/pipe-bench/pipe/host/result"
+	"github.com/pipe-bench/pipe/host/internal/assets"
+	"github.com/pipe-bench/pipe/host/internal/engine"
+	"github.com/pipe-bench/pipe/host/internal/pipeline"
+	"github.com/pipe-bench/pipe/host/internal/plugin"
+	"github.com/pipe-bench/pipe/host/internal/registry"
+	"github.com/pipe-bench/pipe/host/internal/report"
+	"github.com/pipe-bench/pipe/host/internal/result"
 	"github.com/pipe-bench/pipe/sdk/abi"
 )
 

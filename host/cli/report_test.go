@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pipe-bench/pipe/host/pipeline"
-	"github.com/pipe-bench/pipe/host/result"
-	"github.com/pipe-bench/pipe/host/result/resulttest"
+	"github.com/pipe-bench/pipe/host/internal/pipeline"
+	"github.com/pipe-bench/pipe/host/internal/result"
+	"github.com/pipe-bench/pipe/host/internal/result/resulttest"
 )
 
 // writeResults stores the fixture's baseline and current result under a

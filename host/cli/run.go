@@ -11,9 +11,9 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/pipe-bench/pipe/host/metric"
-	"github.com/pipe-bench/pipe/host/result"
-	"github.com/pipe-bench/pipe/host/runner"
+	"github.com/pipe-bench/pipe/host/internal/metric"
+	"github.com/pipe-bench/pipe/host/internal/result"
+	"github.com/pipe-bench/pipe/host/internal/runner"
 )
 
 func runCommand() *ucli.Command {

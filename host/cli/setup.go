@@ -3,7 +3,7 @@ package cli
 import (
 	"fmt"
 
-	"github.com/pipe-bench/pipe/host/assets"
+	"github.com/pipe-bench/pipe/host/internal/assets"
 	ucli "github.com/urfave/cli/v2"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pipe-bench/pipe/host/tokenize"
+	"github.com/pipe-bench/pipe/host/internal/tokenize"
 	ucli "github.com/urfave/cli/v2"
 )
 

@@ -6,7 +6,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/pipe-bench/pipe/host/pipeline"
+	"github.com/pipe-bench/pipe/host/internal/pipeline"
 )
 
 // pipelineFlags are the flags every command that loads a pipeline takes:

@@ -1,5 +1,5 @@
 // Package abi is pipe's plugin ABI v1: the names, status codes, documents and
-// wire encodings that the host (host/plugin) and the Go SDK (sdk) share, over
+// wire encodings that the host (host/internal/plugin) and the Go SDK (sdk) share, over
 // the result types of sdk/schema. It is plain Go with no build tags, so the
 // same code encodes on one side and decodes on the other, and it compiles for
 // GOOS=linux and GOOS=wasip1 alike.

@@ -209,7 +209,7 @@ type Case struct {
 	StealCPU float64 `json:"steal_cpu_cores,omitempty"`
 	// PrecisionStop is true when the adaptive rule stopped the case before
 	// max_runs because the stop metric's interval was narrow enough; its
-	// mean intervals then use the adaptive stop's level (host/stats.AdaptiveMeanLevel).
+	// mean intervals then use the adaptive stop's level (host/internal/stats.AdaptiveMeanLevel).
 	PrecisionStop bool  `json:"precision_stop,omitempty"`
 	WallNS        int64 `json:"wall_ns"`
 }

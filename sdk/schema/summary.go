@@ -1,7 +1,7 @@
 package schema
 
 // Summary describes one metric's distribution over the runs of one case,
-// as the host computed it (host/stats names the methods: percentiles are
+// as the host computed it (host/internal/stats names the methods: percentiles are
 // Hyndman–Fan type 7, CIs are 95 %).
 type Summary struct {
 	N    int     `json:"n"`

@@ -1,0 +1,165 @@
+package ortcuda_test
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pipe-bench/pipe/host/internal/gen/ortcuda"
+	"github.com/pipe-bench/pipe/host/internal/gen/ortgen"
+	"github.com/pipe-bench/pipe/host/internal/model"
+)
+
+// tiny loads the runtime and returns the built-in tiny GPT-2 and its layout.
+func tiny(t *testing.T) (*model.Model, ortcuda.Layout) {
+	t.Helper()
+	rt, err := ortgen.Init("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ortcuda.Load(rt.Path); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := model.Builtin("gpt2-tiny", 7, model.StyleOptimum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := m.Config
+	l := ortcuda.Layout{InputIDs: "input_ids", AttentionMask: "attention_mask", Logits: "logits", KVHeads: c.KVHeads, HeadDim: c.HeadDim, Vocab: c.Vocab}
+	if m.HasPositionIDs {
+		l.PositionIDs = "position_ids"
+	}
+	for i := range c.Layers {
+		k, v := m.KVInput(i)
+		pk, pv := m.KVOutput(i)
+		l.Past, l.Present = append(l.Past, k, v), append(l.Present, pk, pv)
+	}
+	return m, l
+}
+
+func oneLine(t *testing.T, err error, want string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want one containing %q", want)
+	}
+	t.Logf("error: %v", err)
+	if msg := err.Error(); !strings.Contains(msg, want) || strings.Contains(msg, "\n") || strings.Contains(msg, "onnxruntime_src") {
+		t.Errorf("error %q: want one line containing %q, without the runtime's source location", msg, want)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	m, good := tiny(t)
+	noLogits := good
+	noLogits.Logits = ""
+	odd := good
+	odd.Past = good.Past[:len(good.Past)-1]
+	zeroVocab := good
+	zeroVocab.Vocab = 0
+	wrongName := good
+	wrongName.Present = append([]string{"present.nope"}, good.Present[1:]...)
+	tests := []struct {
+		name  string
+		path  string
+		l     ortcuda.Layout
+		o     ortcuda.Options
+		want  string
+		isErr error
+	}{
+		{"no logits name", m.Path, noLogits, ortcuda.Options{}, "input_ids, attention_mask and logits names are required", nil},
+		{"odd past names", m.Path, odd, ortcuda.Options{}, "need key and value per layer", nil},
+		{"zero vocab", m.Path, zeroVocab, ortcuda.Options{}, "vocab 0: each must be ≥ 1", nil},
+		{"negative device", m.Path, good, ortcuda.Options{DeviceID: -1}, "device id -1 < 0", nil},
+		{"missing model", filepath.Join(t.TempDir(), "model.onnx"), good, ortcuda.Options{}, "create session: ", nil},
+		{"bad session entry", m.Path, good, ortcuda.Options{Config: map[string]string{"session.intra_op.allow_spinning": "maybe"}}, "", nil},
+		{"cuda without provider", m.Path, good, ortcuda.Options{CUDA: true}, "CUDA execution provider not available: ", ortcuda.ErrNoCUDA},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := ortcuda.Open(tc.path, tc.l, tc.o)
+			if err == nil {
+				d.Close()
+				if tc.o.CUDA || tc.want == "" {
+					t.Skip("accepted here (a GPU, or a runtime that checks the entry only when it runs)")
+				}
+			}
+			oneLine(t, err, tc.want)
+			if tc.isErr != nil && !errors.Is(err, tc.isErr) {
+				t.Errorf("error does not wrap %v", tc.isErr)
+			}
+		})
+	}
+	t.Run("unknown output name", func(t *testing.T) {
+		d, err := ortcuda.Open(m.Path, wrongName, ortcuda.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		ids, mask := []int64{1, 2, 3}, []int64{1, 1, 1}
+		_, err = d.Step(1, 3, 0, ids, mask, []int64{0, 1, 2}, make([]float32, 3*good.Vocab))
+		oneLine(t, err, "present.nope")
+	})
+}
+
+func TestStepErrors(t *testing.T) {
+	m, l := tiny(t)
+	d, err := ortcuda.Open(m.Path, l, ortcuda.Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := d.LogitsPath(); p != "cpu" {
+		t.Errorf("logits path %q on the CPU provider", p)
+	}
+	V := l.Vocab
+	ids, mask, pos := []int64{5, 6, 7}, []int64{1, 1, 1}, []int64{0, 1, 2}
+	tests := []struct {
+		name             string
+		batch, seq, past int
+		ids, mask, pos   []int64
+		logits           []float32
+		want             string
+	}{
+		{"zero batch", 0, 3, 0, ids, mask, pos, make([]float32, 3*V), "need batch ≥ 1, seq ≥ 1, past ≥ 0"},
+		{"short ids", 1, 4, 0, ids, append(mask, 1), append(pos, 3), make([]float32, 4*V), "3 ids"},
+		{"short mask", 1, 3, 2, ids, mask, pos, make([]float32, 3*V), "3 mask"},
+		{"short logits", 1, 3, 0, ids, mask, pos, make([]float32, V), "logits buffer holds"},
+		{"past without a cache", 1, 1, 3, ids[:1], append(mask, 1), pos[:1], make([]float32, V), "no cached past"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := d.Step(tc.batch, tc.seq, tc.past, tc.ids, tc.mask, tc.pos, tc.logits)
+			oneLine(t, err, tc.want)
+		})
+	}
+	t.Run("cache then decode", func(t *testing.T) {
+		logits := make([]float32, 3*V)
+		if _, err := d.Step(1, 3, 0, ids, mask, pos, logits); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Step(1, 1, 3, []int64{9}, []int64{1, 1, 1, 1}, []int64{3}, logits); err != nil {
+			t.Errorf("decode on the cached prefill: %v", err)
+		}
+		// A wrong past length is the runtime's to refuse, in one line.
+		_, err := d.Step(1, 1, 7, []int64{9}, make([]int64, 8), []int64{3}, logits)
+		oneLine(t, err, "run: ")
+	})
+	d.Close()
+	_, err = d.Step(1, 3, 0, ids, mask, pos, make([]float32, 3*V))
+	oneLine(t, err, "decoder is closed")
+}
+
+func TestLoadMissingLibrary(t *testing.T) {
+	if _, err := ortgen.Init(""); err != nil {
+		t.Skip(err)
+	}
+	// Once bound, Load keeps the first library: a second path is ignored
+	// rather than mixing two runtimes in one process.
+	if _, err := ortcuda.Load(filepath.Join(t.TempDir(), "nope.so")); err != nil && !strings.Contains(err.Error(), "nope.so") {
+		t.Errorf("error %v does not name the library", err)
+	}
+}

@@ -1,0 +1,156 @@
+package ortgen
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/pipe-bench/pipe/host/internal/gen/ortcuda"
+)
+
+// Keys of Options.SessionConfig (the pipeline's [model.options]) that are
+// not session configuration entries.
+const (
+	// ProviderPrefix marks CUDA execution provider options:
+	// "cuda.arena_extend_strategy" = "kSameAsRequested",
+	// "cuda.gpu_mem_limit" = "8589934592", "cuda.use_tf32" = "0", … The
+	// device id comes from Options.DeviceID.
+	ProviderPrefix = "cuda."
+	// KVCacheKey chooses where the KV cache lives for device "cuda":
+	// "device" (default: IoBinding, presents stay on the GPU and become the
+	// next step's past) or "host" (Go arrays, copied across the bus every
+	// step; kept to measure what the device cache buys).
+	KVCacheKey = "pipe.kv_cache"
+)
+
+// configEntries are the session configuration entries: spinning from
+// Options.Spinning, then SessionConfig without provider options and pipe's
+// own keys.
+func (o Options) configEntries() map[string]string {
+	spin := "0"
+	if o.Spinning {
+		spin = "1"
+	}
+	entries := map[string]string{
+		"session.intra_op.allow_spinning": spin,
+		"session.inter_op.allow_spinning": spin,
+	}
+	for k, v := range o.SessionConfig {
+		if !strings.HasPrefix(k, ProviderPrefix) && !strings.HasPrefix(k, "pipe.") {
+			entries[k] = v
+		}
+	}
+	return entries
+}
+
+// providerOptions are the CUDA provider options: device_id and every
+// SessionConfig key under ProviderPrefix, prefix removed.
+func (o Options) providerOptions() map[string]string {
+	p := map[string]string{"device_id": strconv.Itoa(o.DeviceID)}
+	for k, v := range o.SessionConfig {
+		if name, ok := strings.CutPrefix(k, ProviderPrefix); ok {
+			p[name] = v
+		}
+	}
+	return p
+}
+
+// noCUDAFix ends the error for device "cuda" without the CUDA provider.
+const noCUDAFix = "use device \"cpu\", or a CUDA build of onnxruntime (libonnxruntime_providers_cuda.so next to the library) on a machine with an NVIDIA GPU (--ort-lib)"
+
+// kvOnDevice reports whether the KV cache stays on the device.
+func (o Options) kvOnDevice() (bool, error) {
+	switch v := o.SessionConfig[KVCacheKey]; v {
+	case "", "device":
+		return o.device() == "cuda", nil
+	case "host":
+		return false, nil
+	default:
+		return false, fmt.Errorf("%s = %q: use \"device\" or \"host\"", KVCacheKey, v)
+	}
+}
+
+// openSession creates the runtime session for lay: onnxruntime_go's session
+// with Go-memory tensors, or, when the KV cache stays on the device, an
+// ortcuda decoder.
+func openSession(lay layout, opts Options, rt Runtime, in, out []string) (*ort.DynamicAdvancedSession, *ortcuda.Decoder, error) {
+	onDevice, err := opts.kvOnDevice()
+	if err != nil {
+		return nil, nil, err
+	}
+	if onDevice {
+		d, err := openDecoder(lay, opts, rt, true)
+		return nil, d, err
+	}
+	so, err := opts.sessionOptions()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer so.Destroy()
+	sess, err := ort.NewDynamicAdvancedSession(lay.path, in, out, so)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open model %s: %s", lay.path, oneLine(err))
+	}
+	return sess, nil, nil
+}
+
+// openDecoder opens lay as an ortcuda decoder: on the CUDA provider, or on
+// the CPU provider (tests of the binding logic on machines without a GPU).
+func openDecoder(lay layout, opts Options, rt Runtime, cuda bool) (*ortcuda.Decoder, error) {
+	if _, err := ortcuda.Load(rt.Path); err != nil {
+		return nil, err
+	}
+	dl := ortcuda.Layout{
+		InputIDs: "input_ids", AttentionMask: "attention_mask", Logits: "logits",
+		KVHeads: lay.kvHeads, HeadDim: lay.headDim, Vocab: lay.vocab,
+	}
+	if lay.hasPositionIDs {
+		dl.PositionIDs = "position_ids"
+	}
+	if lay.merged {
+		dl.UseCacheBranch = "use_cache_branch"
+	}
+	for i := range lay.layers {
+		dl.Past = append(dl.Past, lay.pastKey[i], lay.pastValue[i])
+		dl.Present = append(dl.Present, lay.presentKey[i], lay.presentValue[i])
+	}
+	do := ortcuda.Options{
+		CUDA: cuda, DeviceID: opts.DeviceID,
+		IntraOpThreads: opts.IntraOpThreads, InterOpThreads: opts.InterOpThreads,
+		OptLevel: int(optLevels[opts.OptLevel]),
+		Config:   opts.configEntries(),
+	}
+	if cuda {
+		do.Provider = opts.providerOptions()
+		delete(do.Provider, "device_id") // ortcuda sets it from DeviceID
+	}
+	d, err := ortcuda.Open(lay.path, dl, do)
+	switch {
+	case err == nil:
+		return d, nil
+	case cuda && errors.Is(err, ortcuda.ErrNoCUDA):
+		return nil, fmt.Errorf("%w: %s", err, noCUDAFix)
+	case errors.Is(err, ortcuda.ErrProviderOption):
+		return nil, fmt.Errorf("%w: check the %s* keys in [model.options] against ONNX Runtime's CUDA provider options", err, ProviderPrefix)
+	}
+	return nil, fmt.Errorf("open model %s: %w", lay.path, err)
+}
+
+// deviceStep runs one step on the ortcuda decoder: the loop's host buffers
+// go in, the presents stay in the decoder, and the last position's logits
+// land in buf.logits where the loop reads them.
+func (g *Generator) deviceStep(batch, seq, past int) (int64, error) {
+	b := &g.buf
+	var pos []int64
+	if g.lay.hasPositionIDs {
+		pos = b.pos
+	}
+	runNS, err := g.dev.Step(batch, seq, past, b.ids, b.mask, pos, b.logits)
+	if err != nil {
+		return runNS, fmt.Errorf("run %s (batch %d, %d new + %d cached positions): %s", g.lay.name, batch, seq, past, err)
+	}
+	return runNS, nil
+}

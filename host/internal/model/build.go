@@ -1,0 +1,528 @@
+package model
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"unsafe"
+
+	"github.com/pipe-bench/pipe/host/internal/onnxpb"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+)
+
+// Graph styles.
+const (
+	// StyleOptimum is the graph torch.onnx.export and optimum produce: plain
+	// ONNX ops (MatMul, Softmax, LayerNormalization, a tanh GELU spelled out),
+	// the KV cache grown with Concat. Any ONNX runtime runs it.
+	StyleOptimum = "optimum"
+	// StyleFused is the graph ONNX Runtime's transformer optimizer leaves:
+	// com.microsoft MultiHeadAttention (with past_key/past_value),
+	// SkipLayerNormalization and FastGelu, biases folded into them. Same
+	// inputs and outputs as StyleOptimum; ONNX Runtime only.
+	StyleFused = "fused"
+)
+
+// Styles lists the graph styles Builtin accepts.
+var Styles = []string{StyleOptimum, StyleFused}
+
+// BuilderVersion is part of every cache key; bump it whenever the graph or
+// the weights a given (config, seed, style) produces change.
+const BuilderVersion = 1
+
+const (
+	opsetONNX      = 17 // LayerNormalization
+	opsetMicrosoft = 1
+	irVersion      = 8
+	msDomain       = "com.microsoft"
+)
+
+// Build writes the ONNX model for cfg, seed and style to w: the GPT-2
+// architecture in the optimum decoder-with-past layout (see the package
+// doc). Weights are generated and written one tensor at a time, so memory
+// stays at one tensor however large the model.
+func Build(w io.Writer, cfg Config, seed uint64, style string) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if cfg.MaxPositions == 0 {
+		return fmt.Errorf("config: max_positions = 0: the builder needs the position table size")
+	}
+	var g *onnxpb.GraphProto
+	switch style {
+	case StyleOptimum:
+		g = newGraphBuilder(cfg).optimum()
+	case StyleFused:
+		if cfg.KVHeads != cfg.Heads {
+			return fmt.Errorf("style %q: MultiHeadAttention needs kv_heads = heads (got %d ≠ %d); use style %q for grouped-query configs", style, cfg.KVHeads, cfg.Heads, StyleOptimum)
+		}
+		g = newGraphBuilder(cfg).fused()
+	default:
+		return unknownStyle(style)
+	}
+	return writeModel(w, nil, g, weightSpecs(cfg), seededWeights(seed), style == StyleFused)
+}
+
+func unknownStyle(style string) error {
+	return fmt.Errorf("unknown graph style %q: use %q or %q", style, StyleOptimum, StyleFused)
+}
+
+// weightFill writes the float32 values of ws into dst (len(dst) =
+// ws.elems()): the seam between the graph writer and where weights come
+// from (seeded random, a checkpoint, later a quantiser wrapping either).
+type weightFill func(ws weightSpec, dst []float32) error
+
+// seededWeights fills every tensor from the seeded generator.
+func seededWeights(seed uint64) weightFill {
+	return func(ws weightSpec, dst []float32) error { ws.fill(seed, dst); return nil }
+}
+
+// externalData receives the weight bytes instead of the ONNX file when a
+// model would pass protobuf's 2 GB limit: each initializer then names
+// location, offset and length in it (ONNX external data).
+type externalData struct {
+	w        io.Writer
+	location string // file name beside model.onnx
+}
+
+// externalAlign aligns each tensor in the external file so ONNX Runtime can
+// map it.
+const externalAlign = 4096
+
+// writeModel streams a ModelProto whose graph is g plus the weight
+// initializers, filled on the fly one at a time. Protobuf lets repeated fields
+// of a message arrive in several runs, so the weights are appended after the
+// marshalled graph body with a precomputed total length. With ext the
+// weight bytes go to ext.w and the initializers point there.
+func writeModel(w io.Writer, ext *externalData, g *onnxpb.GraphProto, weights []weightSpec, fill weightFill, contribOps bool) error {
+	m := &onnxpb.ModelProto{
+		IrVersion:       proto.Int64(irVersion),
+		ProducerName:    proto.String("pipe"),
+		ProducerVersion: proto.String(fmt.Sprint(BuilderVersion)),
+		OpsetImport:     []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(opsetONNX)}},
+	}
+	if contribOps {
+		m.OpsetImport = append(m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: proto.String(msDomain), Version: proto.Int64(opsetMicrosoft)})
+	}
+	head, err := proto.Marshal(m)
+	if err != nil {
+		return err
+	}
+	body, err := proto.Marshal(g)
+	if err != nil {
+		return err
+	}
+	headers := make([][]byte, len(weights))
+	offsets := make([]int64, len(weights))
+	graphLen := len(body)
+	var offset int64
+	for i, ws := range weights {
+		t := &onnxpb.TensorProto{
+			Name:     proto.String(ws.name),
+			Dims:     ws.dims,
+			DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)),
+		}
+		if ext != nil {
+			offset = (offset + externalAlign - 1) / externalAlign * externalAlign
+			offsets[i] = offset
+			t.DataLocation = onnxpb.TensorProto_EXTERNAL.Enum()
+			t.ExternalData = []*onnxpb.StringStringEntryProto{
+				{Key: proto.String("location"), Value: proto.String(ext.location)},
+				{Key: proto.String("offset"), Value: proto.String(fmt.Sprint(offset))},
+				{Key: proto.String("length"), Value: proto.String(fmt.Sprint(4 * ws.elems()))},
+			}
+			offset += int64(4 * ws.elems())
+		}
+		if headers[i], err = proto.Marshal(t); err != nil {
+			return err
+		}
+		n := tensorLen(headers[i], ws, ext != nil)
+		graphLen += protowire.SizeTag(5) + protowire.SizeBytes(n)
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	out := append(head, protowire.AppendTag(nil, 7, protowire.BytesType)...)
+	out = protowire.AppendVarint(out, uint64(graphLen))
+	out = append(out, body...)
+	if _, err := bw.Write(out); err != nil {
+		return err
+	}
+	var dw *bufio.Writer
+	var written int64
+	if ext != nil {
+		dw = bufio.NewWriterSize(ext.w, 1<<20)
+	}
+	var buf []float32
+	for i, ws := range weights {
+		if cap(buf) < ws.elems() {
+			buf = make([]float32, ws.elems())
+		}
+		buf = buf[:ws.elems()]
+		if err := fill(ws, buf); err != nil {
+			return err
+		}
+		raw := float32Bytes(buf)
+		rec := protowire.AppendTag(nil, 5, protowire.BytesType)
+		rec = protowire.AppendVarint(rec, uint64(tensorLen(headers[i], ws, ext != nil)))
+		rec = append(rec, headers[i]...)
+		if ext != nil {
+			if _, err := bw.Write(rec); err != nil {
+				return err
+			}
+			if _, err := dw.Write(make([]byte, offsets[i]-written)); err != nil {
+				return err
+			}
+			if _, err := dw.Write(raw); err != nil {
+				return err
+			}
+			written = offsets[i] + int64(len(raw))
+			continue
+		}
+		rec = protowire.AppendTag(rec, 9, protowire.BytesType)
+		rec = protowire.AppendVarint(rec, uint64(len(raw)))
+		if _, err := bw.Write(rec); err != nil {
+			return err
+		}
+		if _, err := bw.Write(raw); err != nil {
+			return err
+		}
+	}
+	if dw != nil {
+		if err := dw.Flush(); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// tensorLen is the encoded size of a TensorProto: header plus raw_data
+// (header alone when the data is external).
+func tensorLen(header []byte, ws weightSpec, external bool) int {
+	if external {
+		return len(header)
+	}
+	return len(header) + protowire.SizeTag(9) + protowire.SizeBytes(4*ws.elems())
+}
+
+// float32Bytes views v as little-endian bytes (copying on big-endian hosts).
+func float32Bytes(v []float32) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	if isLittleEndian {
+		return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
+	}
+	b := make([]byte, 4*len(v))
+	for i, f := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
+	}
+	return b
+}
+
+var isLittleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// graphBuilder accumulates nodes; every value is named after the node that
+// makes it, so a graph viewer shows the architecture.
+type graphBuilder struct {
+	cfg Config
+	g   *onnxpb.GraphProto
+}
+
+func newGraphBuilder(cfg Config) *graphBuilder {
+	return &graphBuilder{cfg: cfg, g: &onnxpb.GraphProto{Name: proto.String("gpt2")}}
+}
+
+// op adds a node named name with outputs name (single) or name:0, name:1 ….
+func (b *graphBuilder) op(domain, opType, name string, nOut int, inputs []string, attrs ...*onnxpb.AttributeProto) []string {
+	outs := make([]string, nOut)
+	for i := range outs {
+		if nOut == 1 {
+			outs[i] = name
+		} else {
+			outs[i] = fmt.Sprintf("%s:%d", name, i)
+		}
+	}
+	b.g.Node = append(b.g.Node, &onnxpb.NodeProto{
+		Name: proto.String(name), OpType: proto.String(opType), Domain: proto.String(domain),
+		Input: inputs, Output: outs, Attribute: attrs,
+	})
+	return outs
+}
+
+// onnx adds a default-domain node with one output.
+func (b *graphBuilder) onnx(opType, name string, inputs []string, attrs ...*onnxpb.AttributeProto) string {
+	return b.op("", opType, name, 1, inputs, attrs...)[0]
+}
+
+func (b *graphBuilder) constInt64(name string, dims []int64, v ...int64) string {
+	raw := make([]byte, 8*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint64(raw[8*i:], uint64(x))
+	}
+	b.g.Initializer = append(b.g.Initializer, &onnxpb.TensorProto{
+		Name: proto.String(name), Dims: dims, DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)), RawData: raw,
+	})
+	return name
+}
+
+func (b *graphBuilder) constFloat(name string, v float32) string {
+	raw := binary.LittleEndian.AppendUint32(nil, math.Float32bits(v))
+	b.g.Initializer = append(b.g.Initializer, &onnxpb.TensorProto{
+		Name: proto.String(name), DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), RawData: raw,
+	})
+	return name
+}
+
+func attrInt(name string, v int64) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(v)}
+}
+
+func attrInts(name string, v ...int64) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INTS.Enum(), Ints: v}
+}
+
+func attrFloat(name string, v float32) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(v)}
+}
+
+// valueInfo declares a tensor input or output; each dim is a number (int)
+// or a symbolic name (string).
+func valueInfo(name string, elem onnxpb.TensorProto_DataType, dims ...any) *onnxpb.ValueInfoProto {
+	shape := &onnxpb.TensorShapeProto{}
+	for _, d := range dims {
+		switch d := d.(type) {
+		case int:
+			shape.Dim = append(shape.Dim, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(d)}})
+		case string:
+			shape.Dim = append(shape.Dim, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: d}})
+		}
+	}
+	return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
+		TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(elem)), Shape: shape},
+	}}}
+}
+
+// Names of the optimum layout.
+const (
+	InputIDs      = "input_ids"
+	AttentionMask = "attention_mask"
+	PositionIDs   = "position_ids"
+	Logits        = "logits"
+	UseCacheFlag  = "use_cache_branch"
+)
+
+// PastKey and PastValue name layer i's cache inputs; PresentKey and
+// PresentValue its outputs.
+func PastKey(i int) string      { return fmt.Sprintf("past_key_values.%d.key", i) }
+func PastValue(i int) string    { return fmt.Sprintf("past_key_values.%d.value", i) }
+func PresentKey(i int) string   { return fmt.Sprintf("present.%d.key", i) }
+func PresentValue(i int) string { return fmt.Sprintf("present.%d.value", i) }
+
+// io declares the optimum inputs and outputs.
+func (b *graphBuilder) io() {
+	c := b.cfg
+	i64, f32 := onnxpb.TensorProto_INT64, onnxpb.TensorProto_FLOAT
+	b.g.Input = append(b.g.Input,
+		valueInfo(InputIDs, i64, "batch_size", "sequence_length"),
+		valueInfo(AttentionMask, i64, "batch_size", "total_sequence_length"),
+		valueInfo(PositionIDs, i64, "batch_size", "sequence_length"),
+	)
+	b.g.Output = append(b.g.Output, valueInfo(Logits, f32, "batch_size", "sequence_length", c.Vocab))
+	for i := 0; i < c.Layers; i++ {
+		b.g.Input = append(b.g.Input,
+			valueInfo(PastKey(i), f32, "batch_size", c.KVHeads, "past_sequence_length", c.HeadDim),
+			valueInfo(PastValue(i), f32, "batch_size", c.KVHeads, "past_sequence_length", c.HeadDim))
+		b.g.Output = append(b.g.Output,
+			valueInfo(PresentKey(i), f32, "batch_size", c.KVHeads, "total_sequence_length", c.HeadDim),
+			valueInfo(PresentValue(i), f32, "batch_size", c.KVHeads, "total_sequence_length", c.HeadDim))
+	}
+}
+
+// embed returns token + position embeddings [b, s, hidden].
+func (b *graphBuilder) embed() (tok, pos string) {
+	tok = b.onnx("Gather", "/embed/wte", []string{"transformer.wte.weight", InputIDs})
+	pos = b.onnx("Gather", "/embed/wpe", []string{"transformer.wpe.weight", PositionIDs})
+	return tok, pos
+}
+
+// lmHead computes logits = h·wteᵀ with the embedding matrix itself (tied,
+// one copy): Gemm with transB on h flattened to [b·s, hidden].
+func (b *graphBuilder) lmHead(h string) {
+	flat := b.onnx("Reshape", "/lm_head/flatten", []string{h, b.constInt64("/lm_head/flat_shape", []int64{2}, -1, int64(b.cfg.Hidden))})
+	gemm := b.onnx("Gemm", "/lm_head/gemm", []string{flat, "transformer.wte.weight"}, attrInt("transB", 1))
+	bs := b.onnx("Shape", "/lm_head/batch_seq", []string{InputIDs})
+	shape := b.onnx("Concat", "/lm_head/logits_shape", []string{bs, b.constInt64("/lm_head/vocab", []int64{1}, int64(b.cfg.Vocab))}, attrInt("axis", 0))
+	b.op("", "Reshape", Logits, 1, []string{gemm, shape})
+}
+
+// causalMask returns allowed[b, 1, s, total] (bool): key j is visible to
+// query i when j ≤ past+i and attention_mask[b, j] = 1. Left padding is
+// therefore masked for every query, and a padded query sees nothing real.
+func (b *graphBuilder) causalMask() string {
+	total := b.onnx("Shape", "/mask/total", []string{AttentionMask}, attrInt("start", 1), attrInt("end", 2))
+	seq := b.onnx("Shape", "/mask/seq", []string{InputIDs}, attrInt("start", 1), attrInt("end", 2))
+	past := b.onnx("Sub", "/mask/past", []string{total, seq})
+	zero := b.constInt64("/mask/zero", nil, 0)
+	one := b.constInt64("/mask/one", nil, 1)
+	axis0 := b.constInt64("/mask/axis0", []int64{1}, 0)
+	totalS := b.onnx("Squeeze", "/mask/total_scalar", []string{total, axis0})
+	pastS := b.onnx("Squeeze", "/mask/past_scalar", []string{past, axis0})
+	keys := b.onnx("Range", "/mask/key_pos", []string{zero, totalS, one})
+	queries := b.onnx("Range", "/mask/query_pos", []string{pastS, totalS, one})
+	qcol := b.onnx("Unsqueeze", "/mask/query_col", []string{queries, b.constInt64("/mask/axis1", []int64{1}, 1)})
+	causal := b.onnx("LessOrEqual", "/mask/causal", []string{keys, qcol})
+	pad := b.onnx("Cast", "/mask/pad", []string{AttentionMask}, attrInt("to", int64(onnxpb.TensorProto_BOOL)))
+	pad4 := b.onnx("Unsqueeze", "/mask/pad4", []string{pad, b.constInt64("/mask/axes12", []int64{2}, 1, 2)})
+	return b.onnx("And", "/mask/allowed", []string{causal, pad4})
+}
+
+func (b *graphBuilder) linear(name, x, prefix string) string {
+	mm := b.onnx("MatMul", name+"/matmul", []string{x, prefix + ".weight"})
+	return b.onnx("Add", name+"/add", []string{mm, prefix + ".bias"})
+}
+
+func (b *graphBuilder) layerNorm(name, x, prefix string) string {
+	return b.onnx("LayerNormalization", name, []string{x, prefix + ".weight", prefix + ".bias"},
+		attrInt("axis", -1), attrFloat("epsilon", float32(b.cfg.LayerNormEps)))
+}
+
+// heads reshapes [b, s, n·hd] to [b, n, s, hd].
+func (b *graphBuilder) heads(name, x string, n int) string {
+	shape := b.constInt64(name+"/shape", []int64{4}, 0, 0, int64(n), int64(b.cfg.HeadDim))
+	r := b.onnx("Reshape", name+"/reshape", []string{x, shape})
+	return b.onnx("Transpose", name+"/transpose", []string{r}, attrInts("perm", 0, 2, 1, 3))
+}
+
+// repeatKV expands [b, kv, t, hd] to [b, heads, t, hd] for grouped-query
+// attention (each kv head serves heads/kv query heads).
+func (b *graphBuilder) repeatKV(name, x string) string {
+	c := b.cfg
+	if c.KVHeads == c.Heads {
+		return x
+	}
+	rep := int64(c.Heads / c.KVHeads)
+	u := b.onnx("Unsqueeze", name+"/unsqueeze", []string{x, b.constInt64(name+"/axis2", []int64{1}, 2)})
+	e := b.onnx("Expand", name+"/expand", []string{u, b.constInt64(name+"/expand_shape", []int64{5}, 1, 1, rep, 1, 1)})
+	return b.onnx("Reshape", name+"/merge", []string{e, b.constInt64(name+"/merge_shape", []int64{4}, 0, int64(c.Heads), -1, int64(c.HeadDim))})
+}
+
+func (b *graphBuilder) split3(name, x string) (q, k, v string) {
+	c := b.cfg
+	outs := b.op("", "Split", name, 3, []string{x, b.constInt64(name+"/sizes", []int64{3},
+		int64(c.Heads*c.HeadDim), int64(c.KVHeads*c.HeadDim), int64(c.KVHeads*c.HeadDim))}, attrInt("axis", 2))
+	return outs[0], outs[1], outs[2]
+}
+
+// optimum lays out the graph torch.onnx.export gives for GPT-2 with past.
+func (b *graphBuilder) optimum() *onnxpb.GraphProto {
+	c := b.cfg
+	b.io()
+	tok, pos := b.embed()
+	x := b.onnx("Add", "/embed/add", []string{tok, pos})
+	allowed := b.causalMask()
+	lowest := b.constFloat("/mask/lowest", -math.MaxFloat32)
+	scale := b.constFloat("/attn/scale", float32(1/math.Sqrt(float64(c.HeadDim))))
+	half := b.constFloat("/gelu/half", 0.5)
+	oneF := b.constFloat("/gelu/one", 1)
+	cubic := b.constFloat("/gelu/cubic", 0.044715)
+	sqrt2pi := b.constFloat("/gelu/sqrt_2_over_pi", float32(math.Sqrt(2/math.Pi)))
+	for i := 0; i < c.Layers; i++ {
+		p, n := layerPrefix(i), fmt.Sprintf("/h.%d", i)
+		// Attention.
+		ln1 := b.layerNorm(n+"/ln_1", x, p+"ln_1")
+		qkv := b.linear(n+"/attn/c_attn", ln1, p+"attn.c_attn")
+		q, k, v := b.split3(n+"/attn/split", qkv)
+		q = b.heads(n+"/attn/q", q, c.Heads)
+		k = b.heads(n+"/attn/k", k, c.KVHeads)
+		v = b.heads(n+"/attn/v", v, c.KVHeads)
+		presentK := b.op("", "Concat", PresentKey(i), 1, []string{PastKey(i), k}, attrInt("axis", 2))[0]
+		presentV := b.op("", "Concat", PresentValue(i), 1, []string{PastValue(i), v}, attrInt("axis", 2))[0]
+		kT := b.onnx("Transpose", n+"/attn/k_t", []string{b.repeatKV(n+"/attn/k_rep", presentK)}, attrInts("perm", 0, 1, 3, 2))
+		scores := b.onnx("MatMul", n+"/attn/qk", []string{q, kT})
+		scores = b.onnx("Mul", n+"/attn/scale", []string{scores, scale})
+		scores = b.onnx("Where", n+"/attn/mask", []string{allowed, scores, lowest})
+		probs := b.onnx("Softmax", n+"/attn/softmax", []string{scores}, attrInt("axis", -1))
+		ctx := b.onnx("MatMul", n+"/attn/pv", []string{probs, b.repeatKV(n+"/attn/v_rep", presentV)})
+		ctx = b.onnx("Transpose", n+"/attn/merge/transpose", []string{ctx}, attrInts("perm", 0, 2, 1, 3))
+		ctx = b.onnx("Reshape", n+"/attn/merge/reshape", []string{ctx, b.constInt64(n+"/attn/merge/shape", []int64{3}, 0, 0, int64(c.Heads*c.HeadDim))})
+		attn := b.linear(n+"/attn/c_proj", ctx, p+"attn.c_proj")
+		x = b.onnx("Add", n+"/attn/residual", []string{x, attn})
+		// MLP with GELU(tanh): 0.5·u·(1 + tanh(√(2/π)·(u + 0.044715·u³))).
+		ln2 := b.layerNorm(n+"/ln_2", x, p+"ln_2")
+		u := b.linear(n+"/mlp/c_fc", ln2, p+"mlp.c_fc")
+		u3 := b.onnx("Mul", n+"/mlp/gelu/u3", []string{b.onnx("Mul", n+"/mlp/gelu/u2", []string{u, u}), u})
+		inner := b.onnx("Add", n+"/mlp/gelu/inner", []string{u, b.onnx("Mul", n+"/mlp/gelu/cubic", []string{u3, cubic})})
+		t := b.onnx("Tanh", n+"/mlp/gelu/tanh", []string{b.onnx("Mul", n+"/mlp/gelu/scale", []string{inner, sqrt2pi})})
+		g := b.onnx("Mul", n+"/mlp/gelu/out", []string{b.onnx("Mul", n+"/mlp/gelu/half", []string{u, half}), b.onnx("Add", n+"/mlp/gelu/one_plus", []string{t, oneF})})
+		mlp := b.linear(n+"/mlp/c_proj", g, p+"mlp.c_proj")
+		x = b.onnx("Add", n+"/mlp/residual", []string{x, mlp})
+	}
+	b.lmHead(b.layerNorm("/ln_f", x, "transformer.ln_f"))
+	return b.g
+}
+
+// fused lays out the graph ONNX Runtime's GPT-2 fusions produce: each
+// residual Add + LayerNorm pair becomes SkipLayerNormalization (which also
+// adds the preceding projection's bias and returns the residual sum),
+// attention becomes MultiHeadAttention (causal, with key padding mask and
+// past/present, adding the QKV bias itself), the MLP activation FastGelu
+// (adding the c_fc bias).
+func (b *graphBuilder) fused() *onnxpb.GraphProto {
+	c := b.cfg
+	b.io()
+	tok, pos := b.embed()
+	mask := b.onnx("Cast", "/mask/int32", []string{AttentionMask}, attrInt("to", int64(onnxpb.TensorProto_INT32)))
+	eps := attrFloat("epsilon", float32(c.LayerNormEps))
+	skipLN := func(name, in, skip, ln, bias string) (normed, sum string) {
+		inputs := []string{in, skip, ln + ".weight", ln + ".bias"}
+		if bias != "" {
+			inputs = append(inputs, bias)
+		}
+		outs := []string{name, "", "", name + "/residual"}
+		b.g.Node = append(b.g.Node, &onnxpb.NodeProto{
+			Name: proto.String(name), OpType: proto.String("SkipLayerNormalization"), Domain: proto.String(msDomain),
+			Input: inputs, Output: outs, Attribute: []*onnxpb.AttributeProto{eps},
+		})
+		return outs[0], outs[3]
+	}
+	// x is the residual stream, ln the normalized input of the next block.
+	ln, x := skipLN("/h.0/ln_1", tok, pos, layerPrefix(0)+"ln_1", "")
+	for i := 0; i < c.Layers; i++ {
+		p, n := layerPrefix(i), fmt.Sprintf("/h.%d", i)
+		qkv := b.onnx("MatMul", n+"/attn/c_attn/matmul", []string{ln, p + "attn.c_attn.weight"})
+		q, k, v := b.split3(n+"/attn/split", qkv)
+		outs := b.op(msDomain, "MultiHeadAttention", n+"/attn/mha", 3,
+			[]string{q, k, v, p + "attn.c_attn.bias", mask, "", PastKey(i), PastValue(i)},
+			attrInt("num_heads", int64(c.Heads)), attrInt("unidirectional", 1))
+		b.renameOutput(outs[1], PresentKey(i))
+		b.renameOutput(outs[2], PresentValue(i))
+		attn := b.onnx("MatMul", n+"/attn/c_proj/matmul", []string{outs[0], p + "attn.c_proj.weight"})
+		ln2, x2 := skipLN(n+"/ln_2", attn, x, p+"ln_2", p+"attn.c_proj.bias")
+		u := b.onnx("MatMul", n+"/mlp/c_fc/matmul", []string{ln2, p + "mlp.c_fc.weight"})
+		g := b.op(msDomain, "FastGelu", n+"/mlp/gelu", 1, []string{u, p + "mlp.c_fc.bias"})[0]
+		mlp := b.onnx("MatMul", n+"/mlp/c_proj/matmul", []string{g, p + "mlp.c_proj.weight"})
+		next := "transformer.ln_f"
+		if i+1 < c.Layers {
+			next = layerPrefix(i+1) + "ln_1"
+		}
+		name := "/ln_f"
+		if i+1 < c.Layers {
+			name = fmt.Sprintf("/h.%d/ln_1", i+1)
+		}
+		ln, x = skipLN(name, mlp, x2, next, p+"mlp.c_proj.bias")
+	}
+	b.lmHead(ln)
+	return b.g
+}
+
+// renameOutput gives the last node's output old the graph output name new.
+func (b *graphBuilder) renameOutput(old, new string) {
+	nd := b.g.Node[len(b.g.Node)-1]
+	for i, o := range nd.Output {
+		if o == old {
+			nd.Output[i] = new
+		}
+	}
+}

@@ -1,0 +1,295 @@
+package model
+
+import (
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/pipe-bench/pipe/host/internal/onnxpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// llamaWeightSpecs lists the tensors of c under their Hugging Face names
+// and shapes (LlamaForCausalLM's state dict: linear weights [out, in]), in
+// file order. Norm scales start at 1; everything else is random.
+func llamaWeightSpecs(c LlamaConfig) []weightSpec {
+	h, q, kv, in := int64(c.Hidden), int64(c.Heads*c.HeadDim), int64(c.KVHeads*c.HeadDim), int64(c.Intermediate)
+	hd := int64(c.HeadDim)
+	specs := []weightSpec{{"model.embed_tokens.weight", []int64{int64(c.Vocab), h}, initRandom}}
+	for i := 0; i < c.Layers; i++ {
+		p := llamaLayerPrefix(i)
+		add := func(name string, init weightInit, dims ...int64) {
+			specs = append(specs, weightSpec{p + name, dims, init})
+		}
+		add("input_layernorm.weight", initOnes, h)
+		if c.Fused {
+			add("self_attn.qkv_proj.weight", initRandom, q+2*kv, h)
+		} else {
+			add("self_attn.q_proj.weight", initRandom, q, h)
+			add("self_attn.k_proj.weight", initRandom, kv, h)
+			add("self_attn.v_proj.weight", initRandom, kv, h)
+		}
+		if c.QKVBias {
+			add("self_attn.q_proj.bias", initRandom, q)
+			add("self_attn.k_proj.bias", initRandom, kv)
+			add("self_attn.v_proj.bias", initRandom, kv)
+		}
+		if c.QKNorm {
+			add("self_attn.q_norm.weight", initOnes, hd)
+			add("self_attn.k_norm.weight", initOnes, hd)
+		}
+		add("self_attn.o_proj.weight", initRandom, h, q)
+		if c.OBias {
+			add("self_attn.o_proj.bias", initRandom, h)
+		}
+		add("post_attention_layernorm.weight", initOnes, h)
+		if c.Fused {
+			add("mlp.gate_up_proj.weight", initRandom, 2*in, h)
+		} else {
+			add("mlp.gate_proj.weight", initRandom, in, h)
+			add("mlp.up_proj.weight", initRandom, in, h)
+		}
+		add("mlp.down_proj.weight", initRandom, h, in)
+		if c.MLPBias {
+			add("mlp.gate_proj.bias", initRandom, in)
+			add("mlp.up_proj.bias", initRandom, in)
+			add("mlp.down_proj.bias", initRandom, h)
+		}
+	}
+	specs = append(specs, weightSpec{"model.norm.weight", []int64{h}, initOnes})
+	if !c.TiedHead {
+		specs = append(specs, weightSpec{"lm_head.weight", []int64{int64(c.Vocab), h}, initRandom})
+	}
+	return specs
+}
+
+func llamaLayerPrefix(i int) string { return fmt.Sprintf("model.layers.%d.", i) }
+
+// lmHeadName is the tensor the LM head multiplies by.
+func (c LlamaConfig) lmHeadName() string {
+	if c.TiedHead {
+		return "model.embed_tokens.weight"
+	}
+	return "lm_head.weight"
+}
+
+// llamaParams counts the weights of c.
+func llamaParams(c LlamaConfig) int64 {
+	var n int64
+	for _, s := range llamaWeightSpecs(c) {
+		n += int64(s.elems())
+	}
+	return n
+}
+
+// llamaGraphVersion is part of every Llama-family cache key; bump it
+// whenever the graph buildLlama lays out changes (BuilderVersion covers the
+// shared writer and weight generator).
+const llamaGraphVersion = 2
+
+// maxInlineBytes is the largest weight total written inside model.onnx;
+// above it the weights go to model.onnx.data (protobuf messages stop at
+// 2 GiB).
+const maxInlineBytes = 1800 << 20
+
+// externalDataName is the external data file beside model.onnx.
+const externalDataName = "model.onnx.data"
+
+// buildLlama writes the ONNX decoder for c with weights from fill to w (and
+// to data, external, when the weights pass maxInlineBytes; data may be nil
+// only for models under it). The graph is the optimum layout of the package
+// doc in plain ONNX ops: the hidden state flattened to [batch·seq, hidden]
+// so every projection is one Gemm against the checkpoint's own [out, in]
+// matrix (transB), no transposed copy; RMSNorm spelled out as
+// Pow/ReduceMean/Add/Sqrt/Div/Mul (ONNX Runtime fuses it); rotary
+// embeddings from position_ids and the config's inverse frequencies
+// (rotate-half, as transformers); grouped-query attention by MatMul
+// broadcasting over the group axis (the cache is never copied per query
+// head); the KV cache grown with Concat.
+func buildLlama(w, data io.Writer, c LlamaConfig, fill weightFill) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	var ext *externalData
+	if llamaNeedsExternal(c) {
+		if data == nil {
+			return fmt.Errorf("%d weights (%.1f GB fp32) need external data, and no file for it was given", llamaParams(c), float64(4*llamaParams(c))/1e9)
+		}
+		ext = &externalData{w: data, location: externalDataName}
+	}
+	g := newLlamaGraph(c).build()
+	return writeModel(w, ext, g, llamaWeightSpecs(c), fill, false)
+}
+
+type llamaGraph struct {
+	*graphBuilder
+	lc LlamaConfig
+}
+
+func newLlamaGraph(c LlamaConfig) *llamaGraph {
+	b := newGraphBuilder(c.Shape())
+	b.g.Name = proto.String(c.ModelType)
+	return &llamaGraph{graphBuilder: b, lc: c}
+}
+
+// gemm is y = x·Wᵀ (+ bias) for x [n, in] and W [out, in].
+func (b *llamaGraph) gemm(name, x, weight string, bias bool) string {
+	in := []string{x, weight + ".weight"}
+	if bias {
+		in = append(in, weight+".bias")
+	}
+	return b.onnx("Gemm", name, in, attrInt("transB", 1))
+}
+
+// rmsNorm is x / √(mean(x²) + eps) · weight over the last axis.
+func (b *llamaGraph) rmsNorm(name, x, weight string) string {
+	sq := b.onnx("Pow", name+"/pow", []string{x, "/const/two"})
+	ms := b.onnx("ReduceMean", name+"/mean", []string{sq}, attrInts("axes", -1), attrInt("keepdims", 1))
+	rms := b.onnx("Sqrt", name+"/sqrt", []string{b.onnx("Add", name+"/add_eps", []string{ms, "/const/eps"})})
+	return b.onnx("Mul", name+"/scale", []string{b.onnx("Div", name+"/div", []string{x, rms}), weight})
+}
+
+// rope rotates x [b, n, s, hd] by the position angles: x·cos + rotate_half(x)·sin
+// with rotate_half(x) = [−x₂, x₁] for the halves x₁, x₂.
+func (b *llamaGraph) rope(name, x, cos, sin string) string {
+	half := int64(b.lc.HeadDim / 2)
+	parts := b.op("", "Split", name+"/split", 2, []string{x, b.constInt64(name+"/halves", []int64{2}, half, half)}, attrInt("axis", -1))
+	rot := b.onnx("Concat", name+"/rotate_half", []string{b.onnx("Neg", name+"/neg", []string{parts[1]}), parts[0]}, attrInt("axis", -1))
+	return b.onnx("Add", name+"/add", []string{
+		b.onnx("Mul", name+"/cos", []string{x, cos}),
+		b.onnx("Mul", name+"/sin", []string{rot, sin}),
+	})
+}
+
+// floatTensor adds a float initializer of the given values.
+func (b *llamaGraph) floatTensor(name string, dims []int64, v []float32) string {
+	b.g.Initializer = append(b.g.Initializer, &onnxpb.TensorProto{
+		Name: proto.String(name), Dims: dims, DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), RawData: float32Bytes(v),
+	})
+	return name
+}
+
+// toHeads reshapes x [b·s, n·hd] to [b, s, n, hd].
+func (b *llamaGraph) toHeads(name, x, batchSeq string, n int) string {
+	shape := b.onnx("Concat", name+"/shape", []string{batchSeq, b.constInt64(name+"/heads", []int64{2}, int64(n), int64(b.lc.HeadDim))}, attrInt("axis", 0))
+	return b.onnx("Reshape", name+"/reshape", []string{x, shape})
+}
+
+func (b *llamaGraph) build() *onnxpb.GraphProto {
+	c := b.lc
+	b.io()
+	b.constFloat("/const/two", 2)
+	b.constFloat("/const/eps", float32(c.RMSNormEps))
+	batchSeq := b.onnx("Shape", "/batch_seq", []string{InputIDs})
+	emb := b.onnx("Gather", "/embed_tokens", []string{"model.embed_tokens.weight", InputIDs})
+	x := b.onnx("Reshape", "/embed/flatten", []string{emb, b.constInt64("/embed/flat_shape", []int64{2}, -1, int64(c.Hidden))})
+
+	// Masks: causal + padding for full layers, and the window for sliding
+	// ones (key j visible to query i when i − j < window, in cache slots).
+	allowed := b.causalMask()
+	windowed := ""
+	if c.SlidingWindow > 0 {
+		// causalMask's own key positions and query column (by name).
+		dist := b.onnx("Sub", "/mask/distance", []string{"/mask/query_col", "/mask/key_pos"})
+		in := b.onnx("Less", "/mask/in_window", []string{dist, b.constInt64("/mask/window", nil, int64(c.SlidingWindow))})
+		windowed = b.onnx("And", "/mask/allowed_windowed", []string{allowed, in})
+	}
+	// The masks with a group axis: [b, 1, 1, s, total].
+	axis2 := b.constInt64("/attn/axis2", []int64{1}, 2)
+	allowed5 := b.onnx("Unsqueeze", "/mask/allowed_groups", []string{allowed, axis2})
+	windowed5 := ""
+	if windowed != "" {
+		windowed5 = b.onnx("Unsqueeze", "/mask/allowed_windowed_groups", []string{windowed, axis2})
+	}
+	group := int64(c.Heads / c.KVHeads)
+	groupShape := b.constInt64("/attn/group_shape", []int64{5}, 0, int64(c.KVHeads), group, -1, int64(c.HeadDim))
+	headsShape := b.constInt64("/attn/heads_shape", []int64{4}, 0, int64(c.Heads), -1, int64(c.HeadDim))
+	lowest := b.constFloat("/mask/lowest", -math.MaxFloat32)
+	scale := b.constFloat("/attn/scale", float32(1/math.Sqrt(float64(c.HeadDim))))
+
+	// Rotary angles [b, 1, s, hd]: position · inv_freq, the halves repeated.
+	inv := c.InvFreq()
+	inv32 := make([]float32, len(inv))
+	for i, f := range inv {
+		inv32[i] = float32(f)
+	}
+	invFreq := b.floatTensor("/rope/inv_freq", []int64{int64(len(inv32))}, inv32)
+	pos := b.onnx("Cast", "/rope/positions", []string{PositionIDs}, attrInt("to", int64(onnxpb.TensorProto_FLOAT)))
+	pos = b.onnx("Unsqueeze", "/rope/positions3", []string{pos, b.constInt64("/rope/axis2", []int64{1}, 2)})
+	freqs := b.onnx("Mul", "/rope/freqs", []string{pos, invFreq})
+	angles := b.onnx("Concat", "/rope/angles", []string{freqs, freqs}, attrInt("axis", -1))
+	angles = b.onnx("Unsqueeze", "/rope/angles4", []string{angles, b.constInt64("/rope/axis1", []int64{1}, 1)})
+	cos := b.onnx("Cos", "/rope/cos", []string{angles})
+	sin := b.onnx("Sin", "/rope/sin", []string{angles})
+
+	qw, kvw := int64(c.Heads*c.HeadDim), int64(c.KVHeads*c.HeadDim)
+	for i := 0; i < c.Layers; i++ {
+		p, n := llamaLayerPrefix(i), fmt.Sprintf("/layers.%d", i)
+		h := b.rmsNorm(n+"/input_layernorm", x, p+"input_layernorm.weight")
+		var q, k, v string
+		if c.Fused {
+			qkv := b.gemm(n+"/attn/qkv_proj", h, p+"self_attn.qkv_proj", false)
+			outs := b.op("", "Split", n+"/attn/qkv_split", 3, []string{qkv, b.constInt64(n+"/attn/qkv_sizes", []int64{3}, qw, kvw, kvw)}, attrInt("axis", 1))
+			q, k, v = outs[0], outs[1], outs[2]
+		} else {
+			q = b.gemm(n+"/attn/q_proj", h, p+"self_attn.q_proj", c.QKVBias)
+			k = b.gemm(n+"/attn/k_proj", h, p+"self_attn.k_proj", c.QKVBias)
+			v = b.gemm(n+"/attn/v_proj", h, p+"self_attn.v_proj", c.QKVBias)
+		}
+		q = b.toHeads(n+"/attn/q", q, batchSeq, c.Heads)
+		k = b.toHeads(n+"/attn/k", k, batchSeq, c.KVHeads)
+		v = b.toHeads(n+"/attn/v", v, batchSeq, c.KVHeads)
+		if c.QKNorm {
+			q = b.rmsNorm(n+"/attn/q_norm", q, p+"self_attn.q_norm.weight")
+			k = b.rmsNorm(n+"/attn/k_norm", k, p+"self_attn.k_norm.weight")
+		}
+		perm := attrInts("perm", 0, 2, 1, 3)
+		q = b.rope(n+"/attn/q_rope", b.onnx("Transpose", n+"/attn/q/transpose", []string{q}, perm), cos, sin)
+		k = b.rope(n+"/attn/k_rope", b.onnx("Transpose", n+"/attn/k/transpose", []string{k}, perm), cos, sin)
+		v = b.onnx("Transpose", n+"/attn/v/transpose", []string{v}, perm)
+		presentK := b.op("", "Concat", PresentKey(i), 1, []string{PastKey(i), k}, attrInt("axis", 2))[0]
+		presentV := b.op("", "Concat", PresentValue(i), 1, []string{PastValue(i), v}, attrInt("axis", 2))[0]
+		// Grouped-query attention without copying the cache per query head:
+		// q [b, kv, group, s, hd] against k and v [b, kv, 1, t, hd], the
+		// group axis broadcast by MatMul (query head h reads kv head
+		// h / group, so the split of h is kv-major).
+		q = b.onnx("Reshape", n+"/attn/q_groups", []string{q, groupShape})
+		kT := b.onnx("Transpose", n+"/attn/k_t", []string{presentK}, attrInts("perm", 0, 1, 3, 2))
+		kT = b.onnx("Unsqueeze", n+"/attn/k_groups", []string{kT, axis2})
+		scores := b.onnx("MatMul", n+"/attn/qk", []string{q, kT})
+		scores = b.onnx("Mul", n+"/attn/scale", []string{scores, scale})
+		mask := allowed5
+		if c.SlidingWindow > 0 && c.SlidingLayer[i] {
+			mask = windowed5
+		}
+		scores = b.onnx("Where", n+"/attn/mask", []string{mask, scores, lowest})
+		probs := b.onnx("Softmax", n+"/attn/softmax", []string{scores}, attrInt("axis", -1))
+		ctx := b.onnx("MatMul", n+"/attn/pv", []string{probs, b.onnx("Unsqueeze", n+"/attn/v_groups", []string{presentV, axis2})})
+		ctx = b.onnx("Reshape", n+"/attn/merge/heads", []string{ctx, headsShape})
+		ctx = b.onnx("Transpose", n+"/attn/merge/transpose", []string{ctx}, perm)
+		ctx = b.onnx("Reshape", n+"/attn/merge/reshape", []string{ctx, b.constInt64(n+"/attn/merge/shape", []int64{2}, -1, qw)})
+		attn := b.gemm(n+"/attn/o_proj", ctx, p+"self_attn.o_proj", c.OBias)
+		x = b.onnx("Add", n+"/attn/residual", []string{x, attn})
+
+		h = b.rmsNorm(n+"/post_attention_layernorm", x, p+"post_attention_layernorm.weight")
+		var gate, up string
+		if c.Fused {
+			outs := b.op("", "Split", n+"/mlp/gate_up_split", 2, []string{
+				b.gemm(n+"/mlp/gate_up_proj", h, p+"mlp.gate_up_proj", false),
+				b.constInt64(n+"/mlp/gate_up_sizes", []int64{2}, int64(c.Intermediate), int64(c.Intermediate)),
+			}, attrInt("axis", 1))
+			gate, up = outs[0], outs[1]
+		} else {
+			gate = b.gemm(n+"/mlp/gate_proj", h, p+"mlp.gate_proj", c.MLPBias)
+			up = b.gemm(n+"/mlp/up_proj", h, p+"mlp.up_proj", c.MLPBias)
+		}
+		act := b.onnx("Mul", n+"/mlp/silu", []string{gate, b.onnx("Sigmoid", n+"/mlp/sigmoid", []string{gate})})
+		down := b.gemm(n+"/mlp/down_proj", b.onnx("Mul", n+"/mlp/gated", []string{act, up}), p+"mlp.down_proj", c.MLPBias)
+		x = b.onnx("Add", n+"/mlp/residual", []string{x, down})
+	}
+	h := b.rmsNorm("/norm", x, "model.norm.weight")
+	logits := b.onnx("Gemm", "/lm_head", []string{h, c.lmHeadName()}, attrInt("transB", 1))
+	shape := b.onnx("Concat", "/lm_head/logits_shape", []string{batchSeq, b.constInt64("/lm_head/vocab", []int64{1}, int64(c.Vocab))}, attrInt("axis", 0))
+	b.op("", "Reshape", Logits, 1, []string{logits, shape})
+	return b.g
+}

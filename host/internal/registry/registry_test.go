@@ -1,0 +1,122 @@
+package registry_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pipe-bench/pipe/host/internal/metric"
+	"github.com/pipe-bench/pipe/host/internal/pipeline"
+	"github.com/pipe-bench/pipe/host/internal/registry"
+	"github.com/pipe-bench/pipe/host/internal/report"
+	"github.com/pipe-bench/pipe/host/internal/result"
+	"github.com/pipe-bench/pipe/host/internal/result/resulttest"
+	"github.com/pipe-bench/pipe/host/internal/target"
+)
+
+// measurer is a metric module; judge a target module; both is both.
+type measurer struct{ name string }
+
+func (m measurer) Name() string                              { return m.name }
+func (measurer) Metrics() []metric.Def                       { return nil }
+func (measurer) Measure(context.Context, *result.Case) error { return nil }
+
+type judge struct{ name string }
+
+func (j judge) Name() string { return j.name }
+func (j judge) Evaluate(context.Context, *result.Result) ([]result.Verdict, error) {
+	return []result.Verdict{{Target: j.name, Metric: "ttft_ms", Source: j.name}}, nil
+}
+
+type both struct {
+	measurer
+	judge
+}
+
+func (b both) Name() string { return b.measurer.name }
+
+type nothing struct{}
+
+func (nothing) Name() string { return "nothing" }
+
+// TestBuiltins: New holds every built-in format — html and md included,
+// with no import made for its side effect — and the built-in metrics.
+func TestBuiltins(t *testing.T) {
+	reg := registry.New()
+	if got := reg.Formats().Names(); !slices.Equal(got, []string{"csv", "html", "json", "md"}) {
+		t.Errorf("built-in formats %v", got)
+	}
+	if !slices.Equal(reg.Formats().Names(), sorted(pipeline.BuiltinFormats)) {
+		t.Errorf("the registry's formats %v are not the ones validation accepts, %v", reg.Formats().Names(), pipeline.BuiltinFormats)
+	}
+	if _, ok := reg.Metrics().Lookup(metric.TTFT); !ok {
+		t.Error("no built-in metric ttft_ms")
+	}
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+// TestRegisterRefusesDuplicates: a name is registered once per kind; a
+// module of two kinds is refused whole when one of them clashes; a module
+// of no kind is refused.
+func TestRegisterRefusesDuplicates(t *testing.T) {
+	reg := registry.New()
+	for _, m := range []registry.Module{measurer{"a"}, judge{"a"}, judge{"b"}} {
+		if err := reg.Register(m); err != nil {
+			t.Fatalf("Register(%v): %v", m, err)
+		}
+	}
+	for _, tc := range []struct {
+		m    registry.Module
+		want string
+	}{
+		{measurer{"a"}, `metric module "a" is registered twice`},
+		{judge{"b"}, `target module "b" is registered twice`},
+		{both{measurer{"b"}, judge{"b"}}, `target module "b" is registered twice`},
+		{nothing{}, `module "nothing" is no metric, target or report module`},
+	} {
+		if err := reg.Register(tc.m); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Register(%v) = %v, want %q", tc.m, err, tc.want)
+		}
+	}
+	if n := len(reg.Measurers()); n != 1 {
+		t.Errorf("%d measurers after refusals, want 1 (a refused module registers nothing)", n)
+	}
+	if err := reg.Register(report.Builtin(nil)[0]); err == nil || !strings.Contains(err.Error(), `report format "md" is registered twice`) {
+		t.Errorf("a second md: %v", err)
+	}
+}
+
+// TestTargetsInOneLoop: the plan's targets and target modules answer in
+// registration order through one list.
+func TestTargetsInOneLoop(t *testing.T) {
+	tg, err := target.Parse("ttft_ms.p95 < 100000ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registry.New()
+	if err := reg.Register(registry.Targets{{Expr: tg.Expr, Target: tg}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Register(judge{"plug"}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, te := range reg.Targets() {
+		vs, err := te.Evaluate(context.Background(), resulttest.Phase2())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vs {
+			got = append(got, te.Name()+":"+v.Target)
+		}
+	}
+	if len(got) < 2 || !strings.HasPrefix(got[0], "builtin:ttft_ms.p95") || got[len(got)-1] != "plug:plug" {
+		t.Errorf("verdicts %q, want the built-in target's first and the module's last", got)
+	}
+}

@@ -1,0 +1,214 @@
+package roofline
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/pipe-bench/pipe/host/internal/gen"
+	"github.com/pipe-bench/pipe/host/internal/gen/ortgen"
+	"github.com/pipe-bench/pipe/host/internal/measure"
+	"github.com/pipe-bench/pipe/host/internal/metric"
+	"github.com/pipe-bench/pipe/host/internal/model"
+	"github.com/pipe-bench/pipe/host/internal/result"
+	"github.com/pipe-bench/pipe/host/internal/stats"
+	"github.com/pipe-bench/pipe/host/internal/sysinfo"
+	"github.com/pipe-bench/pipe/host/internal/tokenize"
+)
+
+// BenchOptions configures Bench.
+type BenchOptions struct {
+	Model        *model.Model
+	Engine       ortgen.Options // pipe's generator; the bare loop copies threads and spinning
+	PromptTokens []int          // default 128, 512, 768
+	NewTokens    int            // default 32
+	Reps         int            // timed runs per engine and prompt (after one warm-up), default 3
+	// CompareSpinning adds pipe's generator with the opposite spinning setting.
+	CompareSpinning bool
+	Triad           TriadOptions
+	// Progress, when set, is called before each run.
+	Progress func(format string, args ...any)
+}
+
+// Figures is what Bench measured.
+type Figures struct {
+	Env        result.Env `json:"env"`
+	Model      gen.Info   `json:"model"`
+	Triad      Triad      `json:"triad"`
+	WeightRead int64      `json:"weight_bytes_per_token"` // bytes of weights read to decode one token
+	// RooflineTPS is the triad's best bandwidth over WeightRead.
+	RooflineTPS float64 `json:"roofline_tps"`
+	NewTokens   int     `json:"new_tokens"`
+	Reps        int     `json:"reps"`
+	Rows        []Row   `json:"rows"`
+	// ForeignCPU is the mean CPU use of other processes while measuring, in
+	// cores: figures taken beside someone else's build are not quiet-machine figures.
+	ForeignCPU float64 `json:"foreign_cpu_cores"`
+	LoadMean   float64 `json:"load_mean"`
+}
+
+// Row is one engine at one prompt length (medians over the reps).
+type Row struct {
+	Engine       string    `json:"engine"` // "pipe", "pipe spinning", "bare", "bare spinning"
+	Spinning     bool      `json:"spinning"`
+	PromptTokens int       `json:"prompt_tokens"`
+	TTFTms       float64   `json:"ttft_ms"`
+	DecodeTPS    float64   `json:"decode_tps"`
+	DecodeAll    []float64 `json:"decode_tps_runs"`
+	// OutsideRunPct is pipe's time outside the runtime's Run call, % of E2E.
+	OutsideRunPct float64 `json:"outside_run_pct,omitempty"`
+	// KVRooflineTPS is the roofline counting the KV cache read at the mean
+	// context length of the decode steps too.
+	KVRooflineTPS float64 `json:"kv_roofline_tps"`
+	// OfRoofline is DecodeTPS / the weights-only roofline.
+	OfRoofline float64 `json:"of_roofline"`
+}
+
+// WeightBytesPerToken is what decoding one token of a GPT-2-family fp32
+// model reads: every weight once, except the position table, of which one
+// row is read.
+func WeightBytesPerToken(m *model.Model) int64 {
+	c := m.Config
+	return 4 * (m.Params - int64(max(c.MaxPositions-1, 0))*int64(c.Hidden))
+}
+
+// KVBytesPerToken is what one decode step reads from the KV cache at a
+// context of ctx positions.
+func KVBytesPerToken(c model.Config, ctx int) int64 {
+	return 4 * 2 * int64(c.Layers) * int64(ctx) * int64(c.KVHeads) * int64(c.HeadDim)
+}
+
+// Bench measures, side by side, pipe's generator and the bare loop on one
+// model at several prompt lengths, and the machine's triad bandwidth.
+func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
+	if o.Model == nil {
+		return Figures{}, fmt.Errorf("bench: no model")
+	}
+	if len(o.PromptTokens) == 0 {
+		o.PromptTokens = []int{128, 512, 768}
+	}
+	if o.NewTokens == 0 {
+		o.NewTokens = 32
+	}
+	if o.Reps == 0 {
+		o.Reps = 3
+	}
+	if o.NewTokens < 2 || o.Reps < 1 {
+		return Figures{}, fmt.Errorf("bench: new tokens %d, reps %d: need ≥ 2 tokens (decode speed needs two) and ≥ 1 rep", o.NewTokens, o.Reps)
+	}
+	for _, p := range o.PromptTokens {
+		if mp := o.Model.Config.MaxPositions; p < 1 || (mp > 0 && p+o.NewTokens > mp) {
+			return Figures{}, fmt.Errorf("bench: prompt %d + %d new tokens exceeds the model's %d positions: use shorter prompts", p, o.NewTokens, mp)
+		}
+	}
+	say := o.Progress
+	if say == nil {
+		say = func(string, ...any) {}
+	}
+	m := o.Model
+	f := Figures{Env: sysinfo.Collect(), NewTokens: o.NewTokens, Reps: o.Reps, WeightRead: WeightBytesPerToken(m)}
+
+	say("triad: %d goroutines", o.Triad.Threads)
+	tri, err := MeasureTriad(o.Triad)
+	if err != nil {
+		return f, err
+	}
+	f.Triad = tri
+	f.RooflineTPS = TokensPerSecond(tri.BestGBps*1e9, f.WeightRead)
+
+	type engine struct {
+		name string
+		spin bool
+		pipe *ortgen.Generator
+		bare *BareLoop
+	}
+	var engines []*engine
+	defer func() {
+		for _, e := range engines {
+			if e.pipe != nil {
+				e.pipe.Close()
+			}
+			if e.bare != nil {
+				e.bare.Close()
+			}
+		}
+	}()
+	spins := []bool{o.Engine.Spinning}
+	if o.CompareSpinning {
+		spins = append(spins, !o.Engine.Spinning)
+	}
+	for _, spin := range spins {
+		suffix := ""
+		if spin {
+			suffix = " spinning"
+		}
+		eo := o.Engine
+		eo.Spinning = spin
+		say("open pipe%s", suffix)
+		g, err := ortgen.Open(m, eo)
+		if err != nil {
+			return f, err
+		}
+		engines = append(engines, &engine{name: "pipe" + suffix, spin: spin, pipe: g})
+		f.Model = g.Info()
+		say("open bare%s", suffix)
+		b, err := NewBareLoop(BareModel{Path: m.Path, Layers: m.Config.Layers, KVHeads: m.Config.KVHeads, HeadDim: m.Config.HeadDim, Vocab: m.Config.Vocab, PositionIDs: m.HasPositionIDs},
+			BareOptions{IntraOpThreads: eo.IntraOpThreads, Spinning: spin})
+		if err != nil {
+			return f, err
+		}
+		engines = append(engines, &engine{name: "bare" + suffix, spin: spin, bare: b})
+	}
+
+	mon := sysinfo.StartMonitor()
+	for _, p := range o.PromptTokens {
+		prompt := tokenize.SeededIDs(p, m.Config.Vocab, 1)
+		rows := make([]Row, len(engines))
+		ttft := make([][]float64, len(engines))
+		outside := make([][]float64, len(engines))
+		for rep := -1; rep < o.Reps; rep++ { // rep −1 warms up
+			for i, e := range engines { // interleaved, so drift hits every engine alike
+				if err := ctx.Err(); err != nil {
+					return f, err
+				}
+				say("prompt %d, %s, run %d of %d", p, e.name, rep+2, o.Reps+1)
+				var t, tps, out float64
+				if e.pipe != nil {
+					tr, err := e.pipe.Generate(ctx, gen.Request{Start: time.Now(), Prompts: [][]int64{prompt}, NewTokens: o.NewTokens})
+					if err != nil {
+						return f, err
+					}
+					run := measure.FromTrace(tr, measure.Expect{NewTokens: o.NewTokens, Batch: 1})
+					t, tps, out = run.Values[metric.TTFT], run.Values[metric.DecodeTPS], run.Values[metric.OutsideRun]
+				} else {
+					r, err := e.bare.Generate(prompt, o.NewTokens)
+					if err != nil {
+						return f, err
+					}
+					t, tps = float64(r.TTFT)/1e6, r.DecodeTPS
+				}
+				if rep < 0 {
+					continue
+				}
+				ttft[i] = append(ttft[i], t)
+				rows[i].DecodeAll = append(rows[i].DecodeAll, tps)
+				outside[i] = append(outside[i], out)
+			}
+		}
+		meanCtx := p + o.NewTokens/2
+		kvRoof := TokensPerSecond(tri.BestGBps*1e9, f.WeightRead+KVBytesPerToken(m.Config, meanCtx))
+		for i, e := range engines {
+			r := &rows[i]
+			r.Engine, r.Spinning, r.PromptTokens = e.name, e.spin, p
+			r.TTFTms, r.DecodeTPS = stats.Percentile(ttft[i], 50), stats.Percentile(r.DecodeAll, 50)
+			if e.pipe != nil {
+				r.OutsideRunPct = stats.Percentile(outside[i], 50)
+			}
+			r.KVRooflineTPS = kvRoof
+			r.OfRoofline = r.DecodeTPS / f.RooflineTPS
+			f.Rows = append(f.Rows, *r)
+		}
+	}
+	f.ForeignCPU, f.LoadMean = mon.Stop()
+	return f, nil
+}

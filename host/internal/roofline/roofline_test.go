@@ -1,0 +1,122 @@
+package roofline
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pipe-bench/pipe/host/internal/gen"
+	"github.com/pipe-bench/pipe/host/internal/gen/ortgen"
+	"github.com/pipe-bench/pipe/host/internal/model"
+)
+
+func TestTriad(t *testing.T) {
+	tr, err := MeasureTriad(TriadOptions{Threads: 2, Elems: 1 << 16, Reps: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.BestGBps <= 0 || tr.MedianGBps > tr.BestGBps || tr.BytesPerRep != 24<<16 || tr.ArrayBytes != 8<<16 {
+		t.Errorf("%+v", tr)
+	}
+}
+
+func TestTriadErrors(t *testing.T) {
+	for name, o := range map[string]TriadOptions{
+		"negative threads":         {Threads: -1},
+		"fewer elems than threads": {Threads: 4, Elems: 3},
+		"negative reps":            {Reps: -1},
+	} {
+		_, err := MeasureTriad(o)
+		if err == nil || !strings.HasPrefix(err.Error(), "triad: ") {
+			t.Errorf("%s: got %v", name, err)
+		}
+	}
+}
+
+func TestWeightBytesPerToken(t *testing.T) {
+	// GPT-2 124M: 124,439,808 weights; of the 1024×768 position table one row is read.
+	m := &model.Model{Config: model.GPT2(), Params: 124439808}
+	if got, want := WeightBytesPerToken(m), int64(4*(124439808-1023*768)); got != want {
+		t.Errorf("got %d, want %d", got, want)
+	}
+	if got, want := KVBytesPerToken(model.GPT2(), 100), int64(4*2*12*100*12*64); got != want {
+		t.Errorf("KV: got %d, want %d", got, want)
+	}
+	if got := TokensPerSecond(21e9, 0); got != 0 {
+		t.Errorf("zero bytes per token: %g", got)
+	}
+}
+
+func tinyModel(t *testing.T) *model.Model {
+	t.Helper()
+	dir, err := model.Builtin("gpt2-tiny", 3, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestBareLoopMatchesGenerator: the yardstick decodes the same tokens as
+// pipe's generator, so the two are timed doing the same work.
+func TestBareLoopMatchesGenerator(t *testing.T) {
+	m := tinyModel(t)
+	g, err := ortgen.Open(m, ortgen.Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	b, err := NewBareLoop(BareModel{Path: m.Path, Layers: m.Config.Layers, KVHeads: m.Config.KVHeads, HeadDim: m.Config.HeadDim, Vocab: m.Config.Vocab, PositionIDs: m.HasPositionIDs}, BareOptions{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	prompt := []int64{3, 1, 4, 1, 5, 9, 2, 6}
+	tr, err := g.Generate(context.Background(), gen.Request{Prompts: [][]int64{prompt}, NewTokens: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := b.Generate(prompt, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(r.Tokens, tr.OutputIDs[0]) {
+		t.Errorf("bare loop %v, generator %v", r.Tokens, tr.OutputIDs[0])
+	}
+	if r.TTFT <= 0 || r.E2E < r.TTFT || r.DecodeTPS <= 0 {
+		t.Errorf("timings %+v", r)
+	}
+}
+
+func TestBenchTiny(t *testing.T) {
+	f, err := Bench(context.Background(), BenchOptions{
+		Model: tinyModel(t), Engine: ortgen.Options{IntraOpThreads: 1},
+		PromptTokens: []int{4, 16}, NewTokens: 4, Reps: 2, CompareSpinning: true,
+		Triad: TriadOptions{Elems: 1 << 16, Reps: 2},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var engines []string
+	for _, r := range f.Rows {
+		engines = append(engines, r.Engine)
+		if len(r.DecodeAll) != 2 || r.TTFTms <= 0 || r.DecodeTPS <= 0 || r.OfRoofline <= 0 {
+			t.Errorf("row %+v", r)
+		}
+	}
+	want := []string{"pipe", "bare", "pipe spinning", "bare spinning", "pipe", "bare", "pipe spinning", "bare spinning"}
+	if !slices.Equal(engines, want) {
+		t.Errorf("rows %v, want %v", engines, want)
+	}
+	if f.RooflineTPS <= 0 || f.Model.Runtime == "" || f.WeightRead <= 0 {
+		t.Errorf("figures %+v", f)
+	}
+	_, err = Bench(context.Background(), BenchOptions{Model: tinyModel(t), PromptTokens: []int{120}, NewTokens: 20, Triad: TriadOptions{Elems: 1 << 12, Reps: 1}})
+	if err == nil || !strings.Contains(err.Error(), "prompt 120 + 20 new tokens exceeds the model's 128 positions") {
+		t.Errorf("overflow: %v", err)
+	}
+}
