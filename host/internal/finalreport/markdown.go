@@ -56,19 +56,7 @@ type mdWriter struct{ w *bufio.Writer }
 func (md *mdWriter) p(format string, args ...any) { fmt.Fprintf(md.w, format+"\n", args...) }
 
 func (md *mdWriter) table(head []string, rows [][]string) {
-	md.p("| %s |", strings.Join(head, " | "))
-	seps := make([]string, len(head))
-	for i := range seps {
-		seps[i] = "---"
-	}
-	md.p("|%s|", strings.Join(seps, "|"))
-	for _, r := range rows {
-		for i := range r {
-			r[i] = strings.ReplaceAll(r[i], "|", `\|`)
-		}
-		md.p("| %s |", strings.Join(r, " | "))
-	}
-	md.p("")
+	report.MarkdownTable(md.w, head, "", rows)
 }
 
 func (md *mdWriter) title(m *result.Result, a Analysis, title string) {

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math"
 	"sort"
 	"strings"
@@ -21,22 +22,33 @@ func (w *mdWriter) f(format string, args ...any) { fmt.Fprintf(&w.Buffer, format
 
 // table writes a markdown table; align holds one of "l", "r" per column.
 func (w *mdWriter) table(head []string, align string, rows [][]string) {
-	w.f("| %s |\n|", strings.Join(head, " | "))
+	MarkdownTable(&w.Buffer, head, align, rows)
+}
+
+// MarkdownTable writes a markdown table followed by a blank line: the one
+// table writer of every markdown report (the run report and phase 5). align
+// holds "l" or "r" per column (missing columns are left-aligned); a "|" in a
+// cell is escaped.
+func MarkdownTable(w io.Writer, head []string, align string, rows [][]string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| %s |\n|", strings.Join(head, " | "))
 	for i := range head {
 		if i < len(align) && align[i] == 'r' {
-			w.f("---:|")
+			b.WriteString("---:|")
 		} else {
-			w.f("---|")
+			b.WriteString("---|")
 		}
 	}
-	w.f("\n")
+	b.WriteString("\n")
 	for _, r := range rows {
-		for i := range r {
-			r[i] = strings.ReplaceAll(r[i], "|", `\|`)
+		cells := make([]string, len(r))
+		for i, c := range r {
+			cells[i] = strings.ReplaceAll(c, "|", `\|`)
 		}
-		w.f("| %s |\n", strings.Join(r, " | "))
+		fmt.Fprintf(&b, "| %s |\n", strings.Join(cells, " | "))
 	}
-	w.f("\n")
+	b.WriteString("\n")
+	io.WriteString(w, b.String())
 }
 
 // markdownFormat is the md format; merged, when set, renders a result that
