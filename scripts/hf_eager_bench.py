@@ -3,7 +3,7 @@
 
 GPT2LMHeadModel(GPT2Config()) -- GPT-2 124M with random weights, no download --
 in fp32 on one device, greedy decoding with the KV cache, timed the way pipe
-times itself (DESIGN.md, "Metric definitions"):
+times itself (README.md, "Metric definitions"; host/internal/measure):
 
   TTFT   = request start -> first generated token id available on the host
   E2E    = request start -> last token id available
