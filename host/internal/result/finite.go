@@ -3,6 +3,7 @@ package result
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -35,6 +36,13 @@ func (n NonFinite) String() string {
 // numbers it replaced, so one bad field can never cost a file. v itself is
 // not changed.
 func EncodeFinite(v any, indent string) ([]byte, []NonFinite, error) {
+	// encoding/json refuses any non-finite float, so a value it encodes
+	// holds none: the common case (every journal line) needs no walk.
+	data, err := marshal(v, indent)
+	var unsupported *json.UnsupportedValueError
+	if err == nil || !errors.As(err, &unsupported) {
+		return data, nil, err
+	}
 	for _, sentinel := range sentinels {
 		s := &finiteWalker{sentinel: sentinel}
 		clean := s.walkRoot(v)
