@@ -21,8 +21,9 @@ const DefaultSaturationGain = 0.10
 // Throughput intervals (RATIONALE.md, "The throughput curve").
 const (
 	// BootstrapResamples is the number of bootstrap resamples of each
-	// case's runs behind every throughput and gain interval.
-	BootstrapResamples = 2000
+	// case's runs behind every throughput and gain interval: pipe's one
+	// resample count (stats.BootstrapResamples).
+	BootstrapResamples = stats.BootstrapResamples
 	// MinIntervalRuns is the fewest valid runs a case needs for its
 	// throughput to have an interval; saturation is never called on a case
 	// with fewer.
