@@ -52,6 +52,51 @@ type Result struct {
 	Throughput *Throughput `json:"throughput,omitempty"`
 	// Inputs are the results a report-only phase (phase 5) merged, by role.
 	Inputs []Input `json:"inputs,omitempty"`
+	// PlanHash identifies the expanded plan (what the pipeline measures,
+	// not where its output goes): runs with equal hashes measured the
+	// same pipeline, so their shards merge and one resumes the other.
+	PlanHash string `json:"plan_hash,omitempty"`
+	// Shard is the part of the plan this run measured (pipe run --shard
+	// K/N); nil when it ran the whole plan.
+	Shard *Shard `json:"shard,omitempty"`
+	// Resumed says that the run continued an interrupted one (pipe run
+	// --resume) and what it kept of it; nil for a run started afresh.
+	Resumed *Resumed `json:"resumed,omitempty"`
+	// Labels are the run's --label key=value pairs (a machine class, a
+	// fleet name), for reports and comparisons across machines.
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// Shard is one of Count parts of a plan's cases.
+type Shard struct {
+	// Index is K of K/N, 1-based; Count is N.
+	Index int `json:"index"`
+	Count int `json:"count"`
+	// Cases are the keys (Case.Key) of the cases this shard runs, in plan
+	// order.
+	Cases []string `json:"cases"`
+	// Plan is every case of the whole plan, in plan order, so a merge can
+	// name the cases no shard delivered without the pipeline file.
+	Plan []CaseRef `json:"plan"`
+}
+
+// CaseRef names one case of a plan.
+type CaseRef struct {
+	ID  string `json:"id"`
+	Key string `json:"key"`
+}
+
+// Resumed is what a resumed run kept of the interrupted one.
+type Resumed struct {
+	// Dir is the run directory resumed (its samples.jsonl was read and
+	// appended to).
+	Dir string `json:"dir"`
+	// Runs are the measured runs kept from the journal, over Cases cases;
+	// warmups are not kept (a case that continues warms up again).
+	Runs  int `json:"runs"`
+	Cases int `json:"cases"`
+	// Torn is the journal's torn last line, left out, when it had one.
+	Torn string `json:"torn,omitempty"`
 }
 
 // Memory is the memory phase's analysis.
@@ -191,7 +236,11 @@ type Env struct {
 
 // Case is one point of the pipeline's matrix.
 type Case struct {
-	ID     string     `json:"id"` // stable, e.g. "p128-n64-b1"
+	ID string `json:"id"` // stable, e.g. "p128-n64-b1"
+	// Key identifies the case by its own parameters (the plan's
+	// CaseSpec.Key): equal across shards and resumes of one plan, and
+	// unchanged when other cases are added.
+	Key    string     `json:"key,omitempty"`
 	Params CaseParams `json:"params"`
 	Runs   []Run      `json:"runs"`
 	// Stats holds one summary per metric ID.

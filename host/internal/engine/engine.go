@@ -80,6 +80,14 @@ type Options struct {
 	// the model's intra-op threads (a matrix "threads" axis); the engine
 	// does not close it. Nil refuses such cases.
 	ForThreads func(threads int) (gen.Generator, error)
+	// PlanHash identifies the whole plan (pipeline.Plan.Hash); "" means
+	// the hash of the plan given, which is right unless it is a shard's
+	// part of a larger one.
+	PlanHash string
+	// Shard and Labels are recorded in the journal's header and the
+	// result as given.
+	Shard  *result.Shard
+	Labels map[string]string
 }
 
 // Run executes the plan's cases with g and returns the aggregated result.
@@ -104,6 +112,10 @@ func Run(ctx context.Context, plan *pipeline.Plan, g gen.Generator, opt Options)
 		Valid:     true,
 	}
 	res.Env.ORTVersion = res.Model.Runtime
+	if opt.PlanHash == "" {
+		opt.PlanHash = plan.Hash()
+	}
+	res.PlanHash, res.Shard, res.Labels = opt.PlanHash, opt.Shard, opt.Labels
 	for _, m := range opt.Measurers {
 		for _, d := range m.Metrics() {
 			if d.Source == "" {
@@ -119,7 +131,8 @@ func Run(ctx context.Context, plan *pipeline.Plan, g gen.Generator, opt Options)
 		return nil, err
 	}
 	defer j.Close()
-	if err := j.write(JournalHeader{Type: journalStart, StartedAt: res.StartedAt, Pipeline: res.Pipeline, Model: res.Model, Env: res.Env, Aggregate: &plan.Aggregate}); err != nil {
+	if err := j.write(JournalHeader{Type: journalStart, StartedAt: res.StartedAt, Pipeline: res.Pipeline, Model: res.Model, Env: res.Env, Aggregate: &plan.Aggregate,
+		PlanHash: res.PlanHash, Shard: res.Shard, Labels: res.Labels}); err != nil {
 		return nil, err
 	}
 
@@ -221,7 +234,7 @@ func runCase(ctx context.Context, plan *pipeline.Plan, cs pipeline.CaseSpec, ci 
 // newCase is the empty result of case cs run on a generator with info.
 func newCase(cs pipeline.CaseSpec, info gen.Info) *result.Case {
 	return &result.Case{
-		ID: cs.ID,
+		ID: cs.ID, Key: cs.Key(),
 		Params: result.CaseParams{
 			PromptTokens: cs.PromptTokens, NewTokens: cs.NewTokens, Batch: max(cs.Batch, 1),
 			Streams: max(cs.Streams, 1), Threads: info.Threads.IntraOp, Sampling: cs.Sampling,
@@ -411,7 +424,7 @@ func (cr *caseRun) one(ctx context.Context, index, stream int, warmup bool) (*re
 		}
 	}
 	run := newRun(index, stream, m)
-	if err := cr.j.write(JournalRun{Type: journalRun, Case: cs.ID, Params: &c.Params, Index: index, Stream: stream, Warmup: warmup, Trace: tr, Values: m.Values, Valid: run.Valid, Problems: m.Problems}); err != nil {
+	if err := cr.j.write(JournalRun{Type: journalRun, Case: cs.ID, Key: c.Key, Params: &c.Params, Index: index, Stream: stream, Warmup: warmup, Trace: tr, Values: m.Values, Valid: run.Valid, Problems: m.Problems}); err != nil {
 		return nil, err
 	}
 	return run, nil

@@ -34,12 +34,19 @@ type JournalHeader struct {
 	// Aggregate is how the run's statistics are computed, so a result
 	// can be rebuilt from the journal alone.
 	Aggregate *pipeline.AggregateSpec `json:"aggregate,omitempty"`
+	// PlanHash, Shard and Labels are the result's: what a resume checks
+	// and a merge of a killed shard's journal needs.
+	PlanHash string            `json:"plan_hash,omitempty"`
+	Shard    *result.Shard     `json:"shard,omitempty"`
+	Labels   map[string]string `json:"labels,omitempty"`
 }
 
 // JournalRun is one finished generation, warmup or measured.
 type JournalRun struct {
-	Type   string             `json:"type"` // "run"
-	Case   string             `json:"case"`
+	Type string `json:"type"` // "run"
+	Case string `json:"case"`
+	// Key is the case's key (pipeline.CaseSpec.Key).
+	Key    string             `json:"key,omitempty"`
 	Params *result.CaseParams `json:"params,omitempty"`
 	Index  int                `json:"index"`
 	Stream int                `json:"stream,omitempty"`

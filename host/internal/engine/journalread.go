@@ -132,6 +132,7 @@ func (j *Journal) Result() *result.Result {
 		Env: h.Env, Model: h.Model, Valid: true,
 		Incomplete: IncompleteRebuilt,
 		Errors:     []string{IncompleteRebuilt},
+		PlanHash:   h.PlanHash, Shard: h.Shard, Labels: h.Labels,
 	}
 	if j.Torn != "" {
 		res.Warnings = append(res.Warnings, j.Torn)
@@ -163,7 +164,7 @@ func (j *Journal) Result() *result.Result {
 		if !ok {
 			ci = len(res.Cases)
 			index[jr.Case] = ci
-			res.Cases = append(res.Cases, result.Case{ID: jr.Case, Params: journalParams(jr), Valid: true})
+			res.Cases = append(res.Cases, result.Case{ID: jr.Case, Key: jr.Key, Params: journalParams(jr), Valid: true})
 		}
 		res.Cases[ci].Runs = append(res.Cases[ci].Runs, journaledRun(jr))
 	}

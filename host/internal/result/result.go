@@ -30,4 +30,7 @@ type (
 	Run             = schema.Run
 	Verdict         = schema.Verdict
 	PluginInfo      = schema.PluginInfo
+	Shard           = schema.Shard
+	CaseRef         = schema.CaseRef
+	Resumed         = schema.Resumed
 )
