@@ -176,11 +176,20 @@ func TestLoadErrors(t *testing.T) {
 			ins := optimumInputs(3, true)
 			return graphFile(t, append(ins[:5], ins[7:]...), optimumOutputs(3, 96)) // drops layer 1
 		}, []string{`no input "past_key_values.1.key"`}},
-		{"float16 cache", func(t *testing.T) string {
+		{"float16 past, float32 present", func(t *testing.T) string {
 			ins := optimumInputs(1, true)
 			ins[3] = valueInfo(PastKey(0), onnxpb.TensorProto_FLOAT16, "b", 2, "p", 8)
 			return graphFile(t, ins, optimumOutputs(1, 96))
-		}, []string{"FLOAT16", "float32 models only"}},
+		}, []string{`"past_key_values.0.key" is FLOAT16 but output "present.0.key" is FLOAT`, "must share a type"}},
+		{"int32 cache", func(t *testing.T) string {
+			ins := optimumInputs(1, true)
+			ins[3] = valueInfo(PastKey(0), onnxpb.TensorProto_INT32, "b", 2, "p", 8)
+			return graphFile(t, ins, optimumOutputs(1, 96))
+		}, []string{`"past_key_values.0.key" is INT32`, "float32, float16 or bfloat16"}},
+		{"unknown input", func(t *testing.T) string {
+			ins := append(optimumInputs(1, true), valueInfo("token_type_ids", onnxpb.TensorProto_INT64, "b", "s"))
+			return graphFile(t, ins, optimumOutputs(1, 96))
+		}, []string{`graph input "token_type_ids" is not one pipe feeds`}},
 		{"config.json for another model", func(t *testing.T) string {
 			dir := filepath.Dir(graphFile(t, optimumInputs(2, true), optimumOutputs(2, 96)))
 			os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"n_layer": 12, "n_head": 2}`), 0o644)

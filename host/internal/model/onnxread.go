@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pipe-bench/pipe/host/internal/onnxpb"
@@ -29,6 +30,28 @@ type graphHeader struct {
 	// none (rotary models) or names it otherwise.
 	positionTable string
 	positionRows  int64
+	// initializers are the graph's weights (name, element type, bytes),
+	// in file order; nodes are its top-level nodes (op type, inputs and
+	// the bits attribute of quantized ops), without their attributes'
+	// tensors. Subgraphs (the merged decoder's If branches) are not walked.
+	initializers []initializer
+	nodes        []node
+}
+
+// initializer is one weight of the graph as stored: its bytes are the
+// raw_data (or typed data) length, or the external data's length.
+type initializer struct {
+	name  string
+	elem  onnxpb.TensorProto_DataType
+	dims  []int64
+	bytes int64
+}
+
+// node is one top-level node of the graph.
+type node struct {
+	opType, domain string
+	inputs         []string
+	bits           int64 // the "bits" attribute (MatMulNBits, GatherBlockQuantized), 0 when absent
 }
 
 // positionTableSuffixes name learned position embeddings as Hugging Face
@@ -98,10 +121,14 @@ func (h *graphHeader) graphField(p *wireReader) func(protowire.Number, protowire
 		case 5: // initializer: name, dims, type and data location only
 			var dims []int64
 			name, floating := "", false
+			var elem onnxpb.TensorProto_DataType
+			var stored, extLen int64
 			err := p.fields(start, end, func(num protowire.Number, typ protowire.Type, start, end int64, v uint64) error {
 				switch {
 				case num == 1 && typ == protowire.VarintType:
 					dims = append(dims, int64(v))
+				case typ == protowire.BytesType && (num == 9 || (num >= 4 && num <= 7) || num == 10 || num == 11): // raw_data, typed data (packed)
+					stored += end - start
 				case num == 8 && typ == protowire.BytesType && end-start <= 1024: // name
 					b, err := p.read(start, end)
 					if err != nil {
@@ -109,7 +136,8 @@ func (h *graphHeader) graphField(p *wireReader) func(protowire.Number, protowire
 					}
 					name = string(b)
 				case num == 2 && typ == protowire.VarintType:
-					switch onnxpb.TensorProto_DataType(v) {
+					elem = onnxpb.TensorProto_DataType(v)
+					switch elem {
 					case onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_FLOAT16, onnxpb.TensorProto_BFLOAT16, onnxpb.TensorProto_DOUBLE:
 						floating = true
 					}
@@ -134,6 +162,9 @@ func (h *graphHeader) graphField(p *wireReader) func(protowire.Number, protowire
 					if kv.GetKey() == "location" && !slices.Contains(h.externalFiles, kv.GetValue()) {
 						h.externalFiles = append(h.externalFiles, kv.GetValue())
 					}
+					if kv.GetKey() == "length" {
+						extLen, _ = strconv.ParseInt(kv.GetValue(), 10, 64)
+					}
 				}
 				return nil
 			})
@@ -151,9 +182,69 @@ func (h *graphHeader) graphField(p *wireReader) func(protowire.Number, protowire
 			if floating && len(dims) == 2 && isPositionTable(name) && h.positionTable == "" {
 				h.positionTable, h.positionRows = name, dims[0]
 			}
+			h.initializers = append(h.initializers, initializer{name: name, elem: elem, dims: dims, bytes: stored + extLen})
+		case 1: // node
+			n, err := readNode(p, start, end)
+			if err != nil {
+				return err
+			}
+			h.nodes = append(h.nodes, n)
 		}
 		return nil
 	}
+}
+
+// readNode reads a NodeProto's op type, domain, inputs and bits attribute;
+// attribute payloads (tensors, subgraphs) are skipped by offset.
+func readNode(p *wireReader, start, end int64) (node, error) {
+	var n node
+	err := p.fields(start, end, func(num protowire.Number, typ protowire.Type, start, end int64, _ uint64) error {
+		if typ != protowire.BytesType {
+			return nil
+		}
+		switch num {
+		case 1, 4, 7: // input, op_type, domain
+			if end-start > 4096 {
+				return nil
+			}
+			b, err := p.read(start, end)
+			if err != nil {
+				return err
+			}
+			switch num {
+			case 1:
+				n.inputs = append(n.inputs, string(b))
+			case 4:
+				n.opType = string(b)
+			case 7:
+				n.domain = string(b)
+			}
+		case 5: // attribute: only "bits" is read
+			var name string
+			var i int64
+			err := p.fields(start, end, func(num protowire.Number, typ protowire.Type, start, end int64, v uint64) error {
+				switch {
+				case num == 1 && typ == protowire.BytesType && end-start <= 64:
+					b, err := p.read(start, end)
+					if err != nil {
+						return err
+					}
+					name = string(b)
+				case num == 3 && typ == protowire.VarintType:
+					i = int64(v)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if name == "bits" {
+				n.bits = i
+			}
+		}
+		return nil
+	})
+	return n, err
 }
 
 // wireReader reads protobuf fields at offsets of an io.ReaderAt.
@@ -232,4 +323,78 @@ func (p *wireReader) fields(start, end int64, fn func(num protowire.Number, typ 
 		}
 	}
 	return nil
+}
+
+// gatherOps read one row of a table per token, not the table.
+var gatherOps = map[string]bool{"Gather": true, "GatherBlockQuantized": true}
+
+// weighWeights fills the stored weight bytes, the bytes one decode step
+// reads — every initializer but those whose only consumers are gathers
+// (embedding tables not tied to the LM head; a quantized table's scales and
+// zero points with it) and scalars — and the precision of what it reads.
+func (m *Model) weighWeights(h *graphHeader) {
+	consumers := map[string][]string{}
+	m.Ops = map[string]int{}
+	bits := 0
+	for _, n := range h.nodes {
+		m.Ops[n.opType]++
+		for _, in := range n.inputs {
+			consumers[in] = append(consumers[in], n.opType)
+		}
+		switch n.opType {
+		case "MatMulNBits", "GatherBlockQuantized":
+			b := int(n.bits)
+			if b == 0 {
+				b = 4 // both ops' default
+			}
+			if bits == 0 || b < bits {
+				bits = b
+			}
+		}
+	}
+	byKind := map[string]int64{}
+	for _, in := range h.initializers {
+		if len(in.dims) == 0 {
+			continue
+		}
+		m.WeightBytes += in.bytes
+		onlyGathered := len(consumers[in.name]) > 0
+		for _, op := range consumers[in.name] {
+			onlyGathered = onlyGathered && gatherOps[op]
+		}
+		if onlyGathered {
+			continue
+		}
+		m.WeightBytesPerToken += in.bytes
+		switch in.elem {
+		case onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_DOUBLE:
+			byKind["fp32"] += in.bytes
+		case onnxpb.TensorProto_FLOAT16:
+			byKind["fp16"] += in.bytes
+		case onnxpb.TensorProto_BFLOAT16:
+			byKind["bf16"] += in.bytes
+		case onnxpb.TensorProto_INT8, onnxpb.TensorProto_UINT8:
+			byKind["int8"] += in.bytes
+		case onnxpb.TensorProto_DataType(22), onnxpb.TensorProto_DataType(21): // INT4, UINT4
+			byKind["int4"] += in.bytes
+		}
+	}
+	if bits > 0 && bits < 8 {
+		// MatMulNBits packs its 4-bit weights into uint8 initializers.
+		byKind["int4"] += byKind["int8"]
+		delete(byKind, "int8")
+	}
+	m.Precision = largestKind(byKind)
+}
+
+// largestKind is the kind holding the most bytes ("" when there are none):
+// what a decode step mostly reads.
+func largestKind(byKind map[string]int64) string {
+	best, top := "", int64(0)
+	for k, b := range byKind {
+		if b > top || (b == top && k < best) {
+			best, top = k, b
+		}
+	}
+	return best
 }

@@ -102,7 +102,7 @@ func FuzzReadGraphHeader(f *testing.F) {
 			return
 		}
 		m := &Model{}
-		if err := m.checkLayout(h); err == nil && (m.Config.Layers < 1 || len(m.InputNames) < 2+2*m.Config.Layers) {
+		if err := m.checkLayout(h, nil); err == nil && (m.Config.Layers < 1 || len(m.InputNames) < 2+2*m.Config.Layers) {
 			t.Errorf("accepted a layout with %d layers and inputs %v", m.Config.Layers, m.InputNames)
 		}
 	})
