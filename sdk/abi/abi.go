@@ -126,9 +126,11 @@ type Manifest struct {
 	Report *ReportFormat `json:"report,omitempty"`
 }
 
-// ReportFormat describes a report plugin's output file.
+// ReportFormat describes a report plugin's output file. A pipeline's
+// report.formats and `pipe report --format` name the plugin itself (its
+// manifest name), not Format.
 type ReportFormat struct {
-	Format    string `json:"format"`     // the name used in a pipeline's formats list, e.g. "junit"
+	Format    string `json:"format"`     // the file format's name for readers (pipe plugin inspect), e.g. "junit"
 	FileName  string `json:"file_name"`  // e.g. "junit.xml"
 	MediaType string `json:"media_type"` // e.g. "application/xml"
 }

@@ -79,7 +79,7 @@ const (
 	PeakRSS     = "peak_rss_mib"
 	OutsideRun  = "outside_run_pct"
 	OutputTPS   = "output_tps" // whole request: generated tokens of all rows / E2E
-	RSSAfterRun = "rss_after_mb"
+	RSSAfterRun = "rss_after_mib"
 )
 
 // BuiltinMetrics lists the metrics pipe derives from every trace, with the

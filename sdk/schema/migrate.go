@@ -5,7 +5,8 @@ import "strings"
 // RenamedInV2 maps the metric IDs that V1 results used to their Version
 // names.
 var RenamedInV2 = map[string]string{
-	"peak_rss_mb": PeakRSS, // it always held MiB
+	"peak_rss_mb":  PeakRSS,     // it always held MiB
+	"rss_after_mb": RSSAfterRun, // so did it
 }
 
 // MigrateV1 turns a result read as V1 into a Version one in place: renamed

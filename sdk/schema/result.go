@@ -11,7 +11,8 @@
 // statistic.
 //
 // Versions: Version is written; V1 results differ only in metric IDs renamed
-// since (RenamedInV2: peak_rss_mb held MiB), which MigrateV1 maps.
+// since (RenamedInV2: peak_rss_mb and rss_after_mb held MiB), which
+// MigrateV1 maps.
 package schema
 
 // Version names the result format written today. A reader accepts this
@@ -105,8 +106,10 @@ type Memory struct {
 	// LoadPeakRSS the peak during it.
 	LoadRSSDelta int64 `json:"load_rss_delta"`
 	LoadPeakRSS  int64 `json:"load_peak_rss"`
-	// ArenaSettings records the runtime's memory arena configuration.
-	ArenaSettings map[string]string `json:"arena_settings,omitempty"`
+	// SessionOptions records every ONNX Runtime session option the
+	// pipeline set (the arena's among them); the JSON key is v1's, so
+	// results of both versions read alike.
+	SessionOptions map[string]string `json:"arena_settings,omitempty"`
 	// Leak holds one analysis per case that asked for it.
 	Leak []Leak `json:"leak,omitempty"`
 	// GPU is this process's GPU memory, when the device is a GPU.

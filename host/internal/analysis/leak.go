@@ -3,7 +3,6 @@ package analysis
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/pipe-bench/pipe/host/internal/metric"
 	"github.com/pipe-bench/pipe/host/internal/result"
@@ -127,11 +126,11 @@ func LeakOf(c *result.Case, threshold float64, skip int) (result.Leak, error) {
 		l.Verdict = Leak
 	case up >= 2 && stepSum > 0 && span > 0 && stepSum/span > threshold:
 		l.Reason = fmt.Sprintf("%d upward steps add %s over %.0f runs (%s/run, above the threshold): memory may grow in chunks — run longer to see whether the steps recur",
-			up, kib(stepSum), span, kib(stepSum/span))
+			up, stats.FormatBytes(stepSum), span, stats.FormatBytes(stepSum/span))
 	case l.SlopeCI[1] < threshold:
 		l.Verdict = NoLeak
 	default:
-		l.Reason = fmt.Sprintf("the slope's 95 %% interval [%s, %s]/run straddles the %s/run threshold — add runs to narrow it", kib(l.SlopeCI[0]), kib(l.SlopeCI[1]), kib(threshold))
+		l.Reason = fmt.Sprintf("the slope's 95 %% interval [%s, %s]/run straddles the %s/run threshold — add runs to narrow it", stats.FormatBytes(l.SlopeCI[0]), stats.FormatBytes(l.SlopeCI[1]), stats.FormatBytes(threshold))
 	}
 	return l, nil
 }
@@ -177,7 +176,7 @@ func halvesDisagree(x, y []float64, seg []int, l *result.Leak) bool {
 		return false
 	}
 	l.Reason = fmt.Sprintf("the series is not stationary: RSS grows %s/run [%s, %s] over runs %.0f–%.0f but %s/run [%s, %s] over runs %.0f–%.0f (95 %% intervals disjoint) — skip more warm-up runs or run longer",
-		kib(a.Slope), kib(a.CI[0]), kib(a.CI[1]), x[0], x[h-1], kib(b.Slope), kib(b.CI[0]), kib(b.CI[1]), x[h], x[len(x)-1])
+		stats.FormatBytes(a.Slope), stats.FormatBytes(a.CI[0]), stats.FormatBytes(a.CI[1]), x[0], x[h-1], stats.FormatBytes(b.Slope), stats.FormatBytes(b.CI[0]), stats.FormatBytes(b.CI[1]), x[h], x[len(x)-1])
 	return true
 }
 
@@ -273,8 +272,3 @@ func thin(x, y []float64, n int) ([]float64, []float64) {
 	return tx, ty
 }
 
-// kib formats bytes as KiB for reasons.
-func kib(b float64) string {
-	s := fmt.Sprintf("%.1f", b/1024)
-	return strings.TrimSuffix(s, ".0") + " KiB"
-}

@@ -390,18 +390,3 @@ func Pct(f float64) string {
 	return fmt.Sprintf("%+.1f %%", 100*f)
 }
 
-// Bytes formats a byte count with a binary unit.
-func Bytes(b float64) string {
-	a := math.Abs(b)
-	switch {
-	case math.IsInf(b, 0) || math.IsNaN(b):
-		return "unbounded"
-	case a >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", b/(1<<30))
-	case a >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", b/(1<<20))
-	case a >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", b/(1<<10))
-	}
-	return fmt.Sprintf("%.0f B", b)
-}

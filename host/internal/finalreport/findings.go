@@ -8,6 +8,7 @@ import (
 	"github.com/pipe-bench/pipe/host/internal/analysis"
 	"github.com/pipe-bench/pipe/host/internal/report"
 	"github.com/pipe-bench/pipe/host/internal/result"
+	"github.com/pipe-bench/pipe/host/internal/stats"
 )
 
 // findings derives the report's findings and recommendations. Each
@@ -102,12 +103,12 @@ func findings(m *result.Result, a *Analysis) (finds, recs []string) {
 	if mem := a.Memory; mem != nil {
 		if mem.LoadRSSDelta > 0 {
 			finds = append(finds, fmt.Sprintf("Loading the model costs %s of RSS (peak %s during the load).",
-				Bytes(float64(mem.LoadRSSDelta)), Bytes(float64(mem.LoadPeakRSS))))
+				stats.FormatBytes(float64(mem.LoadRSSDelta)), stats.FormatBytes(float64(mem.LoadPeakRSS))))
 		}
 		for _, lk := range mem.Leaks {
 			fitted := len(lk.RSSAfter) - lk.SkipRuns
 			s := fmt.Sprintf("Leak check %s/%s: %s — RSS slope %s/run, 95 %% CI %s over %d runs, threshold %s/run",
-				mem.Role, lk.Case, lk.Verdict, Bytes(lk.Slope), byteInterval(lk.SlopeCI), fitted, Bytes(lk.Threshold))
+				mem.Role, lk.Case, lk.Verdict, stats.FormatBytes(lk.Slope), byteInterval(lk.SlopeCI), fitted, stats.FormatBytes(lk.Threshold))
 			if len(lk.Steps) > 0 {
 				s += "; steps, apart from the slope: " + report.LeakSteps(lk)
 			}
@@ -118,12 +119,12 @@ func findings(m *result.Result, a *Analysis) (finds, recs []string) {
 			switch {
 			case lk.Verdict == analysis.Leak:
 				recs = append(recs, fmt.Sprintf("Find the leak in %s: at %s/run, 10,000 requests add %s of RSS.",
-					lk.Case, Bytes(lk.Slope), Bytes(lk.Slope*1e4)))
+					lk.Case, stats.FormatBytes(lk.Slope), stats.FormatBytes(lk.Slope*1e4)))
 			case lk.Verdict == analysis.Inconclusive && lk.Reason != "":
 				recs = append(recs, fmt.Sprintf("Settle the leak check of %s: %s.", lk.Case, lk.Reason))
 			case lk.Verdict == analysis.Inconclusive:
 				recs = append(recs, fmt.Sprintf("Settle the leak check of %s with more runs: %d fitted runs leave an interval %s wide around the %s/run threshold.",
-					lk.Case, fitted, Bytes(lk.SlopeCI[1]-lk.SlopeCI[0]), Bytes(lk.Threshold)))
+					lk.Case, fitted, stats.FormatBytes(lk.SlopeCI[1]-lk.SlopeCI[0]), stats.FormatBytes(lk.Threshold)))
 			}
 		}
 	}
@@ -185,7 +186,7 @@ func byteInterval(ci [2]float64) string {
 	if ci == [2]float64{} || !isFinite(ci[0]) || !isFinite(ci[1]) {
 		return "none"
 	}
-	return fmt.Sprintf("[%s, %s]", Bytes(ci[0]), Bytes(ci[1]))
+	return fmt.Sprintf("[%s, %s]", stats.FormatBytes(ci[0]), stats.FormatBytes(ci[1]))
 }
 
 // numInterval formats " [lo, hi]", or "" where there is no interval.

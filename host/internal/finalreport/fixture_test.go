@@ -170,7 +170,7 @@ func fixturePhases() map[string]*result.Result {
 			ttftNoise: 0.04, decodeNoise: 0.015, rss: 706, rssGrowth: 0.0004, foreign: 0.05},
 	}, 3)
 	memory.Memory = &result.Memory{LoadRSSDelta: 612 << 20, LoadPeakRSS: 688 << 20,
-		ArenaSettings: map[string]string{"arena_extend_strategy": "kNextPowerOfTwo", "cpu_mem_arena": "on"}}
+		SessionOptions: map[string]string{"arena_extend_strategy": "kNextPowerOfTwo", "cpu_mem_arena": "on"}}
 	lk, err := analysis.LeakOf(&memory.Cases[0], 64<<10, 5)
 	if err != nil {
 		panic(err)

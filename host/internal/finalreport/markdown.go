@@ -221,19 +221,19 @@ func (md *mdWriter) memory(a Analysis) {
 		return
 	}
 	rows := [][]string{
-		{"Model load: RSS after − before", Bytes(float64(mem.LoadRSSDelta))},
-		{"Model load: peak RSS", Bytes(float64(mem.LoadPeakRSS))},
+		{"Model load: RSS after − before", stats.FormatBytes(float64(mem.LoadRSSDelta))},
+		{"Model load: peak RSS", stats.FormatBytes(float64(mem.LoadPeakRSS))},
 		{"Peak RSS over all runs", numIf(mem.PeakRSSMiB, mem.PeakRSSMiB > 0) + " MiB"},
 	}
 	if mem.GPUPeakBytes > 0 {
-		rows = append(rows, []string{"GPU memory peak", Bytes(float64(mem.GPUPeakBytes))})
+		rows = append(rows, []string{"GPU memory peak", stats.FormatBytes(float64(mem.GPUPeakBytes))})
 	}
 	md.table([]string{"Figure", "Value"}, rows)
 	if len(mem.Leaks) > 0 {
 		rows = nil
 		for _, lk := range mem.Leaks {
-			rows = append(rows, []string{lk.Case, fmt.Sprint(len(lk.RSSAfter) - lk.SkipRuns), fmt.Sprint(lk.SkipRuns), Bytes(lk.Slope) + "/run",
-				byteInterval(lk.SlopeCI), report.LeakSteps(lk), Bytes(lk.Threshold) + "/run", "**" + lk.Verdict + "**"})
+			rows = append(rows, []string{lk.Case, fmt.Sprint(len(lk.RSSAfter) - lk.SkipRuns), fmt.Sprint(lk.SkipRuns), stats.FormatBytes(lk.Slope) + "/run",
+				byteInterval(lk.SlopeCI), report.LeakSteps(lk), stats.FormatBytes(lk.Threshold) + "/run", "**" + lk.Verdict + "**"})
 		}
 		md.p("%s", "Leak detection: RSS after each run, its slope fitted by Theil–Sen within the segments between level steps, with Sen's 95 % interval widened for the residuals' autocorrelation; a step (an arena growing or being trimmed) is reported apart from the slope.")
 		md.p("")

@@ -22,6 +22,7 @@ import (
 	"github.com/pipe-bench/pipe/host/internal/metric"
 	"github.com/pipe-bench/pipe/host/internal/report"
 	"github.com/pipe-bench/pipe/host/internal/result"
+	"github.com/pipe-bench/pipe/host/internal/stats"
 )
 
 // Chart is one figure: an inline SVG and what it shows, or, where the data
@@ -678,13 +679,13 @@ func leakCharts(r *result.Result) []Chart {
 					l.Color = colorAt(2)
 					l.Width = vg.Points(2)
 					p.Add(l)
-					p.Legend.Add(fmt.Sprintf("fit: %s/run", finalreport.Bytes(lk.Slope)), l)
+					p.Legend.Add(fmt.Sprintf("fit: %s/run", stats.FormatBytes(lk.Slope)), l)
 				}
 			}
 			// Leave a band above the runs for the legend.
 			padAxis(&p.Y, 0, 0.3)
 			caption := fmt.Sprintf("Theil–Sen slope %s per run within the segments between steps, 95 %% CI [%s, %s], over runs %d–%d; steps: %s; the leak threshold is %s per run, so the verdict is %q.",
-				finalreport.Bytes(lk.Slope), finalreport.Bytes(lk.SlopeCI[0]), finalreport.Bytes(lk.SlopeCI[1]), lk.SkipRuns, len(lk.RSSAfter)-1, report.LeakSteps(lk), finalreport.Bytes(lk.Threshold), lk.Verdict)
+				stats.FormatBytes(lk.Slope), stats.FormatBytes(lk.SlopeCI[0]), stats.FormatBytes(lk.SlopeCI[1]), lk.SkipRuns, len(lk.RSSAfter)-1, report.LeakSteps(lk), stats.FormatBytes(lk.Threshold), lk.Verdict)
 			if lk.Reason != "" {
 				caption += " Why: " + lk.Reason + "."
 			}

@@ -41,7 +41,7 @@ var styleSheet string
 var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"num":   finalreport.Num,
 	"pct":   finalreport.Pct,
-	"bytes": func(v any) string { return finalreport.Bytes(toFloat(v)) },
+	"bytes": func(v any) string { return stats.FormatBytes(toFloat(v)) },
 	"cv":    func(v float64) string { return fmt.Sprintf("%.1f %%", 100*v) },
 	"noisy": func(v float64) bool { return v > report.HighCV },
 	"cvOf": func(cvs map[string]float64, id string) string {
@@ -320,11 +320,11 @@ func envRows(r *result.Result) [][2]string {
 		{"Foreign CPU during the run", fmt.Sprintf("%.2f cores", e.ForeignCPU)},
 		{"Go / runtime / pipe", fmt.Sprintf("%s / %s / %s", orDash(e.GoVersion), orDash(e.ORTVersion), orDash(e.PipeVersion))},
 		{"Model", fmt.Sprintf("%s (%s graph, %d layers, %d heads, %d KV heads, vocab %d, %d positions)", orDash(m.Model), orDash(m.GraphStyle), m.Layers, m.Heads, m.KVHeads, m.Vocab, m.MaxPositions)},
-		{"Model file", fmt.Sprintf("%s, sha256 %s", finalreport.Bytes(float64(m.ModelBytes)), orDash(m.ModelHash))},
+		{"Model file", fmt.Sprintf("%s, sha256 %s", stats.FormatBytes(float64(m.ModelBytes)), orDash(m.ModelHash))},
 		{"Device / threads", fmt.Sprintf("%s, %d intra-op, %d inter-op", orDash(m.Device), m.Threads.IntraOp, m.Threads.InterOp)},
 	}
 	if e.MemTotal > 0 {
-		rows = append(rows, [2]string{"Memory", finalreport.Bytes(float64(e.MemTotal))})
+		rows = append(rows, [2]string{"Memory", stats.FormatBytes(float64(e.MemTotal))})
 	}
 	if e.GPU != "" {
 		rows = append(rows, [2]string{"GPU", e.GPU})
@@ -346,13 +346,13 @@ func settingsRows(r *result.Result) [][2]string {
 		rows = append(rows, [2]string{k, fmt.Sprint(r.Pipeline.Settings[k])})
 	}
 	if r.Memory != nil {
-		ak := make([]string, 0, len(r.Memory.ArenaSettings))
-		for k := range r.Memory.ArenaSettings {
-			ak = append(ak, k)
+		opts := make([]string, 0, len(r.Memory.SessionOptions))
+		for k := range r.Memory.SessionOptions {
+			opts = append(opts, k)
 		}
-		sort.Strings(ak)
-		for _, k := range ak {
-			rows = append(rows, [2]string{"arena: " + k, r.Memory.ArenaSettings[k]})
+		sort.Strings(opts)
+		for _, k := range opts {
+			rows = append(rows, [2]string{"session option: " + k, r.Memory.SessionOptions[k]})
 		}
 	}
 	return rows

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/pipe-bench/pipe/host/internal/stats"
 )
 
 // Describe prints the expanded plan for `pipe run --dry-run` and `pipe
@@ -80,7 +82,7 @@ func (p *Plan) Describe(w io.Writer) error {
 			}
 			fmt.Fprintf(&b, "  %s  %s; %s; memory %s, timeout %s, output cap %s", pl.Name, where, trust,
 				limit(pl.MemoryMiB > 0, fmt.Sprintf("%d MiB", pl.MemoryMiB)), limit(pl.Timeout > 0, pl.Timeout.String()),
-				limit(pl.MaxOutput > 0, formatBytes(float64(pl.MaxOutput))))
+				limit(pl.MaxOutput > 0, stats.FormatBytes(float64(pl.MaxOutput))))
 			if len(pl.Config) > 0 {
 				fmt.Fprintf(&b, "; config keys %s", strings.Join(slices.Sorted(maps.Keys(pl.Config)), ", "))
 			}
@@ -208,7 +210,7 @@ func (p *Plan) describeStages(b *strings.Builder) {
 	}
 	fmt.Fprintf(b, "aggregate n, mean, std, cv, min, max, %s; outliers above robust z %v (Qn, log scale)", strings.Join(pcs, ", "), p.Aggregate.OutlierZ)
 	if p.Aggregate.LeakThreshold > 0 {
-		fmt.Fprintf(b, "; leak verdict above %s/run of RSS growth", formatBytes(p.Aggregate.LeakThreshold))
+		fmt.Fprintf(b, "; leak verdict above %s/run of RSS growth", stats.FormatBytes(p.Aggregate.LeakThreshold))
 	}
 	b.WriteString("\n")
 	per := g.Runs
@@ -226,17 +228,6 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-func formatBytes(n float64) string {
-	for _, u := range []struct {
-		name string
-		size float64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-		if n >= u.size {
-			return strconv.FormatFloat(n/u.size, 'g', 4, 64) + " " + u.name
-		}
-	}
-	return strconv.FormatFloat(n, 'g', -1, 64) + " B"
-}
 
 // wrap splits text into lines of at most width bytes at spaces, keeping
 // the text's own line breaks.

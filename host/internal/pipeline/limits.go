@@ -5,6 +5,7 @@ import (
 	"reflect"
 
 	"github.com/pipe-bench/pipe/host/internal/model"
+	"github.com/pipe-bench/pipe/host/internal/stats"
 	"github.com/pipe-bench/pipe/host/internal/sysinfo"
 )
 
@@ -108,7 +109,7 @@ func (l *loader) checkCaseMemory(key string, c CaseSpec, cfg model.Config, sourc
 		per = fmt.Sprintf(", each × %d streams", c.Streams)
 	}
 	l.addf(key, "case %s needs %s of buffers, more than this machine's %s (MemTotal): logits %d batch × %d positions × %d vocab × 4 B = %s, KV cache 2 × %d layers × %d batch × %d kv heads × %d positions × %d head dim × 4 B = %s%s, for %s; lower batch, streams or the lengths",
-		c.ID, formatBytes(logits+kv), formatBytes(float64(mem)), c.Batch, positions, cfg.Vocab, formatBytes(logits), cfg.Layers, c.Batch, kvHeads, positions, headDim, formatBytes(kv), per, source)
+		c.ID, stats.FormatBytes(logits+kv), stats.FormatBytes(float64(mem)), c.Batch, positions, cfg.Vocab, stats.FormatBytes(logits), cfg.Layers, c.Batch, kvHeads, positions, headDim, stats.FormatBytes(kv), per, source)
 }
 
 // cacheShape is the KV cache's heads and head width: config.json may give

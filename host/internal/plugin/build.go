@@ -30,10 +30,15 @@ func DefaultBuildPath(dir string) string {
 // BuildEnv is the environment a plugin builds in, on top of the caller's.
 var BuildEnv = []string{"GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0"}
 
+// BuildFlags are go build's flags for a plugin: a WASI reactor, no local
+// paths, and no symbol table or DWARF (-s -w: a plugin's panics still name
+// their functions, from the pclntab; the debug sections only cost size).
+var BuildFlags = []string{"-buildmode=c-shared", "-trimpath", "-ldflags=-s -w"}
+
 // Build compiles the plugin in dir (a package main) to out with the
 // standard Go toolchain as a WASI reactor: GOOS=wasip1 GOARCH=wasm go build
-// -buildmode=c-shared -trimpath. It is incremental: a key over the Go
-// version and every non-standard source file the package depends on (from
+// BuildFlags. It is incremental: a key over the Go version, BuildEnv,
+// BuildFlags and every non-standard source file the package depends on (from
 // `go list -deps`) is kept beside out, and an unchanged key skips the
 // build. It reports whether it built.
 func Build(ctx context.Context, dir, out string) (built bool, err error) {
@@ -67,7 +72,7 @@ func Build(ctx context.Context, dir, out string) (built bool, err error) {
 	}
 	tmp := f.Name()
 	f.Close()
-	cmd := exec.CommandContext(ctx, goTool, "build", "-buildmode=c-shared", "-trimpath", "-o", tmp, ".")
+	cmd := exec.CommandContext(ctx, goTool, append(append([]string{"build"}, BuildFlags...), "-o", tmp, ".")...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), BuildEnv...)
 	var msg bytes.Buffer
@@ -106,7 +111,7 @@ func buildKey(ctx context.Context, goTool, dir string) (string, error) {
 		return "", fmt.Errorf("plugin build %s: go env GOVERSION: %v", dir, err)
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s|%s|c-shared,trimpath\n", strings.TrimSpace(string(ver)), strings.Join(BuildEnv, ","))
+	fmt.Fprintf(h, "%s|%s|%s\n", strings.TrimSpace(string(ver)), strings.Join(BuildEnv, ","), strings.Join(BuildFlags, " "))
 	seen := map[string]bool{}
 	for _, f := range strings.Split(string(list), "\n") {
 		if f == "" || seen[f] {

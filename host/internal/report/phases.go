@@ -24,13 +24,13 @@ func writeMemory(w *mdWriter, r *result.Result) {
 	if m.GPUPeakBytes > 0 {
 		rows = append(rows, []string{"GPU memory, peak (this process)", mib(m.GPUPeakBytes)})
 	}
-	keys := make([]string, 0, len(m.ArenaSettings))
-	for k := range m.ArenaSettings {
+	keys := make([]string, 0, len(m.SessionOptions))
+	for k := range m.SessionOptions {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		rows = append(rows, []string{"Runtime option " + k, m.ArenaSettings[k]})
+		rows = append(rows, []string{"Runtime option " + k, m.SessionOptions[k]})
 	}
 	w.table([]string{"", ""}, "lr", rows)
 	if len(m.Leak) == 0 {

@@ -215,7 +215,7 @@ func TestMarkdownPhaseSections(t *testing.T) {
 	r := resulttest.Baseline()
 	r.Pipeline.Name = "phase3-memory"
 	r.Memory = &result.Memory{LoadRSSDelta: 640 << 20, LoadPeakRSS: 690 << 20,
-		ArenaSettings: map[string]string{"arena_extend_strategy": "kSameAsRequested"},
+		SessionOptions: map[string]string{"arena_extend_strategy": "kSameAsRequested"},
 		Leak: []result.Leak{
 			{Case: "p128-n64-b1", RSSAfter: make([]int64, 100), SkipRuns: 5, Slope: 12288, SlopeCI: [2]float64{9000, 15500}, R2: 0.93, Threshold: 4096, Verdict: "leak",
 				Steps: []result.LeakStep{{Run: 45, Bytes: -16 << 20}}},

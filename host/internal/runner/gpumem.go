@@ -44,7 +44,7 @@ func watchGPU(plan *pipeline.Plan) func(*result.Result) {
 			return
 		}
 		if res.Memory == nil {
-			res.Memory = &result.Memory{LoadRSSDelta: res.Model.LoadRSSDelta, LoadPeakRSS: res.Model.LoadPeakRSS, ArenaSettings: plan.Model.Options}
+			res.Memory = &result.Memory{LoadRSSDelta: res.Model.LoadRSSDelta, LoadPeakRSS: res.Model.LoadPeakRSS, SessionOptions: plan.Model.Options}
 		}
 		res.Memory.GPUPeakBytes = peak
 	}

@@ -158,7 +158,7 @@ func analyse(plan *pipeline.Plan, res *result.Result) {
 		c.Values[metric.ThroughputOutputTPS], c.Values[metric.ThroughputRequestsPS] = analysis.CaseThroughput(c)
 	}
 	if th := plan.Aggregate.LeakThreshold; th > 0 {
-		m := &result.Memory{LoadRSSDelta: res.Model.LoadRSSDelta, LoadPeakRSS: res.Model.LoadPeakRSS, ArenaSettings: plan.Model.Options}
+		m := &result.Memory{LoadRSSDelta: res.Model.LoadRSSDelta, LoadPeakRSS: res.Model.LoadPeakRSS, SessionOptions: plan.Model.Options}
 		for i := range res.Cases {
 			c := &res.Cases[i]
 			skip := max(2, len(c.Runs)/10)
