@@ -36,7 +36,7 @@ func BenchmarkBuildGPT2(b *testing.B) {
 func BenchmarkGenerateWeightsGPT2(b *testing.B) {
 	b.SetBytes(GPT2().Params() * 4)
 	for b.Loop() {
-		if err := writeModel(io.Discard, nil, newGraphBuilder(GPT2()).optimum(), weightSpecs(GPT2()), seededWeights(1), false); err != nil {
+		if err := writeModel(io.Discard, nil, newGraphBuilder(GPT2()).optimum(), tensorOuts(weightSpecs(GPT2()), seededWeights(1), Quant{}, nil), false); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -55,7 +55,7 @@ func gpt2Dir(b *testing.B, style string) string {
 		b.Fatal(err)
 	}
 	gpt2Dirs.Store(style, dir)
-	if err := writeBuiltin(dir, "gpt2", GPT2(), 1, style); err != nil {
+	if err := writeBuiltin(dir, "gpt2", GPT2(), BuildOptions{Seed: 1, Style: style}); err != nil {
 		b.Fatal(err)
 	}
 	return dir

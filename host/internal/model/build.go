@@ -40,30 +40,95 @@ const (
 	msDomain       = "com.microsoft"
 )
 
-// Build writes the ONNX model for cfg, seed and style to w: the GPT-2
-// architecture in the optimum decoder-with-past layout (see the package
-// doc). Weights are generated and written one tensor at a time, so memory
-// stays at one tensor however large the model.
+// BuildOptions are the choices that shape a built model besides its
+// config and weights; the cache key covers all of them.
+type BuildOptions struct {
+	Seed  uint64
+	Style string // graph style; "" = DefaultStyle
+	// Precision of the weights: PrecisionFP32 ("" too), PrecisionInt8 or
+	// PrecisionInt4 (MatMulNBits; see Quant).
+	Precision string
+	// BlockSize is the int8/int4 quantisation block (0 = DefaultBlockSize).
+	BlockSize int
+}
+
+// quant is the Quant o asks for.
+func (o BuildOptions) quant() (Quant, error) {
+	if o.Precision == PrecisionFP16 {
+		return Quant{}, errFP16
+	}
+	return QuantFor(o.Precision, o.BlockSize)
+}
+
+// errFP16 refuses fp16 builds: the graphs are float32 throughout for now.
+var errFP16 = fmt.Errorf("precision %q is not built yet: use %s, %s or %s", PrecisionFP16, PrecisionFP32, PrecisionInt8, PrecisionInt4)
+
+// precisionTag names o's precision in a cache entry ("" for fp32).
+func (o BuildOptions) precisionTag() string {
+	switch o.Precision {
+	case "", PrecisionFP32:
+		return ""
+	}
+	q, _ := o.quant()
+	return fmt.Sprintf("-%sb%d", o.Precision, q.BlockSize)
+}
+
+// Build writes the float32 ONNX model for cfg, seed and style to w: the
+// GPT-2 architecture in the optimum decoder-with-past layout (see the
+// package doc). BuildWith takes every option.
 func Build(w io.Writer, cfg Config, seed uint64, style string) error {
+	return BuildWith(w, cfg, BuildOptions{Seed: seed, Style: style})
+}
+
+// BuildWith writes the ONNX model for cfg and o to w. Weights are generated
+// (and quantised) and written one tensor at a time, so memory stays at one
+// tensor however large the model.
+func BuildWith(w io.Writer, cfg Config, o BuildOptions) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	if cfg.MaxPositions == 0 {
 		return fmt.Errorf("config: max_positions = 0: the builder needs the position table size")
 	}
+	q, err := o.quant()
+	if err != nil {
+		return err
+	}
+	return buildGPT2(w, cfg, o, q)
+}
+
+// buildGPT2 is BuildWith for a checked cfg, with the weights stored as q.
+func buildGPT2(w io.Writer, cfg Config, o BuildOptions, q Quant) error {
+	b := newGraphBuilder(cfg)
+	b.quant = q
 	var g *onnxpb.GraphProto
-	switch style {
+	switch o.Style {
 	case StyleOptimum:
-		g = newGraphBuilder(cfg).optimum()
+		g = b.optimum()
 	case StyleFused:
 		if cfg.KVHeads != cfg.Heads {
-			return fmt.Errorf("style %q: MultiHeadAttention needs kv_heads = heads (got %d ≠ %d); use style %q for grouped-query configs", style, cfg.KVHeads, cfg.Heads, StyleOptimum)
+			return fmt.Errorf("style %q: MultiHeadAttention needs kv_heads = heads (got %d ≠ %d); use style %q for grouped-query configs", o.Style, cfg.KVHeads, cfg.Heads, StyleOptimum)
 		}
-		g = newGraphBuilder(cfg).fused()
+		g = b.fused()
 	default:
-		return unknownStyle(style)
+		return unknownStyle(o.Style)
 	}
-	return writeModel(w, nil, g, weightSpecs(cfg), seededWeights(seed), style == StyleFused)
+	outs := tensorOuts(weightSpecs(cfg), seededWeights(o.Seed), q, gpt2Role)
+	return writeModel(w, nil, g, outs, o.Style == StyleFused || q.quantized())
+}
+
+// gpt2Role says how a GPT-2 weight is stored when quantising: the Conv1D
+// matrices [in, out] transposed into MatMulNBits' [out, in], the tied
+// token embedding [vocab, hidden] (already [out, in] for the LM head) as
+// it is; position embeddings, norms and biases stay float.
+func gpt2Role(ws weightSpec) weightRole {
+	switch {
+	case ws.name == "transformer.wte.weight":
+		return roleLinear
+	case len(ws.dims) == 2 && ws.name != "transformer.wpe.weight":
+		return roleLinearInOut
+	}
+	return roleFloat
 }
 
 func unknownStyle(style string) error {
@@ -97,7 +162,7 @@ const externalAlign = 4096
 // of a message arrive in several runs, so the weights are appended after the
 // marshalled graph body with a precomputed total length. With ext the
 // weight bytes go to ext.w and the initializers point there.
-func writeModel(w io.Writer, ext *externalData, g *onnxpb.GraphProto, weights []weightSpec, fill weightFill, contribOps bool) error {
+func writeModel(w io.Writer, ext *externalData, g *onnxpb.GraphProto, weights []tensorOut, contribOps bool) error {
 	m := &onnxpb.ModelProto{
 		IrVersion:       proto.Int64(irVersion),
 		ProducerName:    proto.String("pipe"),
@@ -123,7 +188,7 @@ func writeModel(w io.Writer, ext *externalData, g *onnxpb.GraphProto, weights []
 		t := &onnxpb.TensorProto{
 			Name:     proto.String(ws.name),
 			Dims:     ws.dims,
-			DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)),
+			DataType: proto.Int32(int32(ws.dtype)),
 		}
 		if ext != nil {
 			offset = (offset + externalAlign - 1) / externalAlign * externalAlign
@@ -132,9 +197,9 @@ func writeModel(w io.Writer, ext *externalData, g *onnxpb.GraphProto, weights []
 			t.ExternalData = []*onnxpb.StringStringEntryProto{
 				{Key: proto.String("location"), Value: proto.String(ext.location)},
 				{Key: proto.String("offset"), Value: proto.String(fmt.Sprint(offset))},
-				{Key: proto.String("length"), Value: proto.String(fmt.Sprint(4 * ws.elems()))},
+				{Key: proto.String("length"), Value: proto.String(fmt.Sprint(ws.size))},
 			}
-			offset += int64(4 * ws.elems())
+			offset += ws.size
 		}
 		if headers[i], err = proto.Marshal(t); err != nil {
 			return err
@@ -154,16 +219,14 @@ func writeModel(w io.Writer, ext *externalData, g *onnxpb.GraphProto, weights []
 	if ext != nil {
 		dw = bufio.NewWriterSize(ext.w, 1<<20)
 	}
-	var buf []float32
 	for i, ws := range weights {
-		if cap(buf) < ws.elems() {
-			buf = make([]float32, ws.elems())
-		}
-		buf = buf[:ws.elems()]
-		if err := fill(ws, buf); err != nil {
+		raw, err := ws.data()
+		if err != nil {
 			return err
 		}
-		raw := float32Bytes(buf)
+		if int64(len(raw)) != ws.size {
+			return fmt.Errorf("builder: tensor %s has %d bytes, planned %d", ws.name, len(raw), ws.size)
+		}
 		rec := protowire.AppendTag(nil, 5, protowire.BytesType)
 		rec = protowire.AppendVarint(rec, uint64(tensorLen(headers[i], ws, ext != nil)))
 		rec = append(rec, headers[i]...)
@@ -199,11 +262,11 @@ func writeModel(w io.Writer, ext *externalData, g *onnxpb.GraphProto, weights []
 
 // tensorLen is the encoded size of a TensorProto: header plus raw_data
 // (header alone when the data is external).
-func tensorLen(header []byte, ws weightSpec, external bool) int {
+func tensorLen(header []byte, ws tensorOut, external bool) int {
 	if external {
 		return len(header)
 	}
-	return len(header) + protowire.SizeTag(9) + protowire.SizeBytes(4*ws.elems())
+	return len(header) + protowire.SizeTag(9) + protowire.SizeBytes(int(ws.size))
 }
 
 // float32Bytes views v as little-endian bytes (copying on big-endian hosts).
@@ -226,8 +289,9 @@ var isLittleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 // graphBuilder accumulates nodes; every value is named after the node that
 // makes it, so a graph viewer shows the architecture.
 type graphBuilder struct {
-	cfg Config
-	g   *onnxpb.GraphProto
+	cfg   Config
+	quant Quant // linear weights as MatMulNBits when quantized
+	g     *onnxpb.GraphProto
 }
 
 func newGraphBuilder(cfg Config) *graphBuilder {
@@ -342,7 +406,11 @@ func (b *graphBuilder) io() {
 
 // embed returns token + position embeddings [b, s, hidden].
 func (b *graphBuilder) embed() (tok, pos string) {
-	tok = b.onnx("Gather", "/embed/wte", []string{"transformer.wte.weight", InputIDs})
+	if b.quant.quantized() {
+		tok = b.gatherQuantized("/embed/wte", InputIDs, "transformer.wte.weight", b.cfg.Vocab, b.cfg.Hidden)
+	} else {
+		tok = b.onnx("Gather", "/embed/wte", []string{"transformer.wte.weight", InputIDs})
+	}
 	pos = b.onnx("Gather", "/embed/wpe", []string{"transformer.wpe.weight", PositionIDs})
 	return tok, pos
 }
@@ -351,7 +419,12 @@ func (b *graphBuilder) embed() (tok, pos string) {
 // one copy): Gemm with transB on h flattened to [b·s, hidden].
 func (b *graphBuilder) lmHead(h string) {
 	flat := b.onnx("Reshape", "/lm_head/flatten", []string{h, b.constInt64("/lm_head/flat_shape", []int64{2}, -1, int64(b.cfg.Hidden))})
-	gemm := b.onnx("Gemm", "/lm_head/gemm", []string{flat, "transformer.wte.weight"}, attrInt("transB", 1))
+	var gemm string
+	if b.quant.quantized() {
+		gemm = b.matmulNBits("/lm_head/gemm", flat, "transformer.wte.weight", b.cfg.Vocab, b.cfg.Hidden)
+	} else {
+		gemm = b.onnx("Gemm", "/lm_head/gemm", []string{flat, "transformer.wte.weight"}, attrInt("transB", 1))
+	}
 	bs := b.onnx("Shape", "/lm_head/batch_seq", []string{InputIDs})
 	shape := b.onnx("Concat", "/lm_head/logits_shape", []string{bs, b.constInt64("/lm_head/vocab", []int64{1}, int64(b.cfg.Vocab))}, attrInt("axis", 0))
 	b.op("", "Reshape", Logits, 1, []string{gemm, shape})
@@ -378,9 +451,18 @@ func (b *graphBuilder) causalMask() string {
 	return b.onnx("And", "/mask/allowed", []string{causal, pad4})
 }
 
-func (b *graphBuilder) linear(name, x, prefix string) string {
-	mm := b.onnx("MatMul", name+"/matmul", []string{x, prefix + ".weight"})
+func (b *graphBuilder) linear(name, x, prefix string, in, out int) string {
+	mm := b.matmulInOut(name+"/matmul", x, prefix+".weight", in, out)
 	return b.onnx("Add", name+"/add", []string{mm, prefix + ".bias"})
+}
+
+// matmulInOut is x·W for a GPT-2 Conv1D weight W [in, out]: MatMul, or
+// MatMulNBits over its quantised transpose.
+func (b *graphBuilder) matmulInOut(name, x, weight string, in, out int) string {
+	if b.quant.quantized() {
+		return b.matmulNBits(name, x, weight, out, in)
+	}
+	return b.onnx("MatMul", name, []string{x, weight})
 }
 
 func (b *graphBuilder) layerNorm(name, x, prefix string) string {
@@ -428,11 +510,12 @@ func (b *graphBuilder) optimum() *onnxpb.GraphProto {
 	oneF := b.constFloat("/gelu/one", 1)
 	cubic := b.constFloat("/gelu/cubic", 0.044715)
 	sqrt2pi := b.constFloat("/gelu/sqrt_2_over_pi", float32(math.Sqrt(2/math.Pi)))
+	qW, qkvW := c.Heads*c.HeadDim, (c.Heads+2*c.KVHeads)*c.HeadDim
 	for i := 0; i < c.Layers; i++ {
 		p, n := layerPrefix(i), fmt.Sprintf("/h.%d", i)
 		// Attention.
 		ln1 := b.layerNorm(n+"/ln_1", x, p+"ln_1")
-		qkv := b.linear(n+"/attn/c_attn", ln1, p+"attn.c_attn")
+		qkv := b.linear(n+"/attn/c_attn", ln1, p+"attn.c_attn", c.Hidden, qkvW)
 		q, k, v := b.split3(n+"/attn/split", qkv)
 		q = b.heads(n+"/attn/q", q, c.Heads)
 		k = b.heads(n+"/attn/k", k, c.KVHeads)
@@ -447,16 +530,16 @@ func (b *graphBuilder) optimum() *onnxpb.GraphProto {
 		ctx := b.onnx("MatMul", n+"/attn/pv", []string{probs, b.repeatKV(n+"/attn/v_rep", presentV)})
 		ctx = b.onnx("Transpose", n+"/attn/merge/transpose", []string{ctx}, attrInts("perm", 0, 2, 1, 3))
 		ctx = b.onnx("Reshape", n+"/attn/merge/reshape", []string{ctx, b.constInt64(n+"/attn/merge/shape", []int64{3}, 0, 0, int64(c.Heads*c.HeadDim))})
-		attn := b.linear(n+"/attn/c_proj", ctx, p+"attn.c_proj")
+		attn := b.linear(n+"/attn/c_proj", ctx, p+"attn.c_proj", qW, c.Hidden)
 		x = b.onnx("Add", n+"/attn/residual", []string{x, attn})
 		// MLP with GELU(tanh): 0.5·u·(1 + tanh(√(2/π)·(u + 0.044715·u³))).
 		ln2 := b.layerNorm(n+"/ln_2", x, p+"ln_2")
-		u := b.linear(n+"/mlp/c_fc", ln2, p+"mlp.c_fc")
+		u := b.linear(n+"/mlp/c_fc", ln2, p+"mlp.c_fc", c.Hidden, c.Intermediate)
 		u3 := b.onnx("Mul", n+"/mlp/gelu/u3", []string{b.onnx("Mul", n+"/mlp/gelu/u2", []string{u, u}), u})
 		inner := b.onnx("Add", n+"/mlp/gelu/inner", []string{u, b.onnx("Mul", n+"/mlp/gelu/cubic", []string{u3, cubic})})
 		t := b.onnx("Tanh", n+"/mlp/gelu/tanh", []string{b.onnx("Mul", n+"/mlp/gelu/scale", []string{inner, sqrt2pi})})
 		g := b.onnx("Mul", n+"/mlp/gelu/out", []string{b.onnx("Mul", n+"/mlp/gelu/half", []string{u, half}), b.onnx("Add", n+"/mlp/gelu/one_plus", []string{t, oneF})})
-		mlp := b.linear(n+"/mlp/c_proj", g, p+"mlp.c_proj")
+		mlp := b.linear(n+"/mlp/c_proj", g, p+"mlp.c_proj", c.Intermediate, c.Hidden)
 		x = b.onnx("Add", n+"/mlp/residual", []string{x, mlp})
 	}
 	b.lmHead(b.layerNorm("/ln_f", x, "transformer.ln_f"))
@@ -475,6 +558,7 @@ func (b *graphBuilder) fused() *onnxpb.GraphProto {
 	tok, pos := b.embed()
 	mask := b.onnx("Cast", "/mask/int32", []string{AttentionMask}, attrInt("to", int64(onnxpb.TensorProto_INT32)))
 	eps := attrFloat("epsilon", float32(c.LayerNormEps))
+	qW, qkvW := c.Heads*c.HeadDim, (c.Heads+2*c.KVHeads)*c.HeadDim
 	skipLN := func(name, in, skip, ln, bias string) (normed, sum string) {
 		inputs := []string{in, skip, ln + ".weight", ln + ".bias"}
 		if bias != "" {
@@ -491,18 +575,18 @@ func (b *graphBuilder) fused() *onnxpb.GraphProto {
 	ln, x := skipLN("/h.0/ln_1", tok, pos, layerPrefix(0)+"ln_1", "")
 	for i := 0; i < c.Layers; i++ {
 		p, n := layerPrefix(i), fmt.Sprintf("/h.%d", i)
-		qkv := b.onnx("MatMul", n+"/attn/c_attn/matmul", []string{ln, p + "attn.c_attn.weight"})
+		qkv := b.matmulInOut(n+"/attn/c_attn/matmul", ln, p+"attn.c_attn.weight", c.Hidden, qkvW)
 		q, k, v := b.split3(n+"/attn/split", qkv)
 		outs := b.op(msDomain, "MultiHeadAttention", n+"/attn/mha", 3,
 			[]string{q, k, v, p + "attn.c_attn.bias", mask, "", PastKey(i), PastValue(i)},
 			attrInt("num_heads", int64(c.Heads)), attrInt("unidirectional", 1))
 		b.renameOutput(outs[1], PresentKey(i))
 		b.renameOutput(outs[2], PresentValue(i))
-		attn := b.onnx("MatMul", n+"/attn/c_proj/matmul", []string{outs[0], p + "attn.c_proj.weight"})
+		attn := b.matmulInOut(n+"/attn/c_proj/matmul", outs[0], p+"attn.c_proj.weight", qW, c.Hidden)
 		ln2, x2 := skipLN(n+"/ln_2", attn, x, p+"ln_2", p+"attn.c_proj.bias")
-		u := b.onnx("MatMul", n+"/mlp/c_fc/matmul", []string{ln2, p + "mlp.c_fc.weight"})
+		u := b.matmulInOut(n+"/mlp/c_fc/matmul", ln2, p+"mlp.c_fc.weight", c.Hidden, c.Intermediate)
 		g := b.op(msDomain, "FastGelu", n+"/mlp/gelu", 1, []string{u, p + "mlp.c_fc.bias"})[0]
-		mlp := b.onnx("MatMul", n+"/mlp/c_proj/matmul", []string{g, p + "mlp.c_proj.weight"})
+		mlp := b.matmulInOut(n+"/mlp/c_proj/matmul", g, p+"mlp.c_proj.weight", c.Intermediate, c.Hidden)
 		next := "transformer.ln_f"
 		if i+1 < c.Layers {
 			next = layerPrefix(i+1) + "ln_1"

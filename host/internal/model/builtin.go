@@ -60,17 +60,22 @@ func PresetNames() []string {
 //
 // GPT-2 124M builds in a few seconds; later calls return at once.
 func Builtin(name string, seed uint64, style string) (dir string, err error) {
+	return BuiltinWith(name, BuildOptions{Seed: seed, Style: style})
+}
+
+// BuiltinWith is Builtin with every build option (precision, block size).
+func BuiltinWith(name string, o BuildOptions) (dir string, err error) {
 	if lc, ok := llamaPreset(name); ok {
-		if style != "" && style != StyleOptimum && style != StyleFused {
-			return "", unknownStyle(style)
+		if o.Style != "" && o.Style != StyleOptimum && o.Style != StyleFused {
+			return "", unknownStyle(o.Style)
 		}
-		return buildLlamaSeeded(name, lc, seed)
+		return buildLlamaSeeded(name, lc, o)
 	}
 	preset, ok := Presets[name]
 	if !ok {
 		return "", fmt.Errorf("unknown built-in model %q: use one of %s, or a model directory", name, strings.Join(PresetNames(), ", "))
 	}
-	return BuildCached(name, preset(), seed, style)
+	return BuildCachedWith(name, preset(), o)
 }
 
 // BuildCached is Builtin for any config: name only labels the cache entry.
@@ -78,17 +83,25 @@ func Builtin(name string, seed uint64, style string) (dir string, err error) {
 // renamed), so a crashed build never leaves a half model behind, and
 // concurrent builders of the same key both end with the same directory.
 func BuildCached(name string, cfg Config, seed uint64, style string) (string, error) {
-	if style == "" {
-		style = DefaultStyle
+	return BuildCachedWith(name, cfg, BuildOptions{Seed: seed, Style: style})
+}
+
+// BuildCachedWith is BuildCached with every build option.
+func BuildCachedWith(name string, cfg Config, o BuildOptions) (string, error) {
+	if o.Style == "" {
+		o.Style = DefaultStyle
 	}
-	if style != StyleOptimum && style != StyleFused {
-		return "", unknownStyle(style)
+	if o.Style != StyleOptimum && o.Style != StyleFused {
+		return "", unknownStyle(o.Style)
 	}
 	if err := cfg.Validate(); err != nil {
 		return "", fmt.Errorf("model %s: %w", name, err)
 	}
-	return buildInCache(name, fmt.Sprintf("%s-%s-s%d-%s", name, style, seed, cacheKey(cfg, seed, style)), func(tmp string) error {
-		return writeBuiltin(tmp, name, cfg, seed, style)
+	if _, err := o.quant(); err != nil {
+		return "", err
+	}
+	return buildInCache(name, fmt.Sprintf("%s-%s%s-s%d-%s", name, o.Style, o.precisionTag(), o.Seed, cacheKey(cfg, o)), func(tmp string) error {
+		return writeBuiltin(tmp, name, cfg, o)
 	})
 }
 
@@ -126,13 +139,13 @@ func buildInCache(name, entry string, write func(tmp string) error) (string, err
 	return dir, nil
 }
 
-func writeBuiltin(dir, name string, cfg Config, seed uint64, style string) error {
+func writeBuiltin(dir, name string, cfg Config, o BuildOptions) error {
 	f, err := os.Create(filepath.Join(dir, "model.onnx"))
 	if err != nil {
 		return err
 	}
 	h := sha256.New()
-	if err := Build(io.MultiWriter(f, h), cfg, seed, style); err != nil {
+	if err := BuildWith(io.MultiWriter(f, h), cfg, o); err != nil {
 		f.Close()
 		return err
 	}
@@ -144,9 +157,10 @@ func writeBuiltin(dir, name string, cfg Config, seed uint64, style string) error
 	if err := os.WriteFile(filepath.Join(dir, "model.onnx"+digestSuffix), []byte(sum), 0o644); err != nil {
 		return err
 	}
+	q, _ := o.quant()
 	js, err := marshalHFConfig(cfg, pipeInfo{
-		Name: name, Seed: seed, Style: style, BuilderVersion: BuilderVersion,
-		Weights: "seeded random (no_weights): triangular, std 0.02; layer-norm scales 1, shifts 0",
+		Name: name, Seed: o.Seed, Style: o.Style, Precision: q.precision(), BlockSize: q.BlockSize, BuilderVersion: BuilderVersion,
+		Weights: "seeded random (no_weights): triangular, std 0.02; layer-norm scales 1, shifts 0" + q.describe(),
 	})
 	if err != nil {
 		return err
@@ -183,15 +197,25 @@ func complete(dir string) bool {
 
 // cacheKey is the first 8 hex digits of the SHA-256 of everything that
 // determines the built bytes.
-func cacheKey(cfg Config, seed uint64, style string) string {
+func cacheKey(cfg Config, o BuildOptions) string {
+	q, _ := o.quant()
 	b, _ := json.Marshal(struct {
 		Config  Config
 		Seed    uint64
 		Style   string
+		Quant   *Quant `json:",omitempty"` // absent for fp32: fp32 keys stay as they were
 		Version int
-	}{cfg, seed, style, BuilderVersion})
+	}{cfg, o.Seed, o.Style, quantKey(q), BuilderVersion})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:4])
+}
+
+// quantKey is q in a cache key: nil for float weights.
+func quantKey(q Quant) *Quant {
+	if !q.quantized() {
+		return nil
+	}
+	return &q
 }
 
 // Resolve turns a --model argument into a model directory: a built-in name
@@ -203,11 +227,17 @@ func cacheKey(cfg Config, seed uint64, style string) string {
 // from the graph). The Llama family has one graph style, StyleOptimum, so
 // style only matters to GPT-2.
 func Resolve(nameOrDir string, seed uint64, style string) (string, error) {
+	return ResolveWith(nameOrDir, BuildOptions{Seed: seed, Style: style})
+}
+
+// ResolveWith is Resolve with every build option: a built model gets o's
+// precision; a model on disk ignores o (it has its own).
+func ResolveWith(nameOrDir string, o BuildOptions) (string, error) {
 	if IsBuiltin(nameOrDir) {
-		return Builtin(nameOrDir, seed, style)
+		return BuiltinWith(nameOrDir, o)
 	}
 	if hasLlamaConfig(nameOrDir) {
-		return BuildFromDir(nameOrDir, seed)
+		return BuildFromDir(nameOrDir, o)
 	}
 	return nameOrDir, nil
 }
@@ -216,7 +246,12 @@ func Resolve(nameOrDir string, seed uint64, style string) (string, error) {
 // and loads the model it names (Load): the one way pipe run, pipe generate
 // and pipe bench open a model.
 func Open(nameOrDir string, seed uint64, style string) (*Model, error) {
-	dir, err := Resolve(nameOrDir, seed, style)
+	return OpenWith(nameOrDir, BuildOptions{Seed: seed, Style: style})
+}
+
+// OpenWith is Open with every build option.
+func OpenWith(nameOrDir string, o BuildOptions) (*Model, error) {
+	dir, err := ResolveWith(nameOrDir, o)
 	if err != nil {
 		return nil, err
 	}

@@ -107,6 +107,8 @@ type pipeInfo struct {
 	Name           string `json:"name"`
 	Seed           uint64 `json:"seed"`
 	Style          string `json:"style"`
+	Precision      string `json:"precision,omitempty"`
+	BlockSize      int    `json:"block_size,omitempty"`
 	BuilderVersion int    `json:"builder_version"`
 	Weights        string `json:"weights"`
 }

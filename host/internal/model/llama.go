@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 
 	"github.com/pipe-bench/pipe/host/internal/onnxpb"
 	"google.golang.org/protobuf/proto"
@@ -106,34 +107,69 @@ const externalDataName = "model.onnx.data"
 // (rotate-half, as transformers); grouped-query attention by MatMul
 // broadcasting over the group axis (the cache is never copied per query
 // head); the KV cache grown with Concat.
-func buildLlama(w, data io.Writer, c LlamaConfig, fill weightFill) error {
+func buildLlama(w, data io.Writer, c LlamaConfig, fill weightFill, q Quant) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
+	outs := tensorOuts(llamaWeightSpecs(c), fill, q, llamaRole)
 	var ext *externalData
-	if llamaNeedsExternal(c) {
+	if bytes := outsBytes(outs); bytes > maxInlineBytes {
 		if data == nil {
-			return fmt.Errorf("%d weights (%.1f GB fp32) need external data, and no file for it was given", llamaParams(c), float64(4*llamaParams(c))/1e9)
+			return fmt.Errorf("%d weights (%.1f GB) need external data, and no file for it was given", llamaParams(c), float64(bytes)/1e9)
 		}
 		ext = &externalData{w: data, location: externalDataName}
 	}
-	g := newLlamaGraph(c).build()
-	return writeModel(w, ext, g, llamaWeightSpecs(c), fill, false)
+	g := newLlamaGraph(c, q).build()
+	return writeModel(w, ext, g, outs, q.quantized())
+}
+
+// llamaRole says how a Llama-family weight is stored when quantising: every
+// matrix (projections, embedding, LM head; all [out, in]) as MatMulNBits
+// blocks, norms and biases float.
+func llamaRole(ws weightSpec) weightRole {
+	if len(ws.dims) == 2 {
+		return roleLinear
+	}
+	return roleFloat
+}
+
+// outsBytes is the total raw size of outs.
+func outsBytes(outs []tensorOut) int64 {
+	var n int64
+	for _, o := range outs {
+		n += o.size
+	}
+	return n
 }
 
 type llamaGraph struct {
 	*graphBuilder
-	lc LlamaConfig
+	lc   LlamaConfig
+	dims map[string][]int64 // weight shapes by name
 }
 
-func newLlamaGraph(c LlamaConfig) *llamaGraph {
+func newLlamaGraph(c LlamaConfig, q Quant) *llamaGraph {
 	b := newGraphBuilder(c.Shape())
 	b.g.Name = proto.String(c.ModelType)
-	return &llamaGraph{graphBuilder: b, lc: c}
+	b.quant = q
+	dims := map[string][]int64{}
+	for _, ws := range llamaWeightSpecs(c) {
+		dims[ws.name] = ws.dims
+	}
+	return &llamaGraph{graphBuilder: b, lc: c, dims: dims}
 }
 
-// gemm is y = x·Wᵀ (+ bias) for x [n, in] and W [out, in].
+// gemm is y = x·Wᵀ (+ bias) for x [n, in] and W [out, in]: one Gemm, or
+// MatMulNBits (and an Add for the bias) when the weights are quantised.
 func (b *llamaGraph) gemm(name, x, weight string, bias bool) string {
+	if b.quant.quantized() {
+		d := b.dims[weight+".weight"]
+		y := b.matmulNBits(name, x, weight+".weight", int(d[0]), int(d[1]))
+		if bias {
+			y = b.onnx("Add", name+"/bias", []string{y, weight + ".bias"})
+		}
+		return y
+	}
 	in := []string{x, weight + ".weight"}
 	if bias {
 		in = append(in, weight+".bias")
@@ -181,7 +217,12 @@ func (b *llamaGraph) build() *onnxpb.GraphProto {
 	b.constFloat("/const/two", 2)
 	b.constFloat("/const/eps", float32(c.RMSNormEps))
 	batchSeq := b.onnx("Shape", "/batch_seq", []string{InputIDs})
-	emb := b.onnx("Gather", "/embed_tokens", []string{"model.embed_tokens.weight", InputIDs})
+	var emb string
+	if b.quant.quantized() {
+		emb = b.gatherQuantized("/embed_tokens", InputIDs, "model.embed_tokens.weight", c.Vocab, c.Hidden)
+	} else {
+		emb = b.onnx("Gather", "/embed_tokens", []string{"model.embed_tokens.weight", InputIDs})
+	}
 	x := b.onnx("Reshape", "/embed/flatten", []string{emb, b.constInt64("/embed/flat_shape", []int64{2}, -1, int64(c.Hidden))})
 
 	// Masks: causal + padding for full layers, and the window for sliding
@@ -288,7 +329,7 @@ func (b *llamaGraph) build() *onnxpb.GraphProto {
 		x = b.onnx("Add", n+"/mlp/residual", []string{x, down})
 	}
 	h := b.rmsNorm("/norm", x, "model.norm.weight")
-	logits := b.onnx("Gemm", "/lm_head", []string{h, c.lmHeadName()}, attrInt("transB", 1))
+	logits := b.gemm("/lm_head", h, strings.TrimSuffix(c.lmHeadName(), ".weight"), false)
 	shape := b.onnx("Concat", "/lm_head/logits_shape", []string{batchSeq, b.constInt64("/lm_head/vocab", []int64{1}, int64(c.Vocab))}, attrInt("axis", 0))
 	b.op("", "Reshape", Logits, 1, []string{logits, shape})
 	return b.g

@@ -74,7 +74,7 @@ func strongWeights(seed uint64) weightFill {
 func buildLlamaTo(t testing.TB, c LlamaConfig, fill weightFill) string {
 	t.Helper()
 	dir := t.TempDir()
-	if err := writeLlama(dir, c, fill, pipeInfo{Name: "test-" + c.ModelType, Style: StyleOptimum, BuilderVersion: BuilderVersion}, ""); err != nil {
+	if err := writeLlama(dir, c, fill, Quant{}, pipeInfo{Name: "test-" + c.ModelType, Style: StyleOptimum, BuilderVersion: BuilderVersion}, ""); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -527,7 +527,7 @@ func TestExternalDataMatchesInline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeModel(f, &externalData{w: data, location: externalDataName}, newLlamaGraph(c).build(), llamaWeightSpecs(c), fill, false); err != nil {
+	if err := writeModel(f, &externalData{w: data, location: externalDataName}, newLlamaGraph(c, Quant{}).build(), tensorOuts(llamaWeightSpecs(c), fill, Quant{}, nil), false); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()

@@ -47,7 +47,7 @@ func dimsString(d []int64) string {
 // weight file, else with seeded random weights, keyed by config and seed.
 // Tokenizer files beside config.json are copied along, so the built model
 // tokenizes text as the checkpoint does.
-func BuildFromDir(dir string, seed uint64) (string, error) {
+func BuildFromDir(dir string, o BuildOptions) (string, error) {
 	lc, err := ReadLlamaConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return "", err
@@ -57,8 +57,12 @@ func BuildFromDir(dir string, seed uint64) (string, error) {
 		return "", err
 	}
 	name := filepath.Base(abs) // "." names the directory it is
+	q, err := o.quant()
+	if err != nil {
+		return "", err
+	}
 	if !safetensors.IsCheckpoint(dir) {
-		return buildLlamaCachedFrom(name, lc, seed, dir)
+		return buildLlamaCachedFrom(name, lc, o, dir)
 	}
 	ck, err := safetensors.OpenCheckpoint(dir)
 	if err != nil {
@@ -73,35 +77,40 @@ func BuildFromDir(dir string, seed uint64) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	info := pipeInfo{Name: name, Style: StyleOptimum, BuilderVersion: BuilderVersion,
-		Weights: fmt.Sprintf("checkpoint %s (sha256 %s of config.json and %v), converted to float32", dir, sum, ck.Files)}
-	entry := fmt.Sprintf("%s-%s-ckpt-%s", name, StyleOptimum, shortKey(sum))
+	info := pipeInfo{Name: name, Style: StyleOptimum, BuilderVersion: BuilderVersion, Precision: q.precision(), BlockSize: q.BlockSize,
+		Weights: fmt.Sprintf("checkpoint %s (sha256 %s of config.json and %v), converted to float32%s", dir, sum, ck.Files, q.describe())}
+	entry := fmt.Sprintf("%s-%s%s-ckpt-%s", name, StyleOptimum, o.precisionTag(), shortKey(sum+o.precisionTag()))
 	return buildInCache(name, entry, func(tmp string) error {
-		return writeLlama(tmp, lc, fill, info, dir)
+		return writeLlama(tmp, lc, fill, q, info, dir)
 	})
 }
 
 // buildLlamaSeeded builds c (a preset) with seeded random weights.
-func buildLlamaSeeded(name string, c LlamaConfig, seed uint64) (string, error) {
-	return buildLlamaCachedFrom(name, c, seed, "")
+func buildLlamaSeeded(name string, c LlamaConfig, o BuildOptions) (string, error) {
+	return buildLlamaCachedFrom(name, c, o, "")
 }
 
 // buildLlamaCachedFrom builds c with seeded random weights, copying the
 // tokenizer files of from when it is not "".
-func buildLlamaCachedFrom(name string, c LlamaConfig, seed uint64, from string) (string, error) {
+func buildLlamaCachedFrom(name string, c LlamaConfig, o BuildOptions, from string) (string, error) {
 	if err := c.Validate(); err != nil {
 		return "", fmt.Errorf("model %s: %w", name, err)
 	}
+	q, err := o.quant()
+	if err != nil {
+		return "", err
+	}
+	seed := o.Seed
 	canon, err := json.Marshal(c.raw)
 	if err != nil {
 		return "", err
 	}
 	sum := sha256.Sum256(canon)
-	info := pipeInfo{Name: name, Seed: seed, Style: StyleOptimum, BuilderVersion: BuilderVersion,
-		Weights: "seeded random (no_weights): triangular, std 0.02; RMSNorm scales 1"}
-	entry := fmt.Sprintf("%s-%s-s%d-%s", name, StyleOptimum, seed, shortKey(fmt.Sprintf("%x/%d", sum, seed)))
+	info := pipeInfo{Name: name, Seed: seed, Style: StyleOptimum, BuilderVersion: BuilderVersion, Precision: q.precision(), BlockSize: q.BlockSize,
+		Weights: "seeded random (no_weights): triangular, std 0.02; RMSNorm scales 1" + q.describe()}
+	entry := fmt.Sprintf("%s-%s%s-s%d-%s", name, StyleOptimum, o.precisionTag(), seed, shortKey(fmt.Sprintf("%x/%d%s", sum, seed, o.precisionTag())))
 	return buildInCache(name, entry, func(tmp string) error {
-		return writeLlama(tmp, c, seededWeights(seed), info, from)
+		return writeLlama(tmp, c, seededWeights(seed), q, info, from)
 	})
 }
 
@@ -142,14 +151,14 @@ var tokenizerFiles = []string{"tokenizer.json", "tokenizer_config.json", "specia
 
 // writeLlama writes model.onnx (+ model.onnx.data for large models), its
 // digest, and config.json (the source's keys plus a "pipe" section) into dir.
-func writeLlama(dir string, c LlamaConfig, fill weightFill, info pipeInfo, from string) error {
+func writeLlama(dir string, c LlamaConfig, fill weightFill, q Quant, info pipeInfo, from string) error {
 	f, err := os.Create(filepath.Join(dir, "model.onnx"))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	var data *os.File
-	if llamaNeedsExternal(c) {
+	if llamaNeedsExternal(c, q) {
 		if data, err = os.Create(filepath.Join(dir, externalDataName)); err != nil {
 			return err
 		}
@@ -160,7 +169,7 @@ func writeLlama(dir string, c LlamaConfig, fill weightFill, info pipeInfo, from 
 	if data != nil {
 		dw = data
 	}
-	if err := buildLlama(io.MultiWriter(f, h), dw, c, fill); err != nil {
+	if err := buildLlama(io.MultiWriter(f, h), dw, c, fill, q); err != nil {
 		return err
 	}
 	if err := f.Close(); err != nil {
@@ -206,8 +215,11 @@ func writeLlama(dir string, c LlamaConfig, fill weightFill, info pipeInfo, from 
 	return nil
 }
 
-// llamaNeedsExternal reports whether c's fp32 weights pass maxInlineBytes.
-func llamaNeedsExternal(c LlamaConfig) bool { return 4*llamaParams(c) > maxInlineBytes }
+// llamaNeedsExternal reports whether c's weights stored as q pass
+// maxInlineBytes.
+func llamaNeedsExternal(c LlamaConfig, q Quant) bool {
+	return outsBytes(tensorOuts(llamaWeightSpecs(c), nil, q, llamaRole)) > maxInlineBytes
+}
 
 // llamaWeights returns every weight of c from fill, by name: for tiny
 // configs (the reference forward pass); the builder streams instead.

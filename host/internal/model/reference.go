@@ -21,7 +21,12 @@ func ReferenceLogits(cfg Config, seed uint64, ids []int64) [][]float32 {
 	if len(ids) > cfg.MaxPositions {
 		panic(fmt.Sprintf("ReferenceLogits: %d ids exceed max_positions %d", len(ids), cfg.MaxPositions))
 	}
-	w := weightsOf(cfg, seed)
+	return referenceLogits(cfg, weightsOf(cfg, seededWeights(seed)), ids)
+}
+
+// referenceLogits is ReferenceLogits over the given weights (by name, in
+// the builder's layout).
+func referenceLogits(cfg Config, w map[string][]float32, ids []int64) [][]float32 {
 	H, hd := cfg.Hidden, cfg.HeadDim
 	n := len(ids)
 

@@ -136,13 +136,15 @@ func fillChunk(key uint64, c int, dst []float32) {
 	}
 }
 
-// weightsOf returns every weight of cfg for seed, by name. For tiny configs
+// weightsOf returns every weight of cfg from fill, by name. For tiny configs
 // (the reference forward pass); the builder streams instead.
-func weightsOf(cfg Config, seed uint64) map[string][]float32 {
+func weightsOf(cfg Config, fill weightFill) map[string][]float32 {
 	m := map[string][]float32{}
 	for _, w := range weightSpecs(cfg) {
 		v := make([]float32, w.elems())
-		w.fill(seed, v)
+		if err := fill(w, v); err != nil {
+			panic(err) // the fills weightsOf is given (seeded, quantised) do not fail
+		}
 		m[w.name] = v
 	}
 	return m

@@ -1,0 +1,331 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/pipe-bench/pipe/host/internal/onnxpb"
+)
+
+// Weight precisions of a built model.
+const (
+	PrecisionFP32 = "fp32"
+	PrecisionFP16 = "fp16"
+	PrecisionInt8 = "int8"
+	PrecisionInt4 = "int4"
+)
+
+// Precisions lists the precisions the builder writes.
+var Precisions = []string{PrecisionFP32, PrecisionFP16, PrecisionInt8, PrecisionInt4}
+
+// DefaultBlockSize is the quantisation block of int4 and int8 weights: 32
+// consecutive input elements of one output share a scale (ONNX Runtime
+// GenAI's builder and llama.cpp's q4_0/q8_0 use 32 too).
+const DefaultBlockSize = 32
+
+// DefaultAccuracyLevel is MatMulNBits' accuracy_level: 4 lets ONNX
+// Runtime's CPU kernel quantise the activations to int8 per block and
+// multiply in integers (VNNI/AMX), 0 dequantises the weights to float32
+// first. See RATIONALE.md for the figures.
+const DefaultAccuracyLevel = 4
+
+// Quant says how the builder stores the weights of linear layers and
+// embeddings: Bits 0 keeps them float (fp32 or fp16), 4 or 8 quantises them
+// to MatMulNBits / GatherBlockQuantized blocks of BlockSize along the input
+// axis, round-to-nearest, symmetric (the zero point is the implicit
+// 2^(bits−1), no zero-point tensor).
+type Quant struct {
+	Bits          int
+	BlockSize     int
+	AccuracyLevel int
+}
+
+// QuantFor returns the Quant of precision (fp32, int8, int4; fp16 has its
+// own path) with block size block (DefaultBlockSize when 0).
+func QuantFor(precision string, block int) (Quant, error) {
+	if block == 0 {
+		block = DefaultBlockSize
+	}
+	var q Quant
+	switch precision {
+	case "", PrecisionFP32, PrecisionFP16:
+		return Quant{}, nil
+	case PrecisionInt8:
+		q = Quant{Bits: 8}
+	case PrecisionInt4:
+		q = Quant{Bits: 4}
+	default:
+		return Quant{}, unknownPrecision(precision)
+	}
+	if block < 16 || block&(block-1) != 0 {
+		return Quant{}, fmt.Errorf("block_size = %d: MatMulNBits and GatherBlockQuantized take a power of two ≥ 16 (default %d)", block, DefaultBlockSize)
+	}
+	q.BlockSize, q.AccuracyLevel = block, DefaultAccuracyLevel
+	return q, nil
+}
+
+func unknownPrecision(p string) error {
+	return fmt.Errorf("unknown precision %q: use %s", p, strings.Join(Precisions, ", "))
+}
+
+// precision is q's precision name.
+func (q Quant) precision() string {
+	switch q.Bits {
+	case 4:
+		return PrecisionInt4
+	case 8:
+		return PrecisionInt8
+	}
+	return PrecisionFP32
+}
+
+// describe says how q stores the weights, for config.json's weights line
+// ("" for float).
+func (q Quant) describe() string {
+	if !q.quantized() {
+		return ""
+	}
+	return fmt.Sprintf("; matrices quantised to %s (MatMulNBits/GatherBlockQuantized, block %d, symmetric round-to-nearest, accuracy_level %d)", q.precision(), q.BlockSize, q.AccuracyLevel)
+}
+
+// quantized reports whether q quantises weights.
+func (q Quant) quantized() bool { return q.Bits != 0 }
+
+// blocks is the number of blocks of a row of k elements.
+func (q Quant) blocks(k int) int { return (k + q.BlockSize - 1) / q.BlockSize }
+
+// blobBytes is the packed size of one block.
+func (q Quant) blobBytes() int { return q.BlockSize * q.Bits / 8 }
+
+// quantizeRows quantises w, n rows of k (row r is output r of y = W·x: the
+// [out, in] layout of a Hugging Face linear weight), into MatMulNBits' B
+// input [n, blocks, blob] (uint8; for 4 bits element 2j in the low nibble
+// of byte j, 2j+1 in the high one) and scales [n, blocks]. Round to
+// nearest, symmetric: scale = max|w| / (2^(bits−1) − 1) per block, the
+// stored value round(w/scale) + 2^(bits−1), so the kernel's default zero
+// point 2^(bits−1) applies. A last partial block is padded with zeros.
+// q and scales are written into the given slices when they are large
+// enough (the builder reuses them tensor after tensor).
+func (q Quant) quantizeRows(w []float32, n, k int, qbuf []byte, sbuf []float32) ([]byte, []float32) {
+	nb, blob := q.blocks(k), q.blobBytes()
+	qbuf = grow(qbuf, n*nb*blob)
+	sbuf = growF(sbuf, n*nb)
+	clear(qbuf)
+	zero := 1 << (q.Bits - 1)
+	maxq := float64(zero - 1)
+	for r := range n {
+		row := w[r*k : (r+1)*k]
+		for b := range nb {
+			lo, hi := b*q.BlockSize, min((b+1)*q.BlockSize, k)
+			var amax float64
+			for _, v := range row[lo:hi] {
+				amax = max(amax, math.Abs(float64(v)))
+			}
+			scale := float32(amax / maxq)
+			sbuf[r*nb+b] = scale
+			inv := 0.0
+			if scale != 0 {
+				inv = 1 / float64(scale)
+			}
+			out := qbuf[(r*nb+b)*blob : (r*nb+b+1)*blob]
+			for i := lo; i < hi; i++ {
+				v := int(math.RoundToEven(float64(row[i])*inv)) + zero
+				v = max(0, min(v, 2*zero-1))
+				j := i - lo
+				if q.Bits == 8 {
+					out[j] = byte(v)
+				} else {
+					out[j/2] |= byte(v) << (4 * (j % 2))
+				}
+			}
+			for j := hi - lo; j < q.BlockSize; j++ { // padding: the zero point
+				if q.Bits == 8 {
+					out[j] = byte(zero)
+				} else {
+					out[j/2] |= byte(zero) << (4 * (j % 2))
+				}
+			}
+		}
+	}
+	return qbuf, sbuf
+}
+
+// dequantizeRows inverts quantizeRows: the float32 weights [n, k] the
+// MatMulNBits kernel multiplies by ((stored − 2^(bits−1)) · scale).
+func (q Quant) dequantizeRows(qd []byte, scales []float32, n, k int) []float32 {
+	nb, blob := q.blocks(k), q.blobBytes()
+	zero := 1 << (q.Bits - 1)
+	w := make([]float32, n*k)
+	for r := range n {
+		for i := range k {
+			b, j := i/q.BlockSize, i%q.BlockSize
+			blk := qd[(r*nb+b)*blob : (r*nb+b+1)*blob]
+			var v int
+			if q.Bits == 8 {
+				v = int(blk[j])
+			} else {
+				v = int(blk[j/2]>>(4*(j%2))) & 0xf
+			}
+			w[r*k+i] = float32(v-zero) * scales[r*nb+b]
+		}
+	}
+	return w
+}
+
+func grow(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
+}
+
+func growF(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
+}
+
+// Suffixes of the initializers a quantised weight becomes.
+const (
+	qweightSuffix = ".qweight" // uint8 [n, blocks, blob]
+	scalesSuffix  = ".scales"  // float32 [n, blocks]
+)
+
+// transposed returns w [rows, cols] as [cols, rows] in dst.
+func transposed(w []float32, rows, cols int, dst []float32) []float32 {
+	dst = growF(dst, rows*cols)
+	for r := range rows {
+		for c := range cols {
+			dst[c*rows+r] = w[r*cols+c]
+		}
+	}
+	return dst
+}
+
+// matmulNBits adds y = x·Wᵀ for x [.., k] and the quantised W [n, k] named
+// weight (its .qweight and .scales initializers).
+func (b *graphBuilder) matmulNBits(name, x, weight string, n, k int) string {
+	q := b.quant
+	return b.op(msDomain, "MatMulNBits", name, 1, []string{x, weight + qweightSuffix, weight + scalesSuffix},
+		attrInt("K", int64(k)), attrInt("N", int64(n)), attrInt("bits", int64(q.Bits)),
+		attrInt("block_size", int64(q.BlockSize)), attrInt("accuracy_level", int64(q.AccuracyLevel)))[0]
+}
+
+// gatherQuantized adds the embedding lookup of ids in the quantised table
+// weight [vocab, hidden]: GatherBlockQuantized over its .qweight viewed as
+// [vocab, hidden·bits/8] with the same scales MatMulNBits reads, so a tied
+// LM head and the embedding share one copy.
+func (b *graphBuilder) gatherQuantized(name, ids, weight string, vocab, hidden int) string {
+	q := b.quant
+	flat := b.onnx("Reshape", name+"/packed", []string{weight + qweightSuffix,
+		b.constInt64(name+"/packed_shape", []int64{2}, int64(vocab), int64(q.blocks(hidden)*q.blobBytes()))})
+	return b.op(msDomain, "GatherBlockQuantized", name, 1, []string{flat, ids, weight + scalesSuffix},
+		attrInt("bits", int64(q.Bits)), attrInt("block_size", int64(q.BlockSize)),
+		attrInt("gather_axis", 0), attrInt("quantize_axis", 1))[0]
+}
+
+// tensorOut is one initializer as the writer streams it: its header fields
+// and, called once in file order, its raw bytes.
+type tensorOut struct {
+	name  string
+	dtype onnxpb.TensorProto_DataType
+	dims  []int64
+	size  int64 // bytes of raw data
+	data  func() ([]byte, error)
+}
+
+// weightRole says how the builder stores one weight.
+type weightRole int
+
+const (
+	roleFloat       weightRole = iota // float32 as it is
+	roleLinear                        // [out, in] matrix: quantised as is
+	roleLinearInOut                   // [in, out] matrix (GPT-2's Conv1D): transposed, then quantised
+)
+
+// tensorOuts plans the initializers of weights: float tensors as they are,
+// and with q quantising, every weight role marks as a linear one as its
+// .qweight and .scales pair. Each source tensor is filled once, into one
+// buffer reused for all of them, so memory stays at the largest tensor plus
+// its quantised form.
+func tensorOuts(weights []weightSpec, fill weightFill, q Quant, role func(weightSpec) weightRole) []tensorOut {
+	var (
+		buf, tbuf, scales []float32
+		qbuf              []byte
+	)
+	source := func(ws weightSpec) ([]float32, error) {
+		buf = growF(buf, ws.elems())
+		err := fill(ws, buf)
+		return buf, err
+	}
+	var outs []tensorOut
+	for _, ws := range weights {
+		r := roleFloat
+		if q.quantized() && role != nil {
+			r = role(ws)
+		}
+		if r == roleFloat {
+			outs = append(outs, tensorOut{name: ws.name, dtype: onnxpb.TensorProto_FLOAT, dims: ws.dims, size: 4 * int64(ws.elems()),
+				data: func() ([]byte, error) {
+					v, err := source(ws)
+					return float32Bytes(v), err
+				}})
+			continue
+		}
+		n, k := int(ws.dims[0]), int(ws.dims[1])
+		if r == roleLinearInOut {
+			n, k = k, n
+		}
+		nb := q.blocks(k)
+		outs = append(outs,
+			tensorOut{name: ws.name + qweightSuffix, dtype: onnxpb.TensorProto_UINT8,
+				dims: []int64{int64(n), int64(nb), int64(q.blobBytes())}, size: int64(n * nb * q.blobBytes()),
+				data: func() ([]byte, error) {
+					v, err := source(ws)
+					if err != nil {
+						return nil, err
+					}
+					if r == roleLinearInOut {
+						tbuf = transposed(v, k, n, tbuf)
+						v = tbuf
+					}
+					qbuf, scales = q.quantizeRows(v, n, k, qbuf, scales)
+					return qbuf, nil
+				}},
+			tensorOut{name: ws.name + scalesSuffix, dtype: onnxpb.TensorProto_FLOAT,
+				dims: []int64{int64(n), int64(nb)}, size: 4 * int64(n*nb),
+				data: func() ([]byte, error) { return float32Bytes(scales), nil }},
+		)
+	}
+	return outs
+}
+
+// quantizedFill wraps fill so that every weight role marks as linear reads
+// back as the dequantised values ONNX Runtime multiplies by: the weights
+// the reference forward pass must run on to check a quantised graph.
+func quantizedFill(fill weightFill, q Quant, role func(weightSpec) weightRole) weightFill {
+	return func(ws weightSpec, dst []float32) error {
+		if err := fill(ws, dst); err != nil {
+			return err
+		}
+		r := role(ws)
+		if r == roleFloat {
+			return nil
+		}
+		n, k := int(ws.dims[0]), int(ws.dims[1])
+		v := dst
+		if r == roleLinearInOut {
+			n, k = k, n
+			v = transposed(dst, k, n, nil)
+		}
+		qd, sc := q.quantizeRows(v, n, k, nil, nil)
+		deq := q.dequantizeRows(qd, sc, n, k)
+		if r == roleLinearInOut {
+			deq = transposed(deq, n, k, nil)
+		}
+		copy(dst, deq)
+		return nil
+	}
+}
