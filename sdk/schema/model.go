@@ -21,6 +21,27 @@ type Model struct {
 	LoadRSSDelta int64   `json:"load_rss_delta"` // RSS after − before loading, bytes
 	LoadPeakRSS  int64   `json:"load_peak_rss"`  // peak RSS during loading, bytes
 	Threads      Threads `json:"threads"`
+	// Layout is the export layout the model was found in (optimum,
+	// transformers.js, genai) and Variant the Transformers.js variant.
+	Layout  string `json:"layout,omitempty"`
+	Variant string `json:"variant,omitempty"`
+	// WeightPrecision is the kind of most weight bytes a decode step reads
+	// (fp32, fp16, bf16, int8, int4); KVCacheType and LogitsType the
+	// element types of the cache and the logits (float32, float16, bfloat16).
+	WeightPrecision string `json:"weight_precision,omitempty"`
+	KVCacheType     string `json:"kv_cache_type,omitempty"`
+	LogitsType      string `json:"logits_type,omitempty"`
+	// WeightBytes is the weights as stored (external data included);
+	// WeightBytesPerToken what one decode step reads of them (tables only
+	// gathered from are left out): the roofline's bytes.
+	WeightBytes         int64 `json:"weight_bytes,omitempty"`
+	WeightBytesPerToken int64 `json:"weight_bytes_per_token,omitempty"`
+	// KVShareBuffer is set when one cache buffer per key and value was
+	// bound as both past and present.
+	KVShareBuffer bool `json:"kv_share_buffer,omitempty"`
+	// ModelOptionsApplied lists the model's own session settings
+	// (genai_config.json) applied, and those the pipeline overrode.
+	ModelOptionsApplied []string `json:"model_options_applied,omitempty"`
 }
 
 // Threads records the runtime's threading.

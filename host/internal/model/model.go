@@ -239,7 +239,7 @@ func genaiNames(gc *genaiConfig, h *graphHeader) (IONames, error) {
 	if layers > 0 && !ins[n.PastKey[layers-1]] {
 		return n, fmt.Errorf("%s says num_hidden_layers = %d but the graph has no input %q (its cache inputs: %s): the config belongs to another model", GenAIConfigFile, layers, n.PastKey[layers-1], list(kvLike(h)))
 	}
-	if layers > 0 && ins[gc.names(layers+1).PastKey[layers]] {
+	if layers > 0 && ins[gc.names(layers + 1).PastKey[layers]] {
 		return n, fmt.Errorf("%s says num_hidden_layers = %d but the graph also has input %q: the config belongs to another model", GenAIConfigFile, layers, gc.names(layers + 1).PastKey[layers])
 	}
 	if layers == 0 {

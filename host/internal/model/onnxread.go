@@ -354,6 +354,10 @@ func (m *Model) weighWeights(h *graphHeader) {
 	}
 	byKind := map[string]int64{}
 	for _, in := range h.initializers {
+		switch in.elem {
+		case onnxpb.TensorProto_INT64, onnxpb.TensorProto_INT32, onnxpb.TensorProto_BOOL, onnxpb.TensorProto_STRING:
+			continue // shapes, axes and indices, not weights
+		}
 		if len(in.dims) == 0 {
 			continue
 		}

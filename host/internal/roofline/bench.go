@@ -3,6 +3,7 @@ package roofline
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/pipe-bench/pipe/host/internal/gen"
@@ -25,7 +26,10 @@ type BenchOptions struct {
 	Reps         int            // timed runs per engine and prompt (after one warm-up), default 3
 	// CompareSpinning adds pipe's generator with the opposite spinning setting.
 	CompareSpinning bool
-	Triad           TriadOptions
+	// CompareShareBuffer adds pipe's generator with the shared past/present
+	// cache off ("pipe concat"), for a model that has one.
+	CompareShareBuffer bool
+	Triad              TriadOptions
 	// Progress, when set, is called before each run.
 	Progress func(format string, args ...any)
 }
@@ -49,7 +53,7 @@ type Figures struct {
 
 // Row is one engine at one prompt length (medians over the reps).
 type Row struct {
-	Engine       string    `json:"engine"` // "pipe", "pipe spinning", "bare", "bare spinning"
+	Engine       string    `json:"engine"` // "pipe", "pipe concat", "bare", each maybe + " spinning"
 	Spinning     bool      `json:"spinning"`
 	PromptTokens int       `json:"prompt_tokens"`
 	TTFTms       float64   `json:"ttft_ms"`
@@ -64,18 +68,28 @@ type Row struct {
 	OfRoofline float64 `json:"of_roofline"`
 }
 
-// WeightBytesPerToken is what decoding one token of a GPT-2-family fp32
-// model reads: every weight once, except the position table, of which one
-// row is read.
-func WeightBytesPerToken(m *model.Model) int64 {
+// WeightBytesPerToken is what decoding one token reads of m's weights, as
+// stored (an int4 model's packed weights and scales, not float32 ones):
+// model.Load's figure from the graph's initializers.
+func WeightBytesPerToken(m *model.Model) int64 { return m.WeightBytesPerToken }
+
+// KVBytesPerToken is what one decode step reads from m's KV cache at a
+// context of ctx positions, in the cache's element type.
+func KVBytesPerToken(m *model.Model, ctx int) int64 {
 	c := m.Config
-	return 4 * (m.Params - int64(max(c.MaxPositions-1, 0))*int64(c.Hidden))
+	size := int64(4)
+	if m.KVType == "float16" || m.KVType == "bfloat16" {
+		size = 2
+	}
+	return size * 2 * int64(c.Layers) * int64(ctx) * int64(c.KVHeads) * int64(c.HeadDim)
 }
 
-// KVBytesPerToken is what one decode step reads from the KV cache at a
-// context of ctx positions.
-func KVBytesPerToken(c model.Config, ctx int) int64 {
-	return 4 * 2 * int64(c.Layers) * int64(ctx) * int64(c.KVHeads) * int64(c.HeadDim)
+// bareRuns reports whether the bare loop (fp32 optimum names, concat
+// cache, left padding) runs m.
+func bareRuns(m *model.Model) bool {
+	return m.KVType == "float32" && m.LogitsType == "float32" && m.IO.InputIDs == model.InputIDs &&
+		m.IO.LogitsToKeep == "" && m.IO.CachePosition == "" && m.Ops["GroupQueryAttention"] == 0 &&
+		m.IO.PastKey[0] == model.PastKey(0) && m.IO.PresentKey[0] == model.PresentKey(0)
 }
 
 // Bench measures, side by side, pipe's generator and the bare loop on one
@@ -151,6 +165,27 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 		}
 		engines = append(engines, &engine{name: "pipe" + suffix, spin: spin, pipe: g})
 		f.Model = g.Info()
+		if o.CompareShareBuffer {
+			if !g.Info().KVShareBuffer {
+				return f, fmt.Errorf("bench: --compare-share-buffer needs a model whose cache is one shared past/present buffer (genai_config.json search.past_present_share_buffer), and %s has none", m.Name)
+			}
+			co := eo
+			co.SessionConfig = maps.Clone(eo.SessionConfig)
+			if co.SessionConfig == nil {
+				co.SessionConfig = map[string]string{}
+			}
+			co.SessionConfig[ortgen.ShareBufferKey] = "0"
+			say("open pipe concat%s", suffix)
+			gc, err := ortgen.Open(m, co)
+			if err != nil {
+				return f, err
+			}
+			engines = append(engines, &engine{name: "pipe concat" + suffix, spin: spin, pipe: gc})
+		}
+		if !bareRuns(m) {
+			say("no bare loop: it runs float32 optimum-style graphs only")
+			continue
+		}
 		say("open bare%s", suffix)
 		b, err := NewBareLoop(BareModel{Path: m.Path, Layers: m.Config.Layers, KVHeads: m.Config.KVHeads, HeadDim: m.Config.HeadDim, Vocab: m.Config.Vocab, PositionIDs: m.HasPositionIDs},
 			BareOptions{IntraOpThreads: eo.IntraOpThreads, Spinning: spin})
@@ -196,7 +231,7 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 			}
 		}
 		meanCtx := p + o.NewTokens/2
-		kvRoof := TokensPerSecond(tri.BestGBps*1e9, f.WeightRead+KVBytesPerToken(m.Config, meanCtx))
+		kvRoof := TokensPerSecond(tri.BestGBps*1e9, f.WeightRead+KVBytesPerToken(m, meanCtx))
 		for i, e := range engines {
 			r := &rows[i]
 			r.Engine, r.Spinning, r.PromptTokens = e.name, e.spin, p

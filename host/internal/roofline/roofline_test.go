@@ -34,14 +34,16 @@ func TestTriadErrors(t *testing.T) {
 	}
 }
 
-func TestWeightBytesPerToken(t *testing.T) {
-	// GPT-2 124M: 124,439,808 weights; of the 1024×768 position table one row is read.
-	m := &model.Model{Config: model.GPT2(), Params: 124439808}
-	if got, want := WeightBytesPerToken(m), int64(4*(124439808-1023*768)); got != want {
-		t.Errorf("got %d, want %d", got, want)
-	}
-	if got, want := KVBytesPerToken(model.GPT2(), 100), int64(4*2*12*100*12*64); got != want {
-		t.Errorf("KV: got %d, want %d", got, want)
+func TestKVBytesPerToken(t *testing.T) {
+	// GPT-2 124M at 100 positions: 12 layers × key and value × 12 heads × 64.
+	for _, tc := range []struct {
+		kv   string
+		size int64
+	}{{"float32", 4}, {"float16", 2}, {"bfloat16", 2}} {
+		m := &model.Model{Config: model.GPT2(), KVType: tc.kv}
+		if got, want := KVBytesPerToken(m, 100), tc.size*2*12*100*12*64; got != want {
+			t.Errorf("%s: got %d, want %d", tc.kv, got, want)
+		}
 	}
 	if got := TokensPerSecond(21e9, 0); got != 0 {
 		t.Errorf("zero bytes per token: %g", got)

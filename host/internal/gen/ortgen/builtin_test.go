@@ -87,7 +87,12 @@ func TestBuiltinInfo(t *testing.T) {
 	g, m := openBuiltinTiny(t, model.StyleOptimum)
 	info := g.Info()
 	want := gen.Info{Model: m.Name, ModelHash: m.SHA256, ModelBytes: m.Bytes, Parameters: m.Params, GraphStyle: model.StyleOptimum,
-		Layers: 2, Heads: 4, KVHeads: 4, HeadDim: 16, Vocab: 512, MaxPositions: 128, EOS: 511}
+		Layers: 2, Heads: 4, KVHeads: 4, HeadDim: 16, Vocab: 512, MaxPositions: 128, EOS: 511,
+		Layout: model.LayoutOptimum, WeightPrecision: "fp32", KVCacheType: "float32", LogitsType: "float32",
+		// Every weight in float32; a decode step reads all but the position
+		// table (128 × 64, only gathered from); the token table is the tied
+		// LM head, read in full.
+		WeightBytes: 4 * m.Params, WeightBytesPerToken: 4 * (m.Params - 128*64)}
 	got := info
 	got.Device, got.Runtime, got.RuntimePath, got.LoadNS, got.LoadRSSDelta, got.LoadPeakRSS, got.Threads = "", "", "", 0, 0, 0, gen.Threads{}
 	if d := cmp.Diff(want, got); d != "" {

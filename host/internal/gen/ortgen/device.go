@@ -3,12 +3,15 @@ package ortgen
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/pipe-bench/pipe/host/internal/gen/ortcuda"
+	"github.com/pipe-bench/pipe/host/internal/model"
 )
 
 // Keys of Options.SessionConfig (the pipeline's [model.options]) that are
@@ -24,7 +27,91 @@ const (
 	// next step's past) or "host" (Go arrays, copied across the bus every
 	// step; kept to measure what the device cache buys).
 	KVCacheKey = "pipe.kv_cache"
+	// ShareBufferKey overrides a GenAI model's past_present_share_buffer:
+	// "1" binds one cache buffer as past and present, "0" runs the concat
+	// path (the present written into a second buffer each step), to
+	// measure one against the other on the same graph.
+	ShareBufferKey = "pipe.kv_share_buffer"
 )
+
+// shareBuffer decides whether lay's cache is bound as past and present:
+// the model's own setting unless ShareBufferKey overrides it. Only a
+// GroupQueryAttention graph writes its present into the past's buffer.
+func (o Options) shareBuffer(lay layout) (bool, error) {
+	share := lay.shareBuffer
+	switch v := o.SessionConfig[ShareBufferKey]; v {
+	case "":
+	case "1", "true":
+		share = true
+	case "0", "false":
+		share = false
+	default:
+		return false, fmt.Errorf("%s = %q: use \"1\" (one buffer, past and present) or \"0\" (concat)", ShareBufferKey, v)
+	}
+	if share && !lay.rightPadding {
+		return false, fmt.Errorf("model %s: a shared past/present cache needs GroupQueryAttention, which this graph does not use: drop %s or search.past_present_share_buffer", lay.name, ShareBufferKey)
+	}
+	if share {
+		if onDevice, _ := o.kvOnDevice(); onDevice {
+			return false, fmt.Errorf("model %s: the device-resident cache does not bind a shared past/present buffer yet: set [model.options] %s = \"host\" or %s = \"0\"", lay.name, KVCacheKey, ShareBufferKey)
+		}
+	}
+	return share, nil
+}
+
+// withHints applies the model's own session settings (genai_config.json)
+// where o leaves them unset, and lists what it applied and what the
+// pipeline's settings overrode.
+func (o Options) withHints(h model.SessionHints) (Options, []string) {
+	var applied []string
+	note := func(key string, model, own any, set bool) {
+		if set {
+			applied = append(applied, fmt.Sprintf("%s=%v (overridden by the pipeline's %v)", key, model, own))
+		} else {
+			applied = append(applied, fmt.Sprintf("%s=%v", key, model))
+		}
+	}
+	if h.IntraOpThreads > 0 {
+		note("intra_op_num_threads", h.IntraOpThreads, o.IntraOpThreads, o.IntraOpThreads > 0)
+		if o.IntraOpThreads == 0 {
+			o.IntraOpThreads = h.IntraOpThreads
+		}
+	}
+	if h.InterOpThreads > 0 {
+		note("inter_op_num_threads", h.InterOpThreads, o.InterOpThreads, o.InterOpThreads > 0)
+		if o.InterOpThreads == 0 {
+			o.InterOpThreads = h.InterOpThreads
+		}
+	}
+	if h.OptLevel != "" {
+		note("graph_optimization_level", h.OptLevel, o.OptLevel, o.OptLevel != "")
+		if o.OptLevel == "" {
+			o.OptLevel = h.OptLevel
+		}
+	}
+	merged := maps.Clone(o.SessionConfig)
+	put := func(key, v string) {
+		if own, set := o.SessionConfig[key]; set {
+			note(key, v, own, true)
+			return
+		}
+		if merged == nil {
+			merged = map[string]string{}
+		}
+		merged[key] = v
+		note(key, v, nil, false)
+	}
+	for _, k := range slices.Sorted(maps.Keys(h.Config)) {
+		put(k, h.Config[k])
+	}
+	if cuda := h.Provider["cuda"]; o.device() == "cuda" {
+		for _, k := range slices.Sorted(maps.Keys(cuda)) {
+			put(ProviderPrefix+k, cuda[k])
+		}
+	}
+	o.SessionConfig = merged
+	return o, applied
+}
 
 // configEntries are the session configuration entries: spinning from
 // Options.Spinning, then SessionConfig without provider options and pipe's
@@ -92,7 +179,7 @@ func openSession(lay layout, opts Options, rt Runtime, in, out []string) (*ort.D
 	defer so.Destroy()
 	sess, err := ort.NewDynamicAdvancedSession(lay.path, in, out, so)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open model %s: %s", lay.path, oneLine(err))
+		return nil, nil, fmt.Errorf("open model %s: %s", lay.path, runError(err, opts.device()))
 	}
 	return sess, nil, nil
 }
@@ -103,19 +190,18 @@ func openDecoder(lay layout, opts Options, rt Runtime, cuda bool) (*ortcuda.Deco
 	if _, err := ortcuda.Load(rt.Path); err != nil {
 		return nil, err
 	}
+	if lay.kvType.size != 4 || lay.logitsType.size != 4 || lay.io.LogitsToKeep != "" || lay.io.CachePosition != "" || lay.rightPadding {
+		return nil, fmt.Errorf("model %s: the device-resident cache runs float32 caches and logits of optimum-style graphs only (this one: cache %s, logits %s%s): set [model.options] %s = \"host\"",
+			lay.name, lay.kvType.name, lay.logitsType.name, map[bool]string{true: ", GroupQueryAttention", false: ""}[lay.rightPadding], KVCacheKey)
+	}
 	dl := ortcuda.Layout{
-		InputIDs: "input_ids", AttentionMask: "attention_mask", Logits: "logits",
+		InputIDs: lay.io.InputIDs, AttentionMask: lay.io.AttentionMask, Logits: lay.io.Logits,
+		PositionIDs: lay.io.PositionIDs, UseCacheBranch: lay.io.UseCacheBranch,
 		KVHeads: lay.kvHeads, HeadDim: lay.headDim, Vocab: lay.vocab,
 	}
-	if lay.hasPositionIDs {
-		dl.PositionIDs = "position_ids"
-	}
-	if lay.merged {
-		dl.UseCacheBranch = "use_cache_branch"
-	}
 	for i := range lay.layers {
-		dl.Past = append(dl.Past, lay.pastKey[i], lay.pastValue[i])
-		dl.Present = append(dl.Present, lay.presentKey[i], lay.presentValue[i])
+		dl.Past = append(dl.Past, lay.io.PastKey[i], lay.io.PastValue[i])
+		dl.Present = append(dl.Present, lay.io.PresentKey[i], lay.io.PresentValue[i])
 	}
 	do := ortcuda.Options{
 		CUDA: cuda, DeviceID: opts.DeviceID,
@@ -145,7 +231,7 @@ func openDecoder(lay layout, opts Options, rt Runtime, cuda bool) (*ortcuda.Deco
 func (g *Generator) deviceStep(batch, seq, past int) (int64, error) {
 	b := &g.buf
 	var pos []int64
-	if g.lay.hasPositionIDs {
+	if g.lay.io.PositionIDs != "" {
 		pos = b.pos
 	}
 	runNS, err := g.dev.Step(batch, seq, past, b.ids, b.mask, pos, b.logits)

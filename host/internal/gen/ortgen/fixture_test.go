@@ -43,7 +43,11 @@ func fixtureLayout(t *testing.T, dir string) layout {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return layoutOf(m)
+	lay, err := layoutOf(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lay
 }
 
 // TestTorchFixtureGreedy: pipe's generator produces the greedy tokens
@@ -59,8 +63,8 @@ func TestTorchFixtureGreedy(t *testing.T) {
 	} {
 		t.Run(filepath.Base(tc.dir), func(t *testing.T) {
 			lay := fixtureLayout(t, tc.dir)
-			if lay.merged != tc.merged || lay.kvHeads != 2 || lay.heads != 4 {
-				t.Fatalf("layout: merged %v, kv heads %d, heads %d", lay.merged, lay.kvHeads, lay.heads)
+			if (lay.io.UseCacheBranch != "") != tc.merged || lay.kvHeads != 2 || lay.heads != 4 {
+				t.Fatalf("layout: merged %q, kv heads %d, heads %d", lay.io.UseCacheBranch, lay.kvHeads, lay.heads)
 			}
 			g, err := openLayout(lay, Options{IntraOpThreads: 1})
 			if err != nil {

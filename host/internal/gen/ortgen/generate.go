@@ -14,11 +14,20 @@ import (
 // buffers are the Go arrays the runtime reads and writes, kept across steps
 // and requests and grown only when a request needs more.
 type buffers struct {
-	kv       [2][][]float32 // [parity][2*layer + 0 key | 1 value]: past in one parity, present into the other
-	logits   []float32
+	// kv holds the cache as bytes of the graph's cache type:
+	// [parity][2*layer + 0 key | 1 value]. The concat path reads the past
+	// from one parity and has the present written into the other; the
+	// share-buffer path uses parity 0 alone, bound as past and present.
+	kv       [2][][]byte
+	shared   []ort.Value // share-buffer: the request's cache tensors, bound every step
+	logits   []float32   // float32 logits [batch, seq, vocab]
+	logits16 []uint16    // float16 / bfloat16 logits
+	row      []float32   // one row of half-precision logits, converted for the sampler
 	ids      []int64
 	mask     []int64
 	pos      []int64
+	cachePos []int64
+	keep     []int64 // logits_to_keep: 1
 	useCache []bool
 	inputs   []ort.Value
 	outputs  []ort.Value
@@ -57,32 +66,48 @@ func (g *Generator) acquire() (*buffers, func()) {
 // prefill of promptLen positions.
 func (g *Generator) ensure(b *buffers, batch, promptLen, kvLen int) {
 	l := g.lay
-	kvNeed := batch * l.kvHeads * kvLen * l.headDim
+	kvNeed := batch * l.kvHeads * kvLen * l.headDim * l.kvType.size
 	if g.dev != nil {
 		kvNeed = 0 // the cache lives on the device
 	}
 	for p := range b.kv {
 		if len(b.kv[p]) != 2*l.layers {
-			b.kv[p] = make([][]float32, 2*l.layers)
+			b.kv[p] = make([][]byte, 2*l.layers)
+		}
+		if p == 1 && l.shareBuffer {
+			continue
 		}
 		for i := range b.kv[p] {
 			if len(b.kv[p][i]) < kvNeed {
-				b.kv[p][i] = make([]float32, kvNeed)
+				b.kv[p][i] = make([]byte, kvNeed)
 			}
 		}
 	}
-	if n := batch * promptLen * l.vocab; len(b.logits) < n {
+	logitRows := promptLen
+	if l.lastLogitsOnly() {
+		logitRows = 1
+	}
+	n := batch * logitRows * l.vocab
+	if l.logitsType.size == 4 && len(b.logits) < n {
 		b.logits = make([]float32, n)
+	}
+	if l.logitsType.size == 2 && len(b.logits16) < n {
+		b.logits16 = make([]uint16, n)
+		b.row = make([]float32, l.vocab)
 	}
 	if n := batch * promptLen; len(b.ids) < n {
 		b.ids = make([]int64, n)
 		b.pos = make([]int64, n)
 	}
+	if len(b.cachePos) < promptLen {
+		b.cachePos = make([]int64, promptLen)
+	}
 	if n := batch * kvLen; len(b.mask) < n {
 		b.mask = make([]int64, n)
 	}
 	if b.useCache == nil {
-		b.useCache = make([]bool, 1)
+		b.useCache = []bool{false}
+		b.keep = []int64{1}
 	}
 	nIn, nOut := len(g.inNames), 1+2*l.layers
 	if cap(b.inputs) < nIn {
@@ -96,6 +121,29 @@ func (g *Generator) ensure(b *buffers, batch, promptLen, kvLen int) {
 // until the step ends; the first failure is kept in viewErr.
 func view[T ort.TensorData](b *buffers, list *[]ort.Value, data []T, shape ...int64) {
 	t, err := ort.NewTensor(ort.Shape(shape), data)
+	keep(b, list, t, err, shape)
+}
+
+// viewRaw is view for bytes of element type et (the cache in any float
+// type, half-precision logits).
+func viewRaw(b *buffers, list *[]ort.Value, data []byte, et elemType, shape ...int64) {
+	t, err := newRawTensor(data, et, shape)
+	keep(b, list, t, err, shape)
+}
+
+func newRawTensor(data []byte, et elemType, shape []int64) (ort.Value, error) {
+	n := int64(et.size)
+	for _, d := range shape {
+		n *= d
+	}
+	if n == 0 {
+		// An empty past: ORT needs a data pointer all the same.
+		return ort.NewCustomDataTensor(ort.Shape(shape), data[:min(len(data), et.size)], et.ort)
+	}
+	return ort.NewCustomDataTensor(ort.Shape(shape), data[:n], et.ort)
+}
+
+func keep[V ort.Value](b *buffers, list *[]ort.Value, t V, err error, shape []int64) {
 	if err != nil {
 		if b.viewErr == nil {
 			b.viewErr = fmt.Errorf("tensor %v: %s", shape, oneLine(err))
@@ -115,9 +163,33 @@ func (b *buffers) release() {
 	b.viewErr = nil
 }
 
+// bindShared creates the request's share-buffer cache tensors, one per key
+// and value of kvLen positions, bound as past and present every step.
+func (g *Generator) bindShared(b *buffers, batch, kvLen int) error {
+	g.releaseShared(b)
+	l := g.lay
+	for i := range 2 * l.layers {
+		t, err := newRawTensor(b.kv[0][i], l.kvType, []int64{int64(batch), int64(l.kvHeads), int64(kvLen), int64(l.headDim)})
+		if err != nil {
+			g.releaseShared(b)
+			return fmt.Errorf("cache tensor [%d, %d, %d, %d]: %s", batch, l.kvHeads, kvLen, l.headDim, oneLine(err))
+		}
+		b.shared = append(b.shared, t)
+	}
+	return nil
+}
+
+func (g *Generator) releaseShared(b *buffers) {
+	for _, v := range b.shared {
+		v.Destroy()
+	}
+	b.shared = b.shared[:0]
+}
+
 // step runs the model once: seq new positions per row on top of past cached
-// ones, reading the cache from parity and writing the present into the
-// other one. The caller has filled ids, pos (batch×seq) and mask
+// ones. On the concat path it reads the cache from parity and writes the
+// present into the other one; on the share-buffer path the same tensors are
+// past and present. The caller has filled ids, pos (batch×seq) and mask
 // (batch×(past+seq)).
 func (g *Generator) step(b *buffers, batch, seq, past, parity int) (runNS int64, err error) {
 	if g.dev != nil {
@@ -129,20 +201,45 @@ func (g *Generator) step(b *buffers, batch, seq, past, parity int) (runNS int64,
 	B, S, T := int64(batch), int64(seq), int64(past+seq)
 	view(b, &b.inputs, b.ids, B, S)
 	view(b, &b.inputs, b.mask, B, T)
-	if l.hasPositionIDs {
+	if l.io.PositionIDs != "" {
 		view(b, &b.inputs, b.pos, B, S)
 	}
-	H, D := int64(l.kvHeads), int64(l.headDim)
-	for i := range 2 * l.layers {
-		view(b, &b.inputs, b.kv[parity][i], B, H, int64(past), D)
+	if l.io.LogitsToKeep != "" {
+		view(b, &b.inputs, b.keep, 1)
 	}
-	if l.merged {
+	if l.io.CachePosition != "" {
+		for j := range seq {
+			b.cachePos[j] = int64(past + j)
+		}
+		view(b, &b.inputs, b.cachePos, S)
+	}
+	H, D := int64(l.kvHeads), int64(l.headDim)
+	if l.shareBuffer {
+		b.inputs = append(b.inputs, b.shared...)
+	} else {
+		for i := range 2 * l.layers {
+			viewRaw(b, &b.inputs, b.kv[parity][i], l.kvType, B, H, int64(past), D)
+		}
+	}
+	if l.io.UseCacheBranch != "" {
 		b.useCache[0] = past > 0
 		view(b, &b.inputs, b.useCache, 1)
 	}
-	view(b, &b.outputs, b.logits, B, S, int64(l.vocab))
-	for i := range 2 * l.layers {
-		view(b, &b.outputs, b.kv[1-parity][i], B, H, T, D)
+	rows := S
+	if l.lastLogitsOnly() {
+		rows = 1
+	}
+	if l.logitsType.size == 4 {
+		view(b, &b.outputs, b.logits, B, rows, int64(l.vocab))
+	} else {
+		viewRaw(b, &b.outputs, u16Bytes(b.logits16), l.logitsType, B, rows, int64(l.vocab))
+	}
+	if l.shareBuffer {
+		b.outputs = append(b.outputs, b.shared...)
+	} else {
+		for i := range 2 * l.layers {
+			viewRaw(b, &b.outputs, b.kv[1-parity][i], l.kvType, B, H, T, D)
+		}
 	}
 	if b.viewErr != nil {
 		return 0, b.viewErr
@@ -151,9 +248,25 @@ func (g *Generator) step(b *buffers, batch, seq, past, parity int) (runNS int64,
 	err = g.sess.Run(b.inputs, b.outputs)
 	runNS = time.Since(t0).Nanoseconds()
 	if err != nil {
-		return runNS, fmt.Errorf("run %s (batch %d, %d new + %d cached positions): %s", g.lay.name, batch, seq, past, oneLine(err))
+		return runNS, fmt.Errorf("run %s (batch %d, %d new + %d cached positions): %s", g.lay.name, batch, seq, past, runError(err, g.opts.device()))
 	}
 	return runNS, nil
+}
+
+// logitsRow returns row r's logits at position j of a step with seq
+// positions, as float32 (converted from half precision into b.row: one row,
+// exactly).
+func (g *Generator) logitsRow(b *buffers, r, j, seq int) []float32 {
+	V := g.lay.vocab
+	if g.lay.lastLogitsOnly() {
+		j, seq = 0, 1
+	}
+	off := (r*seq + j) * V
+	if g.lay.logitsType.size == 4 {
+		return b.logits[off : off+V]
+	}
+	g.lay.logitsType.toFloat32(b.row, b.logits16[off:off+V])
+	return b.row
 }
 
 // Check reports why req cannot run on this model, or nil.
@@ -179,17 +292,30 @@ func (g *Generator) Check(req gen.Request) error {
 	if mp := g.lay.maxPositions; mp > 0 && longest+req.NewTokens > mp {
 		return fmt.Errorf("prompt of %d tokens + %d new tokens = %d exceeds the model's %d positions: shorten the prompt or ask for fewer tokens", longest, req.NewTokens, longest+req.NewTokens, mp)
 	}
+	if ml := g.lay.maxLength; g.lay.shareBuffer && ml > 0 && longest+req.NewTokens-1 > ml {
+		return fmt.Errorf("prompt of %d tokens + %d new tokens needs %d cache positions, more than the shared cache's %d (genai_config.json search.max_length): shorten the prompt or ask for fewer tokens", longest, req.NewTokens, longest+req.NewTokens-1, ml)
+	}
+	if g.lay.rightPadding && g.lay.lastLogitsOnly() {
+		for r, row := range req.Prompts {
+			if len(row) != longest {
+				return fmt.Errorf("prompt row %d has %d tokens but row 0 has %d: this GroupQueryAttention model right-pads a batch and computes logits for the last position only, so its rows must have equal lengths: use equal-length prompts or batch 1", r, len(row), len(req.Prompts[0]))
+			}
+		}
+	}
 	if s := req.Sampling; s.TopK < 0 || s.TopP < 0 || s.TopP > 1 || s.Temperature < 0 {
 		return fmt.Errorf("sampling temperature %g, top_k %d, top_p %g: need temperature ≥ 0, top_k ≥ 0, 0 ≤ top_p ≤ 1", s.Temperature, s.TopK, s.TopP)
 	}
 	return nil
 }
 
-// Generate runs one request: a prefill of every row (left-padded to the
+// Generate runs one request: a prefill of every row (padded to the
 // longest, padding masked out and skipped by position ids), then one decode
-// step per further token. Exactly NewTokens tokens per row unless
-// StopAtEOS; TokenNS holds one timestamp per step (each step yields one
-// token for every row), RunNS the time inside each Run call.
+// step per further token. Rows are left-padded, except for graphs whose
+// attention is GroupQueryAttention, which reads each row's cache from
+// position 0 (its sequence lengths come from the mask's sum): those are
+// right-padded. Exactly NewTokens tokens per row unless StopAtEOS; TokenNS
+// holds one timestamp per step (each step yields one token for every row),
+// RunNS the time inside each Run call.
 func (g *Generator) Generate(ctx context.Context, req gen.Request) (*gen.Trace, error) {
 	start := req.Start
 	if start.IsZero() {
@@ -227,21 +353,33 @@ func (g *Generator) generate(ctx context.Context, req gen.Request, start time.Ti
 	}
 	// The n-th token needs no Run after it: the cache holds at most
 	// promptLen + n − 1 positions.
-	g.ensure(b, batch, promptLen, promptLen+n-1)
+	kvLen := promptLen + n - 1
+	g.ensure(b, batch, promptLen, kvLen)
+	if g.lay.shareBuffer && g.dev == nil {
+		if err := g.bindShared(b, batch, kvLen); err != nil {
+			return nil, err
+		}
+		defer g.releaseShared(b)
+	}
 	smp := newSampler(req.Sampling, g.lay.vocab)
-	V := g.lay.vocab
 	finished := make([]bool, batch)
 	pad := make([]int, batch)
+	right := g.lay.rightPadding
 
 	// Prefill.
+	padID := max(g.lay.padID, 0)
 	for r, row := range req.Prompts {
 		pad[r] = promptLen - len(row)
 		for j := range promptLen {
 			k := r*promptLen + j
-			if j < pad[r] {
-				b.ids[k], b.pos[k], b.mask[k] = 0, 0, 0
+			real := j - pad[r] // left padding: the row starts at pad[r]
+			if right {
+				real = j
+			}
+			if real < 0 || real >= len(row) {
+				b.ids[k], b.pos[k], b.mask[k] = padID, 0, 0
 			} else {
-				b.ids[k], b.pos[k], b.mask[k] = row[j-pad[r]], int64(j-pad[r]), 1
+				b.ids[k], b.pos[k], b.mask[k] = row[real], int64(real), 1
 			}
 		}
 	}
@@ -257,8 +395,11 @@ func (g *Generator) generate(ctx context.Context, req gen.Request, start time.Ti
 		}
 		live := 0
 		for r := range batch {
-			off := (r*seq + seq - 1) * V
-			id := smp.next(b.logits[off : off+V])
+			j := seq - 1
+			if right && s == 0 {
+				j = len(req.Prompts[r]) - 1 // the row's last real position
+			}
+			id := smp.next(g.logitsRow(b, r, j, seq))
 			b.ids[r] = id // the next step's input
 			if finished[r] {
 				continue
@@ -274,8 +415,13 @@ func (g *Generator) generate(ctx context.Context, req gen.Request, start time.Ti
 		if s == n-1 || live == 0 {
 			break
 		}
-		// Prepare the next decode step: one position per row.
-		past, seq, parity = past+seq, 1, 1-parity
+		// Prepare the next decode step: one position per row. Row r holds
+		// T − pad[r] real positions, its padding first (left) or last
+		// (right).
+		past, seq = past+seq, 1
+		if !g.lay.shareBuffer {
+			parity = 1 - parity
+		}
 		T := past + 1
 		for r := range batch {
 			b.pos[r] = int64(past - pad[r])
@@ -283,8 +429,12 @@ func (g *Generator) generate(ctx context.Context, req gen.Request, start time.Ti
 			for j := range m {
 				m[j] = 1
 			}
-			for j := range pad[r] {
-				m[j] = 0
+			zeros := m[:pad[r]]
+			if right {
+				zeros = m[T-pad[r]:]
+			}
+			for j := range zeros {
+				zeros[j] = 0
 			}
 		}
 	}

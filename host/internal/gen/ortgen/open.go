@@ -2,6 +2,7 @@ package ortgen
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/pipe-bench/pipe/host/internal/model"
 )
@@ -13,12 +14,25 @@ func Open(m *model.Model, opts Options) (*Generator, error) {
 	if m == nil {
 		return nil, errors.New("no model: load one with model.Load or model.Builtin")
 	}
-	return openLayout(layoutOf(m), opts)
+	lay, err := layoutOf(m)
+	if err != nil {
+		return nil, err
+	}
+	return openLayout(lay, opts)
 }
 
-func layoutOf(m *model.Model) layout {
+// layoutOf is what the generation loop needs from m.
+func layoutOf(m *model.Model) (layout, error) {
 	c := m.Config
-	l := layout{
+	kv, err := elemTypeOf(m.KVType)
+	if err != nil {
+		return layout{}, fmt.Errorf("model %s: cache: %w", m.Name, err)
+	}
+	lt, err := elemTypeOf(m.LogitsType)
+	if err != nil {
+		return layout{}, fmt.Errorf("model %s: logits: %w", m.Name, err)
+	}
+	return layout{
 		path:           m.Path,
 		name:           m.Name,
 		style:          m.Style,
@@ -32,14 +46,40 @@ func layoutOf(m *model.Model) layout {
 		vocab:          c.Vocab,
 		maxPositions:   c.MaxPositions,
 		eos:            c.EOS,
-		hasPositionIDs: m.HasPositionIDs,
-		merged:         m.Merged,
+		padID:          m.PadID,
+		io:             m.IO,
+		kvType:         kv,
+		logitsType:     lt,
+		logitsLastOnly: m.LogitsLastOnly,
+		shareBuffer:    m.ShareBuffer,
+		maxLength:      m.MaxLength,
+		rightPadding:   m.Ops["GroupQueryAttention"] > 0,
+		hints:          m.Session,
+		layoutName:     m.Layout,
+		variant:        m.Variant,
+		precision:      m.Precision,
+		weightBytes:    m.WeightBytes,
+		weightPerToken: m.WeightBytesPerToken,
+	}, nil
+}
+
+// names are the session's inputs and outputs, in the order step binds them.
+func (l *layout) names() (in, out []string) {
+	in = []string{l.io.InputIDs, l.io.AttentionMask}
+	for _, name := range []string{l.io.PositionIDs, l.io.LogitsToKeep, l.io.CachePosition} {
+		if name != "" {
+			in = append(in, name)
+		}
 	}
-	for i := range c.Layers {
-		k, v := m.KVInput(i)
-		pk, pv := m.KVOutput(i)
-		l.pastKey, l.pastValue = append(l.pastKey, k), append(l.pastValue, v)
-		l.presentKey, l.presentValue = append(l.presentKey, pk), append(l.presentValue, pv)
+	for i := range l.layers {
+		in = append(in, l.io.PastKey[i], l.io.PastValue[i])
 	}
-	return l
+	if l.io.UseCacheBranch != "" {
+		in = append(in, l.io.UseCacheBranch)
+	}
+	out = []string{l.io.Logits}
+	for i := range l.layers {
+		out = append(out, l.io.PresentKey[i], l.io.PresentValue[i])
+	}
+	return in, out
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/pipe-bench/pipe/host/internal/gen"
 	"github.com/pipe-bench/pipe/host/internal/gen/ortcuda"
 	"github.com/pipe-bench/pipe/host/internal/measure"
+	"github.com/pipe-bench/pipe/host/internal/model"
 )
 
 // Options configures the runtime session. The zero value runs on the CPU
@@ -169,21 +170,36 @@ type layout struct {
 	headDim        int
 	vocab          int
 	maxPositions   int
-	eos            int64
-	hasPositionIDs bool
-	merged         bool
-	pastKey        []string // past_key_values.{i}.key
-	pastValue      []string
-	presentKey     []string // present.{i}.key
-	presentValue   []string
+	eos, padID     int64
+	io             model.IONames
+	kvType         elemType
+	logitsType     elemType
+	logitsLastOnly bool // the graph's logits are [b, 1, vocab]
+	// shareBuffer binds one cache tensor per key and value as both past
+	// and present (GenAI's past_present_share_buffer); maxLength bounds it.
+	shareBuffer bool
+	maxLength   int
+	// rightPadding: the attention is GroupQueryAttention, which reads each
+	// row's cache from position 0, so batches are right-padded.
+	rightPadding bool
+	hints        model.SessionHints
+	// For Info.
+	layoutName, variant, precision string
+	weightBytes, weightPerToken    int64
 }
+
+// lastLogitsOnly reports whether each step's logits hold one position per
+// row: the graph says so, or it takes logits_to_keep (fed 1).
+func (l *layout) lastLogitsOnly() bool { return l.logitsLastOnly || l.io.LogitsToKeep != "" }
 
 func (l *layout) validate() error {
 	switch {
 	case l.layers < 1, l.kvHeads < 1, l.headDim < 1, l.vocab < 1:
 		return fmt.Errorf("model %s: layers %d, kv heads %d, head dim %d, vocab %d: every one must be ≥ 1 (check config.json)", l.name, l.layers, l.kvHeads, l.headDim, l.vocab)
-	case len(l.pastKey) != l.layers || len(l.pastValue) != l.layers:
-		return fmt.Errorf("model %s: %d layers but %d past key inputs: expected past_key_values.{i}.key|value per layer", l.name, l.layers, len(l.pastKey))
+	case len(l.io.PastKey) != l.layers || len(l.io.PastValue) != l.layers || len(l.io.PresentKey) != l.layers || len(l.io.PresentValue) != l.layers:
+		return fmt.Errorf("model %s: %d layers but %d past key inputs: expected a past and present key and value per layer", l.name, l.layers, len(l.io.PastKey))
+	case l.io.InputIDs == "" || l.io.AttentionMask == "" || l.io.Logits == "":
+		return fmt.Errorf("model %s: the input ids, attention mask or logits have no name: load the model with model.Load", l.name)
 	}
 	return nil
 }
@@ -196,6 +212,7 @@ type Generator struct {
 	sess    *ort.DynamicAdvancedSession
 	dev     *ortcuda.Decoder // instead of sess when the KV cache stays on the device
 	lay     layout
+	opts    Options
 	info    gen.Info
 	inNames []string
 
@@ -228,20 +245,13 @@ func openLayout(lay layout, opts Options) (*Generator, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := []string{"input_ids", "attention_mask"}
-	if lay.hasPositionIDs {
-		in = append(in, "position_ids")
+	share, err := opts.shareBuffer(lay)
+	if err != nil {
+		return nil, err
 	}
-	for i := range lay.layers {
-		in = append(in, lay.pastKey[i], lay.pastValue[i])
-	}
-	if lay.merged {
-		in = append(in, "use_cache_branch")
-	}
-	out := []string{"logits"}
-	for i := range lay.layers {
-		out = append(out, lay.presentKey[i], lay.presentValue[i])
-	}
+	lay.shareBuffer = share
+	opts, applied := opts.withHints(lay.hints)
+	in, out := lay.names()
 
 	measure.ResetPeak()
 	rssBefore := measure.RSS()
@@ -252,7 +262,7 @@ func openLayout(lay layout, opts Options) (*Generator, error) {
 		return nil, err
 	}
 	rssAfter := measure.RSS()
-	g := &Generator{sess: sess, dev: dev, lay: lay, inNames: in}
+	g := &Generator{sess: sess, dev: dev, lay: lay, opts: opts, inNames: in}
 	g.info = gen.Info{
 		Model:        lay.name,
 		ModelHash:    lay.sha256,
@@ -277,6 +287,15 @@ func openLayout(lay layout, opts Options) (*Generator, error) {
 			InterOp:  opts.InterOpThreads,
 			Spinning: opts.Spinning,
 		},
+		Layout:              lay.layoutName,
+		Variant:             lay.variant,
+		WeightPrecision:     lay.precision,
+		KVCacheType:         lay.kvType.name,
+		LogitsType:          lay.logitsType.name,
+		WeightBytes:         lay.weightBytes,
+		WeightBytesPerToken: lay.weightPerToken,
+		KVShareBuffer:       lay.shareBuffer,
+		ModelOptionsApplied: applied,
 	}
 	return g, nil
 }
