@@ -119,6 +119,7 @@ func newApp(stdout, stderr io.Writer) *ucli.App {
 			validateCommand(),
 			reportCommand(),
 			compareCommand(),
+			mergeCommand(),
 			generateCommand(),
 			tokenizeCommand(),
 			pluginCommand(),

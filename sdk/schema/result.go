@@ -66,6 +66,38 @@ type Result struct {
 	// Labels are the run's --label key=value pairs (a machine class, a
 	// fleet name), for reports and comparisons across machines.
 	Labels map[string]string `json:"labels,omitempty"`
+	// Environments are where the cases of a merged result ran (pipe
+	// merge): one per shard merged, in the order given; each case names
+	// its own in Case.Environment. Env is then the first shard's. Empty for
+	// the result of one run, whose Env and Labels say it all.
+	Environments []Environment `json:"environments,omitempty"`
+}
+
+// Environment is one merged shard: the machine and the run that measured
+// the cases that name it.
+type Environment struct {
+	// ID is what Case.Environment holds, e.g. "shard-2" (K of the shard's
+	// K/N) or "run-1" for an unsharded input.
+	ID string `json:"id"`
+	// Source is the run directory as given to pipe merge.
+	Source string `json:"source"`
+	// ShardIndex/ShardCount are the shard's K/N (0 for an unsharded input).
+	ShardIndex int               `json:"shard_index,omitempty"`
+	ShardCount int               `json:"shard_count,omitempty"`
+	Env        Env               `json:"env"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	// ModelHash is the model the shard loaded (Model.ModelHash).
+	ModelHash  string `json:"model_hash,omitempty"`
+	StartedAt  string `json:"started_at"`
+	FinishedAt string `json:"finished_at"`
+	WallNS     int64  `json:"wall_ns"`
+	// Cases is how many cases the shard contributed.
+	Cases   int      `json:"cases"`
+	Resumed *Resumed `json:"resumed,omitempty"`
+	// Rebuilt says the shard had no result.json (it was killed and not
+	// restarted): its cases were rebuilt from its samples.jsonl, without
+	// plugin metrics, analyses or targets.
+	Rebuilt bool `json:"rebuilt,omitempty"`
 }
 
 // Shard is one of Count parts of a plan's cases.
@@ -98,6 +130,11 @@ type Resumed struct {
 	Cases int `json:"cases"`
 	// Torn is the journal's torn last line, left out, when it had one.
 	Torn string `json:"torn,omitempty"`
+	// StartedAt is when the interrupted run started; Env the machine it
+	// ran on (the result's Env is the machine that finished it; the
+	// kept runs were measured on this one).
+	StartedAt string `json:"started_at,omitempty"`
+	Env       *Env   `json:"env,omitempty"`
 }
 
 // Memory is the memory phase's analysis.
@@ -264,6 +301,9 @@ type Case struct {
 	// mean intervals then use the adaptive stop's level (host/internal/stats.AdaptiveMeanLevel).
 	PrecisionStop bool  `json:"precision_stop,omitempty"`
 	WallNS        int64 `json:"wall_ns"`
+	// Environment names the Result.Environments entry that ran the case
+	// (a merged result); "" in the result of one run.
+	Environment string `json:"environment,omitempty"`
 }
 
 // CaseParams are the knobs that define a case.

@@ -83,6 +83,7 @@ func renderMarkdown(r *result.Result, opt Options) ([]File, error) {
 	writeHeader(&w, r, a)
 	writeFindings(&w, a)
 	writeEnvironment(&w, r)
+	writeEnvironments(&w, r)
 	writeConfiguration(&w, r)
 	writeResults(&w, r)
 	writeScaling(&w, a)

@@ -33,4 +33,5 @@ type (
 	Shard           = schema.Shard
 	CaseRef         = schema.CaseRef
 	Resumed         = schema.Resumed
+	Environment     = schema.Environment
 )
