@@ -88,6 +88,12 @@ type Options struct {
 	// result as given.
 	Shard  *result.Shard
 	Labels map[string]string
+	// Resume, when set, continues the interrupted run whose journal was
+	// read back (in Dir): its measured runs are kept, each case runs what
+	// its stop rule still asks for (after warming up again), and the
+	// journal is appended to, after a resume record. The caller has
+	// checked that the journal is this plan's (Journal.Header.PlanHash).
+	Resume *Journal
 }
 
 // Run executes the plan's cases with g and returns the aggregated result.
@@ -126,15 +132,11 @@ func Run(ctx context.Context, plan *pipeline.Plan, g gen.Generator, opt Options)
 			}
 		}
 	}
-	j, err := openJournal(opt.Dir)
+	j, kept, err := startJournal(res, plan, opt)
 	if err != nil {
 		return nil, err
 	}
 	defer j.Close()
-	if err := j.write(JournalHeader{Type: journalStart, StartedAt: res.StartedAt, Pipeline: res.Pipeline, Model: res.Model, Env: res.Env, Aggregate: &plan.Aggregate,
-		PlanHash: res.PlanHash, Shard: res.Shard, Labels: res.Labels}); err != nil {
-		return nil, err
-	}
 
 	mon := sysinfo.StartMonitor()
 	prog := newProgress(opt.Progress, plan)
@@ -155,7 +157,7 @@ func Run(ctx context.Context, plan *pipeline.Plan, g gen.Generator, opt Options)
 				break
 			}
 		}
-		c, err := runCase(ctx, plan, cs, ci, cg, opt, j, prog)
+		c, err := runCase(ctx, plan, cs, ci, cg, opt, j, prog, kept[cs.Key()])
 		if c != nil {
 			res.Cases = append(res.Cases, *c)
 		}
@@ -165,6 +167,11 @@ func Run(ctx context.Context, plan *pipeline.Plan, g gen.Generator, opt Options)
 		}
 	}
 	prog.done()
+	if runErr == nil {
+		if err := j.write(JournalEnd{Type: journalEnd, FinishedAt: time.Now().UTC().Format(time.RFC3339Nano)}); err != nil {
+			res.Errors = append(res.Errors, err.Error())
+		}
+	}
 	u := mon.StopUsage()
 	res.Env.ForeignCPU, res.Env.StealCPU, res.Env.LoadDuring = u.ForeignCores, u.StealCores, u.LoadMean
 
@@ -192,6 +199,41 @@ func Run(ctx context.Context, plan *pipeline.Plan, g gen.Generator, opt Options)
 	return res, runErr
 }
 
+// startJournal opens the run's journal and writes its first line: the
+// header of a new run, or, resuming, a resume record after the kept lines
+// of the interrupted one. It returns the kept measured runs by case key.
+func startJournal(res *result.Result, plan *pipeline.Plan, opt Options) (*journal, map[string][]JournalRun, error) {
+	if opt.Resume == nil {
+		j, err := openJournal(opt.Dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		err = j.write(JournalHeader{Type: journalStart, StartedAt: res.StartedAt, Pipeline: res.Pipeline, Model: res.Model, Env: res.Env,
+			Aggregate: &plan.Aggregate, PlanHash: res.PlanHash, Shard: res.Shard, Labels: res.Labels})
+		if err != nil {
+			j.Close()
+			return nil, nil, err
+		}
+		return j, nil, nil
+	}
+	r := opt.Resume
+	kept := r.Kept()
+	n := 0
+	for _, cs := range plan.Cases {
+		n += len(kept[cs.Key()])
+	}
+	res.Resumed = r.resumed(n)
+	j, err := reopenJournal(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := j.write(JournalResume{Type: journalResume, At: res.StartedAt, Env: res.Env, Labels: res.Labels, KeptRuns: n, Torn: r.Torn}); err != nil {
+		j.Close()
+		return nil, nil, err
+	}
+	return j, kept, nil
+}
+
 // caseRun is one case in progress: what every run of it needs, and the
 // Case its runs are added to.
 type caseRun struct {
@@ -204,10 +246,16 @@ type caseRun struct {
 	prog   *progress
 	prompt Prompt
 	c      *result.Case
+	rule   stopRule
+	// nextIndex is the index of the case's next measured run: after the
+	// kept runs' when resuming.
+	nextIndex int
 }
 
-// runCase runs warmups and measured runs of one case.
-func runCase(ctx context.Context, plan *pipeline.Plan, cs pipeline.CaseSpec, ci int, g gen.Generator, opt Options, j *journal, prog *progress) (*result.Case, error) {
+// runCase runs warmups and measured runs of one case. Kept are the
+// case's measured runs from an interrupted run: they count towards the
+// stop rule, and a case they already satisfy runs nothing (no warmup).
+func runCase(ctx context.Context, plan *pipeline.Plan, cs pipeline.CaseSpec, ci int, g gen.Generator, opt Options, j *journal, prog *progress, kept []JournalRun) (*result.Case, error) {
 	info := g.Info()
 	if cs.PromptTokens+cs.NewTokens > info.MaxPositions && info.MaxPositions > 0 {
 		return nil, fmt.Errorf("case %s: prompt %d + new tokens %d = %d exceeds the model's %d positions",
@@ -218,6 +266,19 @@ func runCase(ctx context.Context, plan *pipeline.Plan, cs pipeline.CaseSpec, ci 
 		return nil, fmt.Errorf("case %s: %w", cs.ID, err)
 	}
 	cr := &caseRun{plan: plan, spec: cs, index: ci, gen: g, opt: opt, j: j, prog: prog, prompt: prompt, c: newCase(cs, info)}
+	cr.rule = newStopRule(plan.Generate)
+	for _, jr := range kept {
+		cr.c.Runs = append(cr.c.Runs, journaledRun(jr))
+		cr.nextIndex = max(cr.nextIndex, jr.Index+1)
+	}
+	slices.SortStableFunc(cr.c.Runs, func(a, b result.Run) int { return a.Index - b.Index })
+	if first, last := runSpan(kept); !first.IsZero() {
+		// min_seconds counts the time the kept runs took.
+		cr.rule.start = cr.rule.start.Add(-last.Sub(first))
+	}
+	if len(kept) > 0 && cr.rule.enough(cr.c) {
+		return cr.c, nil
+	}
 	mon := sysinfo.StartMonitor()
 	caseStart := time.Now()
 	defer func() {
@@ -313,12 +374,15 @@ func (cr *caseRun) measure(ctx context.Context) error {
 			return fmt.Errorf("case %s: streams = %d needs a generator that is safe for concurrent use; this one is not (use streams = 1)", cr.spec.ID, streams)
 		}
 	}
-	rule := newStopRule(cr.plan.Generate)
+	rule := cr.rule
 	var (
 		mu       sync.Mutex
 		firstErr error
 		wg       sync.WaitGroup
-		issued   int
+		// issued counts the case's runs, kept ones included (max_runs
+		// bounds them all); nextIndex numbers the new ones.
+		issued    = len(c.Runs)
+		nextIndex = cr.nextIndex
 	)
 	// next claims the index of the stream's next run, or reports that the
 	// case is done: an error, an interrupt, max_runs issued, or the stop
@@ -329,9 +393,10 @@ func (cr *caseRun) measure(ctx context.Context) error {
 		if firstErr != nil || ctx.Err() != nil || issued >= rule.maxRuns || rule.enough(c) {
 			return 0, false
 		}
-		idx := issued
+		idx := nextIndex
 		issued++
-		cr.prog.update(cr.index, cr.spec.ID, "run", idx+1, rule.maxRuns)
+		nextIndex++
+		cr.prog.update(cr.index, cr.spec.ID, "run", issued, rule.maxRuns)
 		return idx, true
 	}
 	stream := func(s int) {

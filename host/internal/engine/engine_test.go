@@ -100,8 +100,11 @@ func TestRunJournalsEveryRunAndMarksWarmups(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := readJournal(t, dir)
-	if got, want := len(lines), 1+2*(1+3); got != want {
-		t.Fatalf("journal has %d lines, want %d (header + 2 cases × (1 warmup + 3 runs))", got, want)
+	if got, want := len(lines), 1+2*(1+3)+1; got != want {
+		t.Fatalf("journal has %d lines, want %d (header + 2 cases × (1 warmup + 3 runs) + end)", got, want)
+	}
+	if typ := lines[len(lines)-1]["type"]; typ != journalEnd {
+		t.Errorf("the last line is of type %v, want %q: the run ran every case", typ, journalEnd)
 	}
 	warm := 0
 	for _, l := range lines[1:] {

@@ -58,10 +58,34 @@ type JournalRun struct {
 	Problems []string           `json:"problems,omitempty"`
 }
 
+// JournalResume marks where a resumed run (pipe run --resume) continued
+// the journal: the runs before it are kept, warmups excepted.
+type JournalResume struct {
+	Type string `json:"type"` // "resume"
+	At   string `json:"at"`
+	// Env is the machine that continues the run (the header's is the one
+	// that started it).
+	Env    result.Env        `json:"env"`
+	Labels map[string]string `json:"labels,omitempty"`
+	// KeptRuns are the measured runs kept from before; Torn the torn last
+	// line cut off, if there was one.
+	KeptRuns int    `json:"kept_runs"`
+	Torn     string `json:"torn,omitempty"`
+}
+
+// JournalEnd is the last line of a run that ran every case of its plan to
+// its stop rule; a journal without one (after its last resume) was cut off.
+type JournalEnd struct {
+	Type       string `json:"type"` // "end"
+	FinishedAt string `json:"finished_at"`
+}
+
 // Journal record types.
 const (
-	journalStart = "start"
-	journalRun   = "run"
+	journalStart  = "start"
+	journalRun    = "run"
+	journalResume = "resume"
+	journalEnd    = "end"
 )
 
 func openJournal(dir string) (*journal, error) {
@@ -69,6 +93,24 @@ func openJournal(dir string) (*journal, error) {
 		return nil, fmt.Errorf("engine: no output directory")
 	}
 	return openJournalFile(filepath.Join(dir, JournalName))
+}
+
+// reopenJournal opens a journal read back (ReadJournal) to append to it,
+// after cutting off a torn last line, so the next line starts a line of
+// its own.
+func reopenJournal(read *Journal) (*journal, error) {
+	j, err := openJournalFile(read.Path)
+	if err != nil {
+		return nil, err
+	}
+	if j.size != read.Size {
+		if err := j.f.Truncate(read.Size); err != nil {
+			j.Close()
+			return nil, fmt.Errorf("journal: cutting its torn last line off: %w", err)
+		}
+		j.size = read.Size
+	}
+	return j, nil
 }
 
 func openJournalFile(path string) (*journal, error) {

@@ -24,6 +24,13 @@ type Journal struct {
 	Path   string
 	Header JournalHeader
 	Runs   []JournalRun
+	// Resumes are the points where resumed runs continued it, in order.
+	Resumes []JournalResume
+	// Ended says that the journal's last segment (after its last resume)
+	// ran every case to its stop rule: the run was not cut off.
+	Ended bool
+	// Size is the bytes of its whole lines: where a resumed run appends.
+	Size int64
 	// Torn says that the last line was cut short (the process died or the
 	// disk filled during its write) and was left out; "" when the journal
 	// ends after a whole line.
@@ -62,6 +69,7 @@ func DecodeJournal(name string, data []byte) (*Journal, error) {
 			err = errors.New("no end of line")
 		}
 		if err == nil {
+			j.Size += int64(len(line))
 			continue
 		}
 		if last && i > 0 {
@@ -100,6 +108,15 @@ func decodeJournalLine(j *Journal, i int, line []byte) (string, error) {
 			return head.Type, errors.New("run without a case")
 		}
 		j.Runs = append(j.Runs, r)
+	case head.Type == journalResume:
+		var r JournalResume
+		if err := json.Unmarshal(line, &r); err != nil {
+			return head.Type, fmt.Errorf("resume: %v", err)
+		}
+		j.Resumes = append(j.Resumes, r)
+		j.Ended = false
+	case head.Type == journalEnd:
+		j.Ended = true
 	default:
 		return head.Type, fmt.Errorf("unknown record type %q", head.Type)
 	}
@@ -141,22 +158,12 @@ func (j *Journal) Result() *result.Result {
 	if h.Aggregate != nil {
 		spec = *h.Aggregate
 	}
-	var first, last time.Time
+	if n := len(j.Resumes); n > 0 {
+		res.Resumed = j.resumed(j.Resumes[n-1].KeptRuns)
+	}
+	first, last := runSpan(j.Runs)
 	index := map[string]int{}
 	for _, jr := range j.Runs {
-		if jr.Trace != nil && jr.Trace.StartUnixNano > 0 {
-			start := time.Unix(0, jr.Trace.StartUnixNano)
-			end := start
-			if n := len(jr.Trace.TokenNS); n > 0 {
-				end = start.Add(time.Duration(jr.Trace.TokenNS[n-1]))
-			}
-			if first.IsZero() || start.Before(first) {
-				first = start
-			}
-			if end.After(last) {
-				last = end
-			}
-		}
 		if jr.Warmup {
 			continue
 		}
@@ -184,6 +191,53 @@ func (j *Journal) Result() *result.Result {
 		}
 	}
 	return res
+}
+
+// runSpan is when the first of runs started and the last ended, by their
+// traces; zero times when no run has a trace.
+func runSpan(runs []JournalRun) (first, last time.Time) {
+	for _, jr := range runs {
+		if jr.Trace == nil || jr.Trace.StartUnixNano <= 0 {
+			continue
+		}
+		start := time.Unix(0, jr.Trace.StartUnixNano)
+		end := start
+		if n := len(jr.Trace.TokenNS); n > 0 {
+			end = start.Add(time.Duration(jr.Trace.TokenNS[n-1]))
+		}
+		if first.IsZero() || start.Before(first) {
+			first = start
+		}
+		if end.After(last) {
+			last = end
+		}
+	}
+	return first, last
+}
+
+// Kept are the measured runs a resumed run keeps, by case key; warmups
+// are not kept (a case that continues warms up again).
+func (j *Journal) Kept() map[string][]JournalRun {
+	kept := map[string][]JournalRun{}
+	for _, jr := range j.Runs {
+		if !jr.Warmup && jr.Key != "" {
+			kept[jr.Key] = append(kept[jr.Key], jr)
+		}
+	}
+	return kept
+}
+
+// resumed is the result's record of resuming this journal with kept
+// measured runs.
+func (j *Journal) resumed(kept int) *result.Resumed {
+	cases := map[string]bool{}
+	for _, jr := range j.Runs {
+		if !jr.Warmup {
+			cases[jr.Case] = true
+		}
+	}
+	env := j.Header.Env
+	return &result.Resumed{Dir: filepath.Dir(j.Path), Runs: kept, Cases: len(cases), Torn: j.Torn, StartedAt: j.Header.StartedAt, Env: &env}
 }
 
 // journalParams are a run's case parameters: journaled, or for a journal

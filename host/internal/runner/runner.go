@@ -43,6 +43,15 @@ type Options struct {
 	// Generator, when set, is used instead of opening the plan's model
 	// (tests; the caller keeps ownership).
 	Generator gen.Generator
+	// PlanHash is the whole plan's hash when plan is one shard of it
+	// (shard.Select); "" means plan.Hash().
+	PlanHash string
+	// Shard and Labels are recorded in the journal and the result.
+	Shard  *result.Shard
+	Labels map[string]string
+	// Resume is --resume DIR: continue the interrupted run in DIR, or
+	// start one there when it has none (prepareResume).
+	Resume string
 }
 
 // Outcome is what a run produced.
@@ -50,6 +59,9 @@ type Outcome struct {
 	Result *result.Result
 	Dir    string   // the run's output directory
 	Files  []string // files written, result.json first
+	// Finished says that --resume found the run finished: Result is its
+	// result.json, and nothing was run or written.
+	Finished bool
 }
 
 // Execute runs plan. The returned Outcome is non-nil whenever a result was
@@ -60,6 +72,21 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 	}
 	if plan.ReportOnly() {
 		return executeReport(ctx, plan, opt)
+	}
+	if opt.PlanHash == "" {
+		opt.PlanHash = plan.Hash()
+	}
+	var resume *resumePoint
+	if opt.Resume != "" {
+		rp, err := prepareResume(opt.Resume, opt.PlanHash, plan.Name, opt.Shard)
+		if err != nil {
+			return nil, err
+		}
+		if rp.done != nil {
+			fmt.Fprintf(opt.Log, "%s: the run had finished (its journal ends after every case, and %s is there); nothing to resume\n", rp.dir, result.FileName)
+			return &Outcome{Result: rp.done, Dir: rp.dir, Finished: true}, nil
+		}
+		resume = rp
 	}
 	baseline, err := loadBaseline(plan, opt.Baseline)
 	if err != nil {
@@ -81,9 +108,11 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 		g, tok, prompts, forThreads = opened.gen, opened.tok, opened.prompts, opened.forThreads
 	}
 
-	started := time.Now()
-	dir, err := newRunDir(plan.Report.OutDir, result.DirName(plan.Name, g.Info().Model, started))
-	if err != nil {
+	var dir string
+	var journal *engine.Journal
+	if resume != nil {
+		dir, journal = resume.dir, resume.journal
+	} else if dir, err = newRunDir(plan.Report.OutDir, result.DirName(plan.Name, g.Info().Model, time.Now())); err != nil {
 		return nil, err
 	}
 	out := &Outcome{Dir: dir}
@@ -106,6 +135,7 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 	res, runErr := engine.Run(ctx, plan, g, engine.Options{
 		Dir: dir, Progress: opt.Progress, Prompts: prompts, Tokenizer: tok,
 		Measurers: reg.Measurers(), Registry: reg.Metrics(), ForThreads: forThreads,
+		PlanHash: opt.PlanHash, Shard: opt.Shard, Labels: opt.Labels, Resume: journal,
 	})
 	if res == nil {
 		return nil, runErr
