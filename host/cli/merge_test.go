@@ -64,6 +64,15 @@ func TestMergeCommand(t *testing.T) {
 		if code != ExitOK || !strings.Contains(stdout, "p768-n256-b1") {
 			t.Errorf("compare unsharded → merged: exit %d, stderr %q, stdout %.200q", code, stderr, stdout)
 		}
+		// Fleet mode: the unsharded run's machine, then the merge's two
+		// machine types (the cpu pool's two hosts are one column).
+		code, stdout, stderr = runPipe("compare", whole, out, "--fleet", "--format", "md")
+		if code != ExitOK || !strings.Contains(stdout, "## Fleet: 3 machines") || !strings.Contains(stdout, "| bench-1 | pool=cpu | gpu-1 |") {
+			t.Errorf("compare --fleet: exit %d, stderr %q, stdout %.600q", code, stderr, stdout)
+		}
+		if code, _, stderr := runPipe("compare", whole, out, "--fleet", "--fail-on-regression"); code != ExitError || !strings.Contains(stderr, "a fleet runs no test") {
+			t.Errorf("compare --fleet --fail-on-regression: exit %d, stderr %q", code, stderr)
+		}
 	})
 	t.Run("--out that holds a result is refused", func(t *testing.T) {
 		code, _, stderr := runPipe(append([]string{"merge"}, append(dirs, "--out", out)...)...)

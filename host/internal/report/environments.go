@@ -2,21 +2,11 @@ package report
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
 	"github.com/pipe-bench/pipe/host/internal/result"
 )
-
-// LabelString writes labels as sorted key=value pairs ("" for none).
-func LabelString(labels map[string]string) string {
-	var kv []string
-	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		kv = append(kv, k+"="+labels[k])
-	}
-	return strings.Join(kv, ", ")
-}
 
 // writeEnvironments says where each case of a merged result ran: one row
 // per machine (result.Machines), then the cases grouped by machine, each
@@ -25,7 +15,7 @@ func LabelString(labels map[string]string) string {
 func writeEnvironments(w *mdWriter, r *result.Result) {
 	if len(r.Environments) == 0 {
 		if len(r.Labels) > 0 {
-			w.f("**Labels**: %s\n\n", LabelString(r.Labels))
+			w.f("**Labels**: %s\n\n", result.LabelString(r.Labels))
 		}
 		return
 	}
@@ -45,7 +35,7 @@ func writeEnvironments(w *mdWriter, r *result.Result) {
 			cases += envs[id].Cases
 		}
 		rows = append(rows, []string{m.Name, e.CPUModel, fmt.Sprint(e.Cores), orDash(e.GPU), e.ORTVersion + " / " + orDash(e.PipeVersion),
-			orDash(LabelString(m.Labels)), strings.Join(m.Environments, ", "), fmt.Sprint(cases)})
+			orDash(result.LabelString(m.Labels)), strings.Join(m.Environments, ", "), fmt.Sprint(cases)})
 	}
 	w.table([]string{"machine", "CPU", "cores", "GPU", "runtime / pipe", "labels", "shards", "cases"}, "lllllllr", rows)
 
@@ -63,7 +53,7 @@ func writeEnvironments(w *mdWriter, r *result.Result) {
 			case e.Resumed != nil:
 				how = fmt.Sprintf("resumed (%d runs kept)", e.Resumed.Runs)
 			}
-			rows = append(rows, []string{m.Name, c.ID, e.ID, orDash(LabelString(e.Labels)),
+			rows = append(rows, []string{m.Name, c.ID, e.ID, orDash(result.LabelString(e.Labels)),
 				fmt.Sprintf("%.2f", c.ForeignCPU), how, e.Source})
 		}
 	}

@@ -1,6 +1,19 @@
 package result
 
-import "maps"
+import (
+	"maps"
+	"slices"
+	"strings"
+)
+
+// LabelString writes labels as sorted key=value pairs ("" for none).
+func LabelString(labels map[string]string) string {
+	var kv []string
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		kv = append(kv, k+"="+labels[k])
+	}
+	return strings.Join(kv, ", ")
+}
 
 // Machine is one machine of a result: the environments that ran on it.
 type Machine struct {
