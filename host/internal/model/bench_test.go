@@ -102,7 +102,7 @@ func BenchmarkDecodeGPT2(b *testing.B) {
 				steps []float64
 			}
 			var runs []*styled
-			for _, style := range Styles {
+			for _, style := range concatStyles {
 				r := newBenchRunner(b, gpt2Dir(b, style))
 				ids, mask, pos := seqInputs(testIDs(ctx, r.m.Config.Vocab))
 				past := r.step(b, ids, mask, pos, nil)

@@ -27,7 +27,7 @@ const (
 )
 
 // Styles lists the graph styles Builtin accepts.
-var Styles = []string{StyleOptimum, StyleFused}
+var Styles = []string{StyleOptimum, StyleFused, StyleGQA}
 
 // BuilderVersion is part of every cache key; bump it whenever the graph or
 // the weights a given (config, seed, style) produces change.
@@ -109,12 +109,17 @@ func buildGPT2(w io.Writer, cfg Config, o BuildOptions, q Quant) error {
 		if cfg.KVHeads != cfg.Heads {
 			return fmt.Errorf("style %q: MultiHeadAttention needs kv_heads = heads (got %d ≠ %d); use style %q for grouped-query configs", o.Style, cfg.KVHeads, cfg.Heads, StyleOptimum)
 		}
-		g = b.fused()
+		g = b.fused(false)
+	case StyleGQA:
+		if err := checkGQA(cfg); err != nil {
+			return err
+		}
+		g = b.fused(true)
 	default:
 		return unknownStyle(o.Style)
 	}
 	outs := tensorOuts(weightSpecs(cfg), seededWeights(o.Seed), q, gpt2Role)
-	return writeModel(w, nil, g, outs, o.Style == StyleFused || q.quantized())
+	return writeModel(w, nil, g, outs, o.Style != StyleOptimum || q.quantized())
 }
 
 // gpt2Role says how a GPT-2 weight is stored when quantising: the Conv1D
@@ -132,7 +137,7 @@ func gpt2Role(ws weightSpec) weightRole {
 }
 
 func unknownStyle(style string) error {
-	return fmt.Errorf("unknown graph style %q: use %q or %q", style, StyleOptimum, StyleFused)
+	return fmt.Errorf("unknown graph style %q: use %q, %q or %q", style, StyleOptimum, StyleFused, StyleGQA)
 }
 
 // weightFill writes the float32 values of ws into dst (len(dst) =
@@ -417,7 +422,10 @@ func (b *graphBuilder) embed() (tok, pos string) {
 
 // lmHead computes logits = h·wteᵀ with the embedding matrix itself (tied,
 // one copy): Gemm with transB on h flattened to [b·s, hidden].
-func (b *graphBuilder) lmHead(h string) {
+//
+// With lastOnly, h holds one position per row ([b, 1, hidden]) and the
+// logits are [b, 1, vocab].
+func (b *graphBuilder) lmHead(h string, lastOnly bool) {
 	flat := b.onnx("Reshape", "/lm_head/flatten", []string{h, b.constInt64("/lm_head/flat_shape", []int64{2}, -1, int64(b.cfg.Hidden))})
 	var gemm string
 	if b.quant.quantized() {
@@ -425,8 +433,13 @@ func (b *graphBuilder) lmHead(h string) {
 	} else {
 		gemm = b.onnx("Gemm", "/lm_head/gemm", []string{flat, "transformer.wte.weight"}, attrInt("transB", 1))
 	}
-	bs := b.onnx("Shape", "/lm_head/batch_seq", []string{InputIDs})
-	shape := b.onnx("Concat", "/lm_head/logits_shape", []string{bs, b.constInt64("/lm_head/vocab", []int64{1}, int64(b.cfg.Vocab))}, attrInt("axis", 0))
+	var shape string
+	if lastOnly {
+		shape = b.constInt64("/lm_head/logits_shape", []int64{3}, -1, 1, int64(b.cfg.Vocab))
+	} else {
+		bs := b.onnx("Shape", "/lm_head/batch_seq", []string{InputIDs})
+		shape = b.onnx("Concat", "/lm_head/logits_shape", []string{bs, b.constInt64("/lm_head/vocab", []int64{1}, int64(b.cfg.Vocab))}, attrInt("axis", 0))
+	}
 	b.op("", "Reshape", Logits, 1, []string{gemm, shape})
 }
 
@@ -542,7 +555,7 @@ func (b *graphBuilder) optimum() *onnxpb.GraphProto {
 		mlp := b.linear(n+"/mlp/c_proj", g, p+"mlp.c_proj", c.Intermediate, c.Hidden)
 		x = b.onnx("Add", n+"/mlp/residual", []string{x, mlp})
 	}
-	b.lmHead(b.layerNorm("/ln_f", x, "transformer.ln_f"))
+	b.lmHead(b.layerNorm("/ln_f", x, "transformer.ln_f"), false)
 	return b.g
 }
 
@@ -551,39 +564,41 @@ func (b *graphBuilder) optimum() *onnxpb.GraphProto {
 // adds the preceding projection's bias and returns the residual sum),
 // attention becomes MultiHeadAttention (causal, with key padding mask and
 // past/present, adding the QKV bias itself), the MLP activation FastGelu
-// (adding the c_fc bias).
-func (b *graphBuilder) fused() *onnxpb.GraphProto {
+// (adding the c_fc bias). With gqa the attention is GroupQueryAttention
+// instead, in the GenAI layout (see gqa.go).
+func (b *graphBuilder) fused(gqa bool) *onnxpb.GraphProto {
 	c := b.cfg
-	b.io()
-	tok, pos := b.embed()
-	mask := b.onnx("Cast", "/mask/int32", []string{AttentionMask}, attrInt("to", int64(onnxpb.TensorProto_INT32)))
-	eps := attrFloat("epsilon", float32(c.LayerNormEps))
-	qW, qkvW := c.Heads*c.HeadDim, (c.Heads+2*c.KVHeads)*c.HeadDim
-	skipLN := func(name, in, skip, ln, bias string) (normed, sum string) {
-		inputs := []string{in, skip, ln + ".weight", ln + ".bias"}
-		if bias != "" {
-			inputs = append(inputs, bias)
-		}
-		outs := []string{name, "", "", name + "/residual"}
-		b.g.Node = append(b.g.Node, &onnxpb.NodeProto{
-			Name: proto.String(name), OpType: proto.String("SkipLayerNormalization"), Domain: proto.String(msDomain),
-			Input: inputs, Output: outs, Attribute: []*onnxpb.AttributeProto{eps},
-		})
-		return outs[0], outs[3]
+	var mask, seqlens, total string
+	if gqa {
+		b.gqaIO(true)
+		seqlens, total = b.gqaMask()
+	} else {
+		b.io()
+		mask = b.onnx("Cast", "/mask/int32", []string{AttentionMask}, attrInt("to", int64(onnxpb.TensorProto_INT32)))
 	}
+	tok, pos := b.embed()
+	qW, qkvW := c.Heads*c.HeadDim, (c.Heads+2*c.KVHeads)*c.HeadDim
 	// x is the residual stream, ln the normalized input of the next block.
-	ln, x := skipLN("/h.0/ln_1", tok, pos, layerPrefix(0)+"ln_1", "")
+	ln, x := b.skipLN("/h.0/ln_1", tok, pos, layerPrefix(0)+"ln_1", "")
 	for i := 0; i < c.Layers; i++ {
 		p, n := layerPrefix(i), fmt.Sprintf("/h.%d", i)
 		qkv := b.matmulInOut(n+"/attn/c_attn/matmul", ln, p+"attn.c_attn.weight", c.Hidden, qkvW)
-		q, k, v := b.split3(n+"/attn/split", qkv)
-		outs := b.op(msDomain, "MultiHeadAttention", n+"/attn/mha", 3,
-			[]string{q, k, v, p + "attn.c_attn.bias", mask, "", PastKey(i), PastValue(i)},
-			attrInt("num_heads", int64(c.Heads)), attrInt("unidirectional", 1))
-		b.renameOutput(outs[1], PresentKey(i))
-		b.renameOutput(outs[2], PresentValue(i))
-		attn := b.matmulInOut(n+"/attn/c_proj/matmul", outs[0], p+"attn.c_proj.weight", qW, c.Hidden)
-		ln2, x2 := skipLN(n+"/ln_2", attn, x, p+"ln_2", p+"attn.c_proj.bias")
+		var ctx string
+		if gqa {
+			qkv = b.onnx("Add", n+"/attn/c_attn/add", []string{qkv, p + "attn.c_attn.bias"})
+			q, k, v := b.split3(n+"/attn/split", qkv)
+			ctx = b.gqaNode(n+"/attn/gqa", i, q, k, v, seqlens, total, false, "", "", 0)
+		} else {
+			q, k, v := b.split3(n+"/attn/split", qkv)
+			outs := b.op(msDomain, "MultiHeadAttention", n+"/attn/mha", 3,
+				[]string{q, k, v, p + "attn.c_attn.bias", mask, "", PastKey(i), PastValue(i)},
+				attrInt("num_heads", int64(c.Heads)), attrInt("unidirectional", 1))
+			b.renameOutput(outs[1], PresentKey(i))
+			b.renameOutput(outs[2], PresentValue(i))
+			ctx = outs[0]
+		}
+		attn := b.matmulInOut(n+"/attn/c_proj/matmul", ctx, p+"attn.c_proj.weight", qW, c.Hidden)
+		ln2, x2 := b.skipLN(n+"/ln_2", attn, x, p+"ln_2", p+"attn.c_proj.bias")
 		u := b.matmulInOut(n+"/mlp/c_fc/matmul", ln2, p+"mlp.c_fc.weight", c.Hidden, c.Intermediate)
 		g := b.op(msDomain, "FastGelu", n+"/mlp/gelu", 1, []string{u, p + "mlp.c_fc.bias"})[0]
 		mlp := b.matmulInOut(n+"/mlp/c_proj/matmul", g, p+"mlp.c_proj.weight", c.Intermediate, c.Hidden)
@@ -595,10 +610,28 @@ func (b *graphBuilder) fused() *onnxpb.GraphProto {
 		if i+1 < c.Layers {
 			name = fmt.Sprintf("/h.%d/ln_1", i+1)
 		}
-		ln, x = skipLN(name, mlp, x2, next, p+"mlp.c_proj.bias")
+		ln, x = b.skipLN(name, mlp, x2, next, p+"mlp.c_proj.bias")
 	}
-	b.lmHead(ln)
+	if gqa {
+		ln = b.lastPositions(ln)
+	}
+	b.lmHead(ln, gqa)
 	return b.g
+}
+
+// skipLN adds SkipLayerNormalization: LayerNorm(in + skip (+ bias)) with
+// the scale and shift of ln, returning the normalized value and the sum.
+func (b *graphBuilder) skipLN(name, in, skip, ln, bias string) (normed, sum string) {
+	inputs := []string{in, skip, ln + ".weight", ln + ".bias"}
+	if bias != "" {
+		inputs = append(inputs, bias)
+	}
+	outs := []string{name, "", "", name + "/residual"}
+	b.g.Node = append(b.g.Node, &onnxpb.NodeProto{
+		Name: proto.String(name), OpType: proto.String("SkipLayerNormalization"), Domain: proto.String(msDomain),
+		Input: inputs, Output: outs, Attribute: []*onnxpb.AttributeProto{attrFloat("epsilon", float32(b.cfg.LayerNormEps))},
+	})
+	return outs[0], outs[3]
 }
 
 // renameOutput gives the last node's output old the graph output name new.

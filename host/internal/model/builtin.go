@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -66,7 +67,7 @@ func Builtin(name string, seed uint64, style string) (dir string, err error) {
 // BuiltinWith is Builtin with every build option (precision, block size).
 func BuiltinWith(name string, o BuildOptions) (dir string, err error) {
 	if lc, ok := llamaPreset(name); ok {
-		if o.Style != "" && o.Style != StyleOptimum && o.Style != StyleFused {
+		if o.Style != "" && !slices.Contains(Styles, o.Style) {
 			return "", unknownStyle(o.Style)
 		}
 		return buildLlamaSeeded(name, lc, o)
@@ -91,7 +92,7 @@ func BuildCachedWith(name string, cfg Config, o BuildOptions) (string, error) {
 	if o.Style == "" {
 		o.Style = DefaultStyle
 	}
-	if o.Style != StyleOptimum && o.Style != StyleFused {
+	if !slices.Contains(Styles, o.Style) {
 		return "", unknownStyle(o.Style)
 	}
 	if err := cfg.Validate(); err != nil {
@@ -158,6 +159,11 @@ func writeBuiltin(dir, name string, cfg Config, o BuildOptions) error {
 		return err
 	}
 	q, _ := o.quant()
+	if o.Style == StyleGQA {
+		if err := writeGenAIConfig(dir, cfg, "gpt2", true); err != nil {
+			return err
+		}
+	}
 	js, err := marshalHFConfig(cfg, pipeInfo{
 		Name: name, Seed: o.Seed, Style: o.Style, Precision: q.precision(), BlockSize: q.BlockSize, BuilderVersion: BuilderVersion,
 		Weights: "seeded random (no_weights): triangular, std 0.02; layer-norm scales 1, shifts 0" + q.describe(),

@@ -89,7 +89,7 @@ func TestBuiltinErrors(t *testing.T) {
 		want               []string
 	}{
 		{"unknown model", "gpt3", "", []string{`unknown built-in model "gpt3"`, "gpt2, gpt2-tiny"}},
-		{"unknown style", "gpt2-tiny", "turbo", []string{`unknown graph style "turbo"`, `"optimum" or "fused"`}},
+		{"unknown style", "gpt2-tiny", "turbo", []string{`unknown graph style "turbo"`, `"optimum", "fused" or "gqa"`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

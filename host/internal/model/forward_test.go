@@ -144,7 +144,7 @@ func TestDecodeWithPastEqualsRecompute(t *testing.T) {
 // with its padding masked out: its real positions must give the logits of
 // the unpadded sequence, in prefill and in a decode step after it.
 func TestLeftPadding(t *testing.T) {
-	for _, style := range Styles {
+	for _, style := range concatStyles {
 		t.Run(style, func(t *testing.T) {
 			cfg := GPT2Tiny()
 			const seed, pad = 5, 3
@@ -191,7 +191,7 @@ func TestStylesAgree(t *testing.T) {
 	ids := testIDs(12, cfg.Vocab)
 	in, mask, pos := seqInputs(ids)
 	var logits [][][]float32
-	for _, style := range Styles {
+	for _, style := range concatStyles {
 		out := newRunner(t, buildTo(t, cfg, 9, style, false)).step(t, in, mask, pos, nil)
 		logits = append(logits, out.logits[0])
 		out.destroy()

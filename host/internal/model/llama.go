@@ -107,7 +107,7 @@ const externalDataName = "model.onnx.data"
 // (rotate-half, as transformers); grouped-query attention by MatMul
 // broadcasting over the group axis (the cache is never copied per query
 // head); the KV cache grown with Concat.
-func buildLlama(w, data io.Writer, c LlamaConfig, fill weightFill, q Quant) error {
+func buildLlama(w, data io.Writer, c LlamaConfig, fill weightFill, q Quant, style string) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
@@ -119,8 +119,14 @@ func buildLlama(w, data io.Writer, c LlamaConfig, fill weightFill, q Quant) erro
 		}
 		ext = &externalData{w: data, location: externalDataName}
 	}
-	g := newLlamaGraph(c, q).build()
-	return writeModel(w, ext, g, outs, q.quantized())
+	g := newLlamaGraph(c, q)
+	if style == StyleGQA {
+		if err := checkGQA(c.Shape()); err != nil {
+			return err
+		}
+		return writeModel(w, ext, g.buildGQA(), outs, true)
+	}
+	return writeModel(w, ext, g.build(), outs, q.quantized())
 }
 
 // llamaRole says how a Llama-family weight is stored when quantising: every
@@ -216,14 +222,7 @@ func (b *llamaGraph) build() *onnxpb.GraphProto {
 	b.io()
 	b.constFloat("/const/two", 2)
 	b.constFloat("/const/eps", float32(c.RMSNormEps))
-	batchSeq := b.onnx("Shape", "/batch_seq", []string{InputIDs})
-	var emb string
-	if b.quant.quantized() {
-		emb = b.gatherQuantized("/embed_tokens", InputIDs, "model.embed_tokens.weight", c.Vocab, c.Hidden)
-	} else {
-		emb = b.onnx("Gather", "/embed_tokens", []string{"model.embed_tokens.weight", InputIDs})
-	}
-	x := b.onnx("Reshape", "/embed/flatten", []string{emb, b.constInt64("/embed/flat_shape", []int64{2}, -1, int64(c.Hidden))})
+	batchSeq, x := b.embedTokens()
 
 	// Masks: causal + padding for full layers, and the window for sliding
 	// ones (key j visible to query i when i − j < window, in cache slots).
@@ -263,20 +262,10 @@ func (b *llamaGraph) build() *onnxpb.GraphProto {
 	cos := b.onnx("Cos", "/rope/cos", []string{angles})
 	sin := b.onnx("Sin", "/rope/sin", []string{angles})
 
-	qw, kvw := int64(c.Heads*c.HeadDim), int64(c.KVHeads*c.HeadDim)
+	qw := int64(c.Heads * c.HeadDim)
 	for i := 0; i < c.Layers; i++ {
 		p, n := llamaLayerPrefix(i), fmt.Sprintf("/layers.%d", i)
-		h := b.rmsNorm(n+"/input_layernorm", x, p+"input_layernorm.weight")
-		var q, k, v string
-		if c.Fused {
-			qkv := b.gemm(n+"/attn/qkv_proj", h, p+"self_attn.qkv_proj", false)
-			outs := b.op("", "Split", n+"/attn/qkv_split", 3, []string{qkv, b.constInt64(n+"/attn/qkv_sizes", []int64{3}, qw, kvw, kvw)}, attrInt("axis", 1))
-			q, k, v = outs[0], outs[1], outs[2]
-		} else {
-			q = b.gemm(n+"/attn/q_proj", h, p+"self_attn.q_proj", c.QKVBias)
-			k = b.gemm(n+"/attn/k_proj", h, p+"self_attn.k_proj", c.QKVBias)
-			v = b.gemm(n+"/attn/v_proj", h, p+"self_attn.v_proj", c.QKVBias)
-		}
+		q, k, v := b.qkvProj(i, x)
 		q = b.toHeads(n+"/attn/q", q, batchSeq, c.Heads)
 		k = b.toHeads(n+"/attn/k", k, batchSeq, c.KVHeads)
 		v = b.toHeads(n+"/attn/v", v, batchSeq, c.KVHeads)
@@ -309,28 +298,67 @@ func (b *llamaGraph) build() *onnxpb.GraphProto {
 		ctx = b.onnx("Reshape", n+"/attn/merge/heads", []string{ctx, headsShape})
 		ctx = b.onnx("Transpose", n+"/attn/merge/transpose", []string{ctx}, perm)
 		ctx = b.onnx("Reshape", n+"/attn/merge/reshape", []string{ctx, b.constInt64(n+"/attn/merge/shape", []int64{2}, -1, qw)})
-		attn := b.gemm(n+"/attn/o_proj", ctx, p+"self_attn.o_proj", c.OBias)
-		x = b.onnx("Add", n+"/attn/residual", []string{x, attn})
-
-		h = b.rmsNorm(n+"/post_attention_layernorm", x, p+"post_attention_layernorm.weight")
-		var gate, up string
-		if c.Fused {
-			outs := b.op("", "Split", n+"/mlp/gate_up_split", 2, []string{
-				b.gemm(n+"/mlp/gate_up_proj", h, p+"mlp.gate_up_proj", false),
-				b.constInt64(n+"/mlp/gate_up_sizes", []int64{2}, int64(c.Intermediate), int64(c.Intermediate)),
-			}, attrInt("axis", 1))
-			gate, up = outs[0], outs[1]
-		} else {
-			gate = b.gemm(n+"/mlp/gate_proj", h, p+"mlp.gate_proj", c.MLPBias)
-			up = b.gemm(n+"/mlp/up_proj", h, p+"mlp.up_proj", c.MLPBias)
-		}
-		act := b.onnx("Mul", n+"/mlp/silu", []string{gate, b.onnx("Sigmoid", n+"/mlp/sigmoid", []string{gate})})
-		down := b.gemm(n+"/mlp/down_proj", b.onnx("Mul", n+"/mlp/gated", []string{act, up}), p+"mlp.down_proj", c.MLPBias)
-		x = b.onnx("Add", n+"/mlp/residual", []string{x, down})
+		x = b.outAndMLP(i, x, ctx)
 	}
 	h := b.rmsNorm("/norm", x, "model.norm.weight")
 	logits := b.gemm("/lm_head", h, strings.TrimSuffix(c.lmHeadName(), ".weight"), false)
 	shape := b.onnx("Concat", "/lm_head/logits_shape", []string{batchSeq, b.constInt64("/lm_head/vocab", []int64{1}, int64(c.Vocab))}, attrInt("axis", 0))
 	b.op("", "Reshape", Logits, 1, []string{logits, shape})
 	return b.g
+}
+
+// embedTokens returns the shape [b, s] of input_ids and the token
+// embeddings flattened to [b·s, hidden].
+func (b *llamaGraph) embedTokens() (batchSeq, x string) {
+	c := b.lc
+	batchSeq = b.onnx("Shape", "/batch_seq", []string{InputIDs})
+	var emb string
+	if b.quant.quantized() {
+		emb = b.gatherQuantized("/embed_tokens", InputIDs, "model.embed_tokens.weight", c.Vocab, c.Hidden)
+	} else {
+		emb = b.onnx("Gather", "/embed_tokens", []string{"model.embed_tokens.weight", InputIDs})
+	}
+	return batchSeq, b.onnx("Reshape", "/embed/flatten", []string{emb, b.constInt64("/embed/flat_shape", []int64{2}, -1, int64(c.Hidden))})
+}
+
+// qkvProj is layer i's input RMSNorm and q, k, v projections of x
+// [b·s, hidden], each [b·s, heads·head_dim].
+func (b *llamaGraph) qkvProj(i int, x string) (q, k, v string) {
+	c := b.lc
+	p, n := llamaLayerPrefix(i), fmt.Sprintf("/layers.%d", i)
+	qw, kvw := int64(c.Heads*c.HeadDim), int64(c.KVHeads*c.HeadDim)
+	h := b.rmsNorm(n+"/input_layernorm", x, p+"input_layernorm.weight")
+	if c.Fused {
+		qkv := b.gemm(n+"/attn/qkv_proj", h, p+"self_attn.qkv_proj", false)
+		outs := b.op("", "Split", n+"/attn/qkv_split", 3, []string{qkv, b.constInt64(n+"/attn/qkv_sizes", []int64{3}, qw, kvw, kvw)}, attrInt("axis", 1))
+		return outs[0], outs[1], outs[2]
+	}
+	q = b.gemm(n+"/attn/q_proj", h, p+"self_attn.q_proj", c.QKVBias)
+	k = b.gemm(n+"/attn/k_proj", h, p+"self_attn.k_proj", c.QKVBias)
+	v = b.gemm(n+"/attn/v_proj", h, p+"self_attn.v_proj", c.QKVBias)
+	return q, k, v
+}
+
+// outAndMLP is the rest of layer i after attention: x + o_proj(ctx), then
+// the SwiGLU MLP block with its residual; ctx and x are [b·s, ·].
+func (b *llamaGraph) outAndMLP(i int, x, ctx string) string {
+	c := b.lc
+	p, n := llamaLayerPrefix(i), fmt.Sprintf("/layers.%d", i)
+	attn := b.gemm(n+"/attn/o_proj", ctx, p+"self_attn.o_proj", c.OBias)
+	x = b.onnx("Add", n+"/attn/residual", []string{x, attn})
+	h := b.rmsNorm(n+"/post_attention_layernorm", x, p+"post_attention_layernorm.weight")
+	var gate, up string
+	if c.Fused {
+		outs := b.op("", "Split", n+"/mlp/gate_up_split", 2, []string{
+			b.gemm(n+"/mlp/gate_up_proj", h, p+"mlp.gate_up_proj", false),
+			b.constInt64(n+"/mlp/gate_up_sizes", []int64{2}, int64(c.Intermediate), int64(c.Intermediate)),
+		}, attrInt("axis", 1))
+		gate, up = outs[0], outs[1]
+	} else {
+		gate = b.gemm(n+"/mlp/gate_proj", h, p+"mlp.gate_proj", c.MLPBias)
+		up = b.gemm(n+"/mlp/up_proj", h, p+"mlp.up_proj", c.MLPBias)
+	}
+	act := b.onnx("Mul", n+"/mlp/silu", []string{gate, b.onnx("Sigmoid", n+"/mlp/sigmoid", []string{gate})})
+	down := b.gemm(n+"/mlp/down_proj", b.onnx("Mul", n+"/mlp/gated", []string{act, up}), p+"mlp.down_proj", c.MLPBias)
+	return b.onnx("Add", n+"/mlp/residual", []string{x, down})
 }

@@ -77,9 +77,10 @@ func BuildFromDir(dir string, o BuildOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	info := pipeInfo{Name: name, Style: StyleOptimum, BuilderVersion: BuilderVersion, Precision: q.precision(), BlockSize: q.BlockSize,
+	style := llamaStyle(o.Style)
+	info := pipeInfo{Name: name, Style: style, BuilderVersion: BuilderVersion, Precision: q.precision(), BlockSize: q.BlockSize,
 		Weights: fmt.Sprintf("checkpoint %s (sha256 %s of config.json and %v), converted to float32%s", dir, sum, ck.Files, q.describe())}
-	entry := fmt.Sprintf("%s-%s%s-ckpt-%s", name, StyleOptimum, o.precisionTag(), shortKey(sum+o.precisionTag()))
+	entry := fmt.Sprintf("%s-%s%s-ckpt-%s", name, style, o.precisionTag(), shortKey(sum+o.precisionTag()+styleTag(style)))
 	return buildInCache(name, entry, func(tmp string) error {
 		return writeLlama(tmp, lc, fill, q, info, dir)
 	})
@@ -106,9 +107,10 @@ func buildLlamaCachedFrom(name string, c LlamaConfig, o BuildOptions, from strin
 		return "", err
 	}
 	sum := sha256.Sum256(canon)
-	info := pipeInfo{Name: name, Seed: seed, Style: StyleOptimum, BuilderVersion: BuilderVersion, Precision: q.precision(), BlockSize: q.BlockSize,
+	style := llamaStyle(o.Style)
+	info := pipeInfo{Name: name, Seed: seed, Style: style, BuilderVersion: BuilderVersion, Precision: q.precision(), BlockSize: q.BlockSize,
 		Weights: "seeded random (no_weights): triangular, std 0.02; RMSNorm scales 1" + q.describe()}
-	entry := fmt.Sprintf("%s-%s%s-s%d-%s", name, StyleOptimum, o.precisionTag(), seed, shortKey(fmt.Sprintf("%x/%d%s", sum, seed, o.precisionTag())))
+	entry := fmt.Sprintf("%s-%s%s-s%d-%s", name, style, o.precisionTag(), seed, shortKey(fmt.Sprintf("%x/%d%s%s", sum, seed, o.precisionTag(), styleTag(style))))
 	return buildInCache(name, entry, func(tmp string) error {
 		return writeLlama(tmp, c, seededWeights(seed), q, info, from)
 	})
@@ -169,7 +171,7 @@ func writeLlama(dir string, c LlamaConfig, fill weightFill, q Quant, info pipeIn
 	if data != nil {
 		dw = data
 	}
-	if err := buildLlama(io.MultiWriter(f, h), dw, c, fill, q); err != nil {
+	if err := buildLlama(io.MultiWriter(f, h), dw, c, fill, q, info.Style); err != nil {
 		return err
 	}
 	if err := f.Close(); err != nil {
@@ -199,6 +201,11 @@ func writeLlama(dir string, c LlamaConfig, fill weightFill, q Quant, info pipeIn
 	}
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), append(js, '\n'), 0o644); err != nil {
 		return err
+	}
+	if info.Style == StyleGQA {
+		if err := writeGenAIConfig(dir, c.Shape(), c.ModelType, false); err != nil {
+			return err
+		}
 	}
 	if from == "" {
 		return nil
@@ -233,4 +240,23 @@ func llamaWeights(c LlamaConfig, fill weightFill) (map[string][]float32, error) 
 		m[ws.name] = v
 	}
 	return m, nil
+}
+
+// llamaStyle is the graph style a Llama-family build gets for the asked
+// style: StyleGQA when asked, else StyleOptimum (the family has no
+// MultiHeadAttention graph; "fused" means the default).
+func llamaStyle(style string) string {
+	if style == StyleGQA {
+		return StyleGQA
+	}
+	return StyleOptimum
+}
+
+// styleTag is style in a Llama-family cache key: "" for StyleOptimum, so
+// those keys stay what they were.
+func styleTag(style string) string {
+	if style == StyleOptimum {
+		return ""
+	}
+	return "/" + style
 }

@@ -182,3 +182,8 @@ func seqInputs(ids []int64) (i, m, p [][]int64) {
 	}
 	return [][]int64{ids}, [][]int64{mask}, [][]int64{pos}
 }
+
+// concatStyles are the graph styles ortRunner drives: the optimum layout
+// with every position's logits and the cache grown by concatenation
+// (StyleGQA has its own runner, gqaRunner).
+var concatStyles = []string{StyleOptimum, StyleFused}

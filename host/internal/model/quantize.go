@@ -306,6 +306,9 @@ func tensorOuts(weights []weightSpec, fill weightFill, q Quant, role func(weight
 // back as the dequantised values ONNX Runtime multiplies by: the weights
 // the reference forward pass must run on to check a quantised graph.
 func quantizedFill(fill weightFill, q Quant, role func(weightSpec) weightRole) weightFill {
+	if !q.quantized() {
+		return fill
+	}
 	return func(ws weightSpec, dst []float32) error {
 		if err := fill(ws, dst); err != nil {
 			return err

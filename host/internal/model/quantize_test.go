@@ -250,7 +250,7 @@ func TestQuantizedLlamaMatchesReference(t *testing.T) {
 // reference on the dequantised weights.
 func TestQuantizedGPT2MatchesReference(t *testing.T) {
 	cfg := GPT2Tiny()
-	for _, style := range Styles {
+	for _, style := range concatStyles {
 		for _, precision := range []string{PrecisionInt4, PrecisionInt8} {
 			t.Run(style+"/"+precision, func(t *testing.T) {
 				q := exactQuant(t, precision, 32)
