@@ -98,8 +98,10 @@ type Model struct {
 	// LogitsLastOnly is set when the graph's logits have a static sequence
 	// dim of 1: the LM head runs on the last position only.
 	LogitsLastOnly bool
-	// Precision is the kind of most weight bytes a decode step reads:
-	// "fp32", "fp16", "bf16", "int8" or "int4" (MatMulNBits' packed weights).
+	// Precision is the weights' precision: "int4" or "int8" when the
+	// graph's MatMuls are quantized (MatMulNBits' bits; QDQ or
+	// MatMulInteger), else the float type of most bytes a decode step
+	// reads ("fp32", "fp16", "bf16").
 	Precision string
 	// WeightBytes is the bytes of the graph's initializers as stored
 	// (external data included); WeightBytesPerToken what one decode step

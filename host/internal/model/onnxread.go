@@ -331,7 +331,10 @@ var gatherOps = map[string]bool{"Gather": true, "GatherBlockQuantized": true}
 // weighWeights fills the stored weight bytes, the bytes one decode step
 // reads — every initializer but those whose only consumers are gathers
 // (embedding tables not tied to the LM head; a quantized table's scales and
-// zero points with it) and scalars — and the precision of what it reads.
+// zero points with it) and scalars — and the weights' precision: that of
+// the quantized MatMuls when the graph has them (MatMulNBits' bits; QDQ,
+// MatMulInteger and kin: int8), even where a float LM head outweighs them,
+// else the float type of most bytes read.
 func (m *Model) weighWeights(h *graphHeader) {
 	consumers := map[string][]string{}
 	m.Ops = map[string]int{}
@@ -383,12 +386,15 @@ func (m *Model) weighWeights(h *graphHeader) {
 			byKind["int4"] += in.bytes
 		}
 	}
-	if bits > 0 && bits < 8 {
-		// MatMulNBits packs its 4-bit weights into uint8 initializers.
-		byKind["int4"] += byKind["int8"]
-		delete(byKind, "int8")
+	switch {
+	case bits > 0:
+		m.Precision = fmt.Sprintf("int%d", bits)
+	case m.Ops["MatMulInteger"] > 0 || m.Ops["QLinearMatMul"] > 0 || m.Ops["DynamicQuantizeMatMul"] > 0 || m.Ops["MatMulIntegerToFloat"] > 0 ||
+		(m.Ops["DequantizeLinear"] > 0 && byKind["int8"] > 0):
+		m.Precision = "int8"
+	default:
+		m.Precision = largestKind(byKind)
 	}
-	m.Precision = largestKind(byKind)
 }
 
 // largestKind is the kind holding the most bytes ("" when there are none):

@@ -1,0 +1,170 @@
+package ortgen
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/pipe-bench/pipe/host/internal/gen"
+	"github.com/pipe-bench/pipe/host/internal/model"
+)
+
+const layoutSeed = 11
+
+// genaiNames are deliberately not optimum's: a runtime that assumes the
+// usual names cannot open the GenAI fixture.
+var genaiFixtureNames = fixtureNames{"tokens", "mask", "scores", "cache.%d.k", "cache.%d.v", "cache_out.%d.k", "cache_out.%d.v"}
+
+func writeJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeTransformersJS writes a Transformers.js folder: config.json at the
+// top, onnx/model.onnx (fp32, weights in three external files) and
+// onnx/model_q4.onnx. It returns each variant's weights.
+func writeTransformersJS(t *testing.T) (string, map[string]fixtureWeights) {
+	t.Helper()
+	dir := t.TempDir()
+	s := layoutShape
+	writeJSON(t, filepath.Join(dir, "config.json"), map[string]any{
+		"model_type": "llama", "num_hidden_layers": s.Layers, "num_attention_heads": s.Heads, "num_key_value_heads": s.KVHeads,
+		"hidden_size": s.Hidden, "vocab_size": s.Vocab, "max_position_embeddings": s.MaxLen, "bos_token_id": 1, "eos_token_id": 2,
+	})
+	w := map[string]fixtureWeights{
+		"fp32": writeLayoutModel(t, filepath.Join(dir, "onnx", "model.onnx"), s, fixtureSpec{mode: "fp32", names: optimumFixtureNames, external: "_data"}, layoutSeed),
+		"q4":   writeLayoutModel(t, filepath.Join(dir, "onnx", "model_q4.onnx"), s, fixtureSpec{mode: "q4", names: optimumFixtureNames}, layoutSeed),
+	}
+	return dir, w
+}
+
+// genaiConfigFor is a genai_config.json for the fixture, as ONNX Runtime
+// GenAI's model builder writes one, with the fixture's custom names.
+func genaiConfigFor(s fixtureShape, file string, n fixtureNames, share bool) map[string]any {
+	return map[string]any{
+		"model": map[string]any{
+			"bos_token_id": 1, "eos_token_id": []int{2, 3}, "pad_token_id": 0, "context_length": s.MaxLen, "vocab_size": s.Vocab, "type": "llama",
+			"decoder": map[string]any{
+				"session_options": map[string]any{"log_id": "onnxruntime-genai", "intra_op_num_threads": 1, "provider_options": []any{}},
+				"filename":        file, "head_size": s.HeadDim, "hidden_size": s.Hidden,
+				"num_attention_heads": s.Heads, "num_key_value_heads": s.KVHeads, "num_hidden_layers": s.Layers,
+				"inputs":  map[string]string{"input_ids": n.IDs, "attention_mask": n.Mask, "past_key_names": n.PastKey, "past_value_names": n.PastValue},
+				"outputs": map[string]string{"logits": n.Logits, "present_key_names": n.PresKey, "present_value_names": n.PresVal},
+			},
+		},
+		"search": map[string]any{"max_length": s.MaxLen, "past_present_share_buffer": share, "do_sample": false},
+	}
+}
+
+// writeGenAI writes an ONNX Runtime GenAI folder for mode with a long
+// custom decoder file name (its weights in external data for fp32).
+func writeGenAI(t *testing.T, mode string, share bool) (string, fixtureWeights) {
+	t.Helper()
+	dir := t.TempDir()
+	s := layoutShape
+	file := "fixture-" + mode + "-gqa-cpu-decoder.onnx"
+	spec := fixtureSpec{mode: mode, names: genaiFixtureNames}
+	if mode == "fp32" {
+		spec.external = ".data"
+	}
+	w := writeLayoutModel(t, filepath.Join(dir, file), s, spec, layoutSeed)
+	writeJSON(t, filepath.Join(dir, model.GenAIConfigFile), genaiConfigFor(s, file, genaiFixtureNames, share))
+	return dir, w
+}
+
+var layoutPrompts = [][]int64{{5, 17, 40, 3, 88}, {9, 1, 77, 23, 60, 12, 31, 45, 70}, {64, 2, 19}}
+
+const layoutNewTokens = 8
+
+// TestLayoutFixturesGreedy: for each layout and precision, greedy decoding
+// through pipe's generator gives the ids of a numpy full recompute of the
+// same weights (scripts/layout-fixture-reference.py), alone and in a batch
+// of unequal rows (right-padded for GroupQueryAttention), with the GenAI
+// cache shared (one buffer as past and present) and concatenated.
+func TestLayoutFixturesGreedy(t *testing.T) {
+	tjs, tjsW := writeTransformersJS(t)
+	g32, g32W := writeGenAI(t, "fp32", true)
+	g16, g16W := writeGenAI(t, "f16io", true)
+	for _, tc := range []struct {
+		name, dir, variant, mode string
+		w                        fixtureWeights
+		options                  map[string]string
+		share                    bool
+		kv, logits, precision    string
+	}{
+		{"transformers.js fp32, external data", tjs, "fp32", "fp32", tjsW["fp32"], nil, false, "float32", "float32", "fp32"},
+		{"transformers.js q4", tjs, "q4", "q4", tjsW["q4"], nil, false, "float32", "float32", "int4"},
+		{"genai fp32 share-buffer", g32, "", "fp32", g32W, nil, true, "float32", "float32", "fp32"},
+		{"genai fp32 concat", g32, "", "fp32", g32W, map[string]string{ShareBufferKey: "0"}, false, "float32", "float32", "fp32"},
+		{"genai f16 cache and logits share-buffer", g16, "", "f16io", g16W, nil, true, "float16", "float16", "fp32"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := model.LoadVariant(tc.dir, tc.variant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := Open(m, Options{IntraOpThreads: 1, SessionConfig: tc.options})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Close()
+			info := g.Info()
+			if info.KVShareBuffer != tc.share || info.KVCacheType != tc.kv || info.LogitsType != tc.logits || info.WeightPrecision != tc.precision {
+				t.Errorf("info: share %v, cache %s, logits %s, weights %s; want %v, %s, %s, %s",
+					info.KVShareBuffer, info.KVCacheType, info.LogitsType, info.WeightPrecision, tc.share, tc.kv, tc.logits, tc.precision)
+			}
+			want := layoutReference(t, layoutShape, tc.mode, tc.w, layoutPrompts, layoutNewTokens)
+			var alone [][]int64
+			for i, p := range layoutPrompts {
+				tr := generate(t, g, gen.Request{Prompts: [][]int64{p}, NewTokens: layoutNewTokens})
+				if d := cmp.Diff(want[i], tr.OutputIDs[0]); d != "" {
+					t.Errorf("prompt %d: greedy ids (-numpy +pipe):\n%s", i, d)
+				}
+				alone = append(alone, tr.OutputIDs[0])
+			}
+			tr := generate(t, g, gen.Request{Prompts: layoutPrompts, NewTokens: layoutNewTokens})
+			if d := cmp.Diff(alone, tr.OutputIDs); d != "" {
+				t.Errorf("batch of unequal rows (-alone +batched):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestGenAISessionOptions: genai_config.json's intra_op_num_threads applies
+// when the pipeline leaves threads unset and is reported as overridden when
+// it sets them.
+func TestGenAISessionOptions(t *testing.T) {
+	dir, _ := writeGenAI(t, "fp32", true)
+	m, err := model.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		threads     int
+		wantThreads int
+		applied     string
+	}{
+		{0, 1, "intra_op_num_threads=1"},
+		{2, 2, "intra_op_num_threads=1 (overridden by the pipeline's 2)"},
+	} {
+		g, err := Open(m, Options{IntraOpThreads: tc.threads})
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := g.Info()
+		g.Close()
+		if info.Threads.IntraOp != tc.wantThreads || strings.Join(info.ModelOptionsApplied, "; ") != tc.applied {
+			t.Errorf("threads %d: intra-op %d, applied %q; want %d, %q", tc.threads, info.Threads.IntraOp, info.ModelOptionsApplied, tc.wantThreads, tc.applied)
+		}
+	}
+}
