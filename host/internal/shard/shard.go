@@ -30,6 +30,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -161,10 +162,12 @@ func preference(key string, n int) []int {
 }
 
 // Select returns the plan of shard s — plan with only that shard's cases,
-// in plan order — and the record of it that the result keeps (the whole
-// plan's cases, so a merge can name what is missing). A shard with no
-// cases (more shards than cases, or a few large cases) gives a plan with
-// none; the caller says so and runs nothing.
+// in plan order, and only the targets that select one of them (a target
+// on another shard's cases is judged there, not failed here as matching
+// nothing) — and the record of it that the result keeps (the whole plan's
+// cases, so a merge can name what is missing). A shard with no cases (more
+// shards than cases, or a few large cases) gives a plan with none; the
+// caller says so and runs nothing.
 func Select(plan *pipeline.Plan, s Spec) (*pipeline.Plan, *result.Shard, error) {
 	if s.Count < 1 || s.Index < 1 || s.Index > s.Count {
 		return nil, nil, fmt.Errorf("shard %s: K must be within 1..N and N at least 1", s)
@@ -183,7 +186,28 @@ func Select(plan *pipeline.Plan, s Spec) (*pipeline.Plan, *result.Shard, error) 
 		part.Cases = append(part.Cases, plan.Cases[i])
 		rec.Cases = append(rec.Cases, rec.Plan[i].Key)
 	}
+	part.Targets = nil
+	for _, t := range plan.Targets {
+		if selectsAny(t.Case, part.Cases) {
+			part.Targets = append(part.Targets, t)
+		}
+	}
 	return &part, rec, nil
+}
+
+// selectsAny reports whether a target's case selector ("" or "*": every
+// case; else a path.Match glob, as package target applies it) matches one
+// of cases.
+func selectsAny(sel string, cases []pipeline.CaseSpec) bool {
+	if sel == "" {
+		sel = "*"
+	}
+	for _, c := range cases {
+		if ok, _ := path.Match(sel, c.ID); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // Describe prints the shard line of --dry-run: which part of the plan this

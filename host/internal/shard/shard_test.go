@@ -332,3 +332,35 @@ func TestEmptyShard(t *testing.T) {
 		t.Errorf("%d of 8 shards are empty for %d cases, want %d", empty, len(p.Cases), want)
 	}
 }
+
+// TestSelectKeepsTheShardsTargets: a target whose selector matches only
+// another shard's cases is left to that shard (and the merge), not failed
+// here as matching nothing.
+func TestSelectKeepsTheShardsTargets(t *testing.T) {
+	p := shipped(t)["gpt2-tiny.toml"]
+	total := 0
+	for k := 1; k <= 2; k++ {
+		part, _, err := Select(p, Spec{Index: k, Count: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var exprs []string
+		for _, tg := range part.Targets {
+			exprs = append(exprs, tg.Expr)
+			if !selectsAny(tg.Case, part.Cases) {
+				t.Errorf("shard %d/2 keeps target %q (cases %q), which selects none of its cases", k, tg.Expr, tg.Case)
+			}
+		}
+		want := 1
+		if part.Cases[0].ID == "p16-n8" {
+			want = 2 // e2e_ms.mean on every case, decode_tps.mean on p16-*
+		}
+		if len(exprs) != want {
+			t.Errorf("shard %d/2 (%s) has targets %q, want %d", k, part.Cases[0].ID, exprs, want)
+		}
+		total += len(part.Targets)
+	}
+	if total != 3 {
+		t.Errorf("the shards hold %d targets, want 3 (the every-case one on both)", total)
+	}
+}
