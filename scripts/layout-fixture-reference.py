@@ -19,7 +19,8 @@ attention, query head h reading key/value head h // (heads / kv_heads),
 scale 1/sqrt(head_dim); x += attn·Wo; x += relu(x·W1)·W2; logits = x·lm_head.
 f16io rounds as the graph does: q, k, v to float16 before the attention,
 the rotated q and k, the attention's output and the logits to float16 (the
-cos/sin caches are float16 too); q4 multiplies by the dequantised weights
+cos/sin caches are float16 too); f16 (every weight and activation in
+float16) rounds the weights and every op's result; q4 multiplies by the dequantised weights
 (q − 8) · scale, 4-bit values two per byte, low nibble first, blocks of 32
 along K. Only numpy is needed.
 """
@@ -62,8 +63,9 @@ def rope(x, pos, head_dim, half16):
     return np.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
 
 
-def forward(s, w, ids, f16):
+def forward(s, w, ids, f16, all16):
     r16 = (lambda a: a.astype(np.float16).astype(np.float32)) if f16 else (lambda a: a)
+    rall = r16 if all16 else (lambda a: a)
     n, H, KV, D = len(ids), s["Heads"], s["KVHeads"], s["HeadDim"]
     x = w["wte"][ids]
     pos = np.arange(n)
@@ -81,8 +83,8 @@ def forward(s, w, ids, f16):
             sc = np.exp(sc - sc.max(axis=1, keepdims=True))
             out[h] = (sc / sc.sum(axis=1, keepdims=True)) @ vh
         a = r16(out.transpose(1, 0, 2).reshape(n, H * D))
-        x = x + a @ w[p + "wo"]
-        x = x + np.maximum(x @ w[p + "w1"], 0) @ w[p + "w2"]
+        x = rall(x + rall(a @ w[p + "wo"]))
+        x = rall(x + rall(np.maximum(rall(x @ w[p + "w1"]), 0) @ w[p + "w2"]))
     return r16(x @ w["lm_head"])
 
 
@@ -90,12 +92,15 @@ def main():
     with open(sys.argv[1]) as f:
         spec = json.load(f)
     s, w = spec["shape"], weights(spec["weights"])
-    f16 = spec["mode"] == "f16io"
+    all16 = spec["mode"] == "f16"
+    f16 = spec["mode"] == "f16io" or all16
+    if all16:
+        w = {k: v.astype(np.float16).astype(np.float32) for k, v in w.items()}
     out = []
     for prompt in spec["prompts"]:
         seq, ids = list(prompt), []
         for _ in range(spec["new_tokens"]):
-            nxt = int(np.argmax(forward(s, w, np.array(seq), f16)[-1]))
+            nxt = int(np.argmax(forward(s, w, np.array(seq), f16, all16)[-1]))
             ids.append(nxt)
             seq.append(nxt)
         out.append(ids)

@@ -16,6 +16,11 @@ package ortgen
 //     attention, its output back to float32, the logits cast to float16).
 //   - q4: the layer projections as MatMulNBits, 4 bits, blocks of 32,
 //     symmetric (no zero points), quantized here by round-to-nearest.
+//   - f16: every weight, activation, the cache and the logits in float16
+//     (what an fp16 export is; ONNX Runtime's CPU provider runs the ops it
+//     has no float16 kernel for in float32 between casts).
+//   - bf16io: f16io in bfloat16, for which the CPU provider has no
+//     GroupQueryAttention kernel.
 
 import (
 	"encoding/binary"
@@ -42,7 +47,7 @@ var layoutShape = fixtureShape{Vocab: 96, Hidden: 64, Heads: 4, KVHeads: 2, Head
 
 // fixtureNames are the graph's names: cache names are printf templates.
 type fixtureNames struct {
-	IDs, Mask, Logits                   string
+	IDs, Mask, Logits                    string
 	PastKey, PastValue, PresKey, PresVal string
 }
 
@@ -224,6 +229,17 @@ func f32ToF16(f float32) uint16 {
 	return sign | uint16(h)
 }
 
+// bf16Raw rounds to nearest even bfloat16.
+func bf16Raw(d []float32) []byte {
+	b := make([]byte, 2*len(d))
+	for i, v := range d {
+		u := math.Float32bits(v)
+		u += 0x7fff + (u>>16)&1
+		binary.LittleEndian.PutUint16(b[2*i:], uint16(u>>16))
+	}
+	return b
+}
+
 func i64Raw(v ...int64) []byte {
 	b := make([]byte, 8*len(v))
 	for i, x := range v {
@@ -255,8 +271,16 @@ func writeLayoutModel(t *testing.T, path string, s fixtureShape, spec fixtureSpe
 	fg := &fixtureGraph{g: &onnxpb.GraphProto{Name: proto.String("layout-fixture")}}
 	f32, f16, i64 := onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_FLOAT16, onnxpb.TensorProto_INT64
 	kvT := f32
-	if spec.mode == "f16io" {
-		kvT = f16
+	raw := f32Raw
+	switch spec.mode {
+	case "f16io", "f16":
+		kvT, raw = f16, f16Raw
+	case "bf16io":
+		kvT, raw = onnxpb.TensorProto_BFLOAT16, bf16Raw
+	}
+	wT, wRaw := f32, f32Raw
+	if spec.mode == "f16" {
+		wT, wRaw = f16, f16Raw
 	}
 	n := spec.names
 	fg.g.Input = append(fg.g.Input,
@@ -267,10 +291,7 @@ func writeLayoutModel(t *testing.T, path string, s fixtureShape, spec fixtureSpe
 			fixtureValueInfo(fmt.Sprintf(n.PastKey, l), kvT, "batch", s.KVHeads, "past", s.HeadDim),
 			fixtureValueInfo(fmt.Sprintf(n.PastValue, l), kvT, "batch", s.KVHeads, "past", s.HeadDim))
 	}
-	logitsT := f32
-	if spec.mode == "f16io" {
-		logitsT = f16
-	}
+	logitsT := kvT
 	fg.g.Output = append(fg.g.Output, fixtureValueInfo(n.Logits, logitsT, "batch", "seq", s.Vocab))
 	for l := range s.Layers {
 		fg.g.Output = append(fg.g.Output,
@@ -279,7 +300,7 @@ func writeLayoutModel(t *testing.T, path string, s fixtureShape, spec fixtureSpe
 	}
 	weight := func(name string) string {
 		d := w[name]
-		return fg.init(name, f32, []int64{int64(d.Shape[0]), int64(d.Shape[1])}, f32Raw(d.Data))
+		return fg.init(name, wT, []int64{int64(d.Shape[0]), int64(d.Shape[1])}, wRaw(d.Data))
 	}
 	matmul := func(x, name string) string {
 		if spec.mode != "q4" || name == "lm_head" {
@@ -298,10 +319,6 @@ func writeLayoutModel(t *testing.T, path string, s fixtureShape, spec fixtureSpe
 			intAttr("K", int64(K)), intAttr("N", int64(N)), intAttr("bits", 4), intAttr("block_size", 32))[0]
 	}
 	cos, sin := ropeCaches(s)
-	raw := f32Raw
-	if spec.mode == "f16io" {
-		raw = f16Raw
-	}
 	cosName := fg.init("rope.cos", kvT, []int64{int64(s.MaxLen), int64(s.HeadDim / 2)}, raw(cos))
 	sinName := fg.init("rope.sin", kvT, []int64{int64(s.MaxLen), int64(s.HeadDim / 2)}, raw(sin))
 	one := fg.init("const.one", i64, []int64{1}, i64Raw(1))
@@ -316,8 +333,8 @@ func writeLayoutModel(t *testing.T, path string, s fixtureShape, spec fixtureSpe
 	for l := range s.Layers {
 		p := fmt.Sprintf("l%d.", l)
 		q, k, v := matmul(x, p+"wq"), matmul(x, p+"wk"), matmul(x, p+"wv")
-		if spec.mode == "f16io" {
-			to16 := intAttr("to", int64(f16))
+		if spec.mode == "f16io" || spec.mode == "bf16io" {
+			to16 := intAttr("to", int64(kvT))
 			q, k, v = fg.one("Cast", []string{q}, to16), fg.one("Cast", []string{k}, to16), fg.one("Cast", []string{v}, to16)
 		}
 		a := fg.node("GroupQueryAttention", "com.microsoft",
@@ -326,7 +343,7 @@ func writeLayoutModel(t *testing.T, path string, s fixtureShape, spec fixtureSpe
 		// The attention's presents are the graph's outputs.
 		gqa := fg.g.Node[len(fg.g.Node)-1]
 		gqa.Output[1], gqa.Output[2] = fmt.Sprintf(n.PresKey, l), fmt.Sprintf(n.PresVal, l)
-		if spec.mode == "f16io" {
+		if spec.mode == "f16io" || spec.mode == "bf16io" {
 			a = fg.one("Cast", []string{a}, intAttr("to", int64(f32)))
 		}
 		x = fg.one("Add", []string{x, matmul(a, p+"wo")})
@@ -334,8 +351,8 @@ func writeLayoutModel(t *testing.T, path string, s fixtureShape, spec fixtureSpe
 		x = fg.one("Add", []string{x, matmul(h, p+"w2")})
 	}
 	logits := matmul(x, "lm_head")
-	if spec.mode == "f16io" {
-		fg.one("Cast", []string{logits}, intAttr("to", int64(f16)))
+	if spec.mode == "f16io" || spec.mode == "bf16io" {
+		fg.one("Cast", []string{logits}, intAttr("to", int64(kvT)))
 	}
 	fg.g.Node[len(fg.g.Node)-1].Output[0] = n.Logits
 

@@ -95,6 +95,7 @@ func TestLayoutFixturesGreedy(t *testing.T) {
 	tjs, tjsW := writeTransformersJS(t)
 	g32, g32W := writeGenAI(t, "fp32", true)
 	g16, g16W := writeGenAI(t, "f16io", true)
+	h16, h16W := writeGenAI(t, "f16", false)
 	for _, tc := range []struct {
 		name, dir, variant, mode string
 		w                        fixtureWeights
@@ -107,6 +108,7 @@ func TestLayoutFixturesGreedy(t *testing.T) {
 		{"genai fp32 share-buffer", g32, "", "fp32", g32W, nil, true, "float32", "float32", "fp32"},
 		{"genai fp32 concat", g32, "", "fp32", g32W, map[string]string{ShareBufferKey: "0"}, false, "float32", "float32", "fp32"},
 		{"genai f16 cache and logits share-buffer", g16, "", "f16io", g16W, nil, true, "float16", "float16", "fp32"},
+		{"genai fp16 weights concat", h16, "", "f16", h16W, nil, false, "float16", "float16", "fp16"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := model.LoadVariant(tc.dir, tc.variant)
@@ -167,4 +169,25 @@ func TestGenAISessionOptions(t *testing.T) {
 			t.Errorf("threads %d: intra-op %d, applied %q; want %d, %q", tc.threads, info.Threads.IntraOp, info.ModelOptionsApplied, tc.wantThreads, tc.applied)
 		}
 	}
+}
+
+// TestMissingKernelIsOneLine: a bfloat16 GroupQueryAttention on the CPU
+// provider, which has no kernel for it, is refused in one line naming the
+// op and the provider, not ONNX Runtime's multi-line text.
+func TestMissingKernelIsOneLine(t *testing.T) {
+	dir, _ := writeGenAI(t, "bf16io", true)
+	m, err := model.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Open(m, Options{IntraOpThreads: 1})
+	if err == nil {
+		g.Close()
+		t.Fatal("a bfloat16 GroupQueryAttention opened on the CPU provider: pick an op it lacks a kernel for")
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "\n") || !strings.Contains(msg, "the cpu execution provider has no kernel for op ") {
+		t.Errorf("error %q: want one line naming the op and the provider", msg)
+	}
+	t.Log(msg)
 }
