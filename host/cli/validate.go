@@ -7,6 +7,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/pipe-bench/pipe/host/internal/pipeline"
+	"github.com/pipe-bench/pipe/host/internal/registry"
 )
 
 // pipelineFlags are the flags every command that loads a pipeline takes:
@@ -40,6 +41,7 @@ func loadPipelineFile(c *ucli.Context, args []string) (*pipeline.Plan, error) {
 	}
 	file := args[0]
 	plan, err := pipeline.Load(file, pipeline.LoadOptions{
+		Names:  registry.New().Names(),
 		Sets:   c.StringSlice("set"),
 		Quick:  c.Bool("quick"),
 		OutDir: c.String("out"),

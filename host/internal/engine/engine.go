@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"runtime/debug"
 	"slices"
 	"sort"
@@ -38,12 +39,24 @@ import (
 )
 
 // Measurer adds values to the runs of a finished case: a metric plugin, or
-// any derived metric. It sees the case's runs with their built-in values and
-// may set Runs[i].Values[id] and Case.Values[id] for the metrics it declares.
+// any derived metric. It sees the case's runs with the values of the
+// Observers and may set Runs[i].Values[id] and Case.Values[id] for the
+// metrics it declares.
 type Measurer interface {
 	Name() string
 	Metrics() []metric.Def
 	Measure(ctx context.Context, c *result.Case) error
+}
+
+// Observer is a Measurer that also measures what the engine observes while
+// it times a case: MeasureRun each run the moment it finishes, before it is
+// journaled (its values and problems are what the journal, the stop rule
+// and the invariants see), MeasureStreams a case's concurrent streams once
+// they are done. The built-in metrics are one (measure.Builtin).
+type Observer interface {
+	Measurer
+	MeasureRun(o measure.RunObservation) measure.Run
+	MeasureStreams(c *result.Case, o measure.StreamsObservation)
 }
 
 // Tokenizer is what the engine needs of a tokenizer: text prompts are
@@ -73,8 +86,11 @@ type Options struct {
 	// model's vocabulary.
 	Prompts   Prompter
 	Tokenizer Tokenizer
+	// Measurers are the metric modules (registry.Registry.Measurers), in
+	// order; nil means the built-in metrics alone (measure.Builtin).
 	Measurers []Measurer
-	// Registry receives plugin metric definitions; nil creates one.
+	// Registry holds the Measurers' metric definitions (registry.Registry
+	// defines them as each registers); nil makes one from Measurers.
 	Registry *metric.Registry
 	// ForThreads returns a generator for a case whose Threads differs from
 	// the model's intra-op threads (a matrix "threads" axis); the engine
@@ -102,8 +118,15 @@ type Options struct {
 // is then kept), aggregates what was
 // measured, and returns the partial result together with ctx's error.
 func Run(ctx context.Context, plan *pipeline.Plan, g gen.Generator, opt Options) (*result.Result, error) {
+	if opt.Measurers == nil {
+		opt.Measurers = []Measurer{measure.Builtin{}}
+	}
 	if opt.Registry == nil {
-		opt.Registry = metric.NewRegistry()
+		reg, err := definitions(opt.Measurers)
+		if err != nil {
+			return nil, err
+		}
+		opt.Registry = reg
 	}
 	started := time.Now()
 	res := &result.Result{
@@ -122,16 +145,6 @@ func Run(ctx context.Context, plan *pipeline.Plan, g gen.Generator, opt Options)
 		opt.PlanHash = plan.Hash()
 	}
 	res.PlanHash, res.Shard, res.Labels = opt.PlanHash, opt.Shard, opt.Labels
-	for _, m := range opt.Measurers {
-		for _, d := range m.Metrics() {
-			if d.Source == "" {
-				d.Source = m.Name()
-			}
-			if err := opt.Registry.Register(d); err != nil {
-				return nil, fmt.Errorf("plugin %s: %w", m.Name(), err)
-			}
-		}
-	}
 	j, kept, err := startJournal(res, plan, opt)
 	if err != nil {
 		return nil, err
@@ -426,11 +439,8 @@ func (cr *caseRun) measure(ctx context.Context) error {
 		wg.Wait()
 		peak, _ := sampler.Stop()
 		sort.Slice(c.Runs, func(a, b int) bool { return c.Runs[a].Index < c.Runs[b].Index })
-		// throughput.output_tps and requests_ps are the runner's
-		// (analysis.CaseThroughput: valid runs over the span of all runs),
-		// one definition with the throughput curve; the peak is measured here.
-		c.Values = map[string]float64{
-			metric.ThroughputPeakRSS: float64(peak) / (1 << 20),
+		for _, o := range cr.observers() {
+			o.MeasureStreams(c, measure.StreamsObservation{PeakRSS: peak})
 		}
 	}
 	if firstErr != nil {
@@ -466,10 +476,6 @@ func (cr *caseRun) one(ctx context.Context, index, stream int, warmup bool) (*re
 	if err != nil {
 		return nil, err
 	}
-	m := measure.FromTrace(tr, measure.Expect{NewTokens: cs.NewTokens, Batch: c.Params.Batch, StopAtEOS: req.StopAtEOS})
-	if peak > 0 {
-		m.Values[metric.PeakRSS] = float64(peak) / (1 << 20)
-	}
 	if serial {
 		// Collect and return freed Go heap to the OS before reading RSS:
 		// Go keeps freed pages until its scavenger runs, so without this
@@ -478,7 +484,10 @@ func (cr *caseRun) one(ctx context.Context, index, stream int, warmup bool) (*re
 		// as Go's own benchmarks do.
 		debug.FreeOSMemory()
 	}
-	m.Values[metric.RSSAfterRun] = float64(measure.RSS()) / (1 << 20)
+	m := cr.measureRun(measure.RunObservation{
+		Trace: tr, Expect: measure.Expect{NewTokens: cs.NewTokens, Batch: c.Params.Batch, StopAtEOS: req.StopAtEOS},
+		PeakRSS: peak, RSSAfter: measure.RSS(),
+	})
 	if keep := cr.plan.Measure.Metrics; len(keep) > 0 {
 		// The invariants were checked on the whole trace; only the
 		// values the pipeline asked for are kept and aggregated.
@@ -493,6 +502,54 @@ func (cr *caseRun) one(ctx context.Context, index, stream int, warmup bool) (*re
 		return nil, err
 	}
 	return run, nil
+}
+
+// observers are the case's Measurers that observe runs as they finish.
+func (cr *caseRun) observers() []Observer {
+	var out []Observer
+	for _, m := range cr.opt.Measurers {
+		if o, ok := m.(Observer); ok {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// measureRun is every Observer's measurement of one run, together: the
+// values and problems of all, the per-token times of the first that has
+// them.
+func (cr *caseRun) measureRun(o measure.RunObservation) measure.Run {
+	run := measure.Run{Values: map[string]float64{}}
+	for _, obs := range cr.observers() {
+		m := obs.MeasureRun(o)
+		maps.Copy(run.Values, m.Values)
+		run.Problems = append(run.Problems, m.Problems...)
+		if run.TokenMS == nil {
+			run.ITLms, run.TokenMS = m.ITLms, m.TokenMS
+		}
+	}
+	return run
+}
+
+// definitions is a registry of the metric definitions of ms.
+func definitions(ms []Measurer) (*metric.Registry, error) {
+	reg := &metric.Registry{}
+	for _, m := range ms {
+		if err := reg.Define(m.Name(), m.Metrics()); err != nil {
+			return nil, fmt.Errorf("metric module %s: %w", m.Name(), err)
+		}
+	}
+	return reg, nil
+}
+
+// builtinDefinitions is a registry of the built-in metric module's
+// definitions alone: a result rebuilt from a journal has no plugin metric.
+func builtinDefinitions() *metric.Registry {
+	reg, err := definitions([]Measurer{measure.Builtin{}})
+	if err != nil {
+		panic(err) // a programming error in the built-in definitions
+	}
+	return reg
 }
 
 // tokenize returns the request's prompt rows: a text prompt is tokenized

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pipe-bench/pipe/host/internal/gen"
+	"github.com/pipe-bench/pipe/host/internal/measure"
 	"github.com/pipe-bench/pipe/host/internal/metric"
 	"github.com/pipe-bench/pipe/host/internal/pipeline"
 	"github.com/pipe-bench/pipe/host/internal/result"
@@ -272,7 +273,7 @@ func (failingMeasurer) Metrics() []metric.Def {
 func (failingMeasurer) Measure(context.Context, *result.Case) error { return errors.New("boom") }
 
 func TestFailingMeasurerKeepsBuiltins(t *testing.T) {
-	res, err := Run(context.Background(), plan(pipeline.CaseSpec{ID: "c", PromptTokens: 4, NewTokens: 4}), &fakeGen{ttft: constTTFT(time.Millisecond), gap: time.Millisecond}, Options{Dir: t.TempDir(), Measurers: []Measurer{failingMeasurer{}}})
+	res, err := Run(context.Background(), plan(pipeline.CaseSpec{ID: "c", PromptTokens: 4, NewTokens: 4}), &fakeGen{ttft: constTTFT(time.Millisecond), gap: time.Millisecond}, Options{Dir: t.TempDir(), Measurers: []Measurer{measure.Builtin{}, failingMeasurer{}}})
 	if err != nil {
 		t.Fatal(err)
 	}

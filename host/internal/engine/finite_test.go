@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pipe-bench/pipe/host/internal/measure"
 	"github.com/pipe-bench/pipe/host/internal/metric"
 	"github.com/pipe-bench/pipe/host/internal/pipeline"
 	"github.com/pipe-bench/pipe/host/internal/result"
@@ -37,7 +38,7 @@ func (overflowMeasurer) Measure(_ context.Context, c *result.Case) error {
 func TestNonFinitePluginValuesAreDropped(t *testing.T) {
 	p := plan(pipeline.CaseSpec{ID: "c", PromptTokens: 4, NewTokens: 4})
 	res, err := Run(context.Background(), p, &fakeGen{ttft: constTTFT(time.Millisecond), gap: time.Millisecond},
-		Options{Dir: t.TempDir(), Measurers: []Measurer{overflowMeasurer{}}})
+		Options{Dir: t.TempDir(), Measurers: []Measurer{measure.Builtin{}, overflowMeasurer{}}})
 	if err != nil {
 		t.Fatal(err)
 	}

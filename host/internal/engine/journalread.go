@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/pipe-bench/pipe/host/internal/measure"
-	"github.com/pipe-bench/pipe/host/internal/metric"
 	"github.com/pipe-bench/pipe/host/internal/pipeline"
 	"github.com/pipe-bench/pipe/host/internal/result"
 )
@@ -180,7 +179,7 @@ func (j *Journal) Result() *result.Result {
 		slices.SortStableFunc(c.Runs, func(a, b result.Run) int { return a.Index - b.Index })
 		addCase(res, c, spec)
 	}
-	res.Metrics = presentMetrics(metric.NewRegistry(), res.Cases)
+	res.Metrics = presentMetrics(builtinDefinitions(), res.Cases)
 	if res.StartedAt == "" && !first.IsZero() {
 		res.StartedAt = first.UTC().Format(time.RFC3339Nano)
 	}

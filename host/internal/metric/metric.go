@@ -7,6 +7,7 @@ package metric
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -52,11 +53,16 @@ func Namespace(id string) string {
 // Register adds d; a second definition of the same ID, or an ID in a
 // namespace another source owns, is an error naming both.
 func (r *Registry) Register(d Def) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.register(d)
+}
+
+// register is Register with r.mu held.
+func (r *Registry) register(d Def) error {
 	if err := d.Validate(); err != nil {
 		return err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if old, ok := r.defs[d.ID]; ok {
 		return fmt.Errorf("metric %s: defined twice (by %s and %s)", d.ID, old.Source, d.Source)
 	}
@@ -159,16 +165,34 @@ func (r *Registry) All() []Def {
 	return append(out, rest...)
 }
 
-// NewRegistry returns a registry holding the built-in per-run and
-// case-level metrics.
-func NewRegistry() *Registry {
-	r := &Registry{}
-	for _, d := range append(append([]Def{}, Builtin...), CaseLevel...) {
-		if err := r.Register(d); err != nil {
-			panic(err) // a programming error in Builtin
+// Define registers the definitions a metric module declares, each with
+// source as its Source unless it names one. It registers all or none: the
+// first refused definition's error comes back and nothing is registered.
+func (r *Registry) Define(source string, defs []Def) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	oldDefs, oldSpaces := maps.Clone(r.defs), maps.Clone(r.spaces)
+	for _, d := range defs {
+		if d.Source == "" {
+			d.Source = source
+		}
+		if err := r.register(d); err != nil {
+			r.defs, r.spaces = oldDefs, oldSpaces
+			return err
 		}
 	}
-	return r
+	return nil
+}
+
+// Clone returns a copy of r that registers and claims apart from it.
+func (r *Registry) Clone() *Registry {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	c := &Registry{}
+	if r.defs != nil {
+		c.defs, c.spaces = maps.Clone(r.defs), maps.Clone(r.spaces)
+	}
+	return c
 }
 
 // Built-in metric IDs (sdk/schema names them: they are keys in every result).

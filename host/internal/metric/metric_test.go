@@ -17,7 +17,7 @@ func TestRegister(t *testing.T) {
 		{"no unit", Def{ID: "x.y", Better: Lower}, "missing unit"},
 		{"no direction", Def{ID: "x.z", Unit: "ms"}, "better must be"},
 	}
-	r := NewRegistry()
+	r := builtinRegistry(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := r.Register(tc.def)
@@ -32,7 +32,7 @@ func TestRegister(t *testing.T) {
 }
 
 func TestAllOrdersBuiltinsFirst(t *testing.T) {
-	r := NewRegistry()
+	r := builtinRegistry(t)
 	if err := r.Register(Def{ID: "a.first_alphabetically", Unit: "1", Better: Lower, Source: "p"}); err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestAllOrdersBuiltinsFirst(t *testing.T) {
 	}
 	for _, d := range CaseLevel {
 		if _, ok := r.Lookup(d.ID); !ok {
-			t.Errorf("case-level metric %s missing from NewRegistry", d.ID)
+			t.Errorf("case-level metric %s missing from the built-in definitions", d.ID)
 		}
 	}
 }
@@ -55,7 +55,7 @@ func TestAllOrdersBuiltinsFirst(t *testing.T) {
 // the built-in's (ttft_ms.p99 next to ttft_ms's own p99), nor add to a
 // built-in namespace (throughput.*). The error names both.
 func TestNamespaceOwned(t *testing.T) {
-	r := NewRegistry()
+	r := builtinRegistry(t)
 	for _, tc := range []struct {
 		def  Def
 		want string
@@ -101,7 +101,7 @@ func TestNamespaceOwned(t *testing.T) {
 // built-in's namespace, an undotted plugin name and an unclaimed namespace
 // are not.
 func TestKnown(t *testing.T) {
-	r := NewRegistry()
+	r := builtinRegistry(t)
 	if err := r.Claim("jitter", "jitter"); err != nil {
 		t.Fatal(err)
 	}
@@ -117,5 +117,43 @@ func TestKnown(t *testing.T) {
 		if got := r.Known(id); got != want {
 			t.Errorf("Known(%q) = %v, want %v", id, got, want)
 		}
+	}
+}
+
+// builtinRegistry holds the built-in definitions, registered as the
+// built-in metric module registers them (measure.Builtin).
+func builtinRegistry(t *testing.T) *Registry {
+	t.Helper()
+	r := &Registry{}
+	if err := r.Define("builtin", append(append([]Def{}, Builtin...), CaseLevel...)); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestDefineAndClone: Define sets a module's name as the Source of the
+// definitions that name none and registers all or none; a clone
+// claims and registers apart from the registry it copies.
+func TestDefineAndClone(t *testing.T) {
+	r := builtinRegistry(t)
+	if d, _ := r.Lookup(TTFT); d.Source != "builtin" {
+		t.Errorf("ttft_ms's source %q, want builtin", d.Source)
+	}
+	err := r.Define("evil", []Def{{ID: "evil.x", Unit: "1", Better: Lower}, {ID: TTFT, Unit: "ms", Better: Lower}})
+	if err == nil || !strings.Contains(err.Error(), "metric ttft_ms: defined twice (by builtin and evil)") {
+		t.Errorf("Define of a built-in's ID: %v", err)
+	}
+	if _, ok := r.Lookup("evil.x"); ok || r.Claim("evil", "other") != nil {
+		t.Error("a refused Define left evil.x or its namespace registered")
+	}
+	c := r.Clone()
+	if err := c.Claim("jitter", "jitter"); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Known("jitter.itl_cv") || r.Known("jitter.itl_cv") {
+		t.Errorf("a claim in the clone: clone knows jitter.itl_cv %v, original %v; want true, false", c.Known("jitter.itl_cv"), r.Known("jitter.itl_cv"))
+	}
+	if _, ok := c.Lookup(TTFT); !ok {
+		t.Error("the clone lost the built-in definitions")
 	}
 }

@@ -56,7 +56,7 @@ func TestHostileFiles(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			start := time.Now()
-			got, _ := problemsOf(t, tt.src, LoadOptions{})
+			got, _ := problemsOf(t, tt.src, LoadOptions{Names: testNames})
 			elapsed := time.Since(start)
 			runtime.ReadMemStats(&after)
 			t.Logf("%d bytes refused in %v, %.1f MiB allocated", len(tt.src), elapsed, float64(after.TotalAlloc-before.TotalAlloc)/(1<<20))
@@ -75,7 +75,7 @@ func TestBoundsIgnoreStringsAndComments(t *testing.T) {
 		"[report]\ntitle = \"" + brackets + " a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r = 1\"\n" +
 		"[[target]]\nexpr = 'ttft_ms.mean < 1s' # " + brackets + "\n" +
 		"[aggregate]\npercentiles = [50.5, 90.25, 99.9] # floats are not dotted keys\n"
-	got, plan := problemsOf(t, src, LoadOptions{})
+	got, plan := problemsOf(t, src, LoadOptions{Names: testNames})
 	if got != nil {
 		t.Fatalf("problems: %q", got)
 	}
@@ -97,14 +97,14 @@ func TestHostileFileOnDisk(t *testing.T) {
 	}
 	f.Close()
 	start := time.Now()
-	_, err = Load(file, LoadOptions{})
+	_, err = Load(file, LoadOptions{Names: testNames})
 	t.Logf("100 MB file refused in %v", time.Since(start))
 	want := file + ": 104857600 bytes is more than the 1048576 a pipeline may have; a pipeline is a short TOML file (the shipped ones are under 4 KB)"
 	if err == nil || err.Error() != want {
 		t.Errorf("Load = %v, want %s", err, want)
 	}
 	if _, err := os.Stat("/dev/zero"); err == nil {
-		_, err = Load("/dev/zero", LoadOptions{})
+		_, err = Load("/dev/zero", LoadOptions{Names: testNames})
 		if want := "/dev/zero: 1048577 bytes is more than the 1048576"; err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("Load(/dev/zero) = %v, want it to start %q", err, want)
 		}
@@ -119,7 +119,7 @@ func TestProblemsShowTwenty(t *testing.T) {
 	for i := range 25 {
 		fmt.Fprintf(&b, "unknown%d = 1\n", i)
 	}
-	got, _ := problemsOf(t, b.String(), LoadOptions{})
+	got, _ := problemsOf(t, b.String(), LoadOptions{Names: testNames})
 	if len(got) != MaxShown+1 || got[MaxShown] != "… and 5 more problems" {
 		t.Errorf("%d lines, last %q; want %d and the count of the rest", len(got), got[len(got)-1], MaxShown+1)
 	}
@@ -135,7 +135,7 @@ func TestManyUnknownKeysWithinBounds(t *testing.T) {
 		fmt.Fprintf(&b, "k%d = 1\n", i)
 	}
 	start := time.Now()
-	got, _ := problemsOf(t, b.String(), LoadOptions{})
+	got, _ := problemsOf(t, b.String(), LoadOptions{Names: testNames})
 	t.Logf("%d unknown keys (%d bytes) reported in %v", 19990, b.Len(), time.Since(start))
 	if len(got) != MaxShown+1 || got[0] != "p.toml:7: matrix.k0: unknown key; [matrix] takes mode, prompt_tokens, new_tokens, batch, streams, threads" || got[MaxShown] != "… and 19970 more problems" {
 		t.Errorf("%d lines: first %q, last %q", len(got), got[0], got[len(got)-1])
@@ -144,7 +144,7 @@ func TestManyUnknownKeysWithinBounds(t *testing.T) {
 
 // TestSetBounds: a --set value meets the file's bounds.
 func TestSetBounds(t *testing.T) {
-	got, _ := problemsOf(t, minimal, LoadOptions{Sets: []string{"report.title=" + strings.Repeat("[", 50) + strings.Repeat("]", 50), strings.Repeat("a.", 20) + "b=1"}})
+	got, _ := problemsOf(t, minimal, LoadOptions{Names: testNames, Sets: []string{"report.title=" + strings.Repeat("[", 50) + strings.Repeat("]", 50), strings.Repeat("a.", 20) + "b=1"}})
 	want := []string{
 		"--set report.title=" + strings.Repeat("[", 50) + strings.Repeat("]", 50) + ": value: arrays and inline tables nest deeper than 16 levels; flatten the value (pipelines nest at most 2 deep)",
 		"--set " + strings.Repeat("a.", 20) + "b=1: key \"" + strings.Repeat("a.", 20) + "b\" has 21 parts, more than 16",

@@ -228,7 +228,6 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-
 // wrap splits text into lines of at most width bytes at spaces, keeping
 // the text's own line breaks.
 func wrap(text string, width int) []string {

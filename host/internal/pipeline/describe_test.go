@@ -33,7 +33,7 @@ func TestDescribe(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan, err := Load(tt.file, LoadOptions{Quick: tt.quick, CPUs: 2})
+			plan, err := Load(tt.file, LoadOptions{Names: testNames, Quick: tt.quick, CPUs: 2})
 			if err != nil {
 				t.Fatal(err)
 			}

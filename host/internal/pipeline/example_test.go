@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pipe-bench/pipe/host/internal/pipeline"
+	"github.com/pipe-bench/pipe/host/internal/registry"
 )
 
 // Every problem comes back at once, one per line, located where it can be
@@ -21,7 +22,8 @@ new_tokens = [64, 128, 256]
 runz = 5
 `
 	_, err := pipeline.Parse("latency.toml", []byte(src), pipeline.LoadOptions{
-		Sets: []string{"matrix.new_tokens=[64, 128, 512]", "warmup.runs=-1"},
+		Names: registry.New().Names(), // the metrics and report formats a pipeline may name
+		Sets:  []string{"matrix.new_tokens=[64, 128, 512]", "warmup.runs=-1"},
 	})
 	fmt.Println(err)
 	// Output:
@@ -37,7 +39,7 @@ func BenchmarkLoad(b *testing.B) {
 	if _, err := os.Stat(file); err != nil {
 		b.Fatal(err)
 	}
-	opts := pipeline.LoadOptions{Quick: true, Sets: []string{"generate.runs=3"}}
+	opts := pipeline.LoadOptions{Names: registry.New().Names(), Quick: true, Sets: []string{"generate.runs=3"}}
 	for b.Loop() {
 		if _, err := pipeline.Load(file, opts); err != nil {
 			b.Fatal(err)

@@ -26,19 +26,19 @@ func TestCountLimits(t *testing.T) {
 		opts LoadOptions
 		want []string
 	}{
-		{"batch from --set", minimal, LoadOptions{Sets: []string{"matrix.batch=1000000000"}},
+		{"batch from --set", minimal, LoadOptions{Names: testNames, Sets: []string{"matrix.batch=1000000000"}},
 			[]string{"--set matrix.batch=1000000000: matrix.batch: must be ≤ 4096 (prompt rows per request), got 1000000000"}},
-		{"warmup runs of MaxInt64", minimal + "[warmup]\nruns = 9223372036854775807\n", LoadOptions{},
+		{"warmup runs of MaxInt64", minimal + "[warmup]\nruns = 9223372036854775807\n", LoadOptions{Names: testNames},
 			[]string{"p.toml:8: warmup.runs: must be ≤ 10000 (runs per case), got 9223372036854775807"}},
-		{"a list element", minimal + "streams = [1, 2000]\n", LoadOptions{},
+		{"a list element", minimal + "streams = [1, 2000]\n", LoadOptions{Names: testNames},
 			[]string{"p.toml:7: matrix.streams: element 1: must be ≤ 1024 (concurrent requests), got 2000"}},
-		{"a case table", "[model]\nsource = \"gpt2-tiny\"\n[[case]]\nprompt_tokens = 8\nnew_tokens = 4\nbatch = 5000\n", LoadOptions{},
+		{"a case table", "[model]\nsource = \"gpt2-tiny\"\n[[case]]\nprompt_tokens = 8\nnew_tokens = 4\nbatch = 5000\n", LoadOptions{Names: testNames},
 			[]string{"p.toml:6: case.0.batch: must be ≤ 4096 (prompt rows per request), got 5000"}},
-		{"a quick override, unused", minimal + "[quick.generate]\nruns = 1000000\n", LoadOptions{},
+		{"a quick override, unused", minimal + "[quick.generate]\nruns = 1000000\n", LoadOptions{Names: testNames},
 			[]string{"p.toml:8: quick.generate.runs: must be ≤ 100000 (runs per case), got 1000000"}},
-		{"adaptive bounds", minimal + "[generate]\nmin_runs = 200000\nmax_runs = 300000\n", LoadOptions{},
+		{"adaptive bounds", minimal + "[generate]\nmin_runs = 200000\nmax_runs = 300000\n", LoadOptions{Names: testNames},
 			[]string{"p.toml:8: generate.min_runs: must be ≤ 100000 (runs per case), got 200000", "p.toml:9: generate.max_runs: must be ≤ 100000 (runs per case), got 300000"}},
-		{"at the limit is fine", minimal + "[warmup]\nruns = 10000\n[generate]\nruns = 100000\n", LoadOptions{}, nil},
+		{"at the limit is fine", minimal + "[warmup]\nruns = 10000\n[generate]\nruns = 100000\n", LoadOptions{Names: testNames}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,7 +89,7 @@ func TestCountLimitsDocumented(t *testing.T) {
 // memory is refused at its line, naming each factor.
 func TestCaseMemory(t *testing.T) {
 	src := "[model]\nsource = \"gpt2\"\n[matrix]\nprompt_tokens = 512\nnew_tokens = 512\nbatch = [1, 4096]\n"
-	got, _ := problemsOf(t, src, LoadOptions{MemoryBytes: 16 << 30})
+	got, _ := problemsOf(t, src, LoadOptions{Names: testNames, MemoryBytes: 16 << 30})
 	want := []string{"p.toml:6: matrix.batch: case p512-n512-b4096 needs 1073 GiB of buffers, more than this machine's 16 GiB (MemTotal): " +
 		"logits 4096 batch × 1024 positions × 50257 vocab × 4 B = 785.3 GiB, KV cache 2 × 12 layers × 4096 batch × 12 kv heads × 1024 positions × 64 head dim × 4 B = 288 GiB, for gpt2; lower batch, streams or the lengths"}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -97,17 +97,17 @@ func TestCaseMemory(t *testing.T) {
 	}
 	// Streams multiply the buffers; a [[case]] is blamed at its own line.
 	src = "[model]\nsource = \"gpt2-tiny\"\n[[case]]\nprompt_tokens = 64\nnew_tokens = 64\nstreams = 1000\nbatch = 4096\n"
-	got, _ = problemsOf(t, src, LoadOptions{MemoryBytes: 1 << 30})
+	got, _ = problemsOf(t, src, LoadOptions{Names: testNames, MemoryBytes: 1 << 30})
 	if len(got) != 1 || !strings.HasPrefix(got[0], "p.toml:7: case.0.batch: case p64-n64 needs ") || !strings.Contains(got[0], "each × 1000 streams") {
 		t.Errorf("problems %q, want the case's buffers × 1000 streams at its batch line", got)
 	}
 	// Without a figure, this machine's MemTotal is the bound.
-	got, _ = problemsOf(t, "[model]\nsource = \"gpt2\"\n[matrix]\nprompt_tokens = 512\nnew_tokens = 512\nbatch = 4096\nstreams = 1024\n", LoadOptions{})
+	got, _ = problemsOf(t, "[model]\nsource = \"gpt2\"\n[matrix]\nprompt_tokens = 512\nnew_tokens = 512\nbatch = 4096\nstreams = 1024\n", LoadOptions{Names: testNames})
 	if len(got) != 1 || !strings.Contains(got[0], "(MemTotal)") {
 		t.Errorf("problems %q, want the case refused against MemTotal", got)
 	}
 	// What fits passes.
-	if got, _ := problemsOf(t, src, LoadOptions{MemoryBytes: 1 << 50}); got != nil {
+	if got, _ := problemsOf(t, src, LoadOptions{Names: testNames, MemoryBytes: 1 << 50}); got != nil {
 		t.Errorf("problems %q with a petabyte", got)
 	}
 }
@@ -144,7 +144,7 @@ func TestModelDirectoryConfigChecked(t *testing.T) {
 		if err := os.WriteFile(config, []byte(tc.json), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, err := Parse(file, []byte(src), LoadOptions{MemoryBytes: 1 << 20})
+		_, err := Parse(file, []byte(src), LoadOptions{Names: testNames, MemoryBytes: 1 << 20})
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("%s:\ngot  %v\nwant %s", tc.json, err, tc.want)
 		}

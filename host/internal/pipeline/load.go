@@ -14,12 +14,17 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/pipe-bench/pipe/host/internal/metric"
 	"github.com/pipe-bench/pipe/host/internal/model"
 	"github.com/pipe-bench/pipe/host/internal/stats"
 )
 
-// LoadOptions are the command line's say over a pipeline.
+// LoadOptions are the command line's say over a pipeline, and the names it
+// may use.
 type LoadOptions struct {
+	// Names are the metrics and report formats the registry holds
+	// (registry.Registry.Names); a pipeline naming any other is refused.
+	Names Names
 	// Sets are "key.path=value" overrides (--set), applied after --quick.
 	Sets []string
 	// Quick merges the pipeline's [quick] table over it (--quick).
@@ -32,6 +37,16 @@ type LoadOptions struct {
 	// MemoryBytes is the memory a case's buffers must fit in; 0 means
 	// this machine's MemTotal.
 	MemoryBytes int64
+}
+
+// Names are what a pipeline may name, as a registry of kinds holds them:
+// Metrics, the metric definitions (validation claims the declared plugins'
+// namespaces on a copy of it: their metrics are declared when they load),
+// and Formats, the report formats (a declared report plugin's name is a
+// format too). Nil Metrics knows no metric.
+type Names struct {
+	Metrics *metric.Registry
+	Formats []string
 }
 
 // MaxCases bounds the cases one pipeline may expand to.
@@ -61,9 +76,6 @@ var (
 	devices     = []string{"cpu", "cuda"}
 	optLevels   = []string{"all", "extended", "basic", "disable"}
 	matrixModes = []string{"zip", "cartesian"}
-	// BuiltinFormats are the report formats pipe writes itself; a
-	// declared report plugin's name is a format too.
-	BuiltinFormats = []string{"md", "json", "csv", "html"}
 )
 
 var (

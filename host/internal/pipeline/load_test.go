@@ -19,6 +19,7 @@ func problemsOf(t *testing.T, src string, opts LoadOptions) ([]string, *Plan) {
 	if opts.CPUs == 0 {
 		opts.CPUs = 2
 	}
+	opts.Names = testNames
 	plan, err := Parse("p.toml", []byte(src), opts)
 	if err == nil {
 		return nil, plan
@@ -103,7 +104,7 @@ formats = ["md", "pdf"]
 				`p.toml:14: aggregate.percentiles: percentile 0 is outside (0, 100); e.g. 50, 95, 99.9`,
 				`p.toml:14: aggregate.percentiles: percentile 100 is outside (0, 100); e.g. 50, 95, 99.9`,
 				`p.toml:15: aggregate.outlier_z: must be > 0 (the default is 5 robust SDs), got 0`,
-				`p.toml:17: report.formats.1: unknown format "pdf"; use md, json, csv, html, or the name of a declared report plugin`,
+				`p.toml:17: report.formats.1: unknown format "pdf"; use csv, html, json, md, or the name of a declared report plugin`,
 			},
 		},
 		{
@@ -235,7 +236,7 @@ path = "x.wasm"
 		{
 			name: "--quick without a [quick] table",
 			src:  minimal,
-			opts: LoadOptions{Quick: true},
+			opts: LoadOptions{Names: testNames, Quick: true},
 			want: []string{`p.toml: --quick: the pipeline has no [quick] table; add one (e.g. [quick.generate] runs = 5) or drop --quick`},
 		},
 		{
@@ -277,7 +278,7 @@ path = "x.wasm"
 // count that may stop early, make warnings, not errors.
 func TestTargetRunsWarnings(t *testing.T) {
 	src := minimal + "[generate]\nruns = 20\n[[target]]\nexpr = \"ttft_ms.p95.0 < 2s\"\n[quick.generate]\nruns = 3\n"
-	for _, opts := range []LoadOptions{{Quick: true}, {Sets: []string{"generate.runs=3"}}, {Sets: []string{"generate.min_runs=3", "generate.max_runs=30"}}} {
+	for _, opts := range []LoadOptions{{Names: testNames, Quick: true}, {Names: testNames, Sets: []string{"generate.runs=3"}}, {Names: testNames, Sets: []string{"generate.min_runs=3", "generate.max_runs=30"}}} {
 		got, plan := problemsOf(t, src, opts)
 		if got != nil {
 			t.Fatalf("%+v: problems %q", opts, got)
@@ -374,7 +375,7 @@ case = "p128-n64"
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, plan := problemsOf(t, base, LoadOptions{Sets: tt.sets})
+			got, plan := problemsOf(t, base, LoadOptions{Names: testNames, Sets: tt.sets})
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Fatalf("problems (-want +got):\n%s", diff)
 			}
@@ -401,7 +402,7 @@ func TestMatrixExpansion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			problems, plan := problemsOf(t, "[matrix]\n"+tt.matrix+"\n", LoadOptions{})
+			problems, plan := problemsOf(t, "[matrix]\n"+tt.matrix+"\n", LoadOptions{Names: testNames})
 			if problems != nil {
 				t.Fatalf("problems: %q", problems)
 			}
@@ -413,14 +414,14 @@ func TestMatrixExpansion(t *testing.T) {
 }
 
 func TestQuick(t *testing.T) {
-	plan, err := Load(filepath.Join("..", "..", "..", "pipelines", "phase2-latency.toml"), LoadOptions{Quick: true})
+	plan, err := Load(filepath.Join("..", "..", "..", "pipelines", "phase2-latency.toml"), LoadOptions{Names: testNames, Quick: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if g := plan.Generate; g.Runs != 5 || g.MaxRuns != 0 || !plan.Quick {
 		t.Errorf("--quick phase 2: generate = %+v, quick %v; want 5 fixed runs", g, plan.Quick)
 	}
-	plan, err = Load(filepath.Join("..", "..", "..", "pipelines", "phase4-throughput.toml"), LoadOptions{Quick: true, CPUs: 64})
+	plan, err = Load(filepath.Join("..", "..", "..", "pipelines", "phase4-throughput.toml"), LoadOptions{Names: testNames, Quick: true, CPUs: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,7 +441,7 @@ func TestShippedPipelines(t *testing.T) {
 	}
 	for _, f := range files {
 		for _, quick := range []bool{false, true} {
-			if _, err := Load(f, LoadOptions{Quick: quick}); err != nil {
+			if _, err := Load(f, LoadOptions{Names: testNames, Quick: quick}); err != nil {
 				t.Errorf("%s (quick %v):\n%v", f, quick, err)
 			}
 		}
@@ -448,7 +449,7 @@ func TestShippedPipelines(t *testing.T) {
 	// The miniature phases examples/run-phases.sh runs in its test.
 	minis, _ := filepath.Glob(filepath.Join("..", "..", "..", "pipelines", "testdata", "phases", "*.toml"))
 	for _, f := range minis {
-		if _, err := Load(f, LoadOptions{}); err != nil {
+		if _, err := Load(f, LoadOptions{Names: testNames}); err != nil {
 			t.Errorf("%s:\n%v", f, err)
 		}
 	}
@@ -465,12 +466,12 @@ func TestModelDirectory(t *testing.T) {
 	}
 	file := filepath.Join(dir, "p.toml")
 	src := "[model]\nsource = \"model\"\n[matrix]\nprompt_tokens = [16, 60]\nnew_tokens = 8\n"
-	_, err := Parse(file, []byte(src), LoadOptions{})
+	_, err := Parse(file, []byte(src), LoadOptions{Names: testNames})
 	want := file + `:4: matrix.prompt_tokens: case p60-n8: 60 prompt + 8 new tokens = 68 exceeds the 64 positions of ` + model + `; shorten prompt_tokens or new_tokens`
 	if err == nil || err.Error() != want {
 		t.Errorf("got  %v\nwant %s", err, want)
 	}
-	plan, err := Parse(file, []byte(strings.Replace(src, "60", "56", 1)), LoadOptions{})
+	plan, err := Parse(file, []byte(strings.Replace(src, "60", "56", 1)), LoadOptions{Names: testNames})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,7 +484,7 @@ func TestModelDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	fits := strings.Replace(src, "60", "56", 1)
-	plan, err = Parse(file, []byte(strings.Replace(fits, `"model"`, `"model/model.onnx"`, 1)), LoadOptions{})
+	plan, err = Parse(file, []byte(strings.Replace(fits, `"model"`, `"model/model.onnx"`, 1)), LoadOptions{Names: testNames})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -495,7 +496,7 @@ func TestModelDirectory(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(model, "config.json"), []byte(`{"n_positions": `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Parse(file, []byte(src), LoadOptions{})
+	_, err = Parse(file, []byte(src), LoadOptions{Names: testNames})
 	want = file + ":2: model.source: " + filepath.Join(model, "config.json") + ": not a JSON object (unexpected end of JSON input); fix it or remove it"
 	if err == nil || err.Error() != want {
 		t.Errorf("got  %v\nwant %s", err, want)
@@ -521,7 +522,7 @@ formats = ["md", "mine"]
 [[target]]
 expr = "jitter.itl_cv.p90 < 10%"
 `
-	plan, err := Parse(filepath.Join(dir, "p.toml"), []byte(src), LoadOptions{})
+	plan, err := Parse(filepath.Join(dir, "p.toml"), []byte(src), LoadOptions{Names: testNames})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -539,18 +540,18 @@ expr = "jitter.itl_cv.p90 < 10%"
 
 func TestOversubscriptionWarning(t *testing.T) {
 	src := "[model]\nsource = \"gpt2-tiny\"\nintra_op_threads = 2\n[matrix]\nprompt_tokens = 8\nnew_tokens = 4\nstreams = [1, 2]\n"
-	_, plan := problemsOf(t, src, LoadOptions{CPUs: 4})
+	_, plan := problemsOf(t, src, LoadOptions{Names: testNames, CPUs: 4})
 	if len(plan.Warnings) != 0 {
 		t.Errorf("2 streams × 2 threads on 4 cores: warnings %q, want none", plan.Warnings)
 	}
-	_, plan = problemsOf(t, src, LoadOptions{CPUs: 2})
+	_, plan = problemsOf(t, src, LoadOptions{Names: testNames, CPUs: 2})
 	if len(plan.Warnings) != 1 || !strings.Contains(plan.Warnings[0], "p8-n4-s2 (2×2)") {
 		t.Errorf("2 streams × 2 threads on 2 cores: warnings %q, want one naming p8-n4-s2", plan.Warnings)
 	}
 }
 
 func TestLoadMissingFile(t *testing.T) {
-	_, err := Load("no/such.toml", LoadOptions{})
+	_, err := Load("no/such.toml", LoadOptions{Names: testNames})
 	want := "pipeline no/such.toml: no such file or directory (give the path of a .toml pipeline, e.g. pipelines/phase1-quick.toml)"
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
@@ -639,7 +640,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(minimal+"[[target]]\nexpr = \"ttft_ms.p99.9 < 1s\"\n[quick]\nmatrix = 1\n"), "case.0.x=1")
 	f.Add([]byte("a = \"\"\"\n\\\n\"\"\"\n[[x.y]]\n'q'.\"r\" = [{a = 1}, [2]]\n"), "x.0.y=[")
 	f.Fuzz(func(t *testing.T, data []byte, set string) {
-		plan, err := Parse("f.toml", data, LoadOptions{Sets: []string{set}, CPUs: 2})
+		plan, err := Parse("f.toml", data, LoadOptions{Names: testNames, Sets: []string{set}, CPUs: 2})
 		if err == nil {
 			if plan == nil {
 				t.Fatal("no plan and no error")
@@ -669,7 +670,7 @@ func TestReferenceValidates(t *testing.T) {
 	if !ok || !ok2 {
 		t.Fatal("pipelines/README.md has no ```toml block")
 	}
-	plan, err := Parse(filepath.Join("..", "..", "..", "pipelines", "README.md"), []byte(src), LoadOptions{CPUs: 2})
+	plan, err := Parse(filepath.Join("..", "..", "..", "pipelines", "README.md"), []byte(src), LoadOptions{Names: testNames, CPUs: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -707,7 +708,7 @@ func TestPluginGrants(t *testing.T) {
 	grant := func(body string) string {
 		return minimal + "[[plugin]]\nname = \"jitter\"\n[plugin.grant]\n" + body
 	}
-	plan, err := Parse(filepath.Join(dir, "p.toml"), []byte(grant("clock = true\nenv = [\"TZ\"]\nread = [\"fixtures\"]\n")), LoadOptions{})
+	plan, err := Parse(filepath.Join(dir, "p.toml"), []byte(grant("clock = true\nenv = [\"TZ\"]\nread = [\"fixtures\"]\n")), LoadOptions{Names: testNames})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -718,7 +719,7 @@ func TestPluginGrants(t *testing.T) {
 	if (PluginSpec{}).Grant.Clock || len((PluginSpec{}).Grant.Read) != 0 {
 		t.Error("the zero PluginSpec grants something")
 	}
-	_, err = Parse(filepath.Join(dir, "p.toml"), []byte(grant("read = [\"nope\"]\nenv = [\"A=B\"]\nfiles = true\n")), LoadOptions{})
+	_, err = Parse(filepath.Join(dir, "p.toml"), []byte(grant("read = [\"nope\"]\nenv = [\"A=B\"]\nfiles = true\n")), LoadOptions{Names: testNames})
 	for _, want := range []string{
 		"plugin.0.grant.read: " + filepath.Join(dir, "nope") + " is not a directory",
 		`plugin.0.grant.env: "A=B" is not an environment variable name`,

@@ -24,6 +24,7 @@ formats = ["md"]
 
 func mustParse(t *testing.T, file, src string, opts LoadOptions) *Plan {
 	t.Helper()
+	opts.Names = testNames
 	p, err := Parse(file, []byte(src), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -36,16 +37,16 @@ func mustParse(t *testing.T, file, src string, opts LoadOptions) *Plan {
 func TestPlanHash(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "p.toml")
-	base := mustParse(t, file, hashBase, LoadOptions{})
+	base := mustParse(t, file, hashBase, LoadOptions{Names: testNames})
 	h := base.Hash()
 	if !strings.HasPrefix(h, PlanHashVersion+":") || len(h) != len(PlanHashVersion)+1+64 {
 		t.Fatalf("hash %q: want %s: and 64 hex digits", h, PlanHashVersion)
 	}
 	same := map[string]Plan{
-		"another out dir":      *mustParse(t, file, hashBase, LoadOptions{OutDir: filepath.Join(dir, "elsewhere")}),
-		"another file path":    *mustParse(t, filepath.Join(dir, "sub", "q.toml"), hashBase, LoadOptions{}),
-		"comments and order":   *mustParse(t, file, "# a comment\n"+strings.Replace(hashBase, "seed = 7\n", "", 1), LoadOptions{Sets: []string{"model.seed=7"}}),
-		"description, formats": *mustParse(t, file, strings.NewReplacer(`"one"`, `"two"`, `["md"]`, `["md", "json"]`).Replace(hashBase), LoadOptions{}),
+		"another out dir":      *mustParse(t, file, hashBase, LoadOptions{Names: testNames, OutDir: filepath.Join(dir, "elsewhere")}),
+		"another file path":    *mustParse(t, filepath.Join(dir, "sub", "q.toml"), hashBase, LoadOptions{Names: testNames}),
+		"comments and order":   *mustParse(t, file, "# a comment\n"+strings.Replace(hashBase, "seed = 7\n", "", 1), LoadOptions{Names: testNames, Sets: []string{"model.seed=7"}}),
+		"description, formats": *mustParse(t, file, strings.NewReplacer(`"one"`, `"two"`, `["md"]`, `["md", "json"]`).Replace(hashBase), LoadOptions{Names: testNames}),
 	}
 	for name, p := range same {
 		if got := p.Hash(); got != h {
@@ -80,7 +81,7 @@ func TestCaseKeys(t *testing.T) {
 	}
 	files = append(files, filepath.Join("..", "..", "..", "pipelines", "testdata", "gpt2-tiny.toml"))
 	for _, f := range files {
-		p, err := Load(f, LoadOptions{})
+		p, err := Load(f, LoadOptions{Names: testNames})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,9 +114,9 @@ func TestCaseKeys(t *testing.T) {
 		}
 		return m
 	}
-	ab := mustParse(t, file, tables("a", "b"), LoadOptions{})
-	abc := mustParse(t, file, tables("a", "b", "c"), LoadOptions{})
-	cba := mustParse(t, file, tables("c", "b", "a"), LoadOptions{})
+	ab := mustParse(t, file, tables("a", "b"), LoadOptions{Names: testNames})
+	abc := mustParse(t, file, tables("a", "b", "c"), LoadOptions{Names: testNames})
+	cba := mustParse(t, file, tables("c", "b", "a"), LoadOptions{Names: testNames})
 	before, after, reordered := keysOf(ab), keysOf(abc), keysOf(cba)
 	for id, k := range before {
 		if after[id] != k || reordered[id] != k {
@@ -144,9 +145,9 @@ func TestPlanHashModelDirectory(t *testing.T) {
 		return filepath.Join(root, "p.toml")
 	}
 	src := "[model]\nsource = \"model\"\n[matrix]\nprompt_tokens = [16]\nnew_tokens = 8\n"
-	a := mustParse(t, mk(t.TempDir(), `{"model_type": "gpt2", "n_positions": 64}`), src, LoadOptions{})
-	b := mustParse(t, mk(t.TempDir(), `{"model_type": "gpt2", "n_positions": 64}`), src, LoadOptions{})
-	c := mustParse(t, mk(t.TempDir(), `{"model_type": "gpt2", "n_positions": 65}`), src, LoadOptions{})
+	a := mustParse(t, mk(t.TempDir(), `{"model_type": "gpt2", "n_positions": 64}`), src, LoadOptions{Names: testNames})
+	b := mustParse(t, mk(t.TempDir(), `{"model_type": "gpt2", "n_positions": 64}`), src, LoadOptions{Names: testNames})
+	c := mustParse(t, mk(t.TempDir(), `{"model_type": "gpt2", "n_positions": 65}`), src, LoadOptions{Names: testNames})
 	if a.Hash() != b.Hash() {
 		t.Error("the same model directory in two places hashes differently")
 	}

@@ -178,11 +178,11 @@ func (l *loader) report(doc *fileDoc, p *Plan) {
 	if l.seen("report.formats") {
 		p.Report.Formats = r.Formats
 		if len(r.Formats) == 0 {
-			l.addf("report.formats", "is empty: name at least one of %s", strings.Join(BuiltinFormats, ", "))
+			l.addf("report.formats", "is empty: name at least one of %s", strings.Join(l.opts.Names.Formats, ", "))
 		}
 		for i, f := range r.Formats {
-			if !contains(BuiltinFormats, f) && !contains(pluginNames, f) {
-				l.addf(fmt.Sprintf("report.formats.%d", i), "unknown format %q; use %s, or the name of a declared report plugin", f, strings.Join(BuiltinFormats, ", "))
+			if !contains(l.opts.Names.Formats, f) && !contains(pluginNames, f) {
+				l.addf(fmt.Sprintf("report.formats.%d", i), "unknown format %q; use %s, or the name of a declared report plugin", f, strings.Join(l.opts.Names.Formats, ", "))
 			}
 		}
 		if dup := firstDuplicate(r.Formats); dup != "" {

@@ -33,7 +33,7 @@ func (l *loader) validate(doc *fileDoc) *Plan {
 		Dir:         l.dir,
 	}
 	l.name(doc, p)
-	reg, claims := claimPlugins(doc)
+	reg, claims := claimPlugins(doc, l.opts.Names)
 	l.model(doc, p)
 	l.cases(doc, p)
 	l.warmup(doc, p)
@@ -195,15 +195,19 @@ func (l *loader) choice(key string, v *string, choices []string) {
 }
 
 // claimPlugins returns the metric registry validation resolves names
-// through: the built-in metrics, and the namespace of every declared plugin
-// whose name is well-formed and not declared before, claimed for it. The
-// errors are the refused claims (a plugin named like a built-in metric), by
-// the plugin's index, for plugins to report.
-func claimPlugins(doc *fileDoc) (*metric.Registry, map[int]error) {
-	reg, refused := metric.NewRegistry(), map[int]error{}
+// through: a copy of names.Metrics with the namespace of every declared
+// plugin whose name is well-formed, not declared before and no report
+// format's, claimed for it. The errors are the refused claims (a plugin
+// named like a built-in metric), by the plugin's index, for plugins to
+// report.
+func claimPlugins(doc *fileDoc, names Names) (*metric.Registry, map[int]error) {
+	reg, refused := &metric.Registry{}, map[int]error{}
+	if names.Metrics != nil {
+		reg = names.Metrics.Clone()
+	}
 	seen := map[string]bool{}
 	for i, pd := range doc.Plugin {
-		if pluginPattern.MatchString(pd.Name) && !seen[pd.Name] && !contains(BuiltinFormats, pd.Name) {
+		if pluginPattern.MatchString(pd.Name) && !seen[pd.Name] && !contains(names.Formats, pd.Name) {
 			if err := reg.Claim(pd.Name, pd.Name); err != nil {
 				refused[i] = err
 			}
@@ -229,7 +233,7 @@ func (l *loader) plugins(doc *fileDoc, p *Plan, claims map[int]error) {
 			l.addf(key+".name", "plugin name %q: use lowercase letters, digits and '_' (it namespaces the plugin's metrics)", pd.Name)
 		case names[pd.Name]:
 			l.addf(key+".name", "plugin %q is declared twice", pd.Name)
-		case contains(BuiltinFormats, pd.Name):
+		case contains(l.opts.Names.Formats, pd.Name):
 			// A report plugin's format is its name, and the built-in
 			// format would answer to it: the plugin would never run.
 			l.addf(key+".name", "plugin name %q is taken by the built-in report format %s: rename the plugin", pd.Name, pd.Name)

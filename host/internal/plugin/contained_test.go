@@ -11,6 +11,7 @@ import (
 	"github.com/pipe-bench/pipe/host/internal/gen"
 	"github.com/pipe-bench/pipe/host/internal/metric"
 	"github.com/pipe-bench/pipe/host/internal/pipeline"
+	"github.com/pipe-bench/pipe/host/internal/registry"
 	"github.com/pipe-bench/pipe/host/internal/runner"
 )
 
@@ -70,7 +71,7 @@ max_output = "1MiB"
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
-			plan, err := pipeline.Load(toml, pipeline.LoadOptions{})
+			plan, err := pipeline.Load(toml, pipeline.LoadOptions{Names: registry.New().Names()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,7 +145,7 @@ grant.read = ["`+granted+`"]
 `), 0o644)
 	for _, mode := range []string{"read:" + granted + "/passwd", "list:" + granted + "/etc", "read:" + granted + "/hop"} {
 		t.Run(mode, func(t *testing.T) {
-			plan, err := pipeline.Load(toml, pipeline.LoadOptions{})
+			plan, err := pipeline.Load(toml, pipeline.LoadOptions{Names: registry.New().Names()})
 			if err != nil {
 				t.Fatal(err)
 			}

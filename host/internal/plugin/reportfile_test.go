@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/pipe-bench/pipe/host/internal/htmlreport" // as in the pipe binary: report.html is pipe's
 	"github.com/pipe-bench/pipe/host/internal/pipeline"
+	"github.com/pipe-bench/pipe/host/internal/registry"
 	"github.com/pipe-bench/pipe/host/internal/result"
 	"github.com/pipe-bench/pipe/host/internal/runner"
 )
@@ -47,7 +47,7 @@ grant.env = ["CLOBBER_FILE"]
 `), 0o644)
 	run := func(t *testing.T, file string) *runner.Outcome {
 		t.Setenv("CLOBBER_FILE", file)
-		plan, err := pipeline.Load(toml, pipeline.LoadOptions{})
+		plan, err := pipeline.Load(toml, pipeline.LoadOptions{Names: registry.New().Names()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +102,7 @@ grant.env = ["CLOBBER_FILE"]
 	for _, file := range []string{"../escape.txt", "sub/x.txt", ".."} {
 		t.Run(file, func(t *testing.T) {
 			t.Setenv("CLOBBER_FILE", file)
-			plan, err := pipeline.Load(toml, pipeline.LoadOptions{})
+			plan, err := pipeline.Load(toml, pipeline.LoadOptions{Names: registry.New().Names()})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/pipe-bench/pipe/host/internal/engine"
 	"github.com/pipe-bench/pipe/host/internal/finalreport"
 	"github.com/pipe-bench/pipe/host/internal/htmlreport"
+	"github.com/pipe-bench/pipe/host/internal/measure"
 	"github.com/pipe-bench/pipe/host/internal/metric"
 	"github.com/pipe-bench/pipe/host/internal/pipeline"
 	"github.com/pipe-bench/pipe/host/internal/plugin"
@@ -60,19 +61,24 @@ type Registry struct {
 	taken map[string]string
 }
 
-// New returns a registry of the built-in modules: the built-in metrics,
-// the report formats md (phase 5's merged markdown included), csv, json
-// and html. Targets come with the plan (Targets).
+// New returns a registry of the built-in modules: the built-in metrics
+// (measure.Builtin, a Measurer like a metric plugin's), the report formats
+// md (phase 5's merged markdown included), csv, json and html. Targets
+// come with the plan (Targets).
 func New() *Registry {
 	r := &Registry{
-		metrics: metric.NewRegistry(),
+		metrics: &metric.Registry{},
 		formats: &report.Registry{},
 		names:   map[string]map[string]bool{},
 		taken:   map[string]string{engine.JournalName: "pipe's sample journal"},
 	}
-	for _, f := range append(report.Builtin(finalreport.Markdown), htmlreport.Format{}) {
-		if err := r.Register(f); err != nil {
-			panic(err) // a programming error in the built-in formats
+	builtins := []Module{measure.Builtin{}, htmlreport.Format{}}
+	for _, f := range report.Builtin(finalreport.Markdown) {
+		builtins = append(builtins, f)
+	}
+	for _, m := range builtins {
+		if err := r.Register(m); err != nil {
+			panic(err) // a programming error in the built-in modules
 		}
 	}
 	return r
@@ -85,9 +91,11 @@ const (
 	KindReport = abi.KindReport
 )
 
-// Register adds m under every kind it implements. A name registered before
-// in one of those kinds is refused (nothing of m is registered then), and
-// so is a module that implements no kind.
+// Register adds m under every kind it implements; a Measurer's metric
+// definitions join Metrics. A name registered before in one of those kinds
+// is refused (nothing of m is registered then), and so are a Measurer
+// whose definitions the metric registry refuses and a module that
+// implements no kind.
 func (r *Registry) Register(m Module) error {
 	meas, isMeasurer := m.(Measurer)
 	eval, isTarget := m.(TargetEvaluator)
@@ -101,6 +109,11 @@ func (r *Registry) Register(m Module) error {
 	}{{isMeasurer, KindMetric}, {isTarget, KindTarget}} {
 		if k.is && r.names[k.kind][m.Name()] {
 			return fmt.Errorf("%s module %q is registered twice: rename one of them", k.kind, m.Name())
+		}
+	}
+	if isMeasurer {
+		if err := r.metrics.Define(m.Name(), meas.Metrics()); err != nil {
+			return err
 		}
 	}
 	if isReport {
@@ -160,9 +173,15 @@ func (r *Registry) RegisterPlugin(ctx context.Context, p *plugin.Plugin) error {
 	return nil
 }
 
-// Metrics is the metric registry: the built-ins, and the plugins' metrics
-// once the engine registered their declarations.
+// Metrics is the metric registry: the definitions of every registered
+// Measurer, built-in and plugin, and the plugins' claimed namespaces.
 func (r *Registry) Metrics() *metric.Registry { return r.metrics }
+
+// Names are the metrics and report formats a pipeline may name, for
+// pipeline.Load.
+func (r *Registry) Names() pipeline.Names {
+	return pipeline.Names{Metrics: r.metrics, Formats: r.formats.Names()}
+}
 
 // Formats is the report formats, by name.
 func (r *Registry) Formats() *report.Registry { return r.formats }

@@ -2,10 +2,12 @@ package registry_test
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/pipe-bench/pipe/host/internal/engine"
 	"github.com/pipe-bench/pipe/host/internal/metric"
 	"github.com/pipe-bench/pipe/host/internal/pipeline"
 	"github.com/pipe-bench/pipe/host/internal/registry"
@@ -47,19 +49,51 @@ func TestBuiltins(t *testing.T) {
 	if got := reg.Formats().Names(); !slices.Equal(got, []string{"csv", "html", "json", "md"}) {
 		t.Errorf("built-in formats %v", got)
 	}
-	if !slices.Equal(reg.Formats().Names(), sorted(pipeline.BuiltinFormats)) {
-		t.Errorf("the registry's formats %v are not the ones validation accepts, %v", reg.Formats().Names(), pipeline.BuiltinFormats)
+	if d, ok := reg.Metrics().Lookup(metric.TTFT); !ok || d.Source != "builtin" {
+		t.Errorf("built-in metric ttft_ms: %+v, %v", d, ok)
 	}
-	if _, ok := reg.Metrics().Lookup(metric.TTFT); !ok {
-		t.Error("no built-in metric ttft_ms")
+	ms := reg.Measurers()
+	if len(ms) != 1 || ms[0].Name() != "builtin" {
+		t.Errorf("measurers %v, want the built-in metric module alone", ms)
+	}
+	if _, ok := ms[0].(engine.Observer); !ok {
+		t.Error("the built-in metric module does not observe runs (engine.Observer)")
 	}
 }
 
-func sorted(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s
+// TestValidationTakesTheRegistrysNames: a pipeline may name every report
+// format and metric the registry holds, and a plugin measurer's metrics
+// once it registers; validation knows no other.
+func TestValidationTakesTheRegistrysNames(t *testing.T) {
+	reg := registry.New()
+	if err := reg.Register(plugMeasurer{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "p.toml")
+	src := "[model]\nsource = \"gpt2-tiny\"\n[matrix]\nprompt_tokens = [4]\nnew_tokens = [4]\n[report]\nformats = [\"" + strings.Join(reg.Formats().Names(), "\", \"") + "\"]\n" +
+		"[[target]]\nexpr = \"ttft_ms.p50 < 1s\"\n[[target]]\nexpr = \"plug.x.max < 1\"\n"
+	if _, err := pipeline.Parse(file, []byte(src), pipeline.LoadOptions{Names: reg.Names()}); err != nil {
+		t.Errorf("a pipeline naming the registry's formats and metrics: %v", err)
+	}
+	bad := strings.Replace(src, "[\"", "[\"pdf\", \"", 1)
+	_, err := pipeline.Parse(file, []byte(bad), pipeline.LoadOptions{Names: reg.Names()})
+	if err == nil || !strings.Contains(err.Error(), `unknown format "pdf"; use `+strings.Join(reg.Formats().Names(), ", ")) {
+		t.Errorf("format pdf: %v", err)
+	}
+	if _, err := pipeline.Parse(file, []byte(src), pipeline.LoadOptions{}); err == nil {
+		t.Error("a pipeline validated with no names passed")
+	}
 }
+
+// plugMeasurer is a metric module with one definition.
+type plugMeasurer struct{}
+
+func (plugMeasurer) Name() string { return "plug" }
+func (plugMeasurer) Metrics() []metric.Def {
+	return []metric.Def{{ID: "plug.x", Unit: "1", Better: metric.Lower}}
+}
+func (plugMeasurer) Measure(context.Context, *result.Case) error { return nil }
 
 // TestRegisterRefusesDuplicates: a name is registered once per kind; a
 // module of two kinds is refused whole when one of them clashes; a module
@@ -84,8 +118,8 @@ func TestRegisterRefusesDuplicates(t *testing.T) {
 			t.Errorf("Register(%v) = %v, want %q", tc.m, err, tc.want)
 		}
 	}
-	if n := len(reg.Measurers()); n != 1 {
-		t.Errorf("%d measurers after refusals, want 1 (a refused module registers nothing)", n)
+	if n := len(reg.Measurers()); n != 2 {
+		t.Errorf("%d measurers after refusals, want 2, the built-in and a (a refused module registers nothing)", n)
 	}
 	if err := reg.Register(report.Builtin(nil)[0]); err == nil || !strings.Contains(err.Error(), `report format "md" is registered twice`) {
 		t.Errorf("a second md: %v", err)
