@@ -30,7 +30,8 @@ const ExitCodesHelp = `EXIT CODES:
    1  error: bad input, missing runtime, runtime failure, a failing plugin or report stage
    3  the run finished and its result is valid, but a target failed
    4  the result is invalid: a run broke an invariant (see the report)
-   5  the result is incomplete: rebuilt from the journal of a run that was killed (pipe report)`
+   5  the result is incomplete: rebuilt from the journal of a run that was killed (pipe report),
+      or a merge that lacks cases of the plan (pipe merge)`
 
 // resultCode is the exit code a result deserves, with its one-line reason:
 // the rule of pipe run and pipe report --check alike. Incomplete beats
