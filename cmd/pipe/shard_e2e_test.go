@@ -112,6 +112,10 @@ func TestResumeTruncatedJournal(t *testing.T) {
 	if r := res.Resumed; r == nil || r.Runs != 2 || r.Cases != 1 || r.Dir != cut || !strings.Contains(r.Torn, "torn") || r.Env == nil {
 		t.Errorf("resumed = %+v, want 2 runs of 1 case kept from %s, the torn line and the interrupted run's env", r, cut)
 	}
+	md, err := os.ReadFile(filepath.Join(cut, "report.md"))
+	if err != nil || !bytes.Contains(md, []byte("| Labels | machine=ci |")) || !bytes.Contains(md, []byte("| Resumed | kept runs: 2, of cases: 1, from the interrupted run started "+full.StartedAt)) {
+		t.Errorf("report.md's environment does not show the labels and the resume (%v)", err)
+	}
 	if res.PlanHash != full.PlanHash {
 		t.Errorf("plan hash %s after resume, %s before", res.PlanHash, full.PlanHash)
 	}

@@ -222,6 +222,24 @@ func writeEnvironment(w *mdWriter, r *result.Result) {
 		[]string{"Foreign CPU", fmt.Sprintf("%.2f cores (other processes, mean during the run)", e.ForeignCPU)},
 		[]string{"Host", e.Hostname},
 	)
+	if len(r.Labels) > 0 {
+		var kv []string
+		for k, v := range r.Labels {
+			kv = append(kv, k+"="+v)
+		}
+		sort.Strings(kv)
+		rows = append(rows, []string{"Labels", strings.Join(kv, ", ")})
+	}
+	if s := r.Shard; s != nil {
+		rows = append(rows, []string{"Shard", fmt.Sprintf("%d/%d: %d of the plan's %d cases", s.Index, s.Count, len(s.Cases), len(s.Plan))})
+	}
+	if rs := r.Resumed; rs != nil {
+		from := ""
+		if rs.Env != nil && rs.Env.Hostname != e.Hostname {
+			from = ", measured on " + rs.Env.Hostname
+		}
+		rows = append(rows, []string{"Resumed", fmt.Sprintf("kept runs: %d, of cases: %d, from the interrupted run started %s%s", rs.Runs, rs.Cases, orDash(rs.StartedAt), from)})
+	}
 	w.f("## Environment\n\n")
 	w.table([]string{"", ""}, "ll", rows)
 }
