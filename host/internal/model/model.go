@@ -457,13 +457,20 @@ func (m *Model) readConfig(h *graphHeader, gc *genaiConfig) error {
 		if hc.present == nil {
 			hc.present = map[string]bool{}
 		}
+		// What the graph leaves symbolic; applyGenAI checks the rest
+		// against the graph.
 		d := gc.Model.Decoder
 		for _, f := range []struct {
-			key string
-			dst *int
-			v   int
-		}{{"heads", &fc.Heads, d.Heads}, {"kv_heads", &fc.KVHeads, d.KVHeads}, {"head_dim", &fc.HeadDim, d.HeadSize}, {"vocab", &fc.Vocab, gc.Model.VocabSize}} {
-			if !hc.present[f.key] && f.v > 0 {
+			key   string
+			dst   *int
+			v     int
+			graph int
+		}{{"heads", &fc.Heads, d.Heads, -1}, {"kv_heads", &fc.KVHeads, d.KVHeads, c.KVHeads}, {"head_dim", &fc.HeadDim, d.HeadSize, c.HeadDim}, {"vocab", &fc.Vocab, gc.Model.VocabSize, c.Vocab}} {
+			switch {
+			case hc.present[f.key] || f.v <= 0:
+			case f.graph > 0:
+				*f.dst, hc.present[f.key] = f.graph, true // applyGenAI compares f.v with the graph
+			default:
 				*f.dst, hc.present[f.key] = f.v, true
 			}
 		}

@@ -82,6 +82,24 @@ func writeGenAI(t *testing.T, mode string, share bool) (string, fixtureWeights) 
 	return dir, w
 }
 
+// readBytesPerToken is what a decode step of the fixture reads of its
+// weights, counted from the weights the fixture wrote: everything but the
+// token table (only gathered from), packed int4 weights and their float32
+// scales as stored, and the float rope caches.
+func readBytesPerToken(s fixtureShape, w fixtureWeights, elem, ropeElem int64) int64 {
+	n := 2 * ropeElem * int64(s.MaxLen*s.HeadDim/2) // cos, sin
+	for name, x := range w {
+		switch {
+		case name == "wte":
+		case x.Packed != nil:
+			n += int64(len(x.Packed)) + 4*int64(len(x.Scales))
+		default:
+			n += elem * int64(len(x.Data))
+		}
+	}
+	return n
+}
+
 var layoutPrompts = [][]int64{{5, 17, 40, 3, 88}, {9, 1, 77, 23, 60, 12, 31, 45, 70}, {64, 2, 19}}
 
 const layoutNewTokens = 8
@@ -121,6 +139,16 @@ func TestLayoutFixturesGreedy(t *testing.T) {
 			}
 			defer g.Close()
 			info := g.Info()
+			elem, ropeElem := int64(4), int64(4)
+			if tc.mode == "f16" {
+				elem = 2
+			}
+			if tc.kv == "float16" {
+				ropeElem = 2
+			}
+			if want := readBytesPerToken(layoutShape, tc.w, elem, ropeElem); info.WeightBytesPerToken != want {
+				t.Errorf("weight bytes per token %d, want %d", info.WeightBytesPerToken, want)
+			}
 			if info.KVShareBuffer != tc.share || info.KVCacheType != tc.kv || info.LogitsType != tc.logits || info.WeightPrecision != tc.precision {
 				t.Errorf("info: share %v, cache %s, logits %s, weights %s; want %v, %s, %s, %s",
 					info.KVShareBuffer, info.KVCacheType, info.LogitsType, info.WeightPrecision, tc.share, tc.kv, tc.logits, tc.precision)
