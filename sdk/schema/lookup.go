@@ -6,14 +6,58 @@ import (
 )
 
 // Metric returns the definition of metric id: the result's own list first
-// (it holds plugin metrics), then pipe's built-ins.
+// (it holds plugin metrics), then those of the results it merges (phase
+// 5's inputs), then pipe's built-ins (BuiltinMetric). It is the one lookup
+// of a definition: reports, targets and comparisons all ask it.
 func (r *Result) Metric(id string) (MetricDef, bool) {
-	for _, d := range r.Metrics {
-		if d.ID == id {
-			return d, true
+	if d, ok := findMetric(r.Metrics, id); ok {
+		return d, true
+	}
+	for _, in := range r.Inputs {
+		if in.Result != nil {
+			if d, ok := findMetric(in.Result.Metrics, id); ok {
+				return d, true
+			}
 		}
 	}
-	for _, d := range BuiltinMetrics {
+	return BuiltinMetric(id)
+}
+
+// BuiltinMetric returns the definition of built-in metric id, per run or
+// case-level.
+func BuiltinMetric(id string) (MetricDef, bool) {
+	if d, ok := findMetric(BuiltinMetrics, id); ok {
+		return d, true
+	}
+	return findMetric(CaseLevelMetrics, id)
+}
+
+// MetricDefs lists the definitions a report of r prints: every per-run
+// built-in in its declared order, then the result's own and its inputs'
+// other metrics (a plugin's), each ID once.
+func (r *Result) MetricDefs() []MetricDef {
+	seen := map[string]bool{}
+	var out []MetricDef
+	add := func(ds []MetricDef) {
+		for _, d := range ds {
+			if !seen[d.ID] {
+				seen[d.ID] = true
+				out = append(out, d)
+			}
+		}
+	}
+	add(BuiltinMetrics)
+	add(r.Metrics)
+	for _, in := range r.Inputs {
+		if in.Result != nil {
+			add(in.Result.Metrics)
+		}
+	}
+	return out
+}
+
+func findMetric(ds []MetricDef, id string) (MetricDef, bool) {
+	for _, d := range ds {
 		if d.ID == id {
 			return d, true
 		}

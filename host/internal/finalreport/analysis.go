@@ -339,6 +339,12 @@ func throughputOf(m *result.Result) *ThroughputCurve {
 	return c
 }
 
+// unitOf is metric id's unit, as the merged result defines it.
+func unitOf(m *result.Result, id string) string {
+	d, _ := m.Metric(id)
+	return d.Unit
+}
+
 func safeRatio(a, b float64) float64 {
 	if b == 0 {
 		return math.NaN()
@@ -346,24 +352,6 @@ func safeRatio(a, b float64) float64 {
 	return a / b
 }
 
-func unitOf(m *result.Result, id string) string {
-	for _, in := range m.Inputs {
-		if in.Result == nil {
-			continue
-		}
-		for _, d := range in.Result.Metrics {
-			if d.ID == id {
-				return d.Unit
-			}
-		}
-	}
-	for _, d := range metric.Builtin {
-		if d.ID == id {
-			return d.Unit
-		}
-	}
-	return ""
-}
 
 // Num formats a measured value as every pipe report does (stats.Format),
 // with a dash for a value that does not exist.

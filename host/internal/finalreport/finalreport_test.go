@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pipe-bench/pipe/host/internal/finalreport"
+	"github.com/pipe-bench/pipe/host/internal/metric"
 	"github.com/pipe-bench/pipe/host/internal/pipeline"
 	"github.com/pipe-bench/pipe/host/internal/registry"
 	"github.com/pipe-bench/pipe/host/internal/report"
@@ -348,5 +349,23 @@ func TestMarkdownFormatRendersMerged(t *testing.T) {
 	}
 	if !bytes.HasPrefix(titled, []byte("# GPT-2 on bench-1\n")) {
 		t.Errorf("title option ignored: %q", titled[:40])
+	}
+}
+
+// TestDefinitionsNamePluginMetrics: phase 5's metric definitions are the
+// run report's (result.MetricDefs): a plugin metric an input defines is
+// listed with its unit and direction after the built-ins.
+func TestDefinitionsNamePluginMetrics(t *testing.T) {
+	m := build(t, phase5Plan(), inputsRoot)
+	in := m.Inputs[0].Result
+	in.Metrics = append(in.Metrics, metric.Def{ID: "jitter.itl_cv", Unit: "1", Better: metric.Lower, Description: "ITL coefficient of variation", Source: "jitter"})
+	var b bytes.Buffer
+	if err := finalreport.WriteMarkdown(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	defs := b.String()[strings.Index(b.String(), "## Metric definitions"):]
+	ttft, plug := strings.Index(defs, "**ttft_ms**"), strings.Index(defs, "- **jitter.itl_cv** (1, lower is better): ITL coefficient of variation")
+	if ttft < 0 || plug < ttft {
+		t.Errorf("definitions: ttft_ms at %d, jitter.itl_cv at %d; want both, the plugin's after:\n%s", ttft, plug, defs)
 	}
 }

@@ -47,7 +47,7 @@ func writeMarkdown(w io.Writer, m *result.Result, title string) error {
 	md.list("Findings", a.Findings, "No input holds data to draw findings from.")
 	md.list("Recommendations", a.Recommendations, "None: every check above came out clean.")
 	md.problems(m)
-	md.definitions()
+	md.definitions(m)
 	return b.Flush()
 }
 
@@ -327,10 +327,10 @@ func (md *mdWriter) problems(m *result.Result) {
 	md.p("")
 }
 
-func (md *mdWriter) definitions() {
+func (md *mdWriter) definitions(m *result.Result) {
 	md.p("## Metric definitions")
 	md.p("")
-	for _, d := range metric.Builtin {
+	for _, d := range m.MetricDefs() {
 		md.p("- **%s** (%s, %s is better): %s", d.ID, d.Unit, d.Better, d.Description)
 	}
 	md.p("- Percentiles: %s.", stats.PercentileMethod)

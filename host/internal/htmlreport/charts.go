@@ -914,17 +914,11 @@ func totalLen(xss [][]float64) int {
 	return n
 }
 
-// metricDef finds id's definition in the result, else among the built-ins.
+// metricDef is id's definition (result.Metric), or a unitless one for a
+// metric the result does not define.
 func metricDef(r *result.Result, id string) metric.Def {
-	for _, d := range r.Metrics {
-		if d.ID == id {
-			return d
-		}
-	}
-	for _, d := range metric.Builtin {
-		if d.ID == id {
-			return d
-		}
+	if d, ok := r.Metric(id); ok {
+		return d
 	}
 	return metric.Def{ID: id, Unit: "1"}
 }

@@ -198,7 +198,7 @@ func newPage(r *result.Result, opt report.Options) *page {
 		p.Title = opt.Title
 	}
 	p.Subtitle = subtitle(r)
-	p.Metrics = definitions(r)
+	p.Metrics = r.MetricDefs()
 	for _, v := range r.Targets {
 		if v.Pass {
 			p.Passed++
@@ -358,28 +358,6 @@ func settingsRows(r *result.Result) [][2]string {
 	return rows
 }
 
-// definitions lists the metrics the result (or its inputs) measured, with
-// the built-in definitions first.
-func definitions(r *result.Result) []metric.Def {
-	seen := map[string]bool{}
-	var out []metric.Def
-	add := func(ds []metric.Def) {
-		for _, d := range ds {
-			if !seen[d.ID] {
-				seen[d.ID] = true
-				out = append(out, d)
-			}
-		}
-	}
-	add(metric.Builtin)
-	add(r.Metrics)
-	for _, in := range r.Inputs {
-		if in.Result != nil {
-			add(in.Result.Metrics)
-		}
-	}
-	return out
-}
 
 func orDash(s string) string {
 	if s == "" {

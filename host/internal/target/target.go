@@ -41,6 +41,7 @@ import (
 	"github.com/pipe-bench/pipe/host/internal/metric"
 	"github.com/pipe-bench/pipe/host/internal/result"
 	"github.com/pipe-bench/pipe/host/internal/stats"
+	"github.com/pipe-bench/pipe/sdk/schema"
 )
 
 // Target is one parsed target expression.
@@ -178,7 +179,7 @@ func Parse(expr string) (Target, error) {
 	}
 	// Check the unit against what is known now: the statistic, and a
 	// built-in metric's unit. Plugin metrics are checked at evaluation.
-	if d, ok := builtinDef(t.Metric); ok {
+	if d, ok := schema.BuiltinMetric(t.Metric); ok {
 		if _, err := t.threshold(d.Unit); err != nil {
 			return fail(unitAt, "%v", err)
 		}
@@ -250,14 +251,6 @@ func MinRuns(stat string) int {
 	return int(math.Ceil(1/tail - 1e-9))
 }
 
-func builtinDef(id string) (metric.Def, bool) {
-	for _, d := range metric.Builtin {
-		if d.ID == id {
-			return d, true
-		}
-	}
-	return metric.Def{}, false
-}
 
 // threshold converts the target's value into the unit the statistic is
 // reported in: the metric's unit, or percent for cv.
