@@ -54,7 +54,9 @@ func engineFlags() []ucli.Flag {
 	return []ucli.Flag{
 		&ucli.StringFlag{Name: "model", Value: "gpt2", Usage: "model `DIR` (optimum layout) or built-in name (" + strings.Join(model.PresetNames(), ", ") + ")"},
 		&ucli.Uint64Flag{Name: "model-seed", Value: model.DefaultSeed, Usage: "weight seed of a built-in model"},
-		&ucli.StringFlag{Name: "style", Usage: "graph style of a built-in model: optimum or fused (default " + model.DefaultStyle + ")"},
+		&ucli.StringFlag{Name: "style", Usage: "graph style of a built-in model: optimum, fused or gqa (default " + model.DefaultStyle + ")"},
+		&ucli.StringFlag{Name: "precision", Usage: "weights of a built model: " + strings.Join(model.Precisions, ", ") + " (default fp32)"},
+		&ucli.IntFlag{Name: "block-size", Usage: "int8/int4 quantisation block (default " + fmt.Sprint(model.DefaultBlockSize) + ")"},
 		&ucli.StringFlag{Name: "device", Value: "cpu", Usage: "cpu or cuda"},
 		&ucli.IntFlag{Name: "device-id", Usage: "GPU index for --device cuda"},
 		&ucli.IntFlag{Name: "threads", Usage: "intra-op threads (0: the runtime's default, one per physical core)"},
@@ -77,10 +79,12 @@ func engineOptions(c *ucli.Context) ortgen.Options {
 	}
 }
 
-// loadModel opens --model (model.Open: a built-in one is built when needed)
-// with --model-seed and --style.
+// loadModel opens --model (model.OpenWith: a built-in one is built when
+// needed) with --model-seed, --style, --precision and --block-size.
 func loadModel(c *ucli.Context) (*model.Model, error) {
-	return model.Open(c.String("model"), c.Uint64("model-seed"), c.String("style"))
+	return model.OpenWith(c.String("model"), model.BuildOptions{
+		Seed: c.Uint64("model-seed"), Style: c.String("style"), Precision: c.String("precision"), BlockSize: c.Int("block-size"),
+	})
 }
 
 // generateOutput is what --json prints.

@@ -3,9 +3,12 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/pipe-bench/pipe/host/internal/model"
 	"github.com/pipe-bench/pipe/host/internal/pipeline"
 	"github.com/pipe-bench/pipe/host/internal/registry"
 )
@@ -17,6 +20,7 @@ func pipelineFlags() []ucli.Flag {
 		&ucli.StringSliceFlag{Name: "set", Usage: "override a pipeline key, typed by the schema: `key.path=value` (e.g. generate.runs=3, matrix.prompt_tokens=[32]); repeatable"},
 		&ucli.BoolFlag{Name: "quick", Usage: "apply the pipeline's [quick] overrides (fewer runs, a smaller matrix)"},
 		&ucli.StringFlag{Name: "out", Usage: "write results under `DIR` instead of report.out_dir"},
+		&ucli.StringFlag{Name: "precision", Usage: "weights of a built model (model.precision): " + strings.Join(model.Precisions, ", ")},
 	}
 }
 
@@ -42,7 +46,7 @@ func loadPipelineFile(c *ucli.Context, args []string) (*pipeline.Plan, error) {
 	file := args[0]
 	plan, err := pipeline.Load(file, pipeline.LoadOptions{
 		Names:  registry.New().Names(),
-		Sets:   c.StringSlice("set"),
+		Sets:   precisionSet(c),
 		Quick:  c.Bool("quick"),
 		OutDir: c.String("out"),
 	})
@@ -58,6 +62,16 @@ func loadPipelineFile(c *ucli.Context, args []string) (*pipeline.Plan, error) {
 		return nil, withCode(ExitError, fmt.Errorf("%s: %d %s; fix them and run `pipe validate %s` again", file, len(ps), noun, file))
 	}
 	return plan, err
+}
+
+// precisionSet is the --set overrides with --precision as one more
+// (model.precision; after the others, so --precision wins).
+func precisionSet(c *ucli.Context) []string {
+	sets := c.StringSlice("set")
+	if p := c.String("precision"); p != "" {
+		sets = append(sets, "model.precision="+strconv.Quote(p))
+	}
+	return sets
 }
 
 func validateCommand() *ucli.Command {

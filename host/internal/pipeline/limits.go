@@ -24,6 +24,7 @@ type countLimit struct {
 // is checked against the machine apart (checkCaseMemory).
 var countLimits = map[string]countLimit{
 	"model.device_id":        {255, "a device index"},
+	"model.block_size":       {1 << 16, "elements per quantisation block"},
 	"model.intra_op_threads": {1024, "threads per session"},
 	"model.inter_op_threads": {1024, "threads per session"},
 	"sampling.top_k":         {1 << 20, "a vocabulary is smaller"},

@@ -56,8 +56,16 @@ func TestBadPipelines(t *testing.T) {
 			src:  minimal + "[generate]\nrunz = 3\n[model.extra]\n\n[warmup]\nruns = 1\nrun = 2\n",
 			want: []string{
 				`p.toml:8: generate.runz: unknown key; did you mean generate.runs?`,
-				`p.toml:9: model.extra: unknown key; [model] takes source, seed, graph_style, tokenizer, device, device_id, intra_op_threads, inter_op_threads, spinning, opt_level, ort_lib, options`,
+				`p.toml:9: model.extra: unknown key; [model] takes source, seed, graph_style, precision, block_size, tokenizer, device, device_id, intra_op_threads, inter_op_threads, spinning, opt_level, ort_lib, options`,
 				`p.toml:13: warmup.run: unknown key; did you mean warmup.runs?`,
+			},
+		},
+		{
+			name: "precision and block size",
+			src:  "[model]\nsource = \"gpt2-tiny\"\nprecision = \"int3\"\nblock_size = 24\n[matrix]\nprompt_tokens = [8]\nnew_tokens = [4]\n",
+			want: []string{
+				`p.toml:3: model.precision: unknown value "int3"; use "fp32", "fp16", "int8", "int4"`,
+				`p.toml:4: model.block_size: block_size = 24: MatMulNBits and GatherBlockQuantized take a power of two ≥ 16 (default 32)`,
 			},
 		},
 		{

@@ -53,10 +53,14 @@ type ModelSpec struct {
 	// (2 layers, 64 wide: tests), or a model directory.
 	Source     string
 	Seed       uint64 // weights seed for built-in models
-	GraphStyle string // "optimum" or "fused"; model.DefaultStyle when the file says nothing
-	Tokenizer  string // directory, "gpt2", or "" (none: token-id prompts only)
-	Device     string // "cpu" (default) or "cuda"
-	DeviceID   int
+	GraphStyle string // "optimum", "fused" or "gqa"; model.DefaultStyle when the file says nothing
+	// Precision of a built model's weights (model.Precisions; "fp32" when
+	// the file says nothing) and the int8/int4 block size (0: the default).
+	Precision string
+	BlockSize int
+	Tokenizer string // directory, "gpt2", or "" (none: token-id prompts only)
+	Device    string // "cpu" (default) or "cuda"
+	DeviceID  int
 	// IntraOpThreads 0 means the runtime's default (one per core).
 	IntraOpThreads int
 	InterOpThreads int

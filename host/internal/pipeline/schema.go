@@ -35,6 +35,8 @@ type modelDoc struct {
 	Source         string            `toml:"source"`
 	Seed           uint64            `toml:"seed"`
 	GraphStyle     string            `toml:"graph_style"`
+	Precision      string            `toml:"precision"`
+	BlockSize      int               `toml:"block_size"`
 	Tokenizer      string            `toml:"tokenizer"`
 	Device         string            `toml:"device"`
 	DeviceID       int               `toml:"device_id"`

@@ -112,7 +112,8 @@ func suggestMetric(id string, reg *metric.Registry) string {
 func (l *loader) model(doc *fileDoc, p *Plan) {
 	m := doc.Model
 	p.Model = ModelSpec{
-		Source: m.Source, Seed: m.Seed, GraphStyle: m.GraphStyle, Device: m.Device, DeviceID: m.DeviceID,
+		Source: m.Source, Seed: m.Seed, GraphStyle: m.GraphStyle, Precision: m.Precision, BlockSize: m.BlockSize,
+		Device: m.Device, DeviceID: m.DeviceID,
 		IntraOpThreads: m.IntraOpThreads, InterOpThreads: m.InterOpThreads, Spinning: m.Spinning,
 		OptLevel: m.OptLevel, Options: m.Options,
 	}
@@ -147,6 +148,15 @@ func (l *loader) model(doc *fileDoc, p *Plan) {
 		p.Model.GraphStyle = model.DefaultStyle
 	}
 	l.choice("model.graph_style", &p.Model.GraphStyle, model.Styles)
+	if p.Model.Precision == "" {
+		p.Model.Precision = model.PrecisionFP32
+	}
+	l.choice("model.precision", &p.Model.Precision, model.Precisions)
+	if p.Model.BlockSize != 0 { // the same rule for int8 and int4
+		if _, err := model.QuantFor(model.PrecisionInt4, p.Model.BlockSize); err != nil {
+			l.addf("model.block_size", "%v", err)
+		}
+	}
 	l.choice("model.device", &p.Model.Device, devices)
 	l.choice("model.opt_level", &p.Model.OptLevel, optLevels)
 	for _, kv := range []struct {

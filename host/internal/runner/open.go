@@ -57,7 +57,7 @@ func (o *opened) forThreads(threads int) (gen.Generator, error) {
 
 // OpenGenerator loads the plan's model into an ONNX Runtime generator.
 func OpenGenerator(ms pipeline.ModelSpec) (*ortgen.Generator, *model.Model, error) {
-	m, err := model.Open(ms.Source, ms.Seed, ms.GraphStyle)
+	m, err := model.OpenWith(ms.Source, model.BuildOptions{Seed: ms.Seed, Style: ms.GraphStyle, Precision: ms.Precision, BlockSize: ms.BlockSize})
 	if err != nil {
 		return nil, nil, err
 	}
