@@ -37,7 +37,7 @@ func writeEnvironments(w *mdWriter, r *result.Result) {
 		rows = append(rows, []string{m.Name, e.CPUModel, fmt.Sprint(e.Cores), orDash(e.GPU), e.ORTVersion + " / " + orDash(e.PipeVersion),
 			orDash(result.LabelString(m.Labels)), strings.Join(m.Environments, ", "), fmt.Sprint(cases)})
 	}
-	w.table([]string{"machine", "CPU", "cores", "GPU", "runtime / pipe", "labels", "shards", "cases"}, "lllllllr", rows)
+	w.table([]string{"machine", "CPU", "cores", "GPU", "runtime / pipe", "labels", "shards", "cases"}, "llrllllr", rows)
 
 	rows = rows[:0]
 	for _, m := range machines {
