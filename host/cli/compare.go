@@ -9,6 +9,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/pipe-bench/pipe/host/internal/compare"
+	"github.com/pipe-bench/pipe/host/internal/registry"
 	"github.com/pipe-bench/pipe/host/internal/result"
 )
 
@@ -71,7 +72,11 @@ func compareCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			rep := compare.Compare(old, new, compare.Options{Alpha: alpha, Noise: noise, Metrics: c.StringSlice("metric")})
+			defs := registry.New().Metrics()
+			if err := compare.CheckMetrics(c.StringSlice("metric"), defs, old, new); err != nil {
+				return fmt.Errorf("compare: --metric: %w", err)
+			}
+			rep := compare.Compare(old, new, compare.Options{Alpha: alpha, Noise: noise, Metrics: c.StringSlice("metric"), Definitions: defs})
 			if len(rep.Rows) == 0 {
 				return errors.New("compare: the results share no case and metric with runs in both; compare results of the same pipeline")
 			}
@@ -99,12 +104,17 @@ func compareFleet(c *ucli.Context, refs []string) error {
 		return fmt.Errorf("compare: unknown format %q; want one of %s", format, strings.Join(compare.Formats, ", "))
 	}
 	var members []compare.Member
+	var results []*result.Result
 	for _, ref := range refs {
 		r, _, err := result.Load(ref, c.String("out-root"))
 		if err != nil {
 			return err
 		}
 		members = append(members, compare.Members(r)...)
+		results = append(results, r)
+	}
+	if err := compare.CheckMetrics(c.StringSlice("metric"), registry.New().Metrics(), results...); err != nil {
+		return fmt.Errorf("compare --fleet: --metric: %w", err)
 	}
 	f, err := compare.NewFleet(members, c.StringSlice("metric"))
 	if err != nil {

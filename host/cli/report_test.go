@@ -176,7 +176,7 @@ func TestCompareCommand(t *testing.T) {
 		{"bad alpha", []string{oldDir, newDir, "--alpha", "5"}, ExitError, "--alpha 5: want a level between 0 and 1"},
 		{"bad noise", []string{oldDir, newDir, "--noise", "-1"}, ExitError, "--noise -1: want a fraction"},
 		{"unknown format", []string{oldDir, newDir, "--format", "html"}, ExitError, `compare: unknown format "html"`},
-		{"unknown metric", []string{oldDir, newDir, "--metric", "nope"}, ExitError, "share no case and metric"},
+		{"unknown metric", []string{oldDir, newDir, "--metric", "nope"}, ExitError, `--metric: metric "nope" is not defined by pipe or by the results; they measured ttft_ms`},
 		{"missing result", []string{oldDir, "latest:nope", "--out-root", root}, ExitError, `no result of pipeline "nope"`},
 	}
 	for _, tt := range codes {

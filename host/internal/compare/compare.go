@@ -48,6 +48,9 @@ type Options struct {
 	// Metrics restricts the comparison to these IDs; empty means every
 	// metric both results measured.
 	Metrics []string
+	// Definitions gives the unit and direction of a metric neither result
+	// defines (registry.Registry.Metrics); nil: the results' alone.
+	Definitions *metric.Registry
 }
 
 // Center is one side's median and its 95 % interval.
@@ -202,7 +205,7 @@ func Compare(old, new *result.Result, o Options) *Report {
 			if len(ov) == 0 || len(nv) == 0 {
 				continue
 			}
-			def, _ := new.Metric(id)
+			def := definition(id, old, new, o.Definitions)
 			rep.Rows = append(rep.Rows, measureRow(nc.ID, def, id, ov, nv, o.Noise))
 		}
 	}
