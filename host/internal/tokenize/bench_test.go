@@ -12,7 +12,7 @@ import (
 // benchCorpus is a few MB of mixed text: the Go standard library's net/http
 // sources (code, English comments, string literals) interleaved with the
 // golden cases (many scripts, emoji, whitespace runs).
-func benchCorpus(b *testing.B) string {
+func benchCorpus(b testing.TB) string {
 	b.Helper()
 	var sb strings.Builder
 	goldens := readGoldens(b)
@@ -59,9 +59,7 @@ func BenchmarkEncodeGPT2(b *testing.B) {
 	b.Run("cold", func(b *testing.B) {
 		b.SetBytes(int64(len(text)))
 		for b.Loop() {
-			tok.cacheMu.Lock()
-			clear(tok.cache)
-			tok.cacheMu.Unlock()
+			tok.cache.reset()
 			tok.Encode(text)
 		}
 	})
@@ -100,5 +98,44 @@ func BenchmarkLoadGPT2(b *testing.B) {
 		if _, err := Load(GPT2); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkEncodeSentencePiece reports encoding throughput (MB/s) on
+// benchCorpus for the SentencePiece-style families, warm and cold as
+// BenchmarkEncodeGPT2.
+func BenchmarkEncodeSentencePiece(b *testing.B) {
+	text := benchCorpus(b)
+	for _, set := range []string{"mistral", "mistral-metaspace", "gemma3"} {
+		tok := loadSPSet(b, set)
+		b.Run(set+"/warm", func(b *testing.B) {
+			tok.Encode(text)
+			b.SetBytes(int64(len(text)))
+			b.ResetTimer()
+			for b.Loop() {
+				tok.Encode(text)
+			}
+		})
+		b.Run(set+"/cold", func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				tok.cache.reset()
+				tok.Encode(text)
+			}
+		})
+	}
+}
+
+func BenchmarkDecodeSentencePiece(b *testing.B) {
+	text := benchCorpus(b)
+	for _, set := range []string{"mistral", "gemma3"} {
+		tok := loadSPSet(b, set)
+		ids := tok.Encode(text)
+		b.Run(set, func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				tok.Decode(ids)
+			}
+		})
 	}
 }

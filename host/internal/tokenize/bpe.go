@@ -68,20 +68,13 @@ type BPE struct {
 	normalize    func(string) string // nil, or NFC (a tokenizer.json normalizer)
 	prefix       bool                // add a space before text that does not start with one (HF add_prefix_space)
 	ignoreMerges bool                // a piece that is a whole token is taken as is (HF ignore_merges)
-	specials     []special
-	specialStart [256]bool // first bytes of the specials' texts
+	added        addedTokens
+	post         template // what the post-processor adds around the text
 	eos          int64
 	vocabSize    int
 	source       string // where it was loaded from, for messages
-	cacheMu      sync.Mutex
-	cache        map[string][]int32
+	cache        pieceCache
 	workspaces   sync.Pool
-}
-
-// special is an added token recognised by EncodeSpecial.
-type special struct {
-	text string
-	id   int64
 }
 
 var (
@@ -95,6 +88,17 @@ const (
 	maxPooledSymbols = 1 << 16 // a workspace grown past this is not reused
 )
 
+// lookup gives a token's id: an added token's, else the vocabulary's.
+func (spec bpeSpec) lookup(text string) (int64, bool) {
+	for _, s := range spec.specials {
+		if s.text == text {
+			return s.id, true
+		}
+	}
+	id, ok := spec.vocab[text]
+	return int64(id), ok
+}
+
 // bpeSpec is everything a file format yields, before the merge table is built.
 type bpeSpec struct {
 	source       string
@@ -106,6 +110,7 @@ type bpeSpec struct {
 	prefix       bool
 	ignoreMerges bool
 	specials     []special // added tokens, including ones also in vocab
+	post         template
 	eos          int64
 }
 
@@ -119,10 +124,10 @@ func newBPE(spec bpeSpec) (*BPE, error) {
 		normalize:    spec.normalize,
 		prefix:       spec.prefix,
 		ignoreMerges: spec.ignoreMerges,
-		specials:     spec.specials,
+		added:        newAddedTokens(spec.specials),
+		post:         spec.post,
 		eos:          spec.eos,
 		source:       spec.source,
-		cache:        make(map[string][]int32),
 	}
 	// Ids index a table, so they must be dense: a few gaps are fine, an id
 	// far beyond the number of tokens is a broken file.
@@ -148,7 +153,7 @@ func newBPE(spec bpeSpec) (*BPE, error) {
 		}
 		p, ok := tokenBytes(tok)
 		if !ok {
-			if isSpecial(spec.specials, tok) {
+			if b.added.has(tok) {
 				p = []byte(tok)
 			} else {
 				return nil, fmt.Errorf("%s: token %q (id %d) is not spelled in byte-level characters: not a byte-level BPE vocabulary", spec.source, tok, id)
@@ -158,9 +163,6 @@ func newBPE(spec bpeSpec) (*BPE, error) {
 	}
 	for _, s := range spec.specials {
 		b.pieces[s.id] = []byte(s.text)
-		if s.text != "" {
-			b.specialStart[s.text[0]] = true
-		}
 	}
 	for c := 0; c < 256; c++ {
 		id, ok := spec.vocab[string(byteToRune[c])]
@@ -196,59 +198,23 @@ func newBPE(spec bpeSpec) (*BPE, error) {
 	return b, nil
 }
 
-func isSpecial(specials []special, tok string) bool {
-	for _, s := range specials {
-		if s.text == tok {
-			return true
-		}
-	}
-	return false
-}
-
 // Encode implements Tokenizer. Special tokens such as <|endoftext|> are
-// plain text here, as in the reference encoder; see EncodeSpecial.
-func (b *BPE) Encode(text string) []int64 {
-	ids := make([]int64, 0, len(text)/3+1)
-	return b.appendText(ids, text)
-}
+// plain text here, as in the reference encoder; see EncodeSpecial. Added
+// tokens that are not special are recognised, and the post-processor's
+// tokens (a BOS) are added, as Hugging Face does.
+func (b *BPE) Encode(text string) []int64 { return b.post.wrap(b.encode(text, false)) }
 
-// EncodeSpecial implements SpecialEncoder: like Encode, but an added token's
-// exact text (<|endoftext|> in GPT-2) becomes that token's id. Where two
-// added tokens match at one place, the longer wins.
-func (b *BPE) EncodeSpecial(text string) []int64 {
+// EncodeSpecial implements SpecialEncoder: like Encode, but every added
+// token's exact text (<|endoftext|> in GPT-2) becomes that token's id. Where
+// two added tokens match at one place, the longer wins.
+func (b *BPE) EncodeSpecial(text string) []int64 { return b.post.wrap(b.encode(text, true)) }
+
+func (b *BPE) encode(text string, withSpecial bool) []int64 {
 	ids := make([]int64, 0, len(text)/3+1)
-	for len(text) > 0 {
-		at, s := b.nextSpecial(text)
-		if s == nil {
-			return b.appendText(ids, text)
-		}
-		ids = b.appendText(ids, text[:at])
-		ids = append(ids, s.id)
-		text = text[at+len(s.text):]
-	}
+	b.added.each(text, withSpecial,
+		func(s string, _ int) { ids = b.appendText(ids, s) },
+		func(s *special) { ids = append(ids, s.id) })
 	return ids
-}
-
-// nextSpecial finds the leftmost added token in text, the longest at a tie
-// (Hugging Face's leftmost-longest matching). Only positions holding the
-// first byte of some added token are tried.
-func (b *BPE) nextSpecial(text string) (int, *special) {
-	for i := 0; i < len(text); i++ {
-		if !b.specialStart[text[i]] {
-			continue
-		}
-		var found *special
-		for k := range b.specials {
-			s := &b.specials[k]
-			if strings.HasPrefix(text[i:], s.text) && (found == nil || len(s.text) > len(found.text)) {
-				found = s
-			}
-		}
-		if found != nil {
-			return i, found
-		}
-	}
-	return len(text), nil
 }
 
 // appendText encodes text (no special tokens) onto ids. Like Hugging Face's
@@ -272,32 +238,18 @@ func (b *BPE) appendPiece(ids []int64, piece string) []int64 {
 	if len(piece) == 1 {
 		return append(ids, int64(b.byteIDs[piece[0]]))
 	}
-	cacheable := len(piece) <= maxCachedPiece
-	if cacheable {
-		b.cacheMu.Lock()
-		hit, ok := b.cache[piece]
-		b.cacheMu.Unlock()
-		if ok {
-			for _, id := range hit {
-				ids = append(ids, int64(id))
-			}
-			return ids
+	if hit, ok := b.cache.get(piece); ok {
+		for _, id := range hit {
+			ids = append(ids, int64(id))
 		}
+		return ids
 	}
 	ws := b.workspaces.Get().(*workspace)
 	out := b.mergePiece(ws, piece)
 	for _, id := range out {
 		ids = append(ids, int64(id))
 	}
-	if cacheable {
-		kept := append([]int32(nil), out...)
-		b.cacheMu.Lock()
-		if len(b.cache) >= maxCacheSize {
-			clear(b.cache)
-		}
-		b.cache[strings.Clone(piece)] = kept
-		b.cacheMu.Unlock()
-	}
+	b.cache.put(piece, out)
 	if cap(ws.sym) <= maxPooledSymbols {
 		b.workspaces.Put(ws) // a huge piece's buffers are left to the GC
 	}
@@ -459,13 +411,7 @@ func (b *BPE) VocabSize() int { return b.vocabSize }
 func (b *BPE) EOS() int64 { return b.eos }
 
 // SpecialIDs returns the ids of the added tokens (<|endoftext|> for GPT-2).
-func (b *BPE) SpecialIDs() []int64 {
-	out := make([]int64, 0, len(b.specials))
-	for _, s := range b.specials {
-		out = append(out, s.id)
-	}
-	return out
-}
+func (b *BPE) SpecialIDs() []int64 { return b.added.ids() }
 
 // String names the tokenizer and where it came from.
 func (b *BPE) String() string {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -52,11 +53,11 @@ func loadVocabMerges(vocabPath, mergesPath string, spaces spaceSet) (*BPE, error
 	// special token. A config.json beside the files may name another EOS.
 	for _, name := range eosCandidates {
 		if id, ok := vocab[name]; ok {
-			spec.specials = append(spec.specials, special{text: name, id: int64(id)})
+			spec.specials = append(spec.specials, special{text: name, id: int64(id), special: true})
 			break
 		}
 	}
-	spec.eos = hfEOS(filepath.Dir(vocabPath), spec)
+	spec.eos = hfEOS(filepath.Dir(vocabPath), spec.lookup)
 	return newBPE(spec)
 }
 
@@ -96,6 +97,7 @@ type hfTokenizer struct {
 	Normalizer    json.RawMessage `json:"normalizer"`
 	PreTokenizer  json.RawMessage `json:"pre_tokenizer"`
 	PostProcessor json.RawMessage `json:"post_processor"`
+	Decoder       json.RawMessage `json:"decoder"`
 	Model         struct {
 		Type                    string           `json:"type"`
 		Dropout                 *float64         `json:"dropout"`
@@ -103,16 +105,21 @@ type hfTokenizer struct {
 		ContinuingSubwordPrefix *string          `json:"continuing_subword_prefix"`
 		EndOfWordSuffix         *string          `json:"end_of_word_suffix"`
 		ByteFallback            bool             `json:"byte_fallback"`
+		FuseUnk                 bool             `json:"fuse_unk"`
 		IgnoreMerges            bool             `json:"ignore_merges"`
 		Vocab                   map[string]int32 `json:"vocab"`
 		Merges                  json.RawMessage  `json:"merges"`
 	} `json:"model"`
 }
 
-// hfPreTokenizer covers the ByteLevel, Split and Sequence pre-tokenizers.
+// hfPreTokenizer covers the ByteLevel, Metaspace, Split and Sequence
+// pre-tokenizers.
 type hfPreTokenizer struct {
 	Type           string           `json:"type"`
-	AddPrefixSpace bool             `json:"add_prefix_space"`
+	AddPrefixSpace *bool            `json:"add_prefix_space"`
+	Replacement    *string          `json:"replacement"`
+	PrependScheme  *string          `json:"prepend_scheme"`
+	Split          *bool            `json:"split"`
 	UseRegex       *bool            `json:"use_regex"`
 	Pattern        *hfPattern       `json:"pattern"`
 	Behavior       string           `json:"behavior"`
@@ -125,12 +132,13 @@ type hfPattern struct {
 	String *string `json:"String"`
 }
 
-// loadHF reads a tokenizer.json. It accepts what is exactly a GPT-2 style
-// byte-level BPE: model BPE without dropout, prefixes or byte fallback; no
-// normalizer; a ByteLevel pre-tokenizer with its built-in regex, or a Split
-// on GPT2Pattern followed by a ByteLevel without regex. Anything else is
-// refused by name rather than tokenized approximately.
-func loadHF(path string) (*BPE, error) {
+// loadHF reads a tokenizer.json. It accepts a model BPE without dropout or
+// subword affixes, either byte-level (a ByteLevel pre-tokenizer with its
+// built-in regex, or a Split on a pattern pipe implements followed by a
+// ByteLevel without regex) or SentencePiece-style (no ByteLevel anywhere:
+// Metaspace or literal Split pre-tokenizers, byte fallback). Anything else
+// is refused by name rather than tokenized approximately.
+func loadHF(path string) (Tokenizer, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
@@ -140,7 +148,7 @@ func loadHF(path string) (*BPE, error) {
 
 // parseHF is loadHF on the file's bytes; path names it in errors and its
 // directory is where config.json may name the EOS token.
-func parseHF(raw []byte, path string) (*BPE, error) {
+func parseHF(raw []byte, path string) (Tokenizer, error) {
 	var hf hfTokenizer
 	if err := json.Unmarshal(raw, &hf); err != nil {
 		return nil, fmt.Errorf("tokenizer %s: not a tokenizer.json: %v", path, jsonError(raw, err))
@@ -148,28 +156,16 @@ func parseHF(raw []byte, path string) (*BPE, error) {
 	m := hf.Model
 	switch {
 	case m.Type != "" && m.Type != "BPE":
-		return nil, fmt.Errorf("tokenizer %s: model type %s is not supported: pipe tokenizes byte-level BPE (GPT-2 style) exactly and nothing approximately; pass token ids (--prompt-ids / seeded prompts) instead", path, m.Type)
+		return nil, fmt.Errorf("tokenizer %s: model type %s is not supported: pipe tokenizes BPE (byte-level, or SentencePiece-style with byte fallback) exactly and nothing approximately; pass token ids (--prompt-ids / seeded prompts) instead", path, m.Type)
 	case len(m.Vocab) == 0:
 		return nil, fmt.Errorf("tokenizer %s: model.vocab is missing or empty", path)
 	case m.Dropout != nil && *m.Dropout != 0:
 		return nil, fmt.Errorf("tokenizer %s: BPE dropout %g makes tokenization random; set model.dropout to null", path, *m.Dropout)
 	case m.ContinuingSubwordPrefix != nil && *m.ContinuingSubwordPrefix != "",
 		m.EndOfWordSuffix != nil && *m.EndOfWordSuffix != "":
-		return nil, fmt.Errorf("tokenizer %s: BPE with a subword prefix or word suffix is not byte-level BPE; not supported", path)
-	case m.ByteFallback:
-		return nil, fmt.Errorf("tokenizer %s: byte_fallback BPE (SentencePiece style) is not supported; pipe tokenizes byte-level BPE only", path)
+		return nil, fmt.Errorf("tokenizer %s: BPE with a subword prefix or word suffix (WordPiece-like) is not supported", path)
 	}
-	spec := bpeSpec{source: path, vocab: m.Vocab, ignoreMerges: m.IgnoreMerges, eos: -1}
-	var err error
-	if spec.normalize, err = hfNormalizer(hf.Normalizer); err != nil {
-		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
-	}
-	if spec.prefix, spec.split, err = hfPreTokenize(hf.PreTokenizer); err != nil {
-		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
-	}
-	if spec.merges, err = hfMerges(m.Merges); err != nil {
-		return nil, fmt.Errorf("tokenizer %s: model.merges: %w", path, err)
-	}
+	var specials []special
 	for _, a := range hf.AddedTokens {
 		if a.ID < 0 || a.Content == "" {
 			return nil, fmt.Errorf("tokenizer %s: added token %q has id %d", path, a.Content, a.ID)
@@ -177,14 +173,303 @@ func parseHF(raw []byte, path string) (*BPE, error) {
 		if id, ok := m.Vocab[a.Content]; ok && int64(id) != a.ID {
 			return nil, fmt.Errorf("tokenizer %s: added token %q has id %d but the vocabulary says %d", path, a.Content, a.ID, id)
 		}
-		spec.specials = append(spec.specials, special{text: a.Content, id: a.ID})
+		specials = append(specials, special{text: a.Content, id: a.ID, special: a.Special})
 	}
-	spec.eos = hfEOS(filepath.Dir(path), spec)
+	lookup := bpeSpec{vocab: m.Vocab, specials: specials}.lookup
+	normalize, err := hfNormalizer(hf.Normalizer)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+	}
+	post, err := hfPostProcessor(hf.PostProcessor)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+	}
+	merges, err := hfMerges(m.Merges)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer %s: model.merges: %w", path, err)
+	}
+	if !byteLevel(hf.PreTokenizer) && !byteLevel(hf.Decoder) {
+		return parseSentencePiece(hf, path, spSpec{
+			source: path, vocab: m.Vocab, merges: merges, byteFallback: m.ByteFallback,
+			fuseUnk: m.FuseUnk, ignoreMerges: m.IgnoreMerges, normalize: normalize,
+			specials: specials, post: post,
+		}, lookup)
+	}
+	if m.ByteFallback {
+		return nil, fmt.Errorf("tokenizer %s: byte_fallback with a ByteLevel pre-tokenizer is not supported (byte-level BPE has every byte already)", path)
+	}
+	spec := bpeSpec{source: path, vocab: m.Vocab, merges: merges, ignoreMerges: m.IgnoreMerges, normalize: normalize, specials: specials, post: post}
+	if spec.prefix, spec.split, err = hfPreTokenize(hf.PreTokenizer); err != nil {
+		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+	}
+	spec.eos = hfEOS(filepath.Dir(path), lookup)
 	return newBPE(spec)
 }
 
-// hfNormalizer accepts no normalizer, or NFC (alone or as the only member
-// of a Sequence), as Qwen2 has it.
+// parseSentencePiece finishes a SentencePiece-style BPE: its pre-tokenizer,
+// unk token, decoder and EOS.
+func parseSentencePiece(hf hfTokenizer, path string, spec spSpec, lookup func(string) (int64, bool)) (*SentencePiece, error) {
+	var err error
+	if spec.pre, err = spPreTokenizer(hf.PreTokenizer); err != nil {
+		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+	}
+	if spec.decoders, err = spDecoders(hf.Decoder); err != nil {
+		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+	}
+	if u := hf.Model.UnkToken; u != nil {
+		spec.unk = *u
+	}
+	t, err := newSentencePiece(spec)
+	if err != nil {
+		return nil, err
+	}
+	t.eos = hfEOS(filepath.Dir(path), lookup)
+	return t, nil
+}
+
+// byteLevel reports whether a pre-tokenizer or decoder is, or holds,
+// ByteLevel: the mark of a byte-level BPE. A file with neither is
+// SentencePiece-style.
+func byteLevel(raw json.RawMessage) bool {
+	type step struct {
+		Type          string `json:"type"`
+		PreTokenizers []step `json:"pretokenizers"`
+		Decoders      []step `json:"decoders"`
+	}
+	var st step
+	if json.Unmarshal(raw, &st) != nil {
+		return false
+	}
+	var has func(step) bool
+	has = func(p step) bool {
+		if p.Type == "ByteLevel" {
+			return true
+		}
+		for _, q := range append(p.PreTokenizers, p.Decoders...) {
+			if has(q) {
+				return true
+			}
+		}
+		return false
+	}
+	return has(st)
+}
+
+// spPreTokenizer accepts no pre-tokenizer, Metaspace, a Split on a literal
+// string, or a Sequence of these.
+func spPreTokenizer(raw json.RawMessage) ([]spPre, error) {
+	if n := bytes.TrimSpace(raw); len(n) == 0 || bytes.Equal(n, []byte("null")) {
+		return nil, nil
+	}
+	var pt hfPreTokenizer
+	if err := json.Unmarshal(raw, &pt); err != nil {
+		return nil, fmt.Errorf("pre_tokenizer: %v", err)
+	}
+	var steps []spPre
+	var walk func(p hfPreTokenizer) error
+	walk = func(p hfPreTokenizer) error {
+		switch p.Type {
+		case "Sequence":
+			for _, q := range p.PreTokenizers {
+				if err := walk(q); err != nil {
+					return err
+				}
+			}
+			return nil
+		case "Metaspace":
+			step := spPre{replacement: metaspace, prepend: "always", splitMeta: true}
+			if p.Replacement != nil {
+				if utf8.RuneCountInString(*p.Replacement) != 1 {
+					return fmt.Errorf("pre_tokenizer Metaspace replacement %q is not one character", *p.Replacement)
+				}
+				step.replacement = *p.Replacement
+			}
+			if p.Split != nil {
+				step.splitMeta = *p.Split
+			}
+			switch {
+			case p.PrependScheme != nil:
+				switch *p.PrependScheme {
+				case "always", "first", "never":
+					step.prepend = *p.PrependScheme
+				default:
+					return fmt.Errorf("pre_tokenizer Metaspace prepend_scheme %q is not one of always, first, never", *p.PrependScheme)
+				}
+			case p.AddPrefixSpace != nil && !*p.AddPrefixSpace:
+				step.prepend = "never"
+			}
+			steps = append(steps, step)
+			return nil
+		case "Split":
+			switch {
+			case p.Pattern == nil || p.Pattern.String == nil || *p.Pattern.String == "":
+				return fmt.Errorf("pre_tokenizer Split on a regex in a SentencePiece-style BPE is not supported: pipe splits these on a literal string only")
+			case p.Invert:
+				return fmt.Errorf("pre_tokenizer Split with invert is not supported")
+			}
+			switch p.Behavior {
+			case "Removed", "Isolated", "MergedWithPrevious", "MergedWithNext":
+			default:
+				return fmt.Errorf("pre_tokenizer Split behavior %q is not supported: pipe implements Removed, Isolated, MergedWithPrevious and MergedWithNext", p.Behavior)
+			}
+			steps = append(steps, spPre{literal: *p.Pattern.String, behavior: p.Behavior})
+			return nil
+		}
+		return fmt.Errorf("pre_tokenizer %s is not supported in a SentencePiece-style BPE: pipe implements Metaspace and Split on a literal string", describePreTokenizer(p))
+	}
+	if err := walk(pt); err != nil {
+		return nil, err
+	}
+	return steps, nil
+}
+
+// hfDecoder covers the decoders of SentencePiece-style files.
+type hfDecoder struct {
+	Type           string          `json:"type"`
+	Decoders       []hfDecoder     `json:"decoders"`
+	Pattern        *hfPattern      `json:"pattern"`
+	Content        json.RawMessage `json:"content"`
+	Start          int             `json:"start"`
+	Stop           int             `json:"stop"`
+	Replacement    *string         `json:"replacement"`
+	PrependScheme  *string         `json:"prepend_scheme"`
+	AddPrefixSpace *bool           `json:"add_prefix_space"`
+}
+
+// spDecoders accepts no decoder, Replace (of a literal), ByteFallback, Fuse,
+// Strip, Metaspace, or a Sequence of these.
+func spDecoders(raw json.RawMessage) ([]spDecoder, error) {
+	if n := bytes.TrimSpace(raw); len(n) == 0 || bytes.Equal(n, []byte("null")) {
+		return nil, nil
+	}
+	var d hfDecoder
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return nil, fmt.Errorf("decoder: %v", err)
+	}
+	var out []spDecoder
+	var walk func(d hfDecoder) error
+	walk = func(d hfDecoder) error {
+		switch d.Type {
+		case "Sequence":
+			for _, e := range d.Decoders {
+				if err := walk(e); err != nil {
+					return err
+				}
+			}
+		case "Replace":
+			var to string
+			if d.Pattern == nil || d.Pattern.String == nil || json.Unmarshal(d.Content, &to) != nil {
+				return errors.New("decoder Replace: pipe replaces a literal string (pattern.String) with a string only")
+			}
+			out = append(out, spDecoder{kind: "Replace", from: *d.Pattern.String, to: to})
+		case "ByteFallback", "Fuse":
+			out = append(out, spDecoder{kind: d.Type})
+		case "Strip":
+			var c string
+			if json.Unmarshal(d.Content, &c) != nil || utf8.RuneCountInString(c) != 1 {
+				return errors.New("decoder Strip: content is not one character")
+			}
+			r, _ := utf8.DecodeRuneInString(c)
+			out = append(out, spDecoder{kind: "Strip", content: r, start: d.Start, stop: d.Stop})
+		case "Metaspace":
+			rep := metaspace
+			if d.Replacement != nil {
+				rep = *d.Replacement
+			}
+			r, _ := utf8.DecodeRuneInString(rep)
+			prepend := d.PrependScheme == nil || *d.PrependScheme != "never"
+			if d.PrependScheme == nil && d.AddPrefixSpace != nil {
+				prepend = *d.AddPrefixSpace
+			}
+			out = append(out, spDecoder{kind: "Metaspace", replacement: r, metaPrepend: prepend})
+		default:
+			return fmt.Errorf("decoder %s is not supported in a SentencePiece-style BPE: pipe implements Replace, ByteFallback, Fuse, Strip and Metaspace", d.Type)
+		}
+		return nil
+	}
+	if err := walk(d); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// hfPostProcessor reads what the post-processor adds around one text: a
+// TemplateProcessing's special tokens before and after $A (Llama 2's and
+// Gemma's BOS), alone or in a Sequence; ByteLevel adds nothing. Others
+// (BERT's, RoBERTa's) are refused by name.
+func hfPostProcessor(raw json.RawMessage) (template, error) {
+	var t template
+	if n := bytes.TrimSpace(raw); len(n) == 0 || bytes.Equal(n, []byte("null")) {
+		return t, nil
+	}
+	type piece struct {
+		SpecialToken *struct {
+			ID string `json:"id"`
+		} `json:"SpecialToken"`
+		Sequence *struct {
+			ID string `json:"id"`
+		} `json:"Sequence"`
+	}
+	type processor struct {
+		Type          string            `json:"type"`
+		Processors    []json.RawMessage `json:"processors"`
+		Single        []piece           `json:"single"`
+		SpecialTokens map[string]struct {
+			IDs []int64 `json:"ids"`
+		} `json:"special_tokens"`
+	}
+	var walk func(raw json.RawMessage) error
+	walk = func(raw json.RawMessage) error {
+		var p processor
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return fmt.Errorf("post_processor: %v", err)
+		}
+		switch p.Type {
+		case "ByteLevel":
+			return nil
+		case "Sequence":
+			for _, q := range p.Processors {
+				if err := walk(q); err != nil {
+					return err
+				}
+			}
+			return nil
+		case "TemplateProcessing":
+			seen := false
+			for _, it := range p.Single {
+				switch {
+				case it.Sequence != nil:
+					if it.Sequence.ID != "A" || seen {
+						return fmt.Errorf("post_processor TemplateProcessing: the single template holds $%s; pipe expects $A once", it.Sequence.ID)
+					}
+					seen = true
+				case it.SpecialToken != nil:
+					st, ok := p.SpecialTokens[it.SpecialToken.ID]
+					if !ok {
+						return fmt.Errorf("post_processor TemplateProcessing: special token %q is not in special_tokens", it.SpecialToken.ID)
+					}
+					if seen {
+						t.after = append(t.after, st.IDs...)
+					} else {
+						t.before = append(t.before, st.IDs...)
+					}
+				default:
+					return errors.New("post_processor TemplateProcessing: a single template item is neither SpecialToken nor Sequence")
+				}
+			}
+			if !seen {
+				return errors.New("post_processor TemplateProcessing: the single template has no $A")
+			}
+			return nil
+		}
+		return fmt.Errorf("post_processor %s is not supported: pipe applies TemplateProcessing and ByteLevel", jsonType(raw))
+	}
+	return t, walk(raw)
+}
+
+// hfNormalizer accepts no normalizer, NFC (Qwen2), Prepend and Replace of a
+// literal (Llama 2's Prepend ▁ + Replace ' ' → ▁, Gemma's Replace), or a
+// Sequence of these, applied in order.
 func hfNormalizer(raw json.RawMessage) (func(string) string, error) {
 	if n := bytes.TrimSpace(raw); len(n) == 0 || bytes.Equal(n, []byte("null")) {
 		return nil, nil
@@ -192,19 +477,58 @@ func hfNormalizer(raw json.RawMessage) (func(string) string, error) {
 	var n struct {
 		Type        string            `json:"type"`
 		Normalizers []json.RawMessage `json:"normalizers"`
+		Prepend     *string           `json:"prepend"`
+		Pattern     *hfPattern        `json:"pattern"`
+		Content     *string           `json:"content"`
 	}
 	if err := json.Unmarshal(raw, &n); err != nil {
 		return nil, fmt.Errorf("normalizer: %v", err)
 	}
-	switch {
-	case n.Type == "NFC":
+	switch n.Type {
+	case "NFC":
 		return norm.NFC.String, nil
-	case n.Type == "Sequence" && len(n.Normalizers) == 0:
-		return nil, nil
-	case n.Type == "Sequence" && len(n.Normalizers) == 1:
-		return hfNormalizer(n.Normalizers[0])
+	case "Prepend":
+		if n.Prepend == nil {
+			return nil, errors.New("normalizer Prepend has no prepend string")
+		}
+		p := *n.Prepend
+		return func(s string) string {
+			if s == "" {
+				return s
+			}
+			return p + s
+		}, nil
+	case "Replace":
+		if n.Pattern == nil || n.Pattern.String == nil || *n.Pattern.String == "" || n.Content == nil {
+			return nil, errors.New("normalizer Replace: pipe replaces a literal string (pattern.String) only, not a regex")
+		}
+		from, to := *n.Pattern.String, *n.Content
+		return func(s string) string { return strings.ReplaceAll(s, from, to) }, nil
+	case "Sequence":
+		var steps []func(string) string
+		for _, m := range n.Normalizers {
+			f, err := hfNormalizer(m)
+			if err != nil {
+				return nil, err
+			}
+			if f != nil {
+				steps = append(steps, f)
+			}
+		}
+		switch len(steps) {
+		case 0:
+			return nil, nil
+		case 1:
+			return steps[0], nil
+		}
+		return func(s string) string {
+			for _, f := range steps {
+				s = f(s)
+			}
+			return s
+		}, nil
 	}
-	return nil, fmt.Errorf("normalizer %s is not supported: pipe applies none or NFC", jsonType(raw))
+	return nil, fmt.Errorf("normalizer %s is not supported: pipe applies NFC, Prepend and Replace of a literal", jsonType(raw))
 }
 
 // hfPreTokenize checks the pre-tokenizer and returns add_prefix_space and
@@ -220,7 +544,7 @@ func hfPreTokenize(raw json.RawMessage) (prefix bool, sp splitter, err error) {
 	}
 	if pt.Type == "ByteLevel" && (pt.UseRegex == nil || *pt.UseRegex) {
 		sp, _ := splitterFor(GPT2Pattern, spaceWhiteSpace)
-		return pt.AddPrefixSpace, sp, nil
+		return pt.AddPrefixSpace != nil && *pt.AddPrefixSpace, sp, nil
 	}
 	if pt.Type == "Sequence" && len(pt.PreTokenizers) == 2 {
 		split, bl := pt.PreTokenizers[0], pt.PreTokenizers[1]
@@ -228,7 +552,7 @@ func hfPreTokenize(raw json.RawMessage) (prefix bool, sp splitter, err error) {
 			(split.Behavior == "" || split.Behavior == "Isolated") &&
 			bl.Type == "ByteLevel" && bl.UseRegex != nil && !*bl.UseRegex {
 			if sp, ok := splitterFor(*split.Pattern.Regex, spaceWhiteSpace); ok {
-				return bl.AddPrefixSpace, sp, nil
+				return bl.AddPrefixSpace != nil && *bl.AddPrefixSpace, sp, nil
 			}
 			return false, sp, fmt.Errorf("pre_tokenizer Split pattern %q is not supported: pipe implements exactly GPT-2's, Llama 3's (cl100k) and Qwen2's patterns", *split.Pattern.Regex)
 		}
@@ -279,17 +603,9 @@ func hfMerges(raw json.RawMessage) ([][2]string, error) {
 }
 
 // hfEOS finds the end-of-text id: config.json's eos_token_id, then
-// tokenizer_config.json's eos_token, then a conventional spelling.
-func hfEOS(dir string, spec bpeSpec) int64 {
-	lookup := func(text string) (int64, bool) {
-		for _, s := range spec.specials {
-			if s.text == text {
-				return s.id, true
-			}
-		}
-		id, ok := spec.vocab[text]
-		return int64(id), ok
-	}
+// tokenizer_config.json's eos_token, then a conventional spelling; lookup
+// gives a token's id.
+func hfEOS(dir string, lookup func(string) (int64, bool)) int64 {
 	if raw, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil {
 		var cfg struct {
 			EOS json.RawMessage `json:"eos_token_id"`

@@ -110,12 +110,13 @@ const (
 )
 
 // Load opens a tokenizer. spec is "gpt2" (the GPT-2 files from `pipe setup`),
-// a tokenizer.json file, or a directory holding tokenizer.json, or
-// vocab.json + merges.txt, or encoder.json + vocab.bpe (looked for in that
-// order).
+// the name of another tokenizer `pipe setup` fetches (assets.FamilyTokenizers:
+// mistral, gemma3), a tokenizer.json file, or a directory holding
+// tokenizer.json, or vocab.json + merges.txt, or encoder.json + vocab.bpe
+// (looked for in that order).
 func Load(spec string) (Tokenizer, error) {
 	if spec == "" {
-		return nil, errors.New("tokenizer: no tokenizer given: pass gpt2 or a directory holding tokenizer.json, vocab.json + merges.txt, or encoder.json + vocab.bpe")
+		return nil, errors.New("tokenizer: no tokenizer given: pass gpt2, mistral, gemma3 or a directory holding tokenizer.json, vocab.json + merges.txt, or encoder.json + vocab.bpe")
 	}
 	dir := spec
 	if spec == GPT2 {
@@ -124,11 +125,19 @@ func Load(spec string) (Tokenizer, error) {
 			return nil, fmt.Errorf("tokenizer gpt2: %w", err)
 		}
 		dir = d
+	} else if fam, ok := assets.FamilyTokenizerFor(spec); ok {
+		if _, err := os.Stat(spec); errors.Is(err, os.ErrNotExist) {
+			p, err := fam.Path()
+			if err != nil {
+				return nil, fmt.Errorf("tokenizer %s: %w", spec, err)
+			}
+			dir = p
+		}
 	}
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return nil, fmt.Errorf("tokenizer %s: no such file or directory: pass gpt2 or a directory holding tokenizer.json, vocab.json + merges.txt, or encoder.json + vocab.bpe", spec)
+		return nil, fmt.Errorf("tokenizer %s: no such file or directory: pass gpt2, mistral, gemma3 or a directory holding tokenizer.json, vocab.json + merges.txt, or encoder.json + vocab.bpe", spec)
 	case err != nil:
 		return nil, fmt.Errorf("tokenizer %s: %w", spec, err)
 	case !st.IsDir():
