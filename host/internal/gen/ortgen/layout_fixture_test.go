@@ -265,7 +265,7 @@ func fixtureValueInfo(name string, dt onnxpb.TensorProto_DataType, dims ...any) 
 
 // writeLayoutModel writes the decoder of spec to path and returns the
 // weights the reference needs.
-func writeLayoutModel(t *testing.T, path string, s fixtureShape, spec fixtureSpec, seed uint64) fixtureWeights {
+func writeLayoutModel(t testing.TB, path string, s fixtureShape, spec fixtureSpec, seed uint64) fixtureWeights {
 	t.Helper()
 	w := makeFixtureWeights(s, seed)
 	fg := &fixtureGraph{g: &onnxpb.GraphProto{Name: proto.String("layout-fixture")}}
@@ -384,7 +384,7 @@ func writeLayoutModel(t *testing.T, path string, s fixtureShape, spec fixtureSpe
 // externalize moves every float initializer with more than 64 elements
 // out of the graph: layer l's into FILE<suffix>_l (l ≥ 1) or FILE<suffix>,
 // the rest into FILE<suffix>, so one model spans several files.
-func externalize(t *testing.T, g *onnxpb.GraphProto, path, suffix string) {
+func externalize(t testing.TB, g *onnxpb.GraphProto, path, suffix string) {
 	t.Helper()
 	files := map[string][]byte{}
 	for _, in := range g.Initializer {

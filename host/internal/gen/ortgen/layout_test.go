@@ -19,7 +19,7 @@ const layoutSeed = 11
 // usual names cannot open the GenAI fixture.
 var genaiFixtureNames = fixtureNames{"tokens", "mask", "scores", "cache.%d.k", "cache.%d.v", "cache_out.%d.k", "cache_out.%d.v"}
 
-func writeJSON(t *testing.T, path string, v any) {
+func writeJSON(t testing.TB, path string, v any) {
 	t.Helper()
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
