@@ -51,6 +51,9 @@ func runCommand() *ucli.Command {
 			}
 			opt := runner.Options{Log: c.App.ErrWriter, Baseline: c.String("baseline"), Version: Version,
 				PlanHash: plan.Hash(), Resume: c.String("resume")}
+			if opt.Resume != "" && plan.ReportOnly() {
+				return withCode(ExitError, fmt.Errorf("--resume: pipeline %s generates nothing (it only reads earlier results); run it without --resume", plan.Name))
+			}
 			if opt.Resume != "" && c.String("out") != "" {
 				return withCode(ExitError, fmt.Errorf("--resume %s is the run directory itself; drop --out %s", opt.Resume, c.String("out")))
 			}
