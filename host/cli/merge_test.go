@@ -74,6 +74,26 @@ func TestMergeCommand(t *testing.T) {
 			t.Errorf("compare --fleet --fail-on-regression: exit %d, stderr %q", code, stderr)
 		}
 	})
+	t.Run("phase 5 reads the merged result as its latency input", func(t *testing.T) {
+		dir := t.TempDir()
+		p5 := filepath.Join(dir, "phase5.toml")
+		src := "name = \"phase5-report\"\n[inputs]\nlatency = \"" + out + "\"\n[report]\nformats = [\"md\", \"html\"]\n"
+		if err := os.WriteFile(p5, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, stderr := runPipe("run", p5, "--out", dir)
+		md, _ := filepath.Glob(filepath.Join(dir, "phase5-report_*", "report.md"))
+		if len(md) != 1 {
+			t.Fatalf("exit %d, no phase 5 report: %s", code, stderr)
+		}
+		if code != ExitInvalid {
+			t.Errorf("phase 5: exit %d, want %d, as its input (the fixture's broken run): %s", code, ExitInvalid, stderr)
+		}
+		b, _ := os.ReadFile(md[0])
+		if !strings.Contains(string(b), "p768-n256-b1") {
+			t.Errorf("phase 5's report (exit %d) does not show the merged cases:\n%.800s", code, b)
+		}
+	})
 	t.Run("--out that holds a result is refused", func(t *testing.T) {
 		code, _, stderr := runPipe(append([]string{"merge"}, append(dirs, "--out", out)...)...)
 		if code != ExitError || !strings.Contains(stderr, "already holds a result.json") {
