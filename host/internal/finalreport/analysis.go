@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/pipe-bench/pipe/host/internal/compare"
 	"github.com/pipe-bench/pipe/host/internal/metric"
 	"github.com/pipe-bench/pipe/host/internal/report"
 	"github.com/pipe-bench/pipe/host/internal/result"
@@ -12,7 +13,12 @@ import (
 )
 
 // Analysis is what the final report says about a merged result. Markdown
-// and HTML render the same Analysis, so both say the same thing.
+// and HTML render the same Analysis, so both say the same thing. It is
+// built from the run report's model, not a second one: each input's
+// analysis is report.Analyze's (PerInput: scaling, variance, findings),
+// the leak and throughput verdicts are host/internal/analysis's as stored
+// in the inputs, and the one comparison it draws is compare's
+// (Comparison.Test), as the run report's baseline section is.
 type Analysis struct {
 	Title    string
 	Inputs   []InputStatus
@@ -69,25 +75,20 @@ type Estimate struct {
 
 func estimateOf(s stats.Summary) Estimate { return Estimate{s.Mean, s.MeanCI, s.N} }
 
-// Overlaps reports whether two intervals share any value.
-func (e Estimate) Overlaps(o Estimate) bool { return e.CI[0] <= o.CI[1] && o.CI[0] <= e.CI[1] }
-
 // Comparison is phase 1 (quick) against the latency phase's shortest case.
 type Comparison struct {
 	A, B Headline
-	Rows []ComparisonRow
+	// Test compares A's runs (old) with B's (new) of TTFT, the decode rate
+	// and E2E as pipe compare and the run report's baseline section do
+	// (compare.CompareCases: medians, Mann–Whitney U, Holm over the three):
+	// a difference is called significant there and only there.
+	Test *compare.Report
 	// Varied names every case parameter that differs between A and B.
 	Varied []string
 }
 
-// ComparisonRow compares one metric.
-type ComparisonRow struct {
-	Metric   string // short name
-	Unit     string
-	A, B     Estimate
-	Change   float64 // B / A − 1
-	Overlaps bool    // the 95 % intervals overlap: no change can be claimed
-}
+// ComparedMetrics are the metrics phase 5 compares between phase 1 and 2.
+var ComparedMetrics = []string{metric.TTFT, metric.DecodeTPS, metric.E2E}
 
 // Scaling is how the latency phase's figures grow with prompt length, as
 // host/internal/report analyses one result (medians against the first case).
@@ -281,21 +282,11 @@ func compareQuickLatency(m *result.Result) *Comparison {
 	if ca == nil || cb == nil {
 		return nil
 	}
-	cmp := &Comparison{A: headlineOf(q.Role, *ca), B: headlineOf(l.Role, *cb), Varied: report.VariedAxes(ca, cb)}
-	for _, id := range []string{metric.TTFT, metric.DecodeTPS, metric.E2E} {
-		sa, oka := ca.Stats[id]
-		sb, okb := cb.Stats[id]
-		if !oka || !okb || sa.N == 0 || sb.N == 0 || sa.Mean == 0 {
-			continue
-		}
-		ea, eb := estimateOf(sa), estimateOf(sb)
-		cmp.Rows = append(cmp.Rows, ComparisonRow{Metric: metric.ShortName(id), Unit: unitOf(m, id), A: ea, B: eb,
-			Change: eb.Mean/ea.Mean - 1, Overlaps: ea.Overlaps(eb)})
-	}
-	if len(cmp.Rows) == 0 {
+	test := compare.CompareCases(q.Result, ca, l.Result, cb, compare.Options{Metrics: ComparedMetrics})
+	if len(test.Rows) == 0 {
 		return nil
 	}
-	return cmp
+	return &Comparison{A: headlineOf(q.Role, *ca), B: headlineOf(l.Role, *cb), Test: test, Varied: report.VariedAxes(ca, cb)}
 }
 
 func scalingOf(m *result.Result, per map[string]*report.Analysis) *Scaling {
@@ -337,12 +328,6 @@ func throughputOf(m *result.Result) *ThroughputCurve {
 		}
 	}
 	return c
-}
-
-// unitOf is metric id's unit, as the merged result defines it.
-func unitOf(m *result.Result, id string) string {
-	d, _ := m.Metric(id)
-	return d.Unit
 }
 
 func safeRatio(a, b float64) float64 {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pipe-bench/pipe/host/internal/analysis"
+	"github.com/pipe-bench/pipe/host/internal/metric"
 	"github.com/pipe-bench/pipe/host/internal/report"
 	"github.com/pipe-bench/pipe/host/internal/result"
 	"github.com/pipe-bench/pipe/host/internal/stats"
@@ -25,21 +26,25 @@ func findings(m *result.Result, a *Analysis) (finds, recs []string) {
 		}
 	}
 	if c := a.Comparison; c != nil {
-		// A change is claimed only where the means' 95 % intervals are
-		// disjoint; the sentence names every parameter that differs.
+		// A change is claimed only where the Mann–Whitney test, Holm-
+		// adjusted, calls it significant (as pipe compare does); the
+		// sentence names every parameter that differs.
 		var parts []string
-		for _, row := range c.Rows {
-			if row.Overlaps {
-				parts = append(parts, fmt.Sprintf("%s %s → %s %s (95 %% intervals overlap: no change claimed)", row.Metric, Num(row.A.Mean), Num(row.B.Mean), row.Unit))
-			} else {
-				parts = append(parts, fmt.Sprintf("%s %s → %s %s (%s, 95 %% intervals disjoint)", row.Metric, Num(row.A.Mean), Num(row.B.Mean), row.Unit, Pct(row.Change)))
+		for _, row := range c.Test.Rows {
+			change := "no significant change: " + row.PN()
+			if row.Note != "" {
+				change = "no significant change: " + row.Note
 			}
+			if row.Significant {
+				change = fmt.Sprintf("%s, significant: %s", Pct(row.Delta), row.PN())
+			}
+			parts = append(parts, fmt.Sprintf("%s %s → %s %s (%s)", metric.ShortName(row.Metric), Num(row.Old.Median), Num(row.New.Median), row.Unit, change))
 		}
 		varied := "the same case parameters"
 		if len(c.Varied) > 0 {
 			varied = "varied: " + strings.Join(c.Varied, ", ")
 		}
-		finds = append(finds, fmt.Sprintf("%s %s against %s %s (%s), means: %s.",
+		finds = append(finds, fmt.Sprintf("%s %s against %s %s (%s), medians: %s.",
 			c.A.Role, c.A.Case, c.B.Role, c.B.Case, varied, strings.Join(parts, "; ")))
 	}
 	// Each phase's own findings, as host/internal/report draws them for one result:

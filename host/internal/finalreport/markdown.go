@@ -105,15 +105,6 @@ func (md *mdWriter) overview(a Analysis) {
 	md.table([]string{"Role", "Reference", "Pipeline", "Started (UTC)", "Cases", "Runs", "Targets passed", "Status"}, rows)
 }
 
-func estimate(e Estimate, ok bool) string {
-	if !ok {
-		return "–"
-	}
-	if isFinite(e.CI[0]) && isFinite(e.CI[1]) && e.N > 1 {
-		return fmt.Sprintf("%s [%s, %s]", Num(e.Mean), Num(e.CI[0]), Num(e.CI[1]))
-	}
-	return Num(e.Mean)
-}
 
 func (md *mdWriter) headlines(a Analysis) {
 	md.p("## Headline figures per phase")
@@ -132,7 +123,7 @@ func (md *mdWriter) headlines(a Analysis) {
 			valid = " ⚠ invalid"
 		}
 		rows = append(rows, []string{h.Role, h.Case + valid, fmt.Sprintf("%d→%d", h.Prompt, h.NewTok), fmt.Sprintf("%d×%d", h.Batch, h.Streams), fmt.Sprint(h.Runs),
-			estimate(h.TTFT, h.HasTTFT), estimate(h.Decode, h.HasDec), estimate(h.E2E, h.HasE2E), numIf(h.E2Ep95, h.HasE2E), numIf(h.PeakRSS, h.HasPeakR)})
+			EstimateText(h.TTFT, h.HasTTFT), EstimateText(h.Decode, h.HasDec), EstimateText(h.E2E, h.HasE2E), numIf(h.E2Ep95, h.HasE2E), numIf(h.PeakRSS, h.HasPeakR)})
 	}
 	md.table([]string{"Phase", "Case", "Tokens", "Batch×streams", "Runs", "TTFT ms", "Decode tok/s", "E2E ms", "E2E p95 ms", "Peak RSS MiB"}, rows)
 }
@@ -155,15 +146,13 @@ func (md *mdWriter) comparison(a Analysis) {
 	}
 	md.p("%s `%s` (%d→%d tokens) against %s `%s` (%d→%d tokens).", c.A.Role, c.A.Case, c.A.Prompt, c.A.NewTok, c.B.Role, c.B.Case, c.B.Prompt, c.B.NewTok)
 	md.p("")
+	md.p("%s.", ComparisonMethod)
+	md.p("")
 	var rows [][]string
-	for _, r := range c.Rows {
-		ov := "yes"
-		if !r.Overlaps {
-			ov = "no"
-		}
-		rows = append(rows, []string{r.Metric, r.Unit, estimate(r.A, true), estimate(r.B, true), Pct(r.Change), ov})
+	for _, r := range c.Test.Rows {
+		rows = append(rows, []string{metric.ShortName(r.Metric), r.Unit, Center(r.Old), Center(r.New), Pct(r.Delta), r.PN(), Significance(r)})
 	}
-	md.table([]string{"Metric", "Unit", c.A.Role, c.B.Role, "Change", "95 % CIs overlap"}, rows)
+	md.table([]string{"Metric", "Unit", c.A.Role + " median [95 % CI]", c.B.Role + " median [95 % CI]", "Change", "p, Holm, n", "Significant"}, rows)
 }
 
 func (md *mdWriter) scaling(a Analysis) {

@@ -60,7 +60,10 @@ var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 		return n
 	},
 	"finite": func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) },
-	"est":    estimate,
+	"est":    finalreport.EstimateText,
+	"center": finalreport.Center,
+	"signif": finalreport.Significance,
+	"method": func() string { return finalreport.ComparisonMethod },
 	"ratio":  finalreport.Ratio,
 	"short":  metric.ShortName,
 	"svg":    func(s string) template.HTML { return template.HTML(s) }, // rendered by svgOf from our own plot
@@ -79,16 +82,6 @@ func toFloat(v any) float64 {
 		return x
 	}
 	return math.NaN()
-}
-
-func estimate(e finalreport.Estimate, ok bool) string {
-	if !ok {
-		return "–"
-	}
-	if e.N > 1 && !math.IsInf(e.CI[0], 0) && !math.IsInf(e.CI[1], 0) && !math.IsNaN(e.CI[0]) {
-		return fmt.Sprintf("%s [%s, %s]", finalreport.Num(e.Mean), finalreport.Num(e.CI[0]), finalreport.Num(e.CI[1]))
-	}
-	return finalreport.Num(e.Mean)
 }
 
 // FileName is the HTML report's file name.
@@ -357,7 +350,6 @@ func settingsRows(r *result.Result) [][2]string {
 	}
 	return rows
 }
-
 
 func orDash(s string) string {
 	if s == "" {
