@@ -40,6 +40,7 @@ bare loop and the other processes' CPU use beside each figure.`,
 			&ucli.IntFlag{Name: "new-tokens", Value: 32, Usage: "tokens generated per run"},
 			&ucli.IntFlag{Name: "reps", Value: 3, Usage: "timed runs per engine and prompt length"},
 			&ucli.BoolFlag{Name: "compare-spinning", Usage: "also run both engines with spinning flipped"},
+			&ucli.BoolFlag{Name: "compare-share-buffer", Usage: "for a model with a shared past/present cache (GenAI's past_present_share_buffer), also run pipe with the concat cache (\"pipe concat\")"},
 			&ucli.BoolFlag{Name: "run-path", Usage: "compare pipe run's path with the generator alone and the bare loop, interleaved (no roofline)"},
 			&ucli.IntFlag{Name: "triad-threads", Value: 0, Usage: "goroutines for the triad (0: one per CPU)"},
 			&ucli.IntFlag{Name: "triad-mib", Value: 128, Usage: "size of each of the triad's three arrays in MiB (keep it ≫ the last-level cache)"},
@@ -75,7 +76,8 @@ func runBench(c *ucli.Context) error {
 	opts := roofline.BenchOptions{
 		Model: m, Engine: engineOptions(c), PromptTokens: prompts,
 		NewTokens: c.Int("new-tokens"), Reps: c.Int("reps"), CompareSpinning: c.Bool("compare-spinning"),
-		Triad: roofline.TriadOptions{Threads: c.Int("triad-threads"), Elems: c.Int("triad-mib") << 20 / 8},
+		CompareShareBuffer: c.Bool("compare-share-buffer"),
+		Triad:              roofline.TriadOptions{Threads: c.Int("triad-threads"), Elems: c.Int("triad-mib") << 20 / 8},
 	}
 	if !c.Bool("quiet") {
 		opts.Progress = func(format string, args ...any) {
@@ -159,6 +161,7 @@ func printBench(w io.Writer, f roofline.Figures) {
 	e, mi := f.Env, f.Model
 	fmt.Fprintf(w, "machine  %s, %d cores; other processes used %.2f cores meanwhile (load %.2f)\n", e.CPUModel, e.Cores, f.ForeignCPU, f.LoadMean)
 	fmt.Fprintf(w, "model    %s (%s graph, %.1fM params), %.1f MB of weights read per token\n", mi.Model, mi.GraphStyle, float64(mi.Parameters)/1e6, float64(f.WeightRead)/1e6)
+	fmt.Fprintf(w, "precision weights %s, KV cache %s, logits %s%s\n", mi.WeightPrecision, mi.KVCacheType, mi.LogitsType, map[bool]string{true: ", shared past/present cache", false: ""}[mi.KVShareBuffer])
 	fmt.Fprintf(w, "runtime  %s, intra-op threads %s\n", mi.Runtime, threadsText(mi.Threads.IntraOp))
 	fmt.Fprintf(w, "triad    %.1f GB/s best, %.1f median (%d goroutines, 3 × %d MiB, %d reps) → roofline %.1f tok/s\n",
 		f.Triad.BestGBps, f.Triad.MedianGBps, f.Triad.Threads, f.Triad.ArrayBytes>>20, f.Triad.Reps, f.RooflineTPS)

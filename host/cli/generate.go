@@ -52,7 +52,8 @@ start (before tokenization) to the first token id, E2E to the last.`,
 // shared by generate and bench.
 func engineFlags() []ucli.Flag {
 	return []ucli.Flag{
-		&ucli.StringFlag{Name: "model", Value: "gpt2", Usage: "model `DIR` (optimum layout) or built-in name (" + strings.Join(model.PresetNames(), ", ") + ")"},
+		&ucli.StringFlag{Name: "model", Value: "gpt2", Usage: "model `DIR` (optimum, Transformers.js or ONNX Runtime GenAI layout), .onnx file or built-in name (" + strings.Join(model.PresetNames(), ", ") + ")"},
+		&ucli.StringFlag{Name: "variant", Usage: "`VARIANT` of a Transformers.js folder: fp32 (onnx/model.onnx), fp16, q4, q4f16, quantized, int8, uint8, bnb4 (onnx/model_VARIANT.onnx)"},
 		&ucli.Uint64Flag{Name: "model-seed", Value: model.DefaultSeed, Usage: "weight seed of a built-in model"},
 		&ucli.StringFlag{Name: "style", Usage: "graph style of a built-in model: optimum, fused or gqa (default " + model.DefaultStyle + ")"},
 		&ucli.StringFlag{Name: "precision", Usage: "weights of a built model: " + strings.Join(model.Precisions, ", ") + " (default fp32)"},
@@ -80,9 +81,14 @@ func engineOptions(c *ucli.Context) ortgen.Options {
 }
 
 // loadModel opens --model (model.OpenWith: a built-in one is built when
-// needed) with --model-seed, --style, --precision and --block-size.
+// needed) with --model-seed, --style, --precision and --block-size, and
+// --variant's file of a Transformers.js folder.
 func loadModel(c *ucli.Context) (*model.Model, error) {
-	return model.OpenWith(c.String("model"), model.BuildOptions{
+	src, err := model.VariantPath(c.String("model"), c.String("variant"))
+	if err != nil {
+		return nil, err
+	}
+	return model.OpenWith(src, model.BuildOptions{
 		Seed: c.Uint64("model-seed"), Style: c.String("style"), Precision: c.String("precision"), BlockSize: c.Int("block-size"),
 	})
 }
@@ -277,7 +283,7 @@ func modelTokenizer(c *ucli.Context, m *model.Model) (tokenize.Tokenizer, error)
 		case model.IsBuiltin(c.String("model")) && m.Config.Vocab == model.GPT2().Vocab:
 			spec = tokenize.GPT2
 		case !model.IsBuiltin(c.String("model")):
-			spec = m.Dir
+			spec = m.Root
 		default:
 			return nil, nil
 		}

@@ -21,6 +21,7 @@ func pipelineFlags() []ucli.Flag {
 		&ucli.BoolFlag{Name: "quick", Usage: "apply the pipeline's [quick] overrides (fewer runs, a smaller matrix)"},
 		&ucli.StringFlag{Name: "out", Usage: "write results under `DIR` instead of report.out_dir"},
 		&ucli.StringFlag{Name: "precision", Usage: "weights of a built model (model.precision): " + strings.Join(model.Precisions, ", ")},
+		&ucli.StringFlag{Name: "variant", Usage: "variant of a Transformers.js folder (model.variant): fp32, fp16, q4, q4f16, quantized, int8, uint8, bnb4"},
 	}
 }
 
@@ -64,12 +65,15 @@ func loadPipelineFile(c *ucli.Context, args []string) (*pipeline.Plan, error) {
 	return plan, err
 }
 
-// precisionSet is the --set overrides with --precision as one more
-// (model.precision; after the others, so --precision wins).
+// precisionSet is the --set overrides with --precision and --variant as more
+// (model.precision, model.variant; after the others, so the flags win).
 func precisionSet(c *ucli.Context) []string {
 	sets := c.StringSlice("set")
 	if p := c.String("precision"); p != "" {
 		sets = append(sets, "model.precision="+strconv.Quote(p))
+	}
+	if v := c.String("variant"); v != "" {
+		sets = append(sets, "model.variant="+strconv.Quote(v))
 	}
 	return sets
 }

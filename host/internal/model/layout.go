@@ -238,3 +238,17 @@ func findModelFile(dir string) (string, error) {
 	l, err := locate(dir, "")
 	return l.path, err
 }
+
+// HasDecoder reports whether dir holds an ONNX decoder in one of the
+// layouts Load reads (so it is a model to load, not a checkpoint to build).
+func HasDecoder(dir string) bool {
+	if hasAny(dir, GenAIConfigFile) {
+		return true
+	}
+	for _, n := range ModelFileNames {
+		if st, err := os.Stat(filepath.Join(dir, n)); err == nil && !st.IsDir() {
+			return true
+		}
+	}
+	return len(transformersJSVariants(dir)) > 0
+}

@@ -397,10 +397,5 @@ func hasLlamaConfig(dir string) bool {
 	if st, err := os.Stat(filepath.Join(dir, "config.json")); err != nil || st.IsDir() {
 		return false
 	}
-	for _, n := range ModelFileNames {
-		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
-			return false
-		}
-	}
-	return true
+	return !HasDecoder(dir)
 }

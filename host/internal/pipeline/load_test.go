@@ -56,7 +56,7 @@ func TestBadPipelines(t *testing.T) {
 			src:  minimal + "[generate]\nrunz = 3\n[model.extra]\n\n[warmup]\nruns = 1\nrun = 2\n",
 			want: []string{
 				`p.toml:8: generate.runz: unknown key; did you mean generate.runs?`,
-				`p.toml:9: model.extra: unknown key; [model] takes source, seed, graph_style, precision, block_size, tokenizer, device, device_id, intra_op_threads, inter_op_threads, spinning, opt_level, ort_lib, options`,
+				`p.toml:9: model.extra: unknown key; [model] takes source, variant, seed, graph_style, precision, block_size, tokenizer, device, device_id, intra_op_threads, inter_op_threads, spinning, opt_level, ort_lib, options`,
 				`p.toml:13: warmup.run: unknown key; did you mean warmup.runs?`,
 			},
 		},

@@ -52,6 +52,7 @@ type ModelSpec struct {
 	// Source is "gpt2" (the built-in synthetic GPT-2 124M), "gpt2-tiny"
 	// (2 layers, 64 wide: tests), or a model directory.
 	Source     string
+	Variant    string // a Transformers.js folder's variant (model.VariantPath); "" when it holds one
 	Seed       uint64 // weights seed for built-in models
 	GraphStyle string // "optimum", "fused" or "gqa"; model.DefaultStyle when the file says nothing
 	// Precision of a built model's weights (model.Precisions; "fp32" when

@@ -33,6 +33,7 @@ type fileDoc struct {
 
 type modelDoc struct {
 	Source         string            `toml:"source"`
+	Variant        string            `toml:"variant"`
 	Seed           uint64            `toml:"seed"`
 	GraphStyle     string            `toml:"graph_style"`
 	Precision      string            `toml:"precision"`

@@ -112,7 +112,7 @@ func suggestMetric(id string, reg *metric.Registry) string {
 func (l *loader) model(doc *fileDoc, p *Plan) {
 	m := doc.Model
 	p.Model = ModelSpec{
-		Source: m.Source, Seed: m.Seed, GraphStyle: m.GraphStyle, Precision: m.Precision, BlockSize: m.BlockSize,
+		Source: m.Source, Variant: m.Variant, Seed: m.Seed, GraphStyle: m.GraphStyle, Precision: m.Precision, BlockSize: m.BlockSize,
 		Device: m.Device, DeviceID: m.DeviceID,
 		IntraOpThreads: m.IntraOpThreads, InterOpThreads: m.InterOpThreads, Spinning: m.Spinning,
 		OptLevel: m.OptLevel, Options: m.Options,

@@ -57,7 +57,11 @@ func (o *opened) forThreads(threads int) (gen.Generator, error) {
 
 // OpenGenerator loads the plan's model into an ONNX Runtime generator.
 func OpenGenerator(ms pipeline.ModelSpec) (*ortgen.Generator, *model.Model, error) {
-	m, err := model.OpenWith(ms.Source, model.BuildOptions{Seed: ms.Seed, Style: ms.GraphStyle, Precision: ms.Precision, BlockSize: ms.BlockSize})
+	src, err := model.VariantPath(ms.Source, ms.Variant)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := model.OpenWith(src, model.BuildOptions{Seed: ms.Seed, Style: ms.GraphStyle, Precision: ms.Precision, BlockSize: ms.BlockSize})
 	if err != nil {
 		return nil, nil, err
 	}
