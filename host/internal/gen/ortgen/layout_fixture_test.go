@@ -61,6 +61,10 @@ type fixtureSpec struct {
 	// layer plus one for the rest), named after the file with this suffix
 	// (".onnx.data", "_data", …); "" keeps them inside.
 	external string
+	// keep adds the inputs transformers' exports carry: logits_to_keep [1]
+	// (the LM head runs on the last that many positions) and
+	// cache_position [seq] (declared, not read: only that it is fed).
+	keep bool
 }
 
 // fixtureWeight is one weight as the reference reads it.
@@ -349,6 +353,11 @@ func writeLayoutModel(t testing.TB, path string, s fixtureShape, spec fixtureSpe
 		x = fg.one("Add", []string{x, matmul(a, p+"wo")})
 		h := fg.one("Relu", []string{matmul(x, p+"w1")})
 		x = fg.one("Add", []string{x, matmul(h, p+"w2")})
+	}
+	if spec.keep {
+		fg.g.Input = append(fg.g.Input, fixtureValueInfo("logits_to_keep", i64, 1), fixtureValueInfo("cache_position", i64, "seq"))
+		big := fg.init("const.big", i64, []int64{1}, i64Raw(1<<62))
+		x = fg.one("Slice", []string{x, fg.one("Neg", []string{"logits_to_keep"}), big, axis1})
 	}
 	logits := matmul(x, "lm_head")
 	if spec.mode == "f16io" || spec.mode == "bf16io" {

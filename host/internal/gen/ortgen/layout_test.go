@@ -1,6 +1,7 @@
 package ortgen
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -167,6 +168,59 @@ func TestLayoutFixturesGreedy(t *testing.T) {
 				t.Errorf("batch of unequal rows (-alone +batched):\n%s", d)
 			}
 		})
+	}
+}
+
+// TestLogitsToKeep: a graph taking logits_to_keep and cache_position
+// (transformers' exports) is fed 1 and the positions; its logits are the
+// last position's, so greedy ids equal the reference's, and unequal rows,
+// which GroupQueryAttention right-pads, are refused in one line.
+func TestLogitsToKeep(t *testing.T) {
+	dir := t.TempDir()
+	s := layoutShape
+	w := writeLayoutModel(t, filepath.Join(dir, "model.onnx"), s, fixtureSpec{mode: "fp32", names: optimumFixtureNames, keep: true}, layoutSeed)
+	m, err := model.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.IO.LogitsToKeep != model.LogitsToKeep || m.IO.CachePosition != model.CachePosition {
+		t.Fatalf("IO %+v: want logits_to_keep and cache_position found", m.IO)
+	}
+	g, err := Open(m, Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	want := layoutReference(t, s, "fp32", w, layoutPrompts, layoutNewTokens)
+	for i, p := range layoutPrompts {
+		tr := generate(t, g, gen.Request{Prompts: [][]int64{p}, NewTokens: layoutNewTokens})
+		if d := cmp.Diff(want[i], tr.OutputIDs[0]); d != "" {
+			t.Errorf("prompt %d (-numpy +pipe):\n%s", i, d)
+		}
+	}
+	equal := [][]int64{layoutPrompts[0], layoutPrompts[0]}
+	if tr := generate(t, g, gen.Request{Prompts: equal, NewTokens: layoutNewTokens}); cmp.Diff([][]int64{want[0], want[0]}, tr.OutputIDs) != "" {
+		t.Errorf("batch of equal rows: %v, want %v twice", tr.OutputIDs, want[0])
+	}
+	_, err = g.Generate(context.Background(), gen.Request{Prompts: layoutPrompts, NewTokens: 2})
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "rows must have equal lengths") {
+		t.Errorf("unequal rows: %v", err)
+	}
+}
+
+// TestDeviceCacheRefusesHalfPrecision: the device-resident cache (ortcuda,
+// here on the CPU provider) binds float32 concat caches only; a float16
+// cache is refused in one line that names the way out.
+func TestDeviceCacheRefusesHalfPrecision(t *testing.T) {
+	dir, _ := writeGenAI(t, "f16io", false)
+	lay := fixtureLayout(t, dir)
+	rt, err := Init("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = openDecoder(lay, Options{IntraOpThreads: 1}, rt, false)
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), `pipe.kv_cache = "host"`) {
+		t.Errorf("got %v", err)
 	}
 }
 
