@@ -98,6 +98,9 @@ type Model struct {
 	// LogitsLastOnly is set when the graph's logits have a static sequence
 	// dim of 1: the LM head runs on the last position only.
 	LogitsLastOnly bool
+	// LogitsToKeepScalar is set when IO.LogitsToKeep is a rank-0 input
+	// (transformers' exports), else it has shape [1].
+	LogitsToKeepScalar bool
 	// Precision is the weights' precision: "int4" or "int8" when the
 	// graph's MatMuls are quantized (MatMulNBits' bits; QDQ or
 	// MatMulInteger), else the float type of most bytes a decode step
@@ -354,7 +357,7 @@ func (m *Model) checkLayout(h *graphHeader, names *IONames) error {
 	for _, k := range []string{LogitsToKeep, NumLogitsToKeep} {
 		if vi := ins[k]; vi != nil {
 			if _, dims := shapeOf(vi); len(dims) == 0 {
-				return fmt.Errorf("input %q is a scalar (rank 0), which pipe's runtime binding cannot feed yet: export it as shape [1], or without it", k)
+				m.LogitsToKeepScalar = true
 			}
 			n.LogitsToKeep = k
 		}

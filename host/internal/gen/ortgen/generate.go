@@ -205,7 +205,12 @@ func (g *Generator) step(b *buffers, batch, seq, past, parity int) (runNS int64,
 		view(b, &b.inputs, b.pos, B, S)
 	}
 	if l.io.LogitsToKeep != "" {
-		view(b, &b.inputs, b.keep, 1)
+		if l.keepScalar {
+			t, err := ort.NewScalar(int64(1))
+			keep(b, &b.inputs, t, err, nil)
+		} else {
+			view(b, &b.inputs, b.keep, 1)
+		}
 	}
 	if l.io.CachePosition != "" {
 		for j := range seq {

@@ -65,6 +65,8 @@ type fixtureSpec struct {
 	// (the LM head runs on the last that many positions) and
 	// cache_position [seq] (declared, not read: only that it is fed).
 	keep bool
+	// keepScalar declares logits_to_keep rank 0 instead.
+	keepScalar bool
 }
 
 // fixtureWeight is one weight as the reference reads it.
@@ -355,9 +357,14 @@ func writeLayoutModel(t testing.TB, path string, s fixtureShape, spec fixtureSpe
 		x = fg.one("Add", []string{x, matmul(h, p+"w2")})
 	}
 	if spec.keep {
-		fg.g.Input = append(fg.g.Input, fixtureValueInfo("logits_to_keep", i64, 1), fixtureValueInfo("cache_position", i64, "seq"))
+		keepIn, start := fixtureValueInfo("logits_to_keep", i64, 1), fg.one("Neg", []string{"logits_to_keep"})
+		if spec.keepScalar {
+			keepIn = fixtureValueInfo("logits_to_keep", i64)
+			start = fg.one("Unsqueeze", []string{start, fg.init("const.axis0", i64, []int64{1}, i64Raw(0))})
+		}
+		fg.g.Input = append(fg.g.Input, keepIn, fixtureValueInfo("cache_position", i64, "seq"))
 		big := fg.init("const.big", i64, []int64{1}, i64Raw(1<<62))
-		x = fg.one("Slice", []string{x, fg.one("Neg", []string{"logits_to_keep"}), big, axis1})
+		x = fg.one("Slice", []string{x, start, big, axis1})
 	}
 	logits := matmul(x, "lm_head")
 	if spec.mode == "f16io" || spec.mode == "bf16io" {

@@ -3,6 +3,7 @@ package ortgen
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,20 +172,26 @@ func TestLayoutFixturesGreedy(t *testing.T) {
 	}
 }
 
-// TestLogitsToKeep: a graph taking logits_to_keep and cache_position
+// TestLogitsToKeep: a graph taking logits_to_keep ([1] or rank 0) and cache_position
 // (transformers' exports) is fed 1 and the positions; its logits are the
 // last position's, so greedy ids equal the reference's, and unequal rows,
 // which GroupQueryAttention right-pads, are refused in one line.
 func TestLogitsToKeep(t *testing.T) {
+	for _, scalar := range []bool{false, true} {
+		t.Run(fmt.Sprintf("rank0=%v", scalar), func(t *testing.T) { testLogitsToKeep(t, scalar) })
+	}
+}
+
+func testLogitsToKeep(t *testing.T, scalar bool) {
 	dir := t.TempDir()
 	s := layoutShape
-	w := writeLayoutModel(t, filepath.Join(dir, "model.onnx"), s, fixtureSpec{mode: "fp32", names: optimumFixtureNames, keep: true}, layoutSeed)
+	w := writeLayoutModel(t, filepath.Join(dir, "model.onnx"), s, fixtureSpec{mode: "fp32", names: optimumFixtureNames, keep: true, keepScalar: scalar}, layoutSeed)
 	m, err := model.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.IO.LogitsToKeep != model.LogitsToKeep || m.IO.CachePosition != model.CachePosition {
-		t.Fatalf("IO %+v: want logits_to_keep and cache_position found", m.IO)
+	if m.IO.LogitsToKeep != model.LogitsToKeep || m.IO.CachePosition != model.CachePosition || m.LogitsToKeepScalar != scalar {
+		t.Fatalf("IO %+v, scalar %v: want logits_to_keep (rank 0: %v) and cache_position found", m.IO, m.LogitsToKeepScalar, scalar)
 	}
 	g, err := Open(m, Options{IntraOpThreads: 1})
 	if err != nil {

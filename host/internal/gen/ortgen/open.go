@@ -51,6 +51,7 @@ func layoutOf(m *model.Model) (layout, error) {
 		kvType:         kv,
 		logitsType:     lt,
 		logitsLastOnly: m.LogitsLastOnly,
+		keepScalar:     m.LogitsToKeepScalar,
 		shareBuffer:    m.ShareBuffer,
 		maxLength:      m.MaxLength,
 		rightPadding:   m.Ops["GroupQueryAttention"] > 0,

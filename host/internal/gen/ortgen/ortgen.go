@@ -175,6 +175,7 @@ type layout struct {
 	kvType         elemType
 	logitsType     elemType
 	logitsLastOnly bool // the graph's logits are [b, 1, vocab]
+	keepScalar     bool // logits_to_keep is rank 0, else [1]
 	// shareBuffer binds one cache tensor per key and value as both past
 	// and present (GenAI's past_present_share_buffer); maxLength bounds it.
 	shareBuffer bool
