@@ -276,20 +276,32 @@ static int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static char* copy_last_rows(pc_decoder* d, OrtValue* logits, int64_t batch, int64_t seq, float* dst) {
+static size_t elem_size(int type) {
+  return type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16 || type == ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16 ? 2 : 4;
+}
+
+static ONNXTensorElementDataType elem_type(int type) {
+  return type ? (ONNXTensorElementDataType)type : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+}
+
+static char* copy_last_rows(pc_decoder* d, OrtValue* logits, int64_t batch, int64_t seq, const int64_t* rows,
+                            void* dst) {
   OrtTensorTypeAndShapeInfo* info = NULL;
   TRY(api->GetTensorTypeAndShape(logits, &info), "logits shape");
   size_t count = 0;
   OrtStatus* st = api->GetTensorShapeElementCount(info, &count);
   api->ReleaseTensorTypeAndShapeInfo(info);
   if (st) return fail(st, "logits shape");
-  int64_t V = d->l.vocab;
-  if ((int64_t)count != batch * seq * V) {
+  int64_t V = d->l.vocab, lseq = seq;
+  if ((int64_t)count == batch * V) {
+    lseq = 1;  // the LM head ran on one position per row
+  } else if ((int64_t)count != batch * seq * V) {
     char want[64], got[32];
     snprintf(want, sizeof want, "%lld logits for batch x seq x vocab", (long long)(batch * seq * V));
     snprintf(got, sizeof got, "%zu", count);
     return joinf(want, got);
   }
+  size_t es = elem_size(d->l.logits_type);
   void* src = NULL;
   TRY(api->GetTensorMutableData(logits, &src), "logits data");
   if (d->copy_rows) {
@@ -297,12 +309,14 @@ static char* copy_last_rows(pc_decoder* d, OrtValue* logits, int64_t batch, int6
     if (e) return joinf("cudaSetDevice", cuda_error_string(e));
   }
   for (int64_t r = 0; r < batch; r++) {
-    size_t off = (size_t)((r * seq + seq - 1) * V);
+    int64_t j = lseq == 1 ? 0 : (rows ? rows[r] : seq - 1);
+    if (j < 0 || j >= lseq) return strdup("logits row position out of range");
+    size_t off = (size_t)((r * lseq + j) * V) * es;
     if (d->copy_rows) {
-      int e = cuda_memcpy(dst + off, (const float*)src + off, (size_t)V * sizeof(float), cuda_memcpy_device_to_host);
+      int e = cuda_memcpy((char*)dst + off, (const char*)src + off, (size_t)V * es, cuda_memcpy_device_to_host);
       if (e) return joinf("cudaMemcpy logits", cuda_error_string(e));
     } else {
-      memcpy(dst + off, (const float*)src + off, (size_t)V * sizeof(float));
+      memcpy((char*)dst + off, (const char*)src + off, (size_t)V * es);
     }
   }
   return NULL;
@@ -325,7 +339,7 @@ static char* bind_and_run(pc_decoder* d, int64_t batch, int64_t seq, int64_t pas
   int64_t empty[4] = {batch, d->l.kv_heads, 0, d->l.head_dim};
   for (int i = 0; i < 2 * d->l.layers; i++) {
     if (past == 0) {
-      err = bind_host(d, d->l.past[i], &d->empty, 0, empty, 4, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT);
+      err = bind_host(d, d->l.past[i], &d->empty, 0, empty, 4, elem_type(d->l.kv_type));
       if (err) return err;
     } else {
       TRY(api->BindInput(d->bind, d->l.past[i], d->kv[i]), d->l.past[i]);
@@ -344,7 +358,7 @@ static char* bind_and_run(pc_decoder* d, int64_t batch, int64_t seq, int64_t pas
 }
 
 char* pc_step(pc_decoder* d, int64_t batch, int64_t seq, int64_t past, const int64_t* ids, const int64_t* mask,
-              const int64_t* pos, float* logits, int64_t* run_ns) {
+              const int64_t* pos, const int64_t* rows, void* logits, int64_t* run_ns) {
   *run_ns = 0;
   if (past == 0) drop_cache(d);
   for (int i = 0; past > 0 && i < 2 * d->l.layers; i++) {
@@ -364,7 +378,7 @@ char* pc_step(pc_decoder* d, int64_t batch, int64_t seq, int64_t past, const int
   api->ClearBoundInputs(d->bind);
   api->ClearBoundOutputs(d->bind);
   if (!err && nvals != (size_t)(1 + 2 * d->l.layers)) err = strdup("bound outputs: unexpected count");
-  if (!err) err = copy_last_rows(d, vals[0], batch, seq, logits);
+  if (!err) err = copy_last_rows(d, vals[0], batch, seq, rows, logits);
   drop_cache(d);
   for (size_t i = 0; i < nvals; i++) {
     if (i == 0 || err) {

@@ -26,6 +26,10 @@ typedef struct pc_layout {
   int64_t kv_heads;
   int64_t head_dim;
   int64_t vocab;
+  // Element types of the cache and the logits (ONNXTensorElementDataType:
+  // FLOAT, FLOAT16 or BFLOAT16); 0 means FLOAT.
+  int kv_type;
+  int logits_type;
 } pc_layout;
 
 // pc_options configures the session.
@@ -60,10 +64,13 @@ void pc_close(pc_decoder* d);
 // pc_step runs seq new positions for batch rows on top of past cached ones.
 // ids and pos hold batch*seq values, mask batch*(past+seq). With past == 0 the
 // cache is dropped and empty past tensors are bound. On success the presents
-// become the cache and the last position's logits of row r are written to
-// logits + (r*seq + seq - 1)*vocab. *run_ns is the time inside RunWithBinding.
+// become the cache and row r's logits at position rows[r] (seq - 1 when rows
+// is NULL) are written, in the logits' element type, to logits at the same
+// offset as in the graph's output: (r*seq + rows[r])*vocab elements, or r*vocab
+// when the graph's logits hold one position per row. *run_ns is the time
+// inside RunWithBinding.
 char* pc_step(pc_decoder* d, int64_t batch, int64_t seq, int64_t past, const int64_t* ids,
-              const int64_t* mask, const int64_t* pos, float* logits, int64_t* run_ns);
+              const int64_t* mask, const int64_t* pos, const int64_t* rows, void* logits, int64_t* run_ns);
 
 // pc_logits_path says how logits reach the host: "device+cudaMemcpy",
 // "host-bound" (the runtime copies all logits) or "cpu".

@@ -89,6 +89,23 @@ type Layout struct {
 	KVHeads       int
 	HeadDim       int
 	Vocab         int
+	// KVType and LogitsType are the cache's and the logits' element types
+	// (ElemFloat32, ElemFloat16, ElemBFloat16; 0 is float32).
+	KVType, LogitsType int
+}
+
+// Element types, as ONNX numbers them.
+const (
+	ElemFloat32  = 1
+	ElemFloat16  = 10
+	ElemBFloat16 = 16
+)
+
+func elemSize(t int) int {
+	if t == ElemFloat16 || t == ElemBFloat16 {
+		return 2
+	}
+	return 4
 }
 
 func (l Layout) validate() error {
@@ -99,6 +116,13 @@ func (l Layout) validate() error {
 		return fmt.Errorf("decoder layout: %d past and %d present names: need key and value per layer for both", len(l.Past), len(l.Present))
 	case l.KVHeads < 1 || l.HeadDim < 1 || l.Vocab < 1:
 		return fmt.Errorf("decoder layout: kv heads %d, head dim %d, vocab %d: each must be ≥ 1", l.KVHeads, l.HeadDim, l.Vocab)
+	}
+	for _, t := range []int{l.KVType, l.LogitsType} {
+		switch t {
+		case 0, ElemFloat32, ElemFloat16, ElemBFloat16:
+		default:
+			return fmt.Errorf("decoder layout: element type %d: use float32 (1), float16 (10) or bfloat16 (16)", t)
+		}
 	}
 	return nil
 }
@@ -124,9 +148,10 @@ type Options struct {
 // Decoder is one session with its IoBinding and the KV cache of the request
 // in flight. It is not safe for concurrent use.
 type Decoder struct {
-	c      *C.pc_decoder
-	layers int
-	vocab  int
+	c          *C.pc_decoder
+	layers     int
+	vocab      int
+	logitsSize int // bytes per logit
 }
 
 // cStrings is a C array of C strings, freed together.
@@ -197,6 +222,7 @@ func Open(modelPath string, l Layout, o Options) (*Decoder, error) {
 	cl.past, cl.present = past.ptr, present.ptr
 	cl.layers = C.int(len(l.Past) / 2)
 	cl.kv_heads, cl.head_dim, cl.vocab = C.int64_t(l.KVHeads), C.int64_t(l.HeadDim), C.int64_t(l.Vocab)
+	cl.kv_type, cl.logits_type = C.int(l.KVType), C.int(l.LogitsType)
 
 	var co C.pc_options
 	if o.CUDA {
@@ -228,7 +254,7 @@ func Open(modelPath string, l Layout, o Options) (*Decoder, error) {
 		}
 		return nil, err
 	}
-	return &Decoder{c: d, layers: len(l.Past) / 2, vocab: l.Vocab}, nil
+	return &Decoder{c: d, layers: len(l.Past) / 2, vocab: l.Vocab, logitsSize: elemSize(l.LogitsType)}, nil
 }
 
 // LogitsPath says how logits reach the host: "device+cudaMemcpy" (only the
@@ -236,14 +262,27 @@ func Open(modelPath string, l Layout, o Options) (*Decoder, error) {
 // every position's logits) or "cpu".
 func (d *Decoder) LogitsPath() string { return C.GoString(C.pc_logits_path(d.c)) }
 
-// Step runs seq new positions for batch rows on top of past cached ones. ids
-// and pos hold batch×seq values (pos may be nil when the graph has no
-// position_ids), mask batch×(past+seq). past 0 starts a new request (the
-// cache is dropped). On success the presents are the cache for the next step
-// and the last position's logits of row r are in
+// Step runs seq new positions for batch rows on top of past cached ones, for
+// a graph with float32 logits. ids and pos hold batch×seq values (pos may be
+// nil when the graph has no position_ids), mask batch×(past+seq). past 0
+// starts a new request (the cache is dropped). On success the presents are
+// the cache for the next step and the last position's logits of row r are in
 // logits[(r*seq+seq-1)*vocab:][:vocab]; runNS is the time inside the
 // runtime's Run, output synchronization included.
 func (d *Decoder) Step(batch, seq, past int, ids, mask, pos []int64, logits []float32) (runNS int64, err error) {
+	var raw []byte
+	if len(logits) > 0 {
+		raw = unsafe.Slice((*byte)(unsafe.Pointer(&logits[0])), 4*len(logits))
+	}
+	return d.StepRows(batch, seq, past, ids, mask, pos, nil, raw)
+}
+
+// StepRows is Step for logits of any element type, as bytes, reading row
+// r's logits at position rows[r] (seq−1 for every row when rows is nil:
+// a right-padded prefill reads each row at its own end). The row lands at
+// the offset it has in the graph's output: (r*seq+rows[r])*vocab elements,
+// or r*vocab when the graph's logits hold one position per row.
+func (d *Decoder) StepRows(batch, seq, past int, ids, mask, pos, rows []int64, logits []byte) (runNS int64, err error) {
 	if d.c == nil {
 		return 0, errors.New("decoder is closed")
 	}
@@ -251,19 +290,23 @@ func (d *Decoder) Step(batch, seq, past int, ids, mask, pos []int64, logits []fl
 	switch {
 	case batch < 1 || seq < 1 || past < 0:
 		return 0, fmt.Errorf("step batch %d, seq %d, past %d: need batch ≥ 1, seq ≥ 1, past ≥ 0", batch, seq, past)
-	case len(ids) < n || len(mask) < nt || (pos != nil && len(pos) < n):
-		return 0, fmt.Errorf("step buffers: %d ids, %d mask, %d positions for batch %d × (%d past + %d new)", len(ids), len(mask), len(pos), batch, past, seq)
-	case len(logits) < n*d.vocab:
-		return 0, fmt.Errorf("step logits buffer holds %d values, need %d", len(logits), n*d.vocab)
+	case len(ids) < n || len(mask) < nt || (pos != nil && len(pos) < n) || (rows != nil && len(rows) < batch):
+		return 0, fmt.Errorf("step buffers: %d ids, %d mask, %d positions, %d rows for batch %d × (%d past + %d new)", len(ids), len(mask), len(pos), len(rows), batch, past, seq)
+	case len(logits) < n*d.vocab*d.logitsSize:
+		return 0, fmt.Errorf("step logits buffer holds %d values, need %d", len(logits)/d.logitsSize, n*d.vocab)
 	}
 	posPtr := (*C.int64_t)(unsafe.Pointer(&ids[0]))
 	if pos != nil {
 		posPtr = (*C.int64_t)(unsafe.Pointer(&pos[0]))
 	}
+	var rowsPtr *C.int64_t
+	if rows != nil {
+		rowsPtr = (*C.int64_t)(unsafe.Pointer(&rows[0]))
+	}
 	var ns C.int64_t
 	e := C.pc_step(d.c, C.int64_t(batch), C.int64_t(seq), C.int64_t(past),
-		(*C.int64_t)(unsafe.Pointer(&ids[0])), (*C.int64_t)(unsafe.Pointer(&mask[0])), posPtr,
-		(*C.float)(unsafe.Pointer(&logits[0])), &ns)
+		(*C.int64_t)(unsafe.Pointer(&ids[0])), (*C.int64_t)(unsafe.Pointer(&mask[0])), posPtr, rowsPtr,
+		unsafe.Pointer(&logits[0]), &ns)
 	return int64(ns), takeError(e)
 }
 

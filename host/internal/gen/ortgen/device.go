@@ -190,14 +190,15 @@ func openDecoder(lay layout, opts Options, rt Runtime, cuda bool) (*ortcuda.Deco
 	if _, err := ortcuda.Load(rt.Path); err != nil {
 		return nil, err
 	}
-	if lay.kvType.size != 4 || lay.logitsType.size != 4 || lay.io.LogitsToKeep != "" || lay.io.CachePosition != "" || lay.rightPadding {
-		return nil, fmt.Errorf("model %s: the device-resident cache runs float32 caches and logits of optimum-style graphs only (this one: cache %s, logits %s%s): set [model.options] %s = \"host\"",
-			lay.name, lay.kvType.name, lay.logitsType.name, map[bool]string{true: ", GroupQueryAttention", false: ""}[lay.rightPadding], KVCacheKey)
+	if lay.io.LogitsToKeep != "" || lay.io.CachePosition != "" {
+		return nil, fmt.Errorf("model %s: the device-resident cache does not feed %s yet: set [model.options] %s = \"host\"",
+			lay.name, strings.TrimSuffix(strings.TrimPrefix(lay.io.LogitsToKeep+" and "+lay.io.CachePosition, " and "), " and "), KVCacheKey)
 	}
 	dl := ortcuda.Layout{
 		InputIDs: lay.io.InputIDs, AttentionMask: lay.io.AttentionMask, Logits: lay.io.Logits,
 		PositionIDs: lay.io.PositionIDs, UseCacheBranch: lay.io.UseCacheBranch,
 		KVHeads: lay.kvHeads, HeadDim: lay.headDim, Vocab: lay.vocab,
+		KVType: int(lay.kvType.ort), LogitsType: int(lay.logitsType.ort),
 	}
 	for i := range lay.layers {
 		dl.Past = append(dl.Past, lay.io.PastKey[i], lay.io.PastValue[i])
@@ -226,15 +227,19 @@ func openDecoder(lay layout, opts Options, rt Runtime, cuda bool) (*ortcuda.Deco
 }
 
 // deviceStep runs one step on the ortcuda decoder: the loop's host buffers
-// go in, the presents stay in the decoder, and the last position's logits
-// land in buf.logits where the loop reads them.
+// go in, the presents stay in the decoder, and each row's logits at
+// buf.rows land in buf.logits (or logits16) where the loop reads them.
 func (g *Generator) deviceStep(batch, seq, past int) (int64, error) {
 	b := &g.buf
 	var pos []int64
 	if g.lay.io.PositionIDs != "" {
 		pos = b.pos
 	}
-	runNS, err := g.dev.Step(batch, seq, past, b.ids, b.mask, pos, b.logits)
+	logits := u16Bytes(b.logits16)
+	if g.lay.logitsType.size == 4 {
+		logits = f32Bytes(b.logits)
+	}
+	runNS, err := g.dev.StepRows(batch, seq, past, b.ids, b.mask, pos, b.rows[:batch], logits)
 	if err != nil {
 		return runNS, fmt.Errorf("run %s (batch %d, %d new + %d cached positions): %s", g.lay.name, batch, seq, past, err)
 	}

@@ -26,6 +26,7 @@ type buffers struct {
 	ids      []int64
 	mask     []int64
 	pos      []int64
+	rows     []int64 // per row, the position whose logits the loop reads next
 	cachePos []int64
 	keep     []int64 // logits_to_keep: 1
 	useCache []bool
@@ -98,6 +99,9 @@ func (g *Generator) ensure(b *buffers, batch, promptLen, kvLen int) {
 	if n := batch * promptLen; len(b.ids) < n {
 		b.ids = make([]int64, n)
 		b.pos = make([]int64, n)
+	}
+	if len(b.rows) < batch {
+		b.rows = make([]int64, batch)
 	}
 	if len(b.cachePos) < promptLen {
 		b.cachePos = make([]int64, promptLen)
@@ -393,6 +397,12 @@ func (g *Generator) generate(ctx context.Context, req gen.Request, start time.Ti
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("generation stopped after %d of %d tokens: %w", s, n, err)
 		}
+		for r := range batch {
+			b.rows[r] = int64(seq - 1)
+			if right && s == 0 {
+				b.rows[r] = int64(len(req.Prompts[r]) - 1) // the row's last real position
+			}
+		}
 		runNS, err := g.step(b, batch, seq, past, parity)
 		tr.RunNS = append(tr.RunNS, runNS)
 		if err != nil {
@@ -400,11 +410,7 @@ func (g *Generator) generate(ctx context.Context, req gen.Request, start time.Ti
 		}
 		live := 0
 		for r := range batch {
-			j := seq - 1
-			if right && s == 0 {
-				j = len(req.Prompts[r]) - 1 // the row's last real position
-			}
-			id := smp.next(g.logitsRow(b, r, j, seq))
+			id := smp.next(g.logitsRow(b, r, int(b.rows[r]), seq))
 			b.ids[r] = id // the next step's input
 			if finished[r] {
 				continue

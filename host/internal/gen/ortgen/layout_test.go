@@ -215,19 +215,51 @@ func testLogitsToKeep(t *testing.T, scalar bool) {
 	}
 }
 
-// TestDeviceCacheRefusesHalfPrecision: the device-resident cache (ortcuda,
-// here on the CPU provider) binds float32 concat caches only; a float16
-// cache is refused in one line that names the way out.
-func TestDeviceCacheRefusesHalfPrecision(t *testing.T) {
-	dir, _ := writeGenAI(t, "f16io", false)
-	lay := fixtureLayout(t, dir)
+// TestDecoderLayouts: the device-resident cache path (ortcuda, here on the
+// CPU provider) generates what the host path generates for the layout
+// fixtures: GroupQueryAttention right-padded, a float16 cache and logits,
+// int4 weights; a graph taking logits_to_keep is refused there in one line.
+func TestDecoderLayouts(t *testing.T) {
+	tjs, _ := writeTransformersJS(t)
+	f16, _ := writeGenAI(t, "f16io", false)
+	reqs := map[string]gen.Request{"batch": {Prompts: layoutPrompts, NewTokens: layoutNewTokens}}
+	for i, p := range layoutPrompts {
+		reqs[fmt.Sprint("prompt ", i)] = gen.Request{Prompts: [][]int64{p}, NewTokens: layoutNewTokens}
+	}
+	for _, tc := range []struct{ name, dir, variant string }{
+		{"fp32", tjs, "fp32"}, {"q4", tjs, "q4"}, {"f16 cache and logits", f16, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := model.LoadVariant(tc.dir, tc.variant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			host, err := Open(m, Options{IntraOpThreads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer host.Close()
+			dev, err := withDecoder(t, host, Options{IntraOpThreads: 1}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, req := range reqs {
+				w, g := generate(t, host, req), generate(t, dev, req)
+				if d := cmp.Diff(w.OutputIDs, g.OutputIDs); d != "" {
+					t.Errorf("%s: ids (-host KV +device KV):\n%s", name, d)
+				}
+			}
+		})
+	}
+	dir := t.TempDir()
+	writeLayoutModel(t, filepath.Join(dir, "model.onnx"), layoutShape, fixtureSpec{mode: "fp32", names: optimumFixtureNames, keep: true}, layoutSeed)
 	rt, err := Init("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = openDecoder(lay, Options{IntraOpThreads: 1}, rt, false)
-	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), `pipe.kv_cache = "host"`) {
-		t.Errorf("got %v", err)
+	_, err = openDecoder(fixtureLayout(t, dir), Options{IntraOpThreads: 1}, rt, false)
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), `does not feed logits_to_keep and cache_position yet: set [model.options] pipe.kv_cache = "host"`) {
+		t.Errorf("logits_to_keep on the device cache: %v", err)
 	}
 }
 
