@@ -125,8 +125,9 @@ type Model struct {
 	SHA256 string
 	// Bytes is the size of the ONNX file plus its external data files.
 	Bytes int64
-	// Params counts the elements of the graph's initializers (weights stored
-	// as Constant nodes are not counted).
+	// Params counts the elements of the graph's float initializers and the
+	// weights packed into quantized ones (MatMulNBits, GatherBlockQuantized);
+	// weights stored as Constant nodes are not counted.
 	Params int64
 }
 

@@ -337,6 +337,7 @@ var gatherOps = map[string]bool{"Gather": true, "GatherBlockQuantized": true}
 // else the float type of most bytes read.
 func (m *Model) weighWeights(h *graphHeader) {
 	consumers := map[string][]string{}
+	packed := map[string]int{} // packed quantized weights → bits per weight
 	m.Ops = map[string]int{}
 	bits := 0
 	for _, n := range h.nodes {
@@ -349,6 +350,10 @@ func (m *Model) weighWeights(h *graphHeader) {
 			b := int(n.bits)
 			if b == 0 {
 				b = 4 // both ops' default
+			}
+			// MatMulNBits packs its weight in input 1, GatherBlockQuantized in 0.
+			if i := map[string]int{"MatMulNBits": 1, "GatherBlockQuantized": 0}[n.opType]; i < len(n.inputs) {
+				packed[n.inputs[i]] = b
 			}
 			if bits == 0 || b < bits {
 				bits = b
@@ -363,6 +368,9 @@ func (m *Model) weighWeights(h *graphHeader) {
 		}
 		if len(in.dims) == 0 {
 			continue
+		}
+		if b := packed[in.name]; b > 0 {
+			m.Params += in.bytes * 8 / int64(b) // the weights it packs
 		}
 		m.WeightBytes += in.bytes
 		onlyGathered := len(consumers[in.name]) > 0

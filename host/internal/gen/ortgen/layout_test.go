@@ -151,6 +151,20 @@ func TestLayoutFixturesGreedy(t *testing.T) {
 			if want := readBytesPerToken(layoutShape, tc.w, elem, ropeElem); info.WeightBytesPerToken != want {
 				t.Errorf("weight bytes per token %d, want %d", info.WeightBytesPerToken, want)
 			}
+			if tc.mode == "q4" {
+				// The same weights as fp32, unpacked, plus the scales.
+				m32, err := model.LoadVariant(tc.dir, "fp32")
+				if err != nil {
+					t.Fatal(err)
+				}
+				scales := 0
+				for _, x := range tc.w {
+					scales += len(x.Scales)
+				}
+				if info.Parameters != m32.Params+int64(scales) {
+					t.Errorf("parameters %d, want fp32's %d + %d scales", info.Parameters, m32.Params, scales)
+				}
+			}
 			if info.KVShareBuffer != tc.share || info.KVCacheType != tc.kv || info.LogitsType != tc.logits || info.WeightPrecision != tc.precision {
 				t.Errorf("info: share %v, cache %s, logits %s, weights %s; want %v, %s, %s, %s",
 					info.KVShareBuffer, info.KVCacheType, info.LogitsType, info.WeightPrecision, tc.share, tc.kv, tc.logits, tc.precision)
