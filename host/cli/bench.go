@@ -161,7 +161,7 @@ func printBench(w io.Writer, f roofline.Figures) {
 	e, mi := f.Env, f.Model
 	fmt.Fprintf(w, "machine  %s, %d cores; other processes used %.2f cores meanwhile (load %.2f)\n", e.CPUModel, e.Cores, f.ForeignCPU, f.LoadMean)
 	fmt.Fprintf(w, "model    %s (%s graph, %.1fM params), %.1f MB of weights read per token\n", mi.Model, mi.GraphStyle, float64(mi.Parameters)/1e6, float64(f.WeightRead)/1e6)
-	fmt.Fprintf(w, "precision weights %s, KV cache %s, logits %s%s\n", mi.WeightPrecision, mi.KVCacheType, mi.LogitsType, map[bool]string{true: ", shared past/present cache", false: ""}[mi.KVShareBuffer])
+	fmt.Fprintln(w, precisionLine(mi))
 	fmt.Fprintf(w, "runtime  %s, intra-op threads %s\n", mi.Runtime, threadsText(mi.Threads.IntraOp))
 	fmt.Fprintf(w, "triad    %.1f GB/s best, %.1f median (%d goroutines, 3 × %d MiB, %d reps) → roofline %.1f tok/s\n",
 		f.Triad.BestGBps, f.Triad.MedianGBps, f.Triad.Threads, f.Triad.ArrayBytes>>20, f.Triad.Reps, f.RooflineTPS)

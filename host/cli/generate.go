@@ -114,6 +114,14 @@ type generateOutput struct {
 	OutsideRunPct float64      `json:"outside_run_pct"`
 	Sampling      gen.Sampling `json:"sampling"`
 	Problems      []string     `json:"problems,omitempty"`
+	// The model as loaded: layout, variant, precisions, shared cache
+	// (sdk/schema.Model's fields of the same names).
+	Layout          string `json:"layout,omitempty"`
+	Variant         string `json:"variant,omitempty"`
+	WeightPrecision string `json:"weight_precision,omitempty"`
+	KVCacheType     string `json:"kv_cache_type,omitempty"`
+	LogitsType      string `json:"logits_type,omitempty"`
+	KVShareBuffer   bool   `json:"kv_share_buffer,omitempty"`
 }
 
 func runGenerate(c *ucli.Context) error {
@@ -194,6 +202,8 @@ func runGenerate(c *ucli.Context) error {
 		ITLms: run.ITLms, TPOTms: run.Values[metric.TPOT], DecodeTPS: run.Values[metric.DecodeTPS],
 		PrefillTPS: run.Values[metric.PrefillTPS], OutsideRunPct: run.Values[metric.OutsideRun],
 		Sampling: req.Sampling, Problems: run.Problems,
+		Layout: info.Layout, Variant: info.Variant, WeightPrecision: info.WeightPrecision,
+		KVCacheType: info.KVCacheType, LogitsType: info.LogitsType, KVShareBuffer: info.KVShareBuffer,
 	}
 	if tok != nil {
 		text := tok.Decode(out.OutputIDs)
@@ -211,8 +221,19 @@ func runGenerate(c *ucli.Context) error {
 	return nil
 }
 
+// precisionLine is the line generate and bench print about the model's
+// precisions and cache binding.
+func precisionLine(info gen.Info) string {
+	shared := ""
+	if info.KVShareBuffer {
+		shared = ", shared past/present cache"
+	}
+	return fmt.Sprintf("precision weights %s, KV cache %s, logits %s%s", info.WeightPrecision, info.KVCacheType, info.LogitsType, shared)
+}
+
 func printGenerate(w io.Writer, o generateOutput, info gen.Info) {
 	fmt.Fprintf(w, "model    %s (%s graph, %d layers, %d/%d heads, vocab %d)\n", o.Model, o.GraphStyle, info.Layers, info.Heads, info.KVHeads, info.Vocab)
+	fmt.Fprintln(w, precisionLine(info))
 	spin := "off"
 	if info.Threads.Spinning {
 		spin = "on"
