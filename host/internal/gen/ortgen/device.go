@@ -36,27 +36,31 @@ const (
 
 // shareBuffer decides whether lay's cache is bound as past and present:
 // the model's own setting unless ShareBufferKey overrides it. Only a
-// GroupQueryAttention graph writes its present into the past's buffer.
-func (o Options) shareBuffer(lay layout) (bool, error) {
-	share := lay.shareBuffer
+// GroupQueryAttention graph writes its present into the past's buffer: a
+// model asking for it without one runs the concat path, and note says so.
+func (o Options) shareBuffer(lay layout) (share bool, note string, err error) {
+	share = lay.shareBuffer
 	switch v := o.SessionConfig[ShareBufferKey]; v {
 	case "":
+		if share && !lay.rightPadding {
+			return false, "search.past_present_share_buffer=true (not applied: the graph has no GroupQueryAttention)", nil
+		}
 	case "1", "true":
 		share = true
 	case "0", "false":
 		share = false
 	default:
-		return false, fmt.Errorf("%s = %q: use \"1\" (one buffer, past and present) or \"0\" (concat)", ShareBufferKey, v)
+		return false, "", fmt.Errorf("%s = %q: use \"1\" (one buffer, past and present) or \"0\" (concat)", ShareBufferKey, v)
 	}
 	if share && !lay.rightPadding {
-		return false, fmt.Errorf("model %s: a shared past/present cache needs GroupQueryAttention, which this graph does not use: drop %s or search.past_present_share_buffer", lay.name, ShareBufferKey)
+		return false, "", fmt.Errorf("model %s: a shared past/present cache needs GroupQueryAttention, which this graph does not use: drop %s", lay.name, ShareBufferKey)
 	}
 	if share {
 		if onDevice, _ := o.kvOnDevice(); onDevice {
-			return false, fmt.Errorf("model %s: the device-resident cache does not bind a shared past/present buffer yet: set [model.options] %s = \"host\" or %s = \"0\"", lay.name, KVCacheKey, ShareBufferKey)
+			return false, "", fmt.Errorf("model %s: the device-resident cache does not bind a shared past/present buffer yet: set [model.options] %s = \"host\" or %s = \"0\"", lay.name, KVCacheKey, ShareBufferKey)
 		}
 	}
-	return share, nil
+	return share, "", nil
 }
 
 // withHints applies the model's own session settings (genai_config.json)
@@ -108,6 +112,9 @@ func (o Options) withHints(h model.SessionHints) (Options, []string) {
 		for _, k := range slices.Sorted(maps.Keys(cuda)) {
 			put(ProviderPrefix+k, cuda[k])
 		}
+	}
+	for _, k := range h.Ignored {
+		applied = append(applied, k+" (not applied by pipe)")
 	}
 	o.SessionConfig = merged
 	return o, applied

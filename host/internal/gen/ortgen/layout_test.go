@@ -326,3 +326,39 @@ func TestMissingKernelIsOneLine(t *testing.T) {
 	}
 	t.Log(msg)
 }
+
+// TestShareBufferWithoutGQA: a genai_config.json asking for a shared cache
+// on a graph without GroupQueryAttention runs the concat path and says so;
+// asking for it through pipe.kv_share_buffer is refused in one line. A
+// session option pipe does not apply is listed as such.
+func TestShareBufferWithoutGQA(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join(torchFixture, "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "decoder.onnx"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := genaiConfigFor(fixtureShape{Vocab: 96, Hidden: 32, Heads: 4, KVHeads: 2, HeadDim: 8, Layers: 2, MaxLen: 64}, "decoder.onnx", optimumFixtureNames, true)
+	cfg["model"].(map[string]any)["decoder"].(map[string]any)["session_options"] = map[string]any{"enable_cpu_mem_arena": false}
+	writeJSON(t, filepath.Join(dir, model.GenAIConfigFile), cfg)
+	m, err := model.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Open(m, Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := g.Info()
+	g.Close()
+	want := "enable_cpu_mem_arena (not applied by pipe); search.past_present_share_buffer=true (not applied: the graph has no GroupQueryAttention)"
+	if info.KVShareBuffer || strings.Join(info.ModelOptionsApplied, "; ") != want {
+		t.Errorf("share %v, applied %q; want concat and %q", info.KVShareBuffer, info.ModelOptionsApplied, want)
+	}
+	_, err = Open(m, Options{IntraOpThreads: 1, SessionConfig: map[string]string{ShareBufferKey: "1"}})
+	if err == nil || !strings.Contains(err.Error(), "needs GroupQueryAttention, which this graph does not use: drop pipe.kv_share_buffer") {
+		t.Errorf("forced share buffer: %v", err)
+	}
+}

@@ -246,12 +246,15 @@ func openLayout(lay layout, opts Options) (*Generator, error) {
 	if err != nil {
 		return nil, err
 	}
-	share, err := opts.shareBuffer(lay)
+	share, note, err := opts.shareBuffer(lay)
 	if err != nil {
 		return nil, err
 	}
 	lay.shareBuffer = share
 	opts, applied := opts.withHints(lay.hints)
+	if note != "" {
+		applied = append(applied, note)
+	}
 	in, out := lay.names()
 
 	measure.ResetPeak()
