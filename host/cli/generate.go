@@ -223,13 +223,7 @@ func runGenerate(c *ucli.Context) error {
 
 // precisionLine is the line generate and bench print about the model's
 // precisions and cache binding.
-func precisionLine(info gen.Info) string {
-	shared := ""
-	if info.KVShareBuffer {
-		shared = ", shared past/present cache"
-	}
-	return fmt.Sprintf("precision weights %s, KV cache %s, logits %s%s", info.WeightPrecision, info.KVCacheType, info.LogitsType, shared)
-}
+func precisionLine(info gen.Info) string { return "precision " + info.PrecisionSummary() }
 
 func printGenerate(w io.Writer, o generateOutput, info gen.Info) {
 	fmt.Fprintf(w, "model    %s (%s graph, %d layers, %d/%d heads, vocab %d)\n", o.Model, o.GraphStyle, info.Layers, info.Heads, info.KVHeads, info.Vocab)

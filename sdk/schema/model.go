@@ -44,6 +44,20 @@ type Model struct {
 	ModelOptionsApplied []string `json:"model_options_applied,omitempty"`
 }
 
+// PrecisionSummary is one line on the precisions of the weights, the cache
+// and the logits and how the cache is bound, as pipe generate, pipe bench
+// and the reports print it; "" for a result that does not record them.
+func (m Model) PrecisionSummary() string {
+	if m.WeightPrecision == "" && m.KVCacheType == "" {
+		return ""
+	}
+	s := "weights " + m.WeightPrecision + ", KV cache " + m.KVCacheType + ", logits " + m.LogitsType
+	if m.KVShareBuffer {
+		s += ", shared past/present cache"
+	}
+	return s
+}
+
 // Threads records the runtime's threading.
 type Threads struct {
 	IntraOp  int  `json:"intra_op"`

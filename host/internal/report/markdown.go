@@ -258,6 +258,22 @@ func writeConfiguration(w *mdWriter, r *result.Result) {
 	if m.ModelBytes > 0 || m.ModelHash != "" {
 		rows = append(rows, []string{"File", fmt.Sprintf("%s, sha256 %s", mib(m.ModelBytes), short(m.ModelHash))})
 	}
+	if p := m.PrecisionSummary(); p != "" {
+		if m.WeightBytesPerToken > 0 {
+			p += fmt.Sprintf("; %s of weights read per token", mib(m.WeightBytesPerToken))
+		}
+		rows = append(rows, []string{"Precision", p})
+	}
+	if m.Layout != "" && m.Layout != "optimum" {
+		layout := m.Layout
+		if m.Variant != "" {
+			layout += ", variant " + m.Variant
+		}
+		if len(m.ModelOptionsApplied) > 0 {
+			layout += "; its session options: " + strings.Join(m.ModelOptionsApplied, ", ")
+		}
+		rows = append(rows, []string{"Layout", layout})
+	}
 	if m.LoadNS > 0 {
 		rows = append(rows, []string{"Load", fmt.Sprintf("%s; RSS +%s (peak %s)", time.Duration(m.LoadNS).Round(time.Millisecond), mib(m.LoadRSSDelta), mib(m.LoadPeakRSS))})
 	}
