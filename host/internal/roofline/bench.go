@@ -84,12 +84,21 @@ func KVBytesPerToken(m *model.Model, ctx int) int64 {
 	return size * 2 * int64(c.Layers) * int64(ctx) * int64(c.KVHeads) * int64(c.HeadDim)
 }
 
-// bareRuns reports whether the bare loop (fp32 optimum names, concat
-// cache, left padding) runs m.
-func bareRuns(m *model.Model) bool {
-	return m.KVType == "float32" && m.LogitsType == "float32" && m.IO.InputIDs == model.InputIDs &&
-		m.IO.LogitsToKeep == "" && m.IO.CachePosition == "" && m.Ops["GroupQueryAttention"] == 0 &&
-		m.IO.PastKey[0] == model.PastKey(0) && m.IO.PresentKey[0] == model.PresentKey(0)
+// bareMisfit says why the bare loop (float32, optimum names, concat
+// cache, left padding) cannot run m, or "".
+func bareMisfit(m *model.Model) string {
+	switch {
+	case m.KVType != "float32" || m.LogitsType != "float32":
+		return fmt.Sprintf("its cache is %s and its logits %s", m.KVType, m.LogitsType)
+	case m.Ops["GroupQueryAttention"] > 0:
+		return "it uses GroupQueryAttention (right-padded, shared cache)"
+	case m.IO.LogitsToKeep != "" || m.IO.CachePosition != "":
+		return "it takes logits_to_keep or cache_position"
+	case m.IO.InputIDs != model.InputIDs || m.IO.AttentionMask != model.AttentionMask || m.IO.Logits != model.Logits ||
+		m.IO.PastKey[0] != model.PastKey(0) || m.IO.PresentKey[0] != model.PresentKey(0):
+		return "its inputs and outputs are not optimum's names"
+	}
+	return ""
 }
 
 // Bench measures, side by side, pipe's generator and the bare loop on one
@@ -182,8 +191,8 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 			}
 			engines = append(engines, &engine{name: "pipe concat" + suffix, spin: spin, pipe: gc})
 		}
-		if !bareRuns(m) {
-			say("no bare loop: it runs float32 optimum-style graphs only")
+		if why := bareMisfit(m); why != "" {
+			say("no bare loop: it runs float32 optimum-style graphs, and %s", why)
 			continue
 		}
 		say("open bare%s", suffix)

@@ -120,6 +120,9 @@ func RunPath(ctx context.Context, o RunPathOptions) (RunPathFigures, error) {
 		say = func(string, ...any) {}
 	}
 	f := RunPathFigures{Env: sysinfo.Collect(), PromptTokens: o.PromptTokens, NewTokens: o.NewTokens, Reps: o.Reps}
+	if why := bareMisfit(m); why != "" {
+		return f, fmt.Errorf("bench --run-path: the bare loop runs float32 optimum-style graphs, and in %s %s: drop --run-path, or use such a model", m.Name, why)
+	}
 
 	say("open pipe's generator")
 	g, err := ortgen.Open(m, o.Engine)

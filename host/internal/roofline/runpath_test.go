@@ -10,6 +10,7 @@ import (
 
 	"github.com/pipe-bench/pipe/host/internal/engine"
 	"github.com/pipe-bench/pipe/host/internal/gen/ortgen"
+	"github.com/pipe-bench/pipe/host/internal/model"
 )
 
 // TestRunPathTiny: the run-path bench decodes one case through the engine,
@@ -65,5 +66,18 @@ func TestRunPathTiny(t *testing.T) {
 		if _, err := RunPath(context.Background(), tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("RunPath(%+v) = %v, want an error naming %q", tc.o, err, tc.want)
 		}
+	}
+}
+
+// TestRunPathRefusesWhatTheBareLoopCannotRun: a GroupQueryAttention build
+// is refused in one line naming why.
+func TestRunPathRefusesWhatTheBareLoopCannotRun(t *testing.T) {
+	m, err := model.OpenWith("gpt2-tiny", model.BuildOptions{Style: model.StyleGQA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = RunPath(context.Background(), RunPathOptions{Model: m, Dir: t.TempDir(), PromptTokens: 16, NewTokens: 4, Reps: 1})
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "it uses GroupQueryAttention") {
+		t.Errorf("got %v", err)
 	}
 }
