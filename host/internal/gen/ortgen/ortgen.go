@@ -1,17 +1,25 @@
 // Package ortgen generates tokens in-process through ONNX Runtime, from a
-// decoder in the Hugging Face optimum layout (input_ids, attention_mask,
-// optional position_ids, past_key_values.{i}.key|value → logits,
-// present.{i}.key|value; also the merged form with use_cache_branch).
+// decoder with a KV cache as model.Load describes it: every input and output
+// name from the model (optimum's, or genai_config.json's templates), the
+// cache and logits in the graph's float32, float16 or bfloat16, optional
+// position_ids, logits_to_keep (fed 1) and cache_position, and the merged
+// form with use_cache_branch.
 //
 // The package takes a stand on what a timed step contains: only the Run call
 // and the sampling of the next id. Everything else is prepared before the
-// request's first Run or reused across steps: the KV cache lives in two
-// pre-allocated backing arrays per layer (past is read from one, present is
-// written into the other, then they swap), the input id, mask and position
-// buffers are sized for the request's full length, and only the last
-// position's logits are read. Tensors handed to ONNX Runtime are views over
-// those Go arrays (onnxruntime_go wraps a slice without copying), so a decode
-// step copies no KV bytes outside the runtime.
+// request's first Run or reused across steps: the KV cache lives in
+// pre-allocated Go arrays in the graph's element type — two per layer on the
+// concat path (past is read from one, present is written into the other,
+// then they swap), or, for a GroupQueryAttention graph with a shared cache
+// (GenAI's past_present_share_buffer), one per key and value bound as both
+// the past input and the present output, which the attention appends to in
+// place — the input id, mask and position buffers are sized for the
+// request's full length, and only the rows of logits the sampler reads are
+// read (a half-precision row converted to float32, exactly). Tensors handed
+// to ONNX Runtime are views over those Go arrays (onnxruntime_go wraps a
+// slice without copying), so a decode step copies no KV bytes outside the
+// runtime. Batches are left-padded, except for GroupQueryAttention, which
+// reads each row's cache from position 0: those are right-padded.
 //
 // Thread spinning is off by default: on a small machine whose cores are all
 // busy with the runtime's own pool, spinning workers steal time from the
