@@ -223,6 +223,27 @@ func TestKubernetes(t *testing.T) {
 	}
 }
 
+// TestKubernetesRunScript checks that run.sh applies the manifests that
+// exist and waits on, and logs, the Jobs they define.
+func TestKubernetesRunScript(t *testing.T) {
+	sweep, merge, _ := readManifests(t)
+	script := readFile(t, "kubernetes/run.sh")
+	applied := regexp.MustCompile(`kubectl apply -f (\S+)`).FindAllStringSubmatch(script, -1)
+	if len(applied) == 0 {
+		t.Fatal("run.sh applies nothing")
+	}
+	for _, m := range applied {
+		if _, err := os.Stat(filepath.Join("kubernetes", m[1])); err != nil {
+			t.Errorf("run.sh applies %s, which is not in kubernetes/", m[1])
+		}
+	}
+	for _, want := range []string{"get job " + sweep.Name, "job/" + merge.Name, "delete job " + merge.Name} {
+		if !strings.Contains(script, want) {
+			t.Errorf("run.sh lacks %q: it must wait on the sweep Job and run the merge Job the manifests define", want)
+		}
+	}
+}
+
 // checkMounts checks that dir lies on a volume of the pod that is one of
 // the claims.
 func checkMounts(t *testing.T, job string, pod corev1.PodSpec, c corev1.Container, dir string, claims map[string]bool) {
