@@ -27,6 +27,8 @@ type buffers struct {
 	mask     []int64
 	pos      []int64
 	rows     []int64 // per row, the position whose logits the loop reads next
+	rowMask  []int64 // prefillByRow's mask and positions for one row
+	rowPos   []int64
 	cachePos []int64
 	keep     []int64 // logits_to_keep: 1
 	useCache []bool
@@ -102,6 +104,10 @@ func (g *Generator) ensure(b *buffers, batch, promptLen, kvLen int) {
 	}
 	if len(b.rows) < batch {
 		b.rows = make([]int64, batch)
+	}
+	if len(b.rowMask) < promptLen {
+		b.rowMask = make([]int64, promptLen)
+		b.rowPos = make([]int64, promptLen)
 	}
 	if len(b.cachePos) < promptLen {
 		b.cachePos = make([]int64, promptLen)
@@ -262,6 +268,113 @@ func (g *Generator) step(b *buffers, batch, seq, past, parity int) (runNS int64,
 	return runNS, nil
 }
 
+// prefillsByRow reports whether req's prefill runs row by row: a
+// right-padded (GroupQueryAttention) batch of unequal rows whose logits
+// hold the last position only, which would be a shorter row's padding.
+func (g *Generator) prefillsByRow(req gen.Request) bool {
+	if !g.lay.rightPadding || !g.lay.lastLogitsOnly() || len(req.Prompts) < 2 {
+		return false
+	}
+	for _, row := range req.Prompts {
+		if len(row) != len(req.Prompts[0]) {
+			return true
+		}
+	}
+	return false
+}
+
+// prefillByRow prefills each row alone (batch 1, no padding) into the
+// request's cache laid out as a right-padded batched prefill leaves it:
+// on the shared buffer, row r's block is a [1, kv_heads, kvLen, head_dim]
+// tensor of its own, written in place; on the concat path row r's present
+// goes to scratch (the empty past's buffer) and is copied into row r's
+// block of the next step's past [batch, kv_heads, promptLen, head_dim].
+// Row r's logits land at row r of a one-position logits tensor. runNS is the
+// time inside the Run calls.
+func (g *Generator) prefillByRow(b *buffers, prompts [][]int64, promptLen, kvLen int) (runNS int64, err error) {
+	l := g.lay
+	H, D, es := int64(l.kvHeads), int64(l.headDim), int64(l.kvType.size)
+	for r, row := range prompts {
+		n := int64(len(row))
+		ns, err := g.prefillRow(b, r, row, kvLen)
+		runNS += ns
+		if err != nil {
+			return runNS, err
+		}
+		if l.shareBuffer {
+			continue
+		}
+		for i := range 2 * l.layers {
+			src, dst := b.kv[0][i], b.kv[1][i]
+			for h := range H {
+				d := ((int64(r)*H + h) * int64(promptLen) * D) * es
+				copy(dst[d:d+n*D*es], src[h*n*D*es:(h+1)*n*D*es])
+			}
+		}
+	}
+	return runNS, nil
+}
+
+// prefillRow runs row r's prompt alone; see prefillByRow.
+func (g *Generator) prefillRow(b *buffers, r int, row []int64, kvLen int) (int64, error) {
+	defer b.release()
+	l := g.lay
+	b.inputs, b.outputs = b.inputs[:0], b.outputs[:0]
+	n := int64(len(row))
+	for j := range row {
+		b.rowMask[j], b.rowPos[j], b.cachePos[j] = 1, int64(j), int64(j)
+	}
+	view(b, &b.inputs, row, 1, n)
+	view(b, &b.inputs, b.rowMask, 1, n)
+	if l.io.PositionIDs != "" {
+		view(b, &b.inputs, b.rowPos, 1, n)
+	}
+	if l.io.LogitsToKeep != "" {
+		if l.keepScalar {
+			t, err := ort.NewScalar(int64(1))
+			keep(b, &b.inputs, t, err, nil)
+		} else {
+			view(b, &b.inputs, b.keep, 1)
+		}
+	}
+	if l.io.CachePosition != "" {
+		view(b, &b.inputs, b.cachePos, n)
+	}
+	H, D, es := int64(l.kvHeads), int64(l.headDim), l.kvType.size
+	block := int(H) * kvLen * int(D) * es
+	var present []ort.Value
+	for i := range 2 * l.layers {
+		if l.shareBuffer {
+			viewRaw(b, &b.inputs, b.kv[0][i][r*block:(r+1)*block], l.kvType, 1, H, int64(kvLen), D)
+			present = append(present, b.inputs[len(b.inputs)-1])
+		} else {
+			viewRaw(b, &b.inputs, b.kv[0][i], l.kvType, 1, H, 0, D)
+			viewRaw(b, &present, b.kv[0][i], l.kvType, 1, H, n, D)
+		}
+	}
+	if l.io.UseCacheBranch != "" {
+		b.useCache[0] = false
+		view(b, &b.inputs, b.useCache, 1)
+	}
+	V := l.vocab
+	if l.logitsType.size == 4 {
+		view(b, &b.outputs, b.logits[r*V:(r+1)*V], 1, 1, int64(V))
+	} else {
+		viewRaw(b, &b.outputs, u16Bytes(b.logits16[r*V:(r+1)*V]), l.logitsType, 1, 1, int64(V))
+	}
+	b.outputs = append(b.outputs, present...)
+	if b.viewErr != nil {
+		return 0, b.viewErr
+	}
+	t0 := time.Now()
+	err := g.sess.Run(b.inputs, b.outputs)
+	runNS := time.Since(t0).Nanoseconds()
+	if err != nil {
+		return runNS, fmt.Errorf("run %s (prefill of row %d alone, %d positions): %s", l.name, r, n, runError(err, g.opts.device()))
+	}
+	return runNS, nil
+}
+
 // logitsRow returns row r's logits at position j of a step with seq
 // positions, as float32 (converted from half precision into b.row: one row,
 // exactly).
@@ -304,12 +417,8 @@ func (g *Generator) Check(req gen.Request) error {
 	if ml := g.lay.maxLength; g.lay.shareBuffer && ml > 0 && longest+req.NewTokens-1 > ml {
 		return fmt.Errorf("prompt of %d tokens + %d new tokens needs %d cache positions, more than the shared cache's %d (genai_config.json search.max_length): shorten the prompt or ask for fewer tokens", longest, req.NewTokens, longest+req.NewTokens-1, ml)
 	}
-	if g.lay.rightPadding && g.lay.lastLogitsOnly() {
-		for r, row := range req.Prompts {
-			if len(row) != longest {
-				return fmt.Errorf("prompt row %d has %d tokens but row 0 has %d: this GroupQueryAttention model right-pads a batch and computes logits for the last position only, so its rows must have equal lengths: use equal-length prompts or batch 1", r, len(row), len(req.Prompts[0]))
-			}
-		}
+	if g.dev != nil && g.prefillsByRow(req) {
+		return fmt.Errorf("prompt rows of %d and %d tokens: this GroupQueryAttention model computes logits for the last position only, so pipe prefills unequal rows one by one, which the device-resident cache does not do yet: use equal-length prompts, batch 1, or [model.options] %s = \"host\"", len(req.Prompts[0]), longest, KVCacheKey)
 	}
 	if s := req.Sampling; s.TopK < 0 || s.TopP < 0 || s.TopP > 1 || s.Temperature < 0 {
 		return fmt.Errorf("sampling temperature %g, top_k %d, top_p %g: need temperature ≥ 0, top_k ≥ 0, 0 ≤ top_p ≤ 1", s.Temperature, s.TopK, s.TopP)
@@ -393,6 +502,7 @@ func (g *Generator) generate(ctx context.Context, req gen.Request, start time.Ti
 		}
 	}
 	seq, past, parity := promptLen, 0, 0
+	var err error
 	for s := 0; ; s++ {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("generation stopped after %d of %d tokens: %w", s, n, err)
@@ -403,7 +513,12 @@ func (g *Generator) generate(ctx context.Context, req gen.Request, start time.Ti
 				b.rows[r] = int64(len(req.Prompts[r]) - 1) // the row's last real position
 			}
 		}
-		runNS, err := g.step(b, batch, seq, past, parity)
+		var runNS int64
+		if s == 0 && g.prefillsByRow(req) {
+			runNS, err = g.prefillByRow(b, req.Prompts, promptLen, kvLen)
+		} else {
+			runNS, err = g.step(b, batch, seq, past, parity)
+		}
 		tr.RunNS = append(tr.RunNS, runNS)
 		if err != nil {
 			return nil, err
