@@ -158,3 +158,23 @@ func TestLayoutErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestBuiltPrecisions: pipe's own quantized builds are recorded in the
+// precision they were built in, and a decode step reads fewer weight bytes
+// the fewer bits the weights have.
+func TestBuiltPrecisions(t *testing.T) {
+	var last int64
+	for _, p := range []string{PrecisionFP32, PrecisionInt8, PrecisionInt4} {
+		m, err := OpenWith("gpt2-tiny", BuildOptions{Style: StyleGQA, Precision: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Precision != p || m.KVType != "float32" || !m.ShareBuffer {
+			t.Errorf("%s build: precision %s, cache %s, shared %v", p, m.Precision, m.KVType, m.ShareBuffer)
+		}
+		if last > 0 && m.WeightBytesPerToken >= last {
+			t.Errorf("%s build reads %d weight bytes per token, not fewer than the previous %d", p, m.WeightBytesPerToken, last)
+		}
+		last = m.WeightBytesPerToken
+	}
+}
