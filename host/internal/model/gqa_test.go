@@ -24,6 +24,13 @@ type gqaRunner struct {
 
 func newGQARunner(t testing.TB, dir string, shared bool) *gqaRunner {
 	t.Helper()
+	return newGQARunnerThreads(t, dir, shared, 1)
+}
+
+// newGQARunnerThreads is newGQARunner with threads intra-op threads and no
+// spinning (the benchmarks' settings).
+func newGQARunnerThreads(t testing.TB, dir string, shared bool, threads int) *gqaRunner {
+	t.Helper()
 	requireORT(t)
 	m, err := Load(dir)
 	if err != nil {
@@ -34,9 +41,11 @@ func newGQARunner(t testing.TB, dir string, shared bool) *gqaRunner {
 		t.Fatal(err)
 	}
 	defer opts.Destroy()
-	if err := opts.SetIntraOpNumThreads(1); err != nil {
+	if err := opts.SetIntraOpNumThreads(threads); err != nil {
 		t.Fatal(err)
 	}
+	opts.SetInterOpNumThreads(1)
+	opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0")
 	outs := []string{Logits}
 	for i := 0; i < m.Config.Layers; i++ {
 		outs = append(outs, PresentKey(i), PresentValue(i))

@@ -23,21 +23,26 @@ func BenchmarkBuildLlama(b *testing.B) {
 	}
 }
 
-// BenchmarkBuildLlamaToCache is Builtin of each preset into an empty cache
-// directory: BenchmarkBuildLlama plus writing model.onnx (and .data) to disk.
+// BenchmarkBuildLlamaToCache is Builtin of each preset, in fp32 and int4,
+// into an empty cache directory: BenchmarkBuildLlama plus quantising and
+// writing model.onnx (and .data) to disk. Peak RSS: run one sub-benchmark
+// under /usr/bin/time -v, e.g. `-bench 'BuildLlamaToCache/llama-3.2-1b/int4'
+// -benchtime 1x`.
 func BenchmarkBuildLlamaToCache(b *testing.B) {
 	for _, name := range LlamaPresetNames() {
-		b.Run(name, func(b *testing.B) {
-			c, _ := llamaPreset(name)
-			b.SetBytes(4 * llamaParams(c))
-			for b.Loop() {
-				b.StopTimer()
-				b.Setenv("PIPE_CACHE", b.TempDir())
-				b.StartTimer()
-				if _, err := Builtin(name, 0, ""); err != nil {
-					b.Fatal(err)
+		for _, precision := range []string{PrecisionFP32, PrecisionInt4} {
+			b.Run(name+"/"+precision, func(b *testing.B) {
+				c, _ := llamaPreset(name)
+				b.SetBytes(4 * llamaParams(c))
+				for b.Loop() {
+					b.StopTimer()
+					b.Setenv("PIPE_CACHE", b.TempDir())
+					b.StartTimer()
+					if _, err := BuiltinWith(name, BuildOptions{Precision: precision}); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
