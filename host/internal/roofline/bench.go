@@ -53,12 +53,14 @@ type Figures struct {
 
 // Row is one engine at one prompt length (medians over the reps).
 type Row struct {
-	Engine       string    `json:"engine"` // "pipe", "pipe concat", "bare", each maybe + " spinning"
-	Spinning     bool      `json:"spinning"`
-	PromptTokens int       `json:"prompt_tokens"`
-	TTFTms       float64   `json:"ttft_ms"`
-	DecodeTPS    float64   `json:"decode_tps"`
-	DecodeAll    []float64 `json:"decode_tps_runs"`
+	Engine       string `json:"engine"` // "pipe", "pipe concat", "bare", each maybe + " spinning"
+	Spinning     bool   `json:"spinning"`
+	PromptTokens int    `json:"prompt_tokens"`
+	// Precision is the model's weight precision (fp32, fp16, int8, int4).
+	Precision string    `json:"precision"`
+	TTFTms    float64   `json:"ttft_ms"`
+	DecodeTPS float64   `json:"decode_tps"`
+	DecodeAll []float64 `json:"decode_tps_runs"`
 	// OutsideRunPct is pipe's time outside the runtime's Run call, % of E2E.
 	OutsideRunPct float64 `json:"outside_run_pct,omitempty"`
 	// KVRooflineTPS is the roofline counting the KV cache read at the mean
@@ -250,6 +252,7 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 			}
 			r.KVRooflineTPS = kvRoof
 			r.OfRoofline = r.DecodeTPS / f.RooflineTPS
+			r.Precision = f.Model.WeightPrecision
 			f.Rows = append(f.Rows, *r)
 		}
 	}
