@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -175,6 +176,91 @@ func TestSentencePieceVocabSize(t *testing.T) {
 	for set, want := range map[string]int{"mistral": 32000, "gemma3": 262145} {
 		if got := loadSPSet(t, set).VocabSize(); got != want {
 			t.Errorf("%s: VocabSize() = %d, want %d", set, got, want)
+		}
+	}
+}
+
+// TestSentencePieceLoadErrors: what pipe cannot reproduce in a
+// SentencePiece-style file is refused by name, in one line.
+func TestSentencePieceLoadErrors(t *testing.T) {
+	fam, _ := assets.FamilyTokenizerFor("mistral")
+	path, err := fam.Path()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := func(doc map[string]any) map[string]any { return doc["model"].(map[string]any) }
+	for _, c := range []struct {
+		name string
+		edit func(doc map[string]any)
+		want string
+	}{
+		{"unigram", func(d map[string]any) { model(d)["type"] = "Unigram" }, "model type Unigram is not supported"},
+		{"wordpiece", func(d map[string]any) { model(d)["type"] = "WordPiece" }, "model type WordPiece is not supported"},
+		{"whitespace pre-tokenizer", func(d map[string]any) { d["pre_tokenizer"] = map[string]any{"type": "Whitespace"} },
+			"pre_tokenizer Whitespace is not supported in a SentencePiece-style BPE"},
+		{"regex split", func(d map[string]any) {
+			d["pre_tokenizer"] = map[string]any{"type": "Split", "pattern": map[string]any{"Regex": `\s+`}, "behavior": "Isolated"}
+		}, "pre_tokenizer Split on a regex in a SentencePiece-style BPE is not supported"},
+		{"prepend scheme", func(d map[string]any) {
+			d["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "sometimes"}
+		}, `prepend_scheme "sometimes" is not one of always, first, never`},
+		{"decoder", func(d map[string]any) { d["decoder"] = map[string]any{"type": "WordPiece", "prefix": "##"} },
+			"decoder WordPiece is not supported in a SentencePiece-style BPE"},
+		{"regex replace normalizer", func(d map[string]any) {
+			d["normalizer"] = map[string]any{"type": "Replace", "pattern": map[string]any{"Regex": " +"}, "content": "▁"}
+		}, "normalizer Replace: pipe replaces a literal string"},
+		{"bert post-processor", func(d map[string]any) {
+			d["post_processor"] = map[string]any{"type": "BertProcessing", "sep": []any{"</s>", 2}, "cls": []any{"<s>", 1}}
+		}, "post_processor BertProcessing is not supported"},
+		{"template with $B", func(d map[string]any) {
+			d["post_processor"].(map[string]any)["single"] = []any{map[string]any{"Sequence": map[string]any{"id": "B", "type_id": 0}}}
+		}, "the single template holds $B"},
+		{"missing byte token", func(d map[string]any) { delete(model(d)["vocab"].(map[string]any), "<0x41>") },
+			"byte_fallback is set but the vocabulary lacks <0x41>"},
+		{"unk not in vocab", func(d map[string]any) { model(d)["unk_token"] = "<nope>" }, `model.unk_token "<nope>" is not in the vocabulary`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var doc map[string]any
+			if err := json.Unmarshal(raw, &doc); err != nil {
+				t.Fatal(err)
+			}
+			c.edit(doc)
+			b, err := json.Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(t.TempDir(), "tokenizer.json")
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tok, err := Load(p)
+			switch {
+			case err == nil:
+				t.Fatalf("Load succeeded (%v), want an error containing %q", tok, c.want)
+			case !strings.Contains(err.Error(), c.want):
+				t.Errorf("error %q does not contain %q", err, c.want)
+			case strings.Contains(err.Error(), "\n"):
+				t.Errorf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+// TestPromptFromTextSentencePiece: a prompt from text is exactly n ids, the
+// BOS first and once, also when the text is repeated to reach n.
+func TestPromptFromTextSentencePiece(t *testing.T) {
+	tok := loadSPSet(t, "gemma3")
+	for _, n := range []int{1, 3, 64} {
+		ids, err := PromptFromText(tok, "Hello world", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) != n || ids[0] != 2 || slices.Contains(ids[1:], 2) {
+			t.Errorf("PromptFromText(%d) = %v: want %d ids, <bos> (2) first and only there", n, ids, n)
 		}
 	}
 }
