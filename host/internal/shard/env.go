@@ -49,6 +49,8 @@ func FromEnv(env Lookup) (Spec, error) {
 		return Spec{}, fmt.Errorf("--shard auto: CI_NODE_INDEX is set but neither GITLAB_CI (1-based index) nor CIRCLECI (0-based) says which CI set it; pass --shard K/N")
 	}
 	switch {
+	case len(got) > 0 && got[0].Count > MaxCount:
+		return Spec{}, fmt.Errorf("--shard auto: %s say %d shards; at most %d, the most cases a plan may have", got[0].Source, got[0].Count, MaxCount)
 	case len(got) == 0:
 		return Spec{}, fmt.Errorf("--shard auto: no scheduler's variables are set (JOB_COMPLETION_INDEX with %s, SLURM_ARRAY_TASK_ID, CI_NODE_INDEX with GITLAB_CI, CIRCLE_NODE_INDEX with CIRCLECI); pass --shard K/N", CountVar)
 	case len(got) > 1:

@@ -41,7 +41,7 @@ import (
 
 // Slack is how far above the mean load a shard may be filled before a case
 // goes to a shard further down its preference order.
-const Slack = 1.15
+const Slack = 1.10
 
 // Spec is shard K of N, 1-based.
 type Spec struct {
@@ -53,7 +53,11 @@ type Spec struct {
 
 func (s Spec) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
 
-// Parse reads the --shard argument: "K/N" with 1 ≤ K ≤ N.
+// MaxCount bounds N: more shards than a plan may have cases
+// (pipeline.MaxCases) would all but a few be empty.
+const MaxCount = pipeline.MaxCases
+
+// Parse reads the --shard argument: "K/N" with 1 ≤ K ≤ N ≤ MaxCount.
 func Parse(arg string) (Spec, error) {
 	k, n, ok := strings.Cut(strings.TrimSpace(arg), "/")
 	if !ok {
@@ -66,6 +70,8 @@ func Parse(arg string) (Spec, error) {
 		return Spec{}, fmt.Errorf("--shard %q: K and N must be whole numbers (e.g. --shard 2/4)", arg)
 	case ni < 1:
 		return Spec{}, fmt.Errorf("--shard %q: N must be at least 1", arg)
+	case ni > MaxCount:
+		return Spec{}, fmt.Errorf("--shard %q: N must be at most %d, the most cases a plan may have", arg, MaxCount)
 	case ki < 1 || ki > ni:
 		return Spec{}, fmt.Errorf("--shard %q: K must be within 1..%d (K is 1-based)", arg, ni)
 	}
@@ -110,19 +116,15 @@ func Partition(plan *pipeline.Plan, n int) [][]int {
 		return strings.Compare(a.key, b.key)
 	})
 	load := make([]float64, n)
+	weight := make([]uint64, n)
 	for _, it := range items {
-		order := preference(it.key, n)
-		pick := -1
-		for _, s := range order {
-			if load[s]+it.cost <= bound {
-				pick = s
-				break
-			}
-		}
+		weights(it.key, weight)
+		pick := firstFit(weight, load, it.cost, bound)
 		if pick < 0 {
-			pick = order[0]
-			for _, s := range order {
-				if load[s] < load[pick] {
+			// No shard has room: the least loaded, ties to the preferred.
+			pick = 0
+			for s := range load {
+				if load[s] < load[pick] || load[s] == load[pick] && weight[s] > weight[pick] {
 					pick = s
 				}
 			}
@@ -136,29 +138,44 @@ func Partition(plan *pipeline.Plan, n int) [][]int {
 	return out
 }
 
-// preference ranks the n shards for a case key: rendezvous (highest random
-// weight) hashing, so a case's order depends on its key and n alone.
-func preference(key string, n int) []int {
-	type ranked struct {
-		s int
-		w uint64
+// weights fills w with the case key's rendezvous (highest random weight)
+// weight for each shard: a shard's rank in a case's preference depends on
+// the key and the shard's number alone. The key is hashed once (sha256);
+// each shard's weight mixes it with the shard number (splitmix64's
+// finalizer), so a case costs N cheap mixes, not N hashes.
+func weights(key string, w []uint64) {
+	h := sha256.Sum256([]byte(key))
+	base := binary.BigEndian.Uint64(h[:8])
+	for s := range w {
+		z := base + uint64(s+1)*0x9e3779b97f4a7c15
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+		z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+		w[s] = z ^ (z >> 31)
 	}
-	rs := make([]ranked, n)
-	for s := range rs {
-		h := sha256.Sum256([]byte(key + "/" + strconv.Itoa(s)))
-		rs[s] = ranked{s, binary.BigEndian.Uint64(h[:8])}
-	}
-	slices.SortFunc(rs, func(a, b ranked) int {
-		if c := cmp.Compare(b.w, a.w); c != 0 {
-			return c
+}
+
+// firstFit is the shard of highest weight whose load stays within bound
+// with cost added, or -1 when none does. It scans for the next best shard
+// only as long as the better ones are full: one scan when the preferred
+// shard has room, as it mostly does.
+func firstFit(w []uint64, load []float64, cost, bound float64) int {
+	var tried []bool
+	for range w {
+		best := -1
+		for s := range w {
+			if (tried == nil || !tried[s]) && (best < 0 || w[s] > w[best] || w[s] == w[best] && s < best) {
+				best = s
+			}
 		}
-		return a.s - b.s
-	})
-	order := make([]int, n)
-	for i, r := range rs {
-		order[i] = r.s
+		if load[best]+cost <= bound {
+			return best
+		}
+		if tried == nil {
+			tried = make([]bool, len(w))
+		}
+		tried[best] = true
 	}
-	return order
+	return -1
 }
 
 // Select returns the plan of shard s — plan with only that shard's cases,
@@ -169,8 +186,8 @@ func preference(key string, n int) []int {
 // shards than cases, or a few large cases) gives a plan with none; the
 // caller says so and runs nothing.
 func Select(plan *pipeline.Plan, s Spec) (*pipeline.Plan, *result.Shard, error) {
-	if s.Count < 1 || s.Index < 1 || s.Index > s.Count {
-		return nil, nil, fmt.Errorf("shard %s: K must be within 1..N and N at least 1", s)
+	if s.Count < 1 || s.Count > MaxCount || s.Index < 1 || s.Index > s.Count {
+		return nil, nil, fmt.Errorf("shard %s: K must be within 1..N and N within 1..%d", s, MaxCount)
 	}
 	if plan.ReportOnly() {
 		return nil, nil, fmt.Errorf("pipeline %s generates nothing (it only reads earlier results); run it without --shard", plan.Name)

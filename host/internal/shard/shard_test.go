@@ -141,7 +141,7 @@ func withExtra(p *pipeline.Plan, prompt, newTokens int) *pipeline.Plan {
 
 // TestPartitionStableAndBalanced: on every shipped pipeline and N = 2, 4,
 // 8, adding one case (a small, a typical and one larger than any) moves at
-// most 3 of the other cases — on the 60-case sweep at most a quarter of
+// most 4 of the other cases — on the 60-case sweep at most a quarter of
 // them (a case larger than any raises every shard's load bound) — and the
 // shards' estimated costs stay within the bound the partition promises.
 // The figures are logged (go test -v -run TestPartitionStableAndBalanced):
@@ -158,7 +158,7 @@ func TestPartitionStableAndBalanced(t *testing.T) {
 	})
 	for _, name := range names {
 		p := plans[name]
-		moveBound := 3
+		moveBound := 4
 		if len(p.Cases) == 60 {
 			moveBound = len(p.Cases) / 4
 		}
@@ -249,13 +249,14 @@ func TestParse(t *testing.T) {
 		}
 	}
 	bad := map[string]string{
-		"3":    `--shard "3": want K/N (shard K of N, 1-based, e.g. --shard 2/4) or auto`,
-		"a/4":  `--shard "a/4": K and N must be whole numbers (e.g. --shard 2/4)`,
-		"0/4":  `--shard "0/4": K must be within 1..4 (K is 1-based)`,
-		"5/4":  `--shard "5/4": K must be within 1..4 (K is 1-based)`,
-		"1/0":  `--shard "1/0": N must be at least 1`,
-		"1/-2": `--shard "1/-2": N must be at least 1`,
-		"":     `--shard "": want K/N (shard K of N, 1-based, e.g. --shard 2/4) or auto`,
+		"3":            `--shard "3": want K/N (shard K of N, 1-based, e.g. --shard 2/4) or auto`,
+		"a/4":          `--shard "a/4": K and N must be whole numbers (e.g. --shard 2/4)`,
+		"0/4":          `--shard "0/4": K must be within 1..4 (K is 1-based)`,
+		"5/4":          `--shard "5/4": K must be within 1..4 (K is 1-based)`,
+		"1/0":          `--shard "1/0": N must be at least 1`,
+		"1/-2":         `--shard "1/-2": N must be at least 1`,
+		"1/1000000000": `--shard "1/1000000000": N must be at most 10000, the most cases a plan may have`,
+		"":             `--shard "": want K/N (shard K of N, 1-based, e.g. --shard 2/4) or auto`,
 	}
 	for arg, want := range bad {
 		_, err := Parse(arg)
@@ -289,6 +290,8 @@ func TestFromEnv(t *testing.T) {
 			"--shard auto: Kubernetes Indexed Job: PIPE_SHARD_COUNT is set but JOB_COMPLETION_INDEX is not: run it as an Indexed Job (completionMode: Indexed)"},
 		{"kubernetes non-integer", map[string]string{"JOB_COMPLETION_INDEX": "x", "PIPE_SHARD_COUNT": "4"}, Spec{},
 			`--shard auto: Kubernetes Indexed Job: JOB_COMPLETION_INDEX="x" is not a whole number`},
+		{"kubernetes huge count", map[string]string{"JOB_COMPLETION_INDEX": "0", "PIPE_SHARD_COUNT": "99999"}, Spec{},
+			"--shard auto: JOB_COMPLETION_INDEX, PIPE_SHARD_COUNT say 99999 shards; at most 10000, the most cases a plan may have"},
 		{"kubernetes zero count", map[string]string{"JOB_COMPLETION_INDEX": "0", "PIPE_SHARD_COUNT": "0"}, Spec{},
 			"--shard auto: Kubernetes Indexed Job: PIPE_SHARD_COUNT=0: must be at least 1"},
 		{"slurm from 0", map[string]string{"SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "3"}, Spec{3, 4, "SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT, SLURM_ARRAY_TASK_MIN"}, ""},
