@@ -70,7 +70,26 @@ const named = [
   ['sp korean', '안녕하세요 세계'],
   ['sp russian', 'Привет, мир! Съешь же ещё этих мягких булок.'],
   ['sp mixed scripts', 'Ελληνικά עברית العربية हिन्दी ไทย'],
+  ['sp phi3 chat', '<|user|>\nWhat is 2+2?<|end|>\n<|assistant|>\n  It is 4.<|end|>\n<|endoftext|>'],
+  ['sp lstrip mask', 'a   <mask> b<mask>\t<mask>'],
+  ['sp tool rstrip', 'call <|tool|>  \n\targs <|tool|>'],
 ];
+
+// Phi-3's added tokens (special, rstrip: the whitespace after them is part
+// of the match), an lstrip one as RoBERTa's <mask>, and a non-special rstrip
+// one, on Mistral's vocabulary.
+const added = (id, content, special, lstrip, rstrip) =>
+  ({ id, content, single_word: false, lstrip, rstrip, normalized: false, special });
+const phi3Added = [
+  added(0, '<unk>', true, false, false), added(1, '<s>', true, false, false), added(2, '</s>', true, false, false),
+  added(32000, '<|endoftext|>', true, false, false), added(32001, '<|assistant|>', true, false, true),
+  added(32002, '<|system|>', true, false, true), added(32003, '<|end|>', true, false, true),
+  added(32004, '<|user|>', true, false, true), added(32005, '<mask>', true, true, false),
+  added(32006, '<|tool|>', false, false, true),
+];
+// (Hugging Face numbers added tokens that are not in the vocabulary from
+// the vocabulary's size up, in file order, whatever id the file gives; real
+// files, Phi-3's included, list them so.)
 
 // The spellings: the file as published, and edits of it.
 const metaspaceDecoder = { type: 'Sequence', decoders: [
@@ -96,6 +115,8 @@ const sets = {
     pre_tokenizer: { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'always', split: true },
     decoder: { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'always', split: true },
   } },
+  // Phi-3's added tokens with their lstrip / rstrip flags.
+  'mistral-phi3-added': { file: 'mistral', edit: { added_tokens: phi3Added } },
   // Gemma 3 as published: Replace ' ' → ▁, Split on ' ', no prefix space.
   gemma3: { file: 'gemma3', edit: {} },
 };
@@ -122,7 +143,11 @@ const sets = {
     })));
     const cases = [];
     for (const c of corpus) {
-      const ids = (await plain.encode(c.text, null, { addSpecialTokens: true })).getIds();
+      // Dropping the special added tokens renumbers the others (Hugging
+      // Face numbers added tokens missing from the vocabulary in order):
+      // take each id back to its token, and that to the full file's id.
+      const ids = (await plain.encode(c.text, null, { addSpecialTokens: true })).getIds()
+        .map(id => full.tokenToId(plain.idToToken(id)));
       const special = (await full.encode(c.text, null, { addSpecialTokens: true })).getIds();
       const k = { name: c.name, ids };
       if (JSON.stringify(special) !== JSON.stringify(ids)) k.special = special;

@@ -3,6 +3,8 @@ package tokenize
 import (
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 	"sync"
 )
 
@@ -14,6 +16,9 @@ type special struct {
 	text    string
 	id      int64
 	special bool
+	// lstrip and rstrip: the whitespace before (after) a match is part of
+	// it, as Hugging Face's AddedToken flags (Phi-3's <|user|> has rstrip).
+	lstrip, rstrip bool
 }
 
 // addedTokens finds added tokens in a text the way Hugging Face's
@@ -95,11 +100,26 @@ func (a *addedTokens) each(input string, withSpecial bool, text func(s string, o
 			from = at + len(s.text)
 			continue
 		}
+		end := at + len(s.text)
+		for s.lstrip && at > start {
+			r, size := utf8.DecodeLastRuneInString(input[start:at])
+			if !unicode.IsSpace(r) {
+				break
+			}
+			at -= size
+		}
+		for s.rstrip && end < len(input) {
+			r, size := utf8.DecodeRuneInString(input[end:])
+			if !unicode.IsSpace(r) {
+				break
+			}
+			end += size
+		}
 		if at > start {
 			text(input[start:at], start)
 		}
 		token(s)
-		start = at + len(s.text)
+		start = end
 		from = start
 	}
 	if start < len(input) {

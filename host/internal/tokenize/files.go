@@ -93,6 +93,8 @@ type hfTokenizer struct {
 		ID      int64  `json:"id"`
 		Content string `json:"content"`
 		Special bool   `json:"special"`
+		Lstrip  bool   `json:"lstrip"`
+		Rstrip  bool   `json:"rstrip"`
 	} `json:"added_tokens"`
 	Normalizer    json.RawMessage `json:"normalizer"`
 	PreTokenizer  json.RawMessage `json:"pre_tokenizer"`
@@ -173,7 +175,7 @@ func parseHF(raw []byte, path string) (Tokenizer, error) {
 		if id, ok := m.Vocab[a.Content]; ok && int64(id) != a.ID {
 			return nil, fmt.Errorf("tokenizer %s: added token %q has id %d but the vocabulary says %d", path, a.Content, a.ID, id)
 		}
-		specials = append(specials, special{text: a.Content, id: a.ID, special: a.Special})
+		specials = append(specials, special{text: a.Content, id: a.ID, special: a.Special, lstrip: a.Lstrip, rstrip: a.Rstrip})
 	}
 	lookup := bpeSpec{vocab: m.Vocab, specials: specials}.lookup
 	normalize, err := hfNormalizer(hf.Normalizer)

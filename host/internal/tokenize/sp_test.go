@@ -114,7 +114,7 @@ func loadSPSet(tb testing.TB, set string) *SentencePiece {
 func TestSentencePieceGoldens(t *testing.T) {
 	texts := spTexts(t)
 	g := spGoldens()
-	for _, set := range []string{"mistral", "mistral-metaspace", "mistral-metaspace-split", "gemma3"} {
+	for _, set := range []string{"mistral", "mistral-metaspace", "mistral-metaspace-split", "mistral-phi3-added", "gemma3"} {
 		t.Run(set, func(t *testing.T) {
 			tok := loadSPSet(t, set)
 			cases := g.Sets[set].Cases
