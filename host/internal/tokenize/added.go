@@ -3,9 +3,9 @@ package tokenize
 import (
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
-	"sync"
 )
 
 // special is an added token: text matched before the model sees the text,

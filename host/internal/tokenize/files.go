@@ -90,11 +90,13 @@ func readMerges(f *os.File, path string) ([][2]string, []int, error) {
 // byte-level BPE.
 type hfTokenizer struct {
 	AddedTokens []struct {
-		ID      int64  `json:"id"`
-		Content string `json:"content"`
-		Special bool   `json:"special"`
-		Lstrip  bool   `json:"lstrip"`
-		Rstrip  bool   `json:"rstrip"`
+		ID         int64  `json:"id"`
+		Content    string `json:"content"`
+		Special    bool   `json:"special"`
+		Lstrip     bool   `json:"lstrip"`
+		Rstrip     bool   `json:"rstrip"`
+		SingleWord bool   `json:"single_word"`
+		Normalized bool   `json:"normalized"`
 	} `json:"added_tokens"`
 	Normalizer    json.RawMessage `json:"normalizer"`
 	PreTokenizer  json.RawMessage `json:"pre_tokenizer"`
@@ -174,6 +176,12 @@ func parseHF(raw []byte, path string) (Tokenizer, error) {
 		}
 		if id, ok := m.Vocab[a.Content]; ok && int64(id) != a.ID {
 			return nil, fmt.Errorf("tokenizer %s: added token %q has id %d but the vocabulary says %d", path, a.Content, a.ID, id)
+		}
+		switch {
+		case a.SingleWord:
+			return nil, fmt.Errorf("tokenizer %s: added token %q has single_word set, which pipe does not apply: set it to false or pass token ids", path, a.Content)
+		case a.Normalized && len(bytes.TrimSpace(hf.Normalizer)) > 0 && !bytes.Equal(bytes.TrimSpace(hf.Normalizer), []byte("null")):
+			return nil, fmt.Errorf("tokenizer %s: added token %q has normalized set (matched in the normalized text), which pipe does not do: set it to false or pass token ids", path, a.Content)
 		}
 		specials = append(specials, special{text: a.Content, id: a.ID, special: a.Special, lstrip: a.Lstrip, rstrip: a.Rstrip})
 	}

@@ -222,6 +222,10 @@ func TestSentencePieceLoadErrors(t *testing.T) {
 		{"missing byte token", func(d map[string]any) { delete(model(d)["vocab"].(map[string]any), "<0x41>") },
 			"byte_fallback is set but the vocabulary lacks <0x41>"},
 		{"unk not in vocab", func(d map[string]any) { model(d)["unk_token"] = "<nope>" }, `model.unk_token "<nope>" is not in the vocabulary`},
+		{"single_word", func(d map[string]any) { d["added_tokens"].([]any)[1].(map[string]any)["single_word"] = true },
+			`added token "<s>" has single_word set, which pipe does not apply`},
+		{"normalized", func(d map[string]any) { d["added_tokens"].([]any)[2].(map[string]any)["normalized"] = true },
+			`added token "</s>" has normalized set (matched in the normalized text), which pipe does not do`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var doc map[string]any

@@ -88,8 +88,9 @@
 // "<table>") are ordinary text to the model and are recognised. That is
 // Hugging Face's encode_special_tokens. EncodeSpecial (the SpecialEncoder
 // capability) recognises them all, leftmost first and the longest at a tie:
-// Hugging Face's default (an added token's lstrip, rstrip, single_word and
-// normalized flags are not applied; the files tested have none set).
+// Hugging Face's default, lstrip and rstrip applied (Phi-3's <|user|>
+// takes the whitespace after it). An added token with single_word, or
+// normalized in a file with a normalizer, is refused by name.
 //
 // The references disagree on what \s is: JavaScript's (for encoder.json +
 // vocab.bpe, whose reference is Encoder.js) includes U+FEFF and excludes
