@@ -87,7 +87,9 @@ func boundedUint64(src *rand.PCG, bound uint64) uint64 {
 // repeated (copies joined by a newline unless the text already ends in
 // whitespace) and the repetition is encoded and cut, because a benchmark needs
 // exactly n tokens and a short prompt file should not end the run. Special
-// tokens in the text are plain text (see Tokenizer.Encode). The cut may fall
+// tokens in the text are plain text, and the post-processor's BOS (Llama 2's
+// <s>, Gemma's <bos>) comes first, once, counted in n (see Tokenizer.Encode
+// and TestPromptFromTextSentencePiece). The cut may fall
 // inside a word; the ids are what is fed to the model, so that is harmless.
 func PromptFromText(t Tokenizer, text string, n int) ([]int64, error) {
 	switch {
