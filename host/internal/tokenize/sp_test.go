@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/pipe-bench/pipe/host/internal/assets"
 )
@@ -267,4 +268,73 @@ func TestPromptFromTextSentencePiece(t *testing.T) {
 			t.Errorf("PromptFromText(%d) = %v: want %d ids, <bos> (2) first and only there", n, ids, n)
 		}
 	}
+}
+
+// wholeMerge encodes text like Encode, but merges every pre-tokenized piece
+// as one word, without the chunks or the cache.
+func wholeMerge(tok *SentencePiece, text string) []int64 {
+	var ids []int64
+	tok.added.each(text, false,
+		func(s string, offset int) {
+			if tok.normalize != nil {
+				s = tok.normalize(s)
+			}
+			pieces := []string{s}
+			for _, p := range tok.pre {
+				var next []string
+				for _, q := range pieces {
+					next = p.split(next, q, offset)
+				}
+				pieces = next
+			}
+			for _, p := range pieces {
+				if p == "" {
+					continue
+				}
+				for _, id := range tok.mergeWord(new(workspace), p) {
+					ids = append(ids, int64(id))
+				}
+			}
+		},
+		func(s *special) { ids = append(ids, s.id) })
+	return tok.post.wrap(ids)
+}
+
+// TestChunkedMergeEqualsWhole: cutting a piece where no token holds the two
+// adjacent characters changes nothing, on every text of the corpus.
+func TestChunkedMergeEqualsWhole(t *testing.T) {
+	texts := spTexts(t)
+	for _, set := range []string{"mistral", "gemma3"} {
+		tok := loadSPSet(t, set)
+		for name, text := range texts {
+			if got, want := tok.Encode(text), wholeMerge(tok, text); !slices.Equal(got, want) {
+				t.Errorf("%s %s %q: chunked %v, whole %v", set, name, text, got, want)
+			}
+		}
+	}
+}
+
+// FuzzSentencePiece: for any text, Mistral's chunked encoding equals the
+// whole-word merge, starts with <s>, and decodes back to the text (with a
+// literal ▁ read as a space) when the text is valid UTF-8.
+func FuzzSentencePiece(f *testing.F) {
+	for _, text := range spTexts(f) {
+		f.Add(text)
+	}
+	tok := loadSPSet(f, "mistral")
+	f.Fuzz(func(t *testing.T, text string) {
+		ids := tok.Encode(text)
+		if want := wholeMerge(tok, text); !slices.Equal(ids, want) {
+			t.Fatalf("Encode(%q) = %v, whole-word merge %v", text, ids, want)
+		}
+		if len(ids) == 0 || ids[0] != 1 {
+			t.Fatalf("Encode(%q) = %v does not start with <s>", text, ids)
+		}
+		if !utf8.ValidString(text) {
+			return
+		}
+		if got, want := tok.Decode(ids[1:]), strings.ReplaceAll(text, metaspace, " "); got != want {
+			t.Fatalf("Decode(Encode(%q)) = %q, want %q", text, got, want)
+		}
+	})
 }
