@@ -214,3 +214,89 @@ func BenchmarkDecodeGQA(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAccuracyLevel compares MatMulNBits' accuracy_level 0 (weights
+// dequantised to float32, then an fp32 GEMM) with 4 (activations
+// quantised to int8 per block, integer dot products) on GPT-2 124M in the
+// gqa style at int8 and int4: one decode step after 128 cached tokens, 2
+// intra-op threads, steps interleaved. The measurement behind
+// DefaultAccuracyLevel (`go test -run X -bench AccuracyLevel -benchtime 30x
+// ./host/internal/model`).
+func BenchmarkAccuracyLevel(b *testing.B) {
+	for _, precision := range []string{PrecisionInt8, PrecisionInt4} {
+		b.Run(precision, func(b *testing.B) {
+			requireORT(b)
+			var runs []*gqaRunner
+			for _, level := range []int{0, 4} {
+				q, err := QuantFor(precision, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				q.AccuracyLevel = level
+				dir := b.TempDir()
+				f, err := os.Create(filepath.Join(dir, "model.onnx"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := buildGPT2(f, GPT2(), BuildOptions{Seed: 1, Style: StyleGQA, Precision: precision}, q); err != nil {
+					b.Fatal(err)
+				}
+				f.Close()
+				js, _ := marshalHFConfig(GPT2(), pipeInfo{Name: "gpt2", Style: StyleGQA, BuilderVersion: BuilderVersion})
+				os.WriteFile(filepath.Join(dir, "config.json"), js, 0o644)
+				if err := writeGenAIConfig(dir, GPT2(), "gpt2", true); err != nil {
+					b.Fatal(err)
+				}
+				r := newGQARunnerThreads(b, dir, true, 2)
+				ids, mask, pos := seqInputs(testIDs(128, 50257))
+				r.step(b, ids, mask, pos)
+				runs = append(runs, r)
+			}
+			next, mask, pos := [][]int64{{7}}, [][]int64{ones(129)}, [][]int64{{128}}
+			steps := make([][]float64, len(runs))
+			b.ResetTimer()
+			for b.Loop() {
+				for i, r := range runs {
+					t0 := time.Now()
+					r.step(b, next, mask, pos)
+					steps[i] = append(steps[i], float64(time.Since(t0).Nanoseconds())/1e6)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(median(steps[0]), "level0-ms/step")
+			b.ReportMetric(median(steps[1]), "level4-ms/step")
+			b.ReportMetric(median(steps[0])/median(steps[1]), "level4-speedup")
+		})
+	}
+}
+
+// BenchmarkPrefillGQA compares the prefill of GPT-2 124M in the fused style
+// (logits for every prompt position) and the gqa style (the LM head for the
+// last position only), ctx prompt tokens, 2 intra-op threads, interleaved:
+// what the last-position head saves in TTFT (`go test -run X -bench
+// PrefillGQA -benchtime 10x ./host/internal/model`).
+func BenchmarkPrefillGQA(b *testing.B) {
+	for _, ctx := range []int{128, 512} {
+		b.Run(fmt.Sprintf("ctx=%d", ctx), func(b *testing.B) {
+			requireORT(b)
+			fused := newBenchRunner(b, gpt2Dir(b, StyleFused))
+			gqa := newGQARunnerThreads(b, gpt2Dir(b, StyleGQA), true, 2)
+			ids, mask, pos := seqInputs(testIDs(ctx, 50257))
+			var fusedMs, gqaMs []float64
+			b.ResetTimer()
+			for b.Loop() {
+				t0 := time.Now()
+				fused.step(b, ids, mask, pos, nil).destroy()
+				t1 := time.Now()
+				gqa.drop()
+				gqa.step(b, ids, mask, pos)
+				fusedMs = append(fusedMs, float64(t1.Sub(t0).Nanoseconds())/1e6)
+				gqaMs = append(gqaMs, float64(time.Since(t1).Nanoseconds())/1e6)
+			}
+			b.StopTimer()
+			b.ReportMetric(median(fusedMs), "fused-ms")
+			b.ReportMetric(median(gqaMs), "gqa-ms")
+			b.ReportMetric(median(fusedMs)/median(gqaMs), "gqa-speedup")
+		})
+	}
+}
