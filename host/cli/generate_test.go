@@ -149,3 +149,26 @@ func FuzzParseIDs(f *testing.F) {
 		}
 	})
 }
+
+// TestGenerateBuildErrors: a built model's bad precision, block size or
+// style is one line naming the fix, before anything is built.
+func TestGenerateBuildErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--precision", "int3"}, `unknown precision "int3": use fp32, fp16, int8, int4`},
+		{[]string{"--precision", "int4", "--block-size", "24"}, "block_size = 24: MatMulNBits and GatherBlockQuantized take a power of two ≥ 16"},
+		{[]string{"--precision", "fp16"}, `precision "fp16" is not built yet: use fp32, int8 or int4`},
+		{[]string{"--style", "turbo"}, `unknown graph style "turbo": use "optimum", "fused" or "gqa"`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Setenv("PIPE_CACHE", t.TempDir())
+			code, _, stderr := runPipe(append([]string{"generate", "--model", "gpt2-tiny", "--new-tokens", "2"}, tc.args...)...)
+			line := strings.TrimSuffix(stderr, "\n")
+			if code != ExitError || !strings.Contains(line, tc.want) || strings.Contains(line, "\n") {
+				t.Errorf("exit %d, stderr %q: want exit %d and one line containing %q", code, stderr, ExitError, tc.want)
+			}
+		})
+	}
+}
