@@ -314,27 +314,29 @@ func TestChunkedMergeEqualsWhole(t *testing.T) {
 	}
 }
 
-// FuzzSentencePiece: for any text, Mistral's chunked encoding equals the
-// whole-word merge, starts with <s>, and decodes back to the text (with a
-// literal ▁ read as a space) when the text is valid UTF-8.
+// FuzzSentencePiece: for any text, Mistral's and Gemma 3's chunked encoding
+// equals the whole-word merge, starts with the BOS, and decodes back to the
+// text (with a literal ▁ read as a space) when the text is valid UTF-8.
 func FuzzSentencePiece(f *testing.F) {
 	for _, text := range spTexts(f) {
 		f.Add(text)
 	}
-	tok := loadSPSet(f, "mistral")
+	toks := []*SentencePiece{loadSPSet(f, "mistral"), loadSPSet(f, "gemma3")}
 	f.Fuzz(func(t *testing.T, text string) {
-		ids := tok.Encode(text)
-		if want := wholeMerge(tok, text); !slices.Equal(ids, want) {
-			t.Fatalf("Encode(%q) = %v, whole-word merge %v", text, ids, want)
-		}
-		if len(ids) == 0 || ids[0] != 1 {
-			t.Fatalf("Encode(%q) = %v does not start with <s>", text, ids)
-		}
-		if !utf8.ValidString(text) {
-			return
-		}
-		if got, want := tok.Decode(ids[1:]), strings.ReplaceAll(text, metaspace, " "); got != want {
-			t.Fatalf("Decode(Encode(%q)) = %q, want %q", text, got, want)
+		for _, tok := range toks {
+			ids := tok.Encode(text)
+			if want := wholeMerge(tok, text); !slices.Equal(ids, want) {
+				t.Fatalf("%v: Encode(%q) = %v, whole-word merge %v", tok, text, ids, want)
+			}
+			if len(ids) == 0 || ids[0] != tok.post.before[0] {
+				t.Fatalf("%v: Encode(%q) = %v does not start with the BOS", tok, text, ids)
+			}
+			if !utf8.ValidString(text) {
+				continue
+			}
+			if got, want := tok.Decode(ids[1:]), strings.ReplaceAll(text, metaspace, " "); got != want {
+				t.Fatalf("%v: Decode(Encode(%q)) = %q, want %q", tok, text, got, want)
+			}
 		}
 	})
 }
