@@ -225,49 +225,76 @@ func BenchmarkDecodeGQA(b *testing.B) {
 func BenchmarkAccuracyLevel(b *testing.B) {
 	for _, precision := range []string{PrecisionInt8, PrecisionInt4} {
 		b.Run(precision, func(b *testing.B) {
-			requireORT(b)
-			var runs []*gqaRunner
+			var qs []Quant
 			for _, level := range []int{0, 4} {
-				q, err := QuantFor(precision, 0)
-				if err != nil {
-					b.Fatal(err)
-				}
+				q, _ := QuantFor(precision, 0)
 				q.AccuracyLevel = level
-				dir := b.TempDir()
-				f, err := os.Create(filepath.Join(dir, "model.onnx"))
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := buildGPT2(f, GPT2(), BuildOptions{Seed: 1, Style: StyleGQA, Precision: precision}, q); err != nil {
-					b.Fatal(err)
-				}
-				f.Close()
-				js, _ := marshalHFConfig(GPT2(), pipeInfo{Name: "gpt2", Style: StyleGQA, BuilderVersion: BuilderVersion})
-				os.WriteFile(filepath.Join(dir, "config.json"), js, 0o644)
-				if err := writeGenAIConfig(dir, GPT2(), "gpt2", true); err != nil {
-					b.Fatal(err)
-				}
-				r := newGQARunnerThreads(b, dir, true, 2)
-				ids, mask, pos := seqInputs(testIDs(128, 50257))
-				r.step(b, ids, mask, pos)
-				runs = append(runs, r)
+				qs = append(qs, q)
 			}
-			next, mask, pos := [][]int64{{7}}, [][]int64{ones(129)}, [][]int64{{128}}
-			steps := make([][]float64, len(runs))
-			b.ResetTimer()
-			for b.Loop() {
-				for i, r := range runs {
-					t0 := time.Now()
-					r.step(b, next, mask, pos)
-					steps[i] = append(steps[i], float64(time.Since(t0).Nanoseconds())/1e6)
-				}
-			}
-			b.StopTimer()
-			b.ReportMetric(median(steps[0]), "level0-ms/step")
-			b.ReportMetric(median(steps[1]), "level4-ms/step")
-			b.ReportMetric(median(steps[0])/median(steps[1]), "level4-speedup")
+			a, c := compareQuantDecode(b, qs[0], qs[1])
+			b.ReportMetric(a, "level0-ms/step")
+			b.ReportMetric(c, "level4-ms/step")
+			b.ReportMetric(a/c, "level4-speedup")
 		})
 	}
+}
+
+// BenchmarkQuantSymmetry compares symmetric blocks (the implicit zero
+// point 2^(bits−1)) with asymmetric ones (a zero point per block) at
+// accuracy_level 4, as BenchmarkAccuracyLevel: the measurement behind
+// Quant.Asymmetric's default (`-bench QuantSymmetry -benchtime 30x`).
+func BenchmarkQuantSymmetry(b *testing.B) {
+	for _, precision := range []string{PrecisionInt8, PrecisionInt4} {
+		b.Run(precision, func(b *testing.B) {
+			sym, _ := QuantFor(precision, 0)
+			asym := sym
+			asym.Asymmetric = true
+			s, a := compareQuantDecode(b, sym, asym)
+			b.ReportMetric(s, "symmetric-ms/step")
+			b.ReportMetric(a, "asymmetric-ms/step")
+			b.ReportMetric(a/s, "symmetric-speedup")
+		})
+	}
+}
+
+// compareQuantDecode builds GPT-2 124M in the gqa style with the weights
+// stored as x and as y, caches 128 tokens in each and times one decode
+// step of each in turn per iteration; it returns the median steps in ms.
+func compareQuantDecode(b *testing.B, x, y Quant) (xMs, yMs float64) {
+	requireORT(b)
+	var runs []*gqaRunner
+	for _, q := range []Quant{x, y} {
+		dir := b.TempDir()
+		f, err := os.Create(filepath.Join(dir, "model.onnx"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := buildGPT2(f, GPT2(), BuildOptions{Seed: 1, Style: StyleGQA, Precision: q.precision()}, q); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+		js, _ := marshalHFConfig(GPT2(), pipeInfo{Name: "gpt2", Style: StyleGQA, BuilderVersion: BuilderVersion})
+		os.WriteFile(filepath.Join(dir, "config.json"), js, 0o644)
+		if err := writeGenAIConfig(dir, GPT2(), "gpt2", true); err != nil {
+			b.Fatal(err)
+		}
+		r := newGQARunnerThreads(b, dir, true, 2)
+		ids, mask, pos := seqInputs(testIDs(128, 50257))
+		r.step(b, ids, mask, pos)
+		runs = append(runs, r)
+	}
+	next, mask, pos := [][]int64{{7}}, [][]int64{ones(129)}, [][]int64{{128}}
+	steps := make([][]float64, len(runs))
+	b.ResetTimer()
+	for b.Loop() {
+		for i, r := range runs {
+			t0 := time.Now()
+			r.step(b, next, mask, pos)
+			steps[i] = append(steps[i], float64(time.Since(t0).Nanoseconds())/1e6)
+		}
+	}
+	b.StopTimer()
+	return median(steps[0]), median(steps[1])
 }
 
 // BenchmarkPrefillGQA compares the prefill of GPT-2 124M in the fused style

@@ -59,7 +59,7 @@ func TestQuantizerMatchesNumpy(t *testing.T) {
 	for _, c := range readQuantGolden(t).Cases {
 		t.Run(fmt.Sprintf("int%d/block%d/%dx%d", c.Bits, c.BlockSize, c.NN, c.KK), func(t *testing.T) {
 			q := Quant{Bits: c.Bits, BlockSize: c.BlockSize}
-			qd, sc := q.quantizeRows(c.W, c.NN, c.KK, nil, nil)
+			qd, sc, _ := q.quantizeRows(c.W, c.NN, c.KK, nil, nil, nil)
 			want, _ := hex.DecodeString(c.QHex)
 			if !bytes.Equal(qd, want) {
 				t.Fatalf("packed blocks differ from numpy's:\n got %x\nwant %x", qd, want)
@@ -69,7 +69,7 @@ func TestQuantizerMatchesNumpy(t *testing.T) {
 					t.Fatalf("scale %d = %g, numpy %g", i, sc[i], c.Scales[i])
 				}
 			}
-			deq := q.dequantizeRows(qd, sc, c.NN, c.KK)
+			deq := q.dequantizeRows(qd, sc, nil, c.NN, c.KK)
 			for m := range c.MM {
 				for n := range c.NN {
 					var y float64
@@ -246,14 +246,19 @@ func TestQuantizedLlamaMatchesReference(t *testing.T) {
 
 // TestQuantizedGPT2MatchesReference: GPT-2 in both graph styles at int4 and
 // int8 (Conv1D weights transposed into MatMulNBits' layout, the tied
-// embedding shared by GatherBlockQuantized and the LM head) equals the
-// reference on the dequantised weights.
+// embedding shared by GatherBlockQuantized and the LM head), symmetric and
+// with zero points, equals the reference on the dequantised weights.
 func TestQuantizedGPT2MatchesReference(t *testing.T) {
 	cfg := GPT2Tiny()
 	for _, style := range concatStyles {
-		for _, precision := range []string{PrecisionInt4, PrecisionInt8} {
-			t.Run(style+"/"+precision, func(t *testing.T) {
+		for _, p := range []struct {
+			precision  string
+			asymmetric bool
+		}{{PrecisionInt4, false}, {PrecisionInt8, false}, {PrecisionInt4, true}, {PrecisionInt8, true}} {
+			precision := p.precision
+			t.Run(fmt.Sprintf("%s/%s/asymmetric=%v", style, precision, p.asymmetric), func(t *testing.T) {
 				q := exactQuant(t, precision, 32)
+				q.Asymmetric = p.asymmetric
 				dir := t.TempDir()
 				f, err := os.Create(filepath.Join(dir, "model.onnx"))
 				if err != nil {
