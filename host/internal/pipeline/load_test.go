@@ -359,6 +359,20 @@ case = "p128-n64"
 			},
 		},
 		{
+			name: "a tokenizer pipe setup fetches, by name",
+			sets: []string{"model.tokenizer=mistral"},
+			check: func(t *testing.T, p *Plan) {
+				if p.Model.Tokenizer != "mistral" {
+					t.Errorf("tokenizer %q, want the name kept for tokenize.Load", p.Model.Tokenizer)
+				}
+			},
+		},
+		{
+			name: "an unknown tokenizer name lists the known ones",
+			sets: []string{"model.tokenizer=llama9"},
+			want: []string{`--set model.tokenizer=llama9: model.tokenizer: "llama9" is not "gpt2", "mistral", "gemma3", "none" or a directory holding tokenizer.json or encoder.json + vocab.bpe`},
+		},
+		{
 			name: "array-of-tables element by index",
 			sets: []string{"target.0.expr=ttft_ms.p90 < 3s"},
 			check: func(t *testing.T, p *Plan) {

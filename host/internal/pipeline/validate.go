@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pipe-bench/pipe/host/internal/assets"
 	"github.com/pipe-bench/pipe/host/internal/metric"
 	"github.com/pipe-bench/pipe/host/internal/model"
 	"github.com/pipe-bench/pipe/host/internal/stats"
@@ -184,10 +185,12 @@ func (l *loader) model(doc *fileDoc, p *Plan) {
 		p.Model.Tokenizer = p.Model.Source
 	case tk == "gpt2":
 		p.Model.Tokenizer = "gpt2"
+	case isFamilyTokenizer(tk):
+		p.Model.Tokenizer = tk // fetched by `pipe setup`; tokenize.Load resolves the name
 	default:
 		dir := l.resolvePath("model.tokenizer", tk)
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			l.addf("model.tokenizer", "%q is not \"gpt2\", \"none\" or a directory holding tokenizer.json or encoder.json + vocab.bpe", tk)
+			l.addf("model.tokenizer", "%q is not \"gpt2\", %s, \"none\" or a directory holding tokenizer.json or encoder.json + vocab.bpe", tk, familyTokenizerNames())
 		}
 		p.Model.Tokenizer = dir
 	}
@@ -381,6 +384,22 @@ func quoteList(list []string) string {
 	q := make([]string, len(list))
 	for i, s := range list {
 		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// isFamilyTokenizer reports whether name is one of the tokenizers `pipe
+// setup` fetches by name (assets.FamilyTokenizers).
+func isFamilyTokenizer(name string) bool {
+	_, ok := assets.FamilyTokenizerFor(name)
+	return ok
+}
+
+// familyTokenizerNames lists those names quoted, for an error.
+func familyTokenizerNames() string {
+	var q []string
+	for _, f := range assets.FamilyTokenizers {
+		q = append(q, strconv.Quote(f.Name))
 	}
 	return strings.Join(q, ", ")
 }
