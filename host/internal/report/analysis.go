@@ -351,8 +351,9 @@ func times(f float64) string {
 }
 
 // findings draws the report's sentences. None may contradict the data: a
-// shape or a change is claimed only where its 95 % interval says so (the
-// scaling fit's exponent; two cases' disjoint intervals), a sentence that
+// shape is claimed only where its 95 % interval says so (the scaling fit's
+// exponent), a change between cases only where compare's test calls it
+// significant (decodeChange), a sentence that
 // compares cases names every parameter that differs between them, and "No
 // anomaly" is written only when nothing else needs attention and every case
 // had enough runs to judge (RATIONALE.md, "Findings that never contradict
@@ -394,7 +395,7 @@ func findings(r *result.Result, a *Analysis) []Finding {
 	if n := len(a.Scaling); n >= 2 && a.Scaling[n-1].PromptTokens != a.Scaling[0].PromptTokens {
 		ca, _ := r.Case(a.Scaling[0].Case)
 		cb, _ := r.Case(a.Scaling[n-1].Case)
-		if sentence := decodeChange(ca, cb); sentence != "" {
+		if sentence := decodeChange(r, ca, cb); sentence != "" {
 			add("decode", "%s", sentence)
 		}
 	}
@@ -502,11 +503,14 @@ func validRuns(c *result.Case) int {
 	return n
 }
 
-// decodeChange says how the decode rate changed from case a to case b,
-// claiming a change only where the two 95 % intervals are disjoint and
-// stability only where both lie within ± decodeStableBand of a's centre;
-// it names every parameter that differs between the cases.
-func decodeChange(a, b *result.Case) string {
+// decodeChange says how the decode rate changed from case a to case b of
+// r. A change is claimed only where pipe compare would call it one
+// (compare.CompareCases: Mann–Whitney U on the two cases' runs, Holm over
+// the claims of this finding, the noise threshold), so the run report and
+// phase 5 call a difference significant one way; stability is claimed only
+// where both 95 % intervals lie within ± decodeStableBand of a's centre.
+// The sentence names every parameter that differs between the cases.
+func decodeChange(r *result.Result, a, b *result.Case) string {
 	if a == nil || b == nil {
 		return ""
 	}
@@ -515,22 +519,31 @@ func decodeChange(a, b *result.Case) string {
 	if !ok || ca <= 0 {
 		return ""
 	}
+	test := compare.CompareCases(r, a, r, b, compare.Options{Metrics: []string{metric.DecodeTPS}})
+	if len(test.Rows) != 1 {
+		return ""
+	}
+	row := test.Rows[0]
 	d := cb/ca - 1
 	where := fmt.Sprintf("from %s to %s (%s)", a.ID, b.ID, strings.Join(VariedAxes(a, b), ", "))
 	figures := fmt.Sprintf("%s %s %s → %s %s tok/s", what, stats.Format(ca), ciText(ia), stats.Format(cb), ciText(ib))
 	lo, hi := ca*(1-decodeStableBand), ca*(1+decodeStableBand)
 	switch {
-	case ia[1] < ib[0] || ib[1] < ia[0]:
+	case row.Significant:
 		verb := "falls"
 		if d > 0 {
 			verb = "rises"
 		}
-		return fmt.Sprintf("Decode rate %s %s %s: %s, 95 %% intervals disjoint.", verb, pct(math.Abs(d)), where, figures)
+		return fmt.Sprintf("Decode rate %s %s %s: %s, significant (Mann–Whitney U, %s).", verb, pct(math.Abs(d)), where, figures, row.PN())
 	case ia[0] >= lo && ia[1] <= hi && ib[0] >= lo && ib[1] <= hi:
 		return fmt.Sprintf("Decode rate is stable %s: %s, both intervals within ±%s of the first.", where, figures, pct(decodeStableBand))
 	}
-	return fmt.Sprintf("Decode rate %s → %s tok/s (%+.1f %%) %s, but the 95 %% intervals of the %s overlap (%s, %s; CV %s, %s): no change can be claimed — add runs.",
-		stats.Format(ca), stats.Format(cb), d*100, where, what, ciText(ia), ciText(ib), pct(sa.CV), pct(sb.CV))
+	why := row.PN()
+	if row.Note != "" {
+		why = row.Note + "; " + why
+	}
+	return fmt.Sprintf("Decode rate %s → %s tok/s (%+.1f %%) %s, not significant (Mann–Whitney U, %s; %s %s, %s; CV %s, %s): no change can be claimed — add runs.",
+		stats.Format(ca), stats.Format(cb), d*100, where, why, what, ciText(ia), ciText(ib), pct(sa.CV), pct(sb.CV))
 }
 
 // centres picks the estimates a change claim compares: the medians with

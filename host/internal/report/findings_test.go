@@ -126,7 +126,7 @@ func TestScalingClaimFollowsTheFit(t *testing.T) {
 }
 
 // A 20 % fall at CV 41–44 % is not a change the data can claim.
-func TestDecodeChangeNeedsDisjointIntervals(t *testing.T) {
+func TestDecodeChangeNeedsASignificantTest(t *testing.T) {
 	r := findingsResult(findingsCase("p128-n64", 128, 64, 8, noisy(60, 0.01, 1), noisy(30, 0.42, 2)),
 		findingsCase("p512-n64", 512, 64, 8, noisy(240, 0.01, 3), noisy(24, 0.43, 4)))
 	a := Analyze(r, Options{})
@@ -151,5 +151,41 @@ func TestFindingsNameEveryVariedAxis(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("findings\n%s\nlack %q", got, want)
 		}
+	}
+}
+
+// spread returns n evenly spaced values from lo to hi, in an order that
+// mixes them (so that no run index tracks the value).
+func spread(lo, hi float64, n int) func(int) float64 {
+	return func(i int) float64 { return lo + (hi-lo)*float64((i*7)%n)/float64(n-1) }
+}
+
+// A decode change is called the way pipe compare calls one (Mann–Whitney
+// U on the runs, Holm-adjusted), not by whether two intervals overlap: a
+// 3 % fall over 20 runs each is significant although the medians'
+// intervals overlap, and a 20 % fall over 3 runs each is not, although
+// the means' intervals are disjoint (three runs a side cannot give
+// p < 0.1).
+func TestDecodeChangeIsCompareTest(t *testing.T) {
+	r := findingsResult(findingsCase("p128-n64", 128, 64, 20, noisy(60, 0.01, 1), spread(28, 32, 20)),
+		findingsCase("p512-n64", 512, 64, 20, noisy(240, 0.01, 3), spread(27, 31, 20)))
+	sa, sb := r.Cases[0].Stats[metric.DecodeTPS], r.Cases[1].Stats[metric.DecodeTPS]
+	if !(sa.P50CI[0] < sb.P50CI[1] && sb.P50CI[0] < sa.P50CI[1]) {
+		t.Fatalf("fixture: median intervals %v and %v should overlap", sa.P50CI, sb.P50CI)
+	}
+	got := findingTexts(Analyze(r, Options{}))
+	if !strings.Contains(got, "Decode rate falls 3 % from p128-n64 to p512-n64 (prompt 128 → 512 tokens): medians") ||
+		!strings.Contains(got, "significant (Mann–Whitney U, p=") {
+		t.Errorf("overlapping intervals, 20 runs a side: findings\n%s\nwant the fall claimed as significant", got)
+	}
+	r = findingsResult(findingsCase("p128-n64", 128, 64, 3, noisy(60, 0.01, 1), spread(29.9, 30.1, 3)),
+		findingsCase("p512-n64", 512, 64, 3, noisy(240, 0.01, 3), spread(23.9, 24.1, 3)))
+	sa, sb = r.Cases[0].Stats[metric.DecodeTPS], r.Cases[1].Stats[metric.DecodeTPS]
+	if !(sb.MeanCI[1] < sa.MeanCI[0]) {
+		t.Fatalf("fixture: mean intervals %v and %v should be disjoint", sa.MeanCI, sb.MeanCI)
+	}
+	got = findingTexts(Analyze(r, Options{}))
+	if strings.Contains(got, "Decode rate falls") || !strings.Contains(got, "not significant (Mann–Whitney U") || !strings.Contains(got, "no change can be claimed") {
+		t.Errorf("disjoint intervals, 3 runs a side: findings\n%s\nwant no change claimed", got)
 	}
 }
