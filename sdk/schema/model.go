@@ -39,6 +39,10 @@ type Model struct {
 	// KVShareBuffer is set when one cache buffer per key and value was
 	// bound as both past and present.
 	KVShareBuffer bool `json:"kv_share_buffer,omitempty"`
+	// LogitsLastOnly is set when each step's logits hold the last
+	// position of each row only (the graph says so or takes
+	// logits_to_keep), not every prompt position.
+	LogitsLastOnly bool `json:"logits_last_only,omitempty"`
 	// ModelOptionsApplied lists the model's own session settings
 	// (genai_config.json) applied, and those the pipeline overrode.
 	ModelOptionsApplied []string `json:"model_options_applied,omitempty"`

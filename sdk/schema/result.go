@@ -304,6 +304,35 @@ type Case struct {
 	// Environment names the Result.Environments entry that ran the case
 	// (a merged result); "" in the result of one run.
 	Environment string `json:"environment,omitempty"`
+	// MemoryModel is the memory the case should hold, predicted from the
+	// model's shape and precisions, beside what was measured; nil where the
+	// result does not record one (host/internal/memmodel).
+	MemoryModel *MemoryModel `json:"memory_model,omitempty"`
+}
+
+// MemoryModel is one case's predicted memory, bytes, beside the measured.
+type MemoryModel struct {
+	// Weights are the graph's initializers as stored (external data
+	// included): what the session holds of them if it keeps each once.
+	Weights int64 `json:"weights"`
+	// KVCache and Logits are the cache and logits buffers the generator
+	// holds during the case (grown only, so the largest need of any case
+	// so far, times the buffer sets of concurrent streams); Total is the
+	// three together. WeightsOnGPU says the weights live on the GPU
+	// (device cuda), OnDevice that the KV cache does too.
+	KVCache      int64 `json:"kv_cache"`
+	Logits       int64 `json:"logits"`
+	Total        int64 `json:"total"`
+	WeightsOnGPU bool  `json:"weights_on_gpu,omitempty"`
+	OnDevice     bool  `json:"on_device,omitempty"`
+	// Measured: the RSS growth of session creation (Model.LoadRSSDelta),
+	// the RSS once the model was opened, the case's highest sampled RSS
+	// (peak_rss_mib's max, or throughput.peak_rss_mib) and the process's
+	// GPU memory peak over the run (Memory.GPUPeakBytes), where measured.
+	LoadRSSDelta int64 `json:"load_rss_delta"`
+	RSSAfterOpen int64 `json:"rss_after_open,omitempty"`
+	PeakRSS      int64 `json:"peak_rss,omitempty"`
+	GPUPeak      int64 `json:"gpu_peak,omitempty"`
 }
 
 // CaseParams are the knobs that define a case.

@@ -23,6 +23,7 @@ import (
 	"github.com/pipe-bench/pipe/host/internal/analysis"
 	"github.com/pipe-bench/pipe/host/internal/engine"
 	"github.com/pipe-bench/pipe/host/internal/gen"
+	"github.com/pipe-bench/pipe/host/internal/measure"
 	"github.com/pipe-bench/pipe/host/internal/metric"
 	"github.com/pipe-bench/pipe/host/internal/pipeline"
 	"github.com/pipe-bench/pipe/host/internal/registry"
@@ -107,6 +108,7 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 		defer opened.close()
 		g, tok, prompts, forThreads = opened.gen, opened.tok, opened.prompts, opened.forThreads
 	}
+	rssAfterOpen := measure.RSS()
 
 	var dir string
 	var journal *engine.Journal
@@ -146,6 +148,7 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 	res.Warnings = append(res.Warnings, plan.Warnings...)
 	analyse(plan, res)
 	recordGPU(res)
+	recordMemoryModel(plan, res, rssAfterOpen)
 	evaluateTargets(ctx, res, reg)
 	res.Plugins = plugins.info()
 	// The run's own error (a journal that could not be written, an

@@ -307,6 +307,7 @@ func openLayout(lay layout, opts Options) (*Generator, error) {
 		WeightBytes:         lay.weightBytes,
 		WeightBytesPerToken: lay.weightPerToken,
 		KVShareBuffer:       lay.shareBuffer,
+		LogitsLastOnly:      lay.lastLogitsOnly(),
 		ModelOptionsApplied: applied,
 	}
 	return g, nil
