@@ -487,6 +487,7 @@ func (cr *caseRun) one(ctx context.Context, index, stream int, warmup bool) (*re
 	m := cr.measureRun(measure.RunObservation{
 		Trace: tr, Expect: measure.Expect{NewTokens: cs.NewTokens, Batch: c.Params.Batch, StopAtEOS: req.StopAtEOS},
 		PeakRSS: peak, RSSAfter: measure.RSS(),
+		Case: cs.ID, Index: index, Stream: stream, Warmup: warmup, Prompts: req.Prompts,
 	})
 	if keep := cr.plan.Measure.Metrics; len(keep) > 0 {
 		// The invariants were checked on the whole trace; only the

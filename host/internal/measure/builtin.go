@@ -18,6 +18,13 @@ type RunObservation struct {
 	PeakRSS int64
 	// RSSAfter is the RSS right after the run, bytes.
 	RSSAfter int64
+	// Case, Index, Stream and Warmup say which run it was; Prompts are the
+	// request's prompt rows (ids), for a module that re-scores the run
+	// after the case (host/internal/fidelity).
+	Case          string
+	Index, Stream int
+	Warmup        bool
+	Prompts       [][]int64
 }
 
 // StreamsObservation is what the engine saw of a case's concurrent
