@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pipe-bench/pipe/host/internal/memmodel"
 	"github.com/pipe-bench/pipe/host/internal/result"
 	"github.com/pipe-bench/pipe/host/internal/stats"
 )
@@ -33,6 +34,7 @@ func writeMemory(w *mdWriter, r *result.Result) {
 		rows = append(rows, []string{"Runtime option " + k, m.SessionOptions[k]})
 	}
 	w.table([]string{"", ""}, "lr", rows)
+	writeMemoryModel(w, r)
 	if len(m.Leak) == 0 {
 		return
 	}
@@ -51,6 +53,53 @@ func writeMemory(w *mdWriter, r *result.Result) {
 		}
 	}
 	if reasons {
+		w.f("\n")
+	}
+}
+
+// writeMemoryModel renders each case's predicted memory and its
+// comparisons with the measured (memmodel.Gaps), flagging a gap beyond
+// memmodel.GapLimit.
+func writeMemoryModel(w *mdWriter, r *result.Result) {
+	var pred, cmp [][]string
+	var flagged []string
+	for _, c := range r.Cases {
+		p := c.MemoryModel
+		if p == nil {
+			continue
+		}
+		where := "host"
+		if p.OnDevice {
+			where = "GPU"
+		}
+		pred = append(pred, []string{c.ID, mib(p.Weights), mib(p.KVCache) + " (" + where + ")", mib(p.Logits), mib(p.Total)})
+		for _, g := range memmodel.Gaps(*p) {
+			gap := g.String()
+			if g.Flagged {
+				gap = "**" + gap + "** ⚠️"
+				why := "more than predicted: memory the model leaves out (ONNX Runtime's arena, pre-packed or converted weights, freed buffers the allocator keeps)"
+				if g.Relative < 0 {
+					why = "less than predicted: pages never touched or a mapped weights file"
+				}
+				flagged = append(flagged, fmt.Sprintf("%s, %s: %s measured against %s predicted (%s), beyond %s — %s.", c.ID, g.What, mib(g.Measured), mib(g.Predicted), g, pct(memmodel.GapLimit), why))
+			}
+			cmp = append(cmp, []string{c.ID, g.What, mib(g.Predicted), mib(g.Measured), gap})
+		}
+	}
+	if len(pred) == 0 {
+		return
+	}
+	w.f("Memory model: the bytes pipe allocates, predicted from the model's shape and precisions — the weights as stored in the graph, the KV cache (2 × layers × batch × kv_heads × (prompt + new − 1) × head_dim × the cache type's size, twice on the concat path, and the buffers the generator keeps from earlier, larger cases) and the logits buffer — not ONNX Runtime's activation arena or code.\n\n")
+	w.table([]string{"Case", "Weights", "KV cache", "Logits", "Predicted total"}, "lrrrr", pred)
+	if len(cmp) == 0 {
+		return
+	}
+	w.f("Compared: the weights with the RSS growth of session creation; the KV cache and logits with the case's highest sampled RSS over the RSS once the model was opened; on CUDA, the weights and the device cache with the GPU memory peak. A gap beyond %s either way is flagged.\n\n", pct(memmodel.GapLimit))
+	w.table([]string{"Case", "Compared", "Predicted", "Measured", "Gap"}, "llrrr", cmp)
+	for _, f := range flagged {
+		w.f("- ⚠️ %s\n", f)
+	}
+	if len(flagged) > 0 {
 		w.f("\n")
 	}
 }

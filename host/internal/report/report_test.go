@@ -15,6 +15,7 @@ import (
 	"github.com/pipe-bench/pipe/host/internal/report"
 	"github.com/pipe-bench/pipe/host/internal/result"
 	"github.com/pipe-bench/pipe/host/internal/result/resulttest"
+	"github.com/pipe-bench/pipe/sdk/schema"
 )
 
 func TestMarkdownGolden(t *testing.T) {
@@ -231,15 +232,29 @@ func TestMarkdownPhaseSections(t *testing.T) {
 			{Case: "b4-s1", Batch: 4, Streams: 1, Concurrency: 4, OutputTPS: 55.1, OutputTPSCI: [2]float64{54.0, 56.1}, RequestsPS: 0.22, TTFTp50: 215, TPOTp50: 71, E2Ep50: 4690,
 				Gain: 0.06, GainCI: [2]float64{0.03, 0.09}, ValidRuns: 19, Runs: 20},
 		}}
+	// The memory model: the first case within the limit (+5 %, −10 %),
+	// the second's runtime memory fabricated 40 % above the prediction.
+	r.Cases[0].MemoryModel = &schema.MemoryModel{Weights: 500 << 20, KVCache: 28 << 20, Logits: 24 << 20, Total: 552 << 20,
+		LoadRSSDelta: 525 << 20, RSSAfterOpen: 600 << 20, PeakRSS: 645 << 20}
+	r.Cases[1].MemoryModel = &schema.MemoryModel{Weights: 500 << 20, KVCache: 60 << 20, Logits: 40 << 20, Total: 600 << 20,
+		LoadRSSDelta: 525 << 20, RSSAfterOpen: 600 << 20, PeakRSS: 740 << 20}
 	got, err := report.Render("md", r, report.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	golden.Check(t, "phase_sections.md", got)
-	for _, want := range []string{"Leak check at p128-n64-b1: leak (RSS slope 12.00 KiB/run", "| p512-n128-b1 | 12 | 5 | 0.098 | unbounded |", "| −16.00 MiB at run 45 |", "Throughput saturates after **b2-s1**: beyond it throughput gains +6 % [+3 %, +9 %]"} {
+	for _, want := range []string{"Leak check at p128-n64-b1: leak (RSS slope 12.00 KiB/run", "| p512-n128-b1 | 12 | 5 | 0.098 | unbounded |", "| −16.00 MiB at run 45 |", "Throughput saturates after **b2-s1**: beyond it throughput gains +6 % [+3 %, +9 %]",
+		"| p128-n64-b1 | 500.0 MiB | 28.00 MiB (host) | 24.00 MiB | 552.0 MiB |",
+		"| p128-n64-b1 | weights vs load RSS growth | 500.0 MiB | 525.0 MiB | +5 % |",
+		"| p128-n64-b1 | KV cache + logits vs peak RSS − RSS after open | 52.00 MiB | 45.00 MiB | -13 % |",
+		"| p512-n128-b1 | KV cache + logits vs peak RSS − RSS after open | 100.0 MiB | 140.0 MiB | **+40 %** ⚠️ |",
+		"- ⚠️ p512-n128-b1, KV cache + logits vs peak RSS − RSS after open: 140.0 MiB measured against 100.0 MiB predicted (+40 %), beyond 15 %"} {
 		if !strings.Contains(string(got), want) {
 			t.Errorf("report lacks %q", want)
 		}
+	}
+	if n := strings.Count(string(got), "⚠️ "+r.Cases[0].ID); n != 0 {
+		t.Errorf("case %s within the limit is flagged %d times", r.Cases[0].ID, n)
 	}
 }
 
