@@ -14,11 +14,12 @@ import (
 
 // Analysis is what the final report says about a merged result. Markdown
 // and HTML render the same Analysis, so both say the same thing. It is
-// built from the run report's model, not a second one: each input's
-// analysis is report.Analyze's (PerInput: scaling, variance, findings),
-// the leak and throughput verdicts are host/internal/analysis's as stored
-// in the inputs, and the one comparison it draws is compare's
-// (Comparison.Test), as the run report's baseline section is.
+// the run report's model, not a second one: each input's analysis is
+// report.Analyze's (PerInput), and every row below is one of its rows
+// tagged with the input's role — Headline, Scaling, Variance, Memory and
+// Throughput have no figures of their own — and the one comparison it
+// draws is compare's (Comparison.Test), as the run report's baseline
+// section and decode finding are.
 type Analysis struct {
 	Title    string
 	Inputs   []InputStatus
@@ -50,30 +51,11 @@ type InputStatus struct {
 	TargetsTotal  int
 }
 
-// Headline is one case's headline figures, in one phase.
+// Headline is one case's headline figures (report.Headline), in one phase.
 type Headline struct {
-	Role, Case       string
-	Prompt, NewTok   int
-	Batch, Streams   int
-	Runs             int
-	TTFT, Decode     Estimate
-	E2E              Estimate
-	E2Ep95, PeakRSS  float64
-	Valid            bool
-	OutlierRuns      int
-	ForeignCPUCores  float64
-	HasTTFT, HasDec  bool
-	HasE2E, HasPeakR bool
+	Role string
+	report.Headline
 }
-
-// Estimate is a mean with its 95 % interval.
-type Estimate struct {
-	Mean float64
-	CI   [2]float64
-	N    int
-}
-
-func estimateOf(s stats.Summary) Estimate { return Estimate{s.Mean, s.MeanCI, s.N} }
 
 // Comparison is phase 1 (quick) against the latency phase's shortest case.
 type Comparison struct {
@@ -97,38 +79,24 @@ type Scaling struct {
 	Rows []report.ScalingRow
 }
 
-// VarianceRow is the spread of one case of one phase, as host/internal/report
-// analyses it, with the phase's role.
+// VarianceRow is the spread of one case (report.VarianceRow), in one phase.
 type VarianceRow struct {
 	Role string
 	report.VarianceRow
-	Runs int
 }
 
-// MemoryVerdict is the memory phase's load cost and leak verdicts.
+// MemoryVerdict is the memory phase's load cost and leak verdicts
+// (report.Memory).
 type MemoryVerdict struct {
-	Role         string
-	LoadRSSDelta int64
-	LoadPeakRSS  int64
-	PeakRSSMiB   float64 // the highest case p99... max of peak RSS over runs
-	GPUPeakBytes int64
-	Leaks        []result.Leak
+	Role string
+	report.Memory
 }
 
-// ThroughputCurve is the throughput phase's curve.
+// ThroughputCurve is the throughput phase's curve (report.Throughput),
+// with at least one point.
 type ThroughputCurve struct {
-	Role       string
-	Points     []result.ThroughputPoint
-	Best       result.ThroughputPoint
-	Saturation string
-	Gain       float64
-	// BeyondGain and its interval are what the step past Saturation gains;
-	// Undecided says why no saturation was called where the point
-	// estimates alone would have (host/internal/analysis).
-	BeyondGain   float64
-	BeyondGainCI [2]float64
-	Undecided    string
-	Warnings     []string
+	Role string
+	report.Throughput
 }
 
 // TargetRow is one verdict with the phase that judged it.
@@ -155,15 +123,11 @@ func Analyze(m *result.Result) Analysis {
 		}
 		ra := report.Analyze(in.Result, report.Options{})
 		a.PerInput[in.Role] = ra
-		for _, c := range in.Result.Cases {
-			a.Headline = append(a.Headline, headlineOf(in.Role, c))
+		for _, h := range ra.Headline {
+			a.Headline = append(a.Headline, Headline{Role: in.Role, Headline: h})
 		}
 		for _, v := range ra.Variance {
-			runs := 0
-			if c, ok := in.Result.Case(v.Case); ok {
-				runs = len(c.Runs)
-			}
-			a.Variance = append(a.Variance, VarianceRow{Role: in.Role, VarianceRow: v, Runs: runs})
+			a.Variance = append(a.Variance, VarianceRow{Role: in.Role, VarianceRow: v})
 		}
 		for _, v := range in.Result.Targets {
 			a.Targets = append(a.Targets, TargetRow{Role: in.Role, Verdict: v})
@@ -174,8 +138,8 @@ func Analyze(m *result.Result) Analysis {
 	}
 	a.Comparison = compareQuickLatency(m)
 	a.Scaling = scalingOf(m, a.PerInput)
-	a.Memory = memoryOf(m)
-	a.Throughput = throughputOf(m)
+	a.Memory = memoryOf(m, a.PerInput)
+	a.Throughput = throughputOf(m, a.PerInput)
 	a.Findings, a.Recommendations = findings(m, &a)
 	return a
 }
@@ -203,27 +167,6 @@ func statusOf(m *result.Result, in result.Input) InputStatus {
 		}
 	}
 	return s
-}
-
-func headlineOf(role string, c result.Case) Headline {
-	h := Headline{Role: role, Case: c.ID, Prompt: c.Params.PromptTokens, NewTok: c.Params.NewTokens,
-		Batch: max(c.Params.Batch, 1), Streams: max(c.Params.Streams, 1), Runs: len(c.Runs), Valid: c.Valid,
-		ForeignCPUCores: c.ForeignCPU}
-	if s, ok := c.Stats[metric.TTFT]; ok && s.N > 0 {
-		h.TTFT, h.HasTTFT = estimateOf(s), true
-		h.OutlierRuns = max(h.OutlierRuns, s.Outliers)
-	}
-	if s, ok := c.Stats[metric.DecodeTPS]; ok && s.N > 0 {
-		h.Decode, h.HasDec = estimateOf(s), true
-	}
-	if s, ok := c.Stats[metric.E2E]; ok && s.N > 0 {
-		h.E2E, h.E2Ep95, h.HasE2E = estimateOf(s), s.P95, true
-		h.OutlierRuns = max(h.OutlierRuns, s.Outliers)
-	}
-	if s, ok := c.Stats[metric.PeakRSS]; ok && s.N > 0 {
-		h.PeakRSS, h.HasPeakR = s.Max, true
-	}
-	return h
 }
 
 // input returns the input playing role: by name, else by what it holds.
@@ -286,7 +229,8 @@ func compareQuickLatency(m *result.Result) *Comparison {
 	if len(test.Rows) == 0 {
 		return nil
 	}
-	return &Comparison{A: headlineOf(q.Role, *ca), B: headlineOf(l.Role, *cb), Test: test, Varied: report.VariedAxes(ca, cb)}
+	a, b := Headline{q.Role, report.HeadlineOf(ca)}, Headline{l.Role, report.HeadlineOf(cb)}
+	return &Comparison{A: a, B: b, Test: test, Varied: report.VariedAxes(ca, cb)}
 }
 
 func scalingOf(m *result.Result, per map[string]*report.Analysis) *Scaling {
@@ -297,37 +241,20 @@ func scalingOf(m *result.Result, per map[string]*report.Analysis) *Scaling {
 	return &Scaling{Role: l.Role, Rows: per[l.Role].Scaling}
 }
 
-func memoryOf(m *result.Result) *MemoryVerdict {
+func memoryOf(m *result.Result, per map[string]*report.Analysis) *MemoryVerdict {
 	in := input(m, RoleMemory)
-	if in == nil || in.Result.Memory == nil {
+	if in == nil || per[in.Role] == nil || per[in.Role].Memory == nil {
 		return nil
 	}
-	mem := in.Result.Memory
-	v := &MemoryVerdict{Role: in.Role, LoadRSSDelta: mem.LoadRSSDelta, LoadPeakRSS: mem.LoadPeakRSS,
-		GPUPeakBytes: mem.GPUPeakBytes, Leaks: mem.Leak}
-	for _, c := range in.Result.Cases {
-		if s, ok := c.Stats[metric.PeakRSS]; ok && s.Max > v.PeakRSSMiB {
-			v.PeakRSSMiB = s.Max
-		}
-	}
-	return v
+	return &MemoryVerdict{Role: in.Role, Memory: *per[in.Role].Memory}
 }
 
-func throughputOf(m *result.Result) *ThroughputCurve {
+func throughputOf(m *result.Result, per map[string]*report.Analysis) *ThroughputCurve {
 	in := input(m, RoleThroughput)
-	if in == nil || in.Result.Throughput == nil || len(in.Result.Throughput.Points) == 0 {
+	if in == nil || per[in.Role] == nil || per[in.Role].Throughput == nil || len(per[in.Role].Throughput.Points) == 0 {
 		return nil
 	}
-	t := in.Result.Throughput
-	c := &ThroughputCurve{Role: in.Role, Points: t.Points, Saturation: t.Saturation, Gain: t.SaturationGain,
-		BeyondGain: t.BeyondGain, BeyondGainCI: t.BeyondGainCI, Undecided: t.Undecided, Warnings: t.Warnings}
-	c.Best = t.Points[0]
-	for _, p := range t.Points {
-		if p.OutputTPS > c.Best.OutputTPS {
-			c.Best = p
-		}
-	}
-	return c
+	return &ThroughputCurve{Role: in.Role, Throughput: *per[in.Role].Throughput}
 }
 
 func safeRatio(a, b float64) float64 {
@@ -336,7 +263,6 @@ func safeRatio(a, b float64) float64 {
 	}
 	return a / b
 }
-
 
 // Num formats a measured value as every pipe report does (stats.Format),
 // with a dash for a value that does not exist.
@@ -362,4 +288,3 @@ func Pct(f float64) string {
 	}
 	return fmt.Sprintf("%+.1f %%", 100*f)
 }
-

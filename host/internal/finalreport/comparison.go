@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/pipe-bench/pipe/host/internal/compare"
+	"github.com/pipe-bench/pipe/host/internal/report"
 )
 
 // ComparisonMethod says how phase 5 compares phase 1 with phase 2, for the
@@ -23,7 +24,7 @@ func Center(c compare.Center) string {
 
 // EstimateText formats a mean with its 95 % interval, the mean alone
 // where one run or an unbounded interval gives none, "–" where !ok.
-func EstimateText(e Estimate, ok bool) string {
+func EstimateText(e report.Estimate, ok bool) string {
 	if !ok {
 		return "–"
 	}

@@ -105,7 +105,6 @@ func (md *mdWriter) overview(a Analysis) {
 	md.table([]string{"Role", "Reference", "Pipeline", "Started (UTC)", "Cases", "Runs", "Targets passed", "Status"}, rows)
 }
 
-
 func (md *mdWriter) headlines(a Analysis) {
 	md.p("## Headline figures per phase")
 	md.p("")

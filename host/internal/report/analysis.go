@@ -77,6 +77,7 @@ type ScalingFit struct {
 // VarianceRow holds one case's spread.
 type VarianceRow struct {
 	Case       string
+	Runs       int
 	CV         map[string]float64 // by metric ID, fractions
 	Outliers   map[string]int     // by metric ID, the runs stats counts as outliers
 	ForeignCPU float64
@@ -93,9 +94,15 @@ type Finding struct {
 	Text string
 }
 
-// Analysis is what a report says beyond the raw tables; the HTML report
-// uses it too.
+// Analysis is pipe's one model of what a result says: the run report
+// renders it, phase 5 (host/internal/finalreport) builds each input's with
+// Analyze and renders those, and the HTML report uses both. A difference
+// between cases is called significant only by compare's test (Comparison,
+// and the decode finding).
 type Analysis struct {
+	Headline   []Headline // one per case, in the result's order
+	Memory     *Memory    // nil without a memory phase
+	Throughput *Throughput
 	Scaling    []ScalingRow
 	Fit        *ScalingFit // nil without two comparable prompt lengths
 	Variance   []VarianceRow
@@ -113,6 +120,10 @@ func Analyze(r *result.Result, opt Options) *Analysis {
 			a.TargetsFailed++
 		}
 	}
+	for i := range r.Cases {
+		a.Headline = append(a.Headline, HeadlineOf(&r.Cases[i]))
+	}
+	a.Memory, a.Throughput = memoryOf(r), throughputOf(r)
 	a.Scaling = scaling(r)
 	a.Fit = scalingFit(r, a.Scaling)
 	a.Variance = variance(r)
@@ -260,7 +271,7 @@ func variance(r *result.Result) []VarianceRow {
 	var rows []VarianceRow
 	for i := range r.Cases {
 		c := &r.Cases[i]
-		row := VarianceRow{Case: c.ID, CV: map[string]float64{}, Outliers: map[string]int{}, ForeignCPU: c.ForeignCPU}
+		row := VarianceRow{Case: c.ID, Runs: len(c.Runs), CV: map[string]float64{}, Outliers: map[string]int{}, ForeignCPU: c.ForeignCPU}
 		high, outliers := false, 0
 		for _, id := range r.MetricIDs() {
 			s, ok := c.Stats[id]
@@ -433,8 +444,8 @@ func findings(r *result.Result, a *Analysis) []Finding {
 			len(few), len(r.Cases), target.MinSpreadRuns, strings.Join(few, ", "))
 	}
 	concern := false // something in the memory, target or baseline findings a reader must act on
-	if m := r.Memory; m != nil {
-		for _, l := range m.Leak {
+	if m := a.Memory; m != nil {
+		for _, l := range m.Leaks {
 			ci := "no interval"
 			if in := kibInterval(l.SlopeCI); in != "unbounded" {
 				ci = "95 % CI " + in + " KiB/run"
@@ -452,10 +463,10 @@ func findings(r *result.Result, a *Analysis) []Finding {
 			concern = concern || l.Verdict != analysis.NoLeak
 		}
 	}
-	if t := r.Throughput; t != nil {
+	if t := a.Throughput; t != nil {
 		switch {
 		case t.Saturation != "":
-			add("throughput", "Throughput saturates after %s: beyond it throughput gains %s, below %s by the whole interval.", t.Saturation, gainWithInterval(t.BeyondGain, t.BeyondGainCI), pct(t.SaturationGain))
+			add("throughput", "Throughput saturates after %s: beyond it throughput gains %s, below %s by the whole interval.", t.Saturation, gainWithInterval(t.BeyondGain, t.BeyondGainCI), pct(t.Gain))
 		case t.Undecided != "":
 			add("throughput", "No saturation called: %s.", t.Undecided)
 		}
