@@ -43,6 +43,7 @@ var countLimits = map[string]countLimit{
 	"generate.min_runs":      {100000, "runs per case"},
 	"generate.max_runs":      {100000, "runs per case"},
 	"plugin.memory_mib":      {4096, "a 32-bit WebAssembly memory"},
+	"fidelity.runs":          {100000, "runs per case"},
 }
 
 // checkCount reports a count above its limit; path may carry indexes.

@@ -71,7 +71,7 @@ func TestBadPipelines(t *testing.T) {
 		{
 			name: "key in the wrong table",
 			src:  minimal + "runs = 5\n",
-			want: []string{`p.toml:7: matrix.runs: unknown key; did you mean warmup.runs or generate.runs?`},
+			want: []string{`p.toml:7: matrix.runs: unknown key; did you mean warmup.runs or generate.runs or fidelity.runs?`},
 		},
 		{
 			name: "wrong types",

@@ -26,6 +26,7 @@ type Plan struct {
 	Report    ReportSpec
 	Targets   []TargetSpec
 	Plugins   []PluginSpec
+	Fidelity  FidelitySpec
 	// Inputs names earlier results a report-only phase reads (phase 5),
 	// by role: "latency" → "latest:phase2-latency" or a path.
 	Inputs map[string]string
@@ -46,6 +47,14 @@ type Plan struct {
 // ReportOnly reports whether the pipeline generates nothing and only reads
 // earlier results (phase 5).
 func (p *Plan) ReportOnly() bool { return len(p.Cases) == 0 && len(p.Inputs) > 0 }
+
+// FidelitySpec asks for the fidelity metrics (host/internal/fidelity):
+// each case's first Runs measured runs (0: every one) scored against the
+// model built at precision Reference. Reference "" means none.
+type FidelitySpec struct {
+	Reference string `json:"reference"`
+	Runs      int    `json:"runs"`
+}
 
 // ModelSpec says what to load and how to run it.
 type ModelSpec struct {

@@ -58,6 +58,9 @@ func (p *Plan) Hash() string {
 		Aggregate: p.Aggregate,
 		Prompts:   map[string]string{},
 	}
+	if p.Fidelity.Reference != "" {
+		doc.Fidelity = &p.Fidelity
+	}
 	for _, c := range p.Cases {
 		doc.Cases = append(doc.Cases, c.Key())
 		if c.PromptFile != "" {
@@ -107,6 +110,7 @@ type planHashDoc struct {
 	Aggregate AggregateSpec     `json:"aggregate"`
 	Targets   []string          `json:"targets"`
 	Plugins   []pluginIdentity  `json:"plugins"`
+	Fidelity  *FidelitySpec     `json:"fidelity,omitempty"`
 }
 
 type runtimeIdentity struct {

@@ -25,6 +25,7 @@ type fileDoc struct {
 	Report      reportDoc         `toml:"report"`
 	Target      []targetDoc       `toml:"target"`
 	Plugin      []pluginDoc       `toml:"plugin"`
+	Fidelity    fidelityDoc       `toml:"fidelity"`
 	Inputs      map[string]string `toml:"inputs"`
 	// Quick is an overlay of this same schema, merged over the file by
 	// --quick; see overlay.go.
@@ -47,6 +48,12 @@ type modelDoc struct {
 	OptLevel       string            `toml:"opt_level"`
 	ORTLib         string            `toml:"ort_lib"`
 	Options        map[string]string `toml:"options"`
+}
+
+// fidelityDoc: score the runs against another precision of the model.
+type fidelityDoc struct {
+	Reference string `toml:"reference"`
+	Runs      int    `toml:"runs"`
 }
 
 type promptDoc struct {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pipe-bench/pipe/host/internal/metric"
+	"github.com/pipe-bench/pipe/host/internal/model"
 	"github.com/pipe-bench/pipe/host/internal/target"
 )
 
@@ -261,5 +262,32 @@ func (l *loader) inputs(doc *fileDoc, p *Plan) {
 			}
 			return p.InputOrder[i] < p.InputOrder[j]
 		})
+	}
+}
+
+// DefaultFidelityRuns is how many of each case's measured runs [fidelity]
+// scores when it does not say.
+const DefaultFidelityRuns = 1
+
+// fidelity checks [fidelity]: the reference is a precision of the same
+// model (the candidate's own is allowed: a check that gives agreement 1),
+// runs ≥ 0 (0: every measured run).
+func (l *loader) fidelity(doc *fileDoc, p *Plan) {
+	f := doc.Fidelity
+	if !l.seen("fidelity.reference") {
+		if l.seen("fidelity.runs") {
+			l.addf("fidelity.runs", "[fidelity] needs reference, the precision to compare against: one of %s", quoteList(model.Precisions))
+		}
+		return
+	}
+	p.Fidelity = FidelitySpec{Reference: f.Reference, Runs: DefaultFidelityRuns}
+	if !contains(model.Precisions, f.Reference) {
+		l.addf("fidelity.reference", "unknown precision %q; use %s (a precision of the same model)", f.Reference, quoteList(model.Precisions))
+	}
+	if l.seen("fidelity.runs") {
+		p.Fidelity.Runs = f.Runs
+		if f.Runs < 0 {
+			l.addf("fidelity.runs", "must be ≥ 0 (0: every measured run), got %d", f.Runs)
+		}
 	}
 }

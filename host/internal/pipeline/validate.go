@@ -36,6 +36,7 @@ func (l *loader) validate(doc *fileDoc) *Plan {
 	l.name(doc, p)
 	reg, claims := claimPlugins(doc, l.opts.Names)
 	l.model(doc, p)
+	l.fidelity(doc, p)
 	l.cases(doc, p)
 	l.warmup(doc, p)
 	l.generate(doc, p, reg)
