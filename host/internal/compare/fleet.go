@@ -2,7 +2,6 @@ package compare
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -241,22 +240,7 @@ func orDash(s string) string {
 }
 
 // WriteFormat renders f as "text", "md" or "json" (Formats).
-func (f *Fleet) WriteFormat(w io.Writer, format string) error {
-	switch format {
-	case "text", "":
-		return f.WriteText(w)
-	case "md", "markdown":
-		return f.WriteMarkdown(w, "##")
-	case "json":
-		data, err := json.MarshalIndent(f, "", "  ")
-		if err != nil {
-			return fmt.Errorf("compare: %w", err)
-		}
-		_, err = w.Write(append(data, '\n'))
-		return err
-	}
-	return fmt.Errorf("compare: unknown format %q; want one of %s", format, strings.Join(Formats, ", "))
-}
+func (f *Fleet) WriteFormat(w io.Writer, format string) error { return writeFormat(w, format, f) }
 
 const fleetLegend = "median ± the 95 % interval's half-width, (×) the median over the first machine's"
 

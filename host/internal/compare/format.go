@@ -15,14 +15,23 @@ import (
 var Formats = []string{"text", "md", "json"}
 
 // WriteFormat renders r as "text" (benchstat-style tables), "md" or "json".
-func (r *Report) WriteFormat(w io.Writer, format string) error {
+func (r *Report) WriteFormat(w io.Writer, format string) error { return writeFormat(w, format, r) }
+
+// tables is what WriteFormat renders: a Report or a Fleet.
+type tables interface {
+	WriteText(w io.Writer) error
+	WriteMarkdown(w io.Writer, heading string) error
+}
+
+// writeFormat renders t in one of Formats, JSON as t's own encoding.
+func writeFormat(w io.Writer, format string, t tables) error {
 	switch format {
 	case "text", "":
-		return r.WriteText(w)
+		return t.WriteText(w)
 	case "md", "markdown":
-		return r.WriteMarkdown(w, "##")
+		return t.WriteMarkdown(w, "##")
 	case "json":
-		data, err := json.MarshalIndent(r, "", "  ")
+		data, err := json.MarshalIndent(t, "", "  ")
 		if err != nil {
 			return fmt.Errorf("compare: %w", err)
 		}
