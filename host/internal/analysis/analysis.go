@@ -11,4 +11,9 @@
 // a step, not a slope), with Sen's distribution-free interval widened for
 // the residuals' autocorrelation. Saturation is called only when the whole
 // interval of the next step's gain lies below the saturation gain.
+//
+// Its verdicts are stored in the result (result.Memory.Leak,
+// result.Throughput) when the run ends; host/internal/report's Analysis,
+// the one model every report renders, reads them from there and
+// recomputes none of them.
 package analysis

@@ -10,6 +10,10 @@
 // it, unless the caller marks that input required. And nothing in the
 // analysis is canned text: every sentence is computed from numbers present
 // in the inputs, and a sentence whose numbers are absent is not written.
+//
+// Its analysis is host/internal/report's, one per input, each row tagged
+// with the input's role; the one comparison it draws across inputs is
+// host/internal/compare's test, the one the run report uses.
 package finalreport
 
 import (

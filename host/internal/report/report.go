@@ -5,6 +5,12 @@
 // definitions travel with the numbers. Output is deterministic (sorted keys,
 // fixed number formats), so reports diff cleanly and golden files hold.
 //
+// Analysis (Analyze) is pipe's one model of what a result says — headline
+// estimates, scaling, variance and its cause, memory, throughput, findings;
+// phase 5 (host/internal/finalreport) and the HTML report build on it
+// rather than on models of their own, and a difference between cases is
+// called significant only by host/internal/compare's test.
+//
 // Formats live in a Registry: this package defines md, csv and json
 // (Builtin); host/internal/registry assembles the one registry pipe renders through,
 // with the HTML report, phase 5's markdown and report plugins. A registry
