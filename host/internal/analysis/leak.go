@@ -271,4 +271,3 @@ func thin(x, y []float64, n int) ([]float64, []float64) {
 	}
 	return tx, ty
 }
-
