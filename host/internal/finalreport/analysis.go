@@ -257,13 +257,6 @@ func throughputOf(m *result.Result, per map[string]*report.Analysis) *Throughput
 	return &ThroughputCurve{Role: in.Role, Throughput: *per[in.Role].Throughput}
 }
 
-func safeRatio(a, b float64) float64 {
-	if b == 0 {
-		return math.NaN()
-	}
-	return a / b
-}
-
 // Num formats a measured value as every pipe report does (stats.Format),
 // with a dash for a value that does not exist.
 func Num(v float64) string {

@@ -136,14 +136,14 @@ func findings(m *result.Result, a *Analysis) (finds, recs []string) {
 	if t := a.Throughput; t != nil {
 		base := t.Points[0]
 		finds = append(finds, fmt.Sprintf("Peak throughput %s output tok/s%s at %s (batch %d × %d streams), ×%.2f the %s tok/s of %s.",
-			Num(t.Best.OutputTPS), numInterval(t.Best.OutputTPSCI), t.Best.Case, t.Best.Batch, t.Best.Streams, safeRatio(t.Best.OutputTPS, base.OutputTPS), Num(base.OutputTPS), base.Case))
+			Num(t.Best.OutputTPS), numInterval(t.Best.OutputTPSCI), t.Best.Case, t.Best.Batch, t.Best.Streams, report.Ratio(t.Best.OutputTPS, base.OutputTPS), Num(base.OutputTPS), base.Case))
 		if t.Saturation != "" {
 			for _, p := range t.Points {
 				if p.Case != t.Saturation {
 					continue
 				}
 				finds = append(finds, fmt.Sprintf("Throughput saturates after %s (concurrency %d): beyond it throughput gains %s%s, below %.0f %% by the whole interval, while median E2E there is ×%.2f that of %s.",
-					p.Case, p.Concurrency, Pct(t.BeyondGain), pctInterval(t.BeyondGainCI), 100*t.Gain, safeRatio(p.E2Ep50, base.E2Ep50), base.Case))
+					p.Case, p.Concurrency, Pct(t.BeyondGain), pctInterval(t.BeyondGainCI), 100*t.Gain, report.Ratio(p.E2Ep50, base.E2Ep50), base.Case))
 				recs = append(recs, fmt.Sprintf("Serve at concurrency ≤ %d on this machine: beyond %s throughput gains less than %.0f %% per step and only latency grows.",
 					p.Concurrency, p.Case, 100*t.Gain))
 			}

@@ -142,7 +142,9 @@ func median(c *result.Case, id string) (float64, bool) {
 	return s.P50, true
 }
 
-func ratio(a, b float64) float64 {
+// Ratio is a / b, NaN where b is 0 (a factor that does not exist, which
+// the formatters print as a dash).
+func Ratio(a, b float64) float64 {
 	if b == 0 {
 		return math.NaN()
 	}
@@ -175,9 +177,9 @@ func scaling(r *result.Result) []ScalingRow {
 		dec, _ := median(c, metric.DecodeTPS)
 		e2e, _ := median(c, metric.E2E)
 		row := ScalingRow{Case: c.ID, PromptTokens: c.Params.PromptTokens, NewTokens: c.Params.NewTokens,
-			PromptRatio: ratio(float64(c.Params.PromptTokens), float64(first.Params.PromptTokens)),
-			TTFT:        ttft, TTFTRatio: ratio(ttft, ttft0), Decode: dec, DecodeChange: ratio(dec, dec0) - 1,
-			E2E: e2e, E2ERatio: ratio(e2e, e2e0), Exponent: math.NaN()}
+			PromptRatio: Ratio(float64(c.Params.PromptTokens), float64(first.Params.PromptTokens)),
+			TTFT:        ttft, TTFTRatio: Ratio(ttft, ttft0), Decode: dec, DecodeChange: Ratio(dec, dec0) - 1,
+			E2E: e2e, E2ERatio: Ratio(e2e, e2e0), Exponent: math.NaN()}
 		if row.PromptRatio > 0 && row.PromptRatio != 1 && row.TTFTRatio > 0 {
 			row.Exponent = math.Log(row.TTFTRatio) / math.Log(row.PromptRatio)
 		}
