@@ -106,11 +106,7 @@ func (md *mdWriter) overview(a Analysis) {
 }
 
 func (md *mdWriter) headlines(a Analysis) {
-	md.p("## Headline figures per phase")
-	md.p("")
-	if len(a.Headline) == 0 {
-		md.p("No input holds measured cases.")
-		md.p("")
+	if !md.section("Headline figures per phase", len(a.Headline) > 0, "No input holds measured cases.") {
 		return
 	}
 	md.p("Means with [95 %% Student-t interval]; percentiles are %s.", stats.PercentileMethod)
@@ -135,12 +131,8 @@ func numIf(v float64, ok bool) string {
 }
 
 func (md *mdWriter) comparison(a Analysis) {
-	md.p("## Phase 1 against phase 2")
-	md.p("")
 	c := a.Comparison
-	if c == nil {
-		md.p("Needs both the quick and the latency results; at least one is missing.")
-		md.p("")
+	if !md.section("Phase 1 against phase 2", c != nil, "Needs both the quick and the latency results; at least one is missing.") {
 		return
 	}
 	md.p("%s `%s` (%d→%d tokens) against %s `%s` (%d→%d tokens).", c.A.Role, c.A.Case, c.A.Prompt, c.A.NewTok, c.B.Role, c.B.Case, c.B.Prompt, c.B.NewTok)
@@ -155,12 +147,8 @@ func (md *mdWriter) comparison(a Analysis) {
 }
 
 func (md *mdWriter) scaling(a Analysis) {
-	md.p("## Scaling with prompt length")
-	md.p("")
 	s := a.Scaling
-	if s == nil {
-		md.p("Needs a latency result with at least two prompt lengths.")
-		md.p("")
+	if !md.section("Scaling with prompt length", s != nil, "Needs a latency result with at least two prompt lengths.") {
 		return
 	}
 	md.p("Medians against the shortest prompt; the exponent b of TTFT ∝ prompt^b between the two cases describes them, and the shape of the growth is claimed only from the fit over every run (Findings).")
@@ -178,11 +166,7 @@ func (md *mdWriter) scaling(a Analysis) {
 }
 
 func (md *mdWriter) variance(a Analysis) {
-	md.p("## Variance")
-	md.p("")
-	if len(a.Variance) == 0 {
-		md.p("No input holds measured cases.")
-		md.p("")
+	if !md.section("Variance", len(a.Variance) > 0, "No input holds measured cases.") {
 		return
 	}
 	md.p("Coefficient of variation (std / mean) per case; above %.0f %% (bold) the likely cause is named. Foreign CPU is other processes' mean load during the case.", 100*report.HighCV)
@@ -200,12 +184,8 @@ func (md *mdWriter) variance(a Analysis) {
 }
 
 func (md *mdWriter) memory(a Analysis) {
-	md.p("## Memory")
-	md.p("")
 	mem := a.Memory
-	if mem == nil {
-		md.p("Needs the memory result; it is missing.")
-		md.p("")
+	if !md.section("Memory", mem != nil, "Needs the memory result; it is missing.") {
 		return
 	}
 	rows := [][]string{
@@ -230,12 +210,8 @@ func (md *mdWriter) memory(a Analysis) {
 }
 
 func (md *mdWriter) throughput(a Analysis) {
-	md.p("## Throughput")
-	md.p("")
 	t := a.Throughput
-	if t == nil {
-		md.p("Needs the throughput result; it is missing.")
-		md.p("")
+	if !md.section("Throughput", t != nil, "Needs the throughput result; it is missing.") {
 		return
 	}
 	var rows [][]string
@@ -262,11 +238,7 @@ func (md *mdWriter) throughput(a Analysis) {
 }
 
 func (md *mdWriter) targets(a Analysis) {
-	md.p("## Targets of all phases")
-	md.p("")
-	if len(a.Targets) == 0 {
-		md.p("No phase set a target.")
-		md.p("")
+	if !md.section("Targets of all phases", len(a.Targets) > 0, "No phase set a target.") {
 		return
 	}
 	var rows [][]string
@@ -288,11 +260,21 @@ func (md *mdWriter) targets(a Analysis) {
 	md.table([]string{"Phase", "Target", "Case", "Achieved", "Status"}, rows)
 }
 
-func (md *mdWriter) list(title string, items []string, empty string) {
+// section writes a section's heading and, where the section has nothing
+// to show (!present), the sentence saying why; it reports present.
+func (md *mdWriter) section(title string, present bool, absent string) bool {
 	md.p("## %s", title)
 	md.p("")
-	if len(items) == 0 {
-		md.p("%s", empty)
+	if !present {
+		md.p("%s", absent)
+		md.p("")
+	}
+	return present
+}
+
+func (md *mdWriter) list(title string, items []string, empty string) {
+	if !md.section(title, len(items) > 0, empty) {
+		return
 	}
 	for i, s := range items {
 		md.p("%d. %s", i+1, s)
