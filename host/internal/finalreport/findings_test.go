@@ -98,3 +98,22 @@ func TestPhase5LeakStepsAndUndecidedSaturation(t *testing.T) {
 		}
 	}
 }
+
+// A merged result with no inputs renders every section with the sentence
+// saying why it is empty, and nothing else.
+func TestEmptyMergedResultSaysWhy(t *testing.T) {
+	var b strings.Builder
+	if err := finalreport.WriteMarkdown(&b, merged(nil)); err != nil {
+		t.Fatal(err)
+	}
+	got := b.String()
+	for _, want := range []string{
+		"## Headline figures per phase\n\nNo input holds measured cases.\n\n## Phase 1 against phase 2\n\nNeeds both the quick",
+		"## Memory\n\nNeeds the memory result; it is missing.\n\n## Throughput\n\nNeeds the throughput result; it is missing.\n\n## Targets of all phases\n\nNo phase set a target.\n\n",
+		"## Findings\n\nNo input holds data to draw findings from.\n\n## Recommendations\n\nNone: every check above came out clean.\n\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("markdown\n%s\nlacks %q", got, want)
+		}
+	}
+}
