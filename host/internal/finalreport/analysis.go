@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/pipe-bench/pipe/host/internal/compare"
-	"github.com/pipe-bench/pipe/host/internal/metric"
 	"github.com/pipe-bench/pipe/host/internal/report"
 	"github.com/pipe-bench/pipe/host/internal/result"
 	"github.com/pipe-bench/pipe/host/internal/stats"
@@ -60,17 +59,16 @@ type Headline struct {
 // Comparison is phase 1 (quick) against the latency phase's shortest case.
 type Comparison struct {
 	A, B Headline
-	// Test compares A's runs (old) with B's (new) of TTFT, the decode rate
-	// and E2E as pipe compare and the run report's baseline section do
-	// (compare.CompareCases: medians, Mann–Whitney U, Holm over the three):
-	// a difference is called significant there and only there.
+	// Test compares A's runs (old) with B's (new) of the key metrics
+	// (report.KeyMetrics: TTFT, the decode rate, E2E) as pipe compare and
+	// the run report's baseline section and decode finding do
+	// (compare.CompareCases: medians, Mann–Whitney U, Holm over the
+	// three): a difference is called significant there and only there.
 	Test *compare.Report
 	// Varied names every case parameter that differs between A and B.
 	Varied []string
 }
 
-// ComparedMetrics are the metrics phase 5 compares between phase 1 and 2.
-var ComparedMetrics = []string{metric.TTFT, metric.DecodeTPS, metric.E2E}
 
 // Scaling is how the latency phase's figures grow with prompt length, as
 // host/internal/report analyses one result (medians against the first case).
@@ -225,7 +223,7 @@ func compareQuickLatency(m *result.Result) *Comparison {
 	if ca == nil || cb == nil {
 		return nil
 	}
-	test := compare.CompareCases(q.Result, ca, l.Result, cb, compare.Options{Metrics: ComparedMetrics})
+	test := compare.CompareCases(q.Result, ca, l.Result, cb, compare.Options{Metrics: report.KeyMetrics})
 	if len(test.Rows) == 0 {
 		return nil
 	}
