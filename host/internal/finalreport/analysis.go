@@ -69,7 +69,6 @@ type Comparison struct {
 	Varied []string
 }
 
-
 // Scaling is how the latency phase's figures grow with prompt length, as
 // host/internal/report analyses one result (medians against the first case).
 type Scaling struct {
