@@ -118,7 +118,22 @@ type Gap struct {
 	// magnitude exceeds GapLimit.
 	Relative float64
 	Flagged  bool
+	// Why names what the comparison's prediction leaves out (measured
+	// above it) or what can make the measurement fall short (below it),
+	// for the gap's direction.
+	Why string
 }
+
+// What each comparison leaves out, measured above the prediction, and
+// what makes a measurement fall short of it.
+const (
+	weightsAbove = "ONNX Runtime keeps pre-packed copies of MatMul weights beside the originals (the gap falls to a few per cent with [model.options] \"session.disable_prepacking\" = \"1\") or converted weights"
+	weightsBelow = "the session maps the weights file or has not touched every page"
+	runtimeAbove = "ONNX Runtime's activation arena and scratch, and freed buffers the allocator keeps, are not predicted"
+	runtimeBelow = "pages of the buffers never touched (a short generation) or RSS sampled between peaks"
+	gpuAbove     = "the CUDA provider's arena rounds allocations up and holds activations and workspace"
+	gpuBelow     = "the GPU peak was sampled between allocations"
+)
 
 // Gaps are the comparisons a prediction supports, each only where both of
 // its figures exist:
@@ -129,22 +144,26 @@ type Gap struct {
 //   - on CUDA, the weights and the cache against the run's GPU memory peak.
 func Gaps(p schema.MemoryModel) []Gap {
 	var out []Gap
-	add := func(what string, predicted, measured int64) {
+	add := func(what string, predicted, measured int64, above, below string) {
 		if predicted <= 0 || measured <= 0 {
 			return
 		}
 		r := float64(measured-predicted) / float64(predicted)
-		out = append(out, Gap{What: what, Predicted: predicted, Measured: measured, Relative: r, Flagged: math.Abs(r) > GapLimit})
+		why := above
+		if r < 0 {
+			why = below
+		}
+		out = append(out, Gap{What: what, Predicted: predicted, Measured: measured, Relative: r, Flagged: math.Abs(r) > GapLimit, Why: why})
 	}
 	if !p.WeightsOnGPU {
-		add("weights vs load RSS growth", p.Weights, p.LoadRSSDelta)
+		add("weights vs load RSS growth", p.Weights, p.LoadRSSDelta, weightsAbove, weightsBelow)
 	}
 	if p.RSSAfterOpen > 0 && p.PeakRSS > 0 {
 		host, what := p.KVCache+p.Logits, "KV cache + logits vs peak RSS − RSS after open"
 		if p.OnDevice {
 			host, what = p.Logits, "logits vs peak RSS − RSS after open"
 		}
-		add(what, host, p.PeakRSS-p.RSSAfterOpen)
+		add(what, host, p.PeakRSS-p.RSSAfterOpen, runtimeAbove, runtimeBelow)
 	}
 	if p.GPUPeak > 0 {
 		dev := int64(0)
@@ -154,7 +173,7 @@ func Gaps(p schema.MemoryModel) []Gap {
 		if p.OnDevice {
 			dev += p.KVCache
 		}
-		add("weights + KV cache vs GPU peak", dev, p.GPUPeak)
+		add("weights + KV cache vs GPU peak", dev, p.GPUPeak, gpuAbove, gpuBelow)
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package memmodel_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/pipe-bench/pipe/host/internal/memmodel"
@@ -74,6 +75,12 @@ func TestGapsFlagAboveLimit(t *testing.T) {
 	}
 	if !gs[1].Flagged || gs[1].String() != "+67 %" || gs[1].Measured != 50<<20 {
 		t.Errorf("cache gap %+v (%s): want +67 %%, flagged", gs[1], gs[1])
+	}
+	if !strings.Contains(gs[1].Why, "arena") {
+		t.Errorf("cache gap above the prediction: why %q, want the arena named", gs[1].Why)
+	}
+	if g := memmodel.Gaps(schema.MemoryModel{Weights: 100 << 20, LoadRSSDelta: 50 << 20})[0]; !g.Flagged || !strings.Contains(g.Why, "maps") {
+		t.Errorf("weights gap below the prediction: %+v, want flagged, naming a mapped file", g)
 	}
 	// On CUDA the weights are compared with the GPU peak, not the RSS.
 	p.WeightsOnGPU, p.GPUPeak = true, 110<<20

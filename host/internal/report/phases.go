@@ -77,11 +77,7 @@ func writeMemoryModel(w *mdWriter, r *result.Result) {
 			gap := g.String()
 			if g.Flagged {
 				gap = "**" + gap + "** ⚠️"
-				why := "more than predicted: memory the model leaves out (ONNX Runtime's arena, pre-packed or converted weights, freed buffers the allocator keeps)"
-				if g.Relative < 0 {
-					why = "less than predicted: pages never touched or a mapped weights file"
-				}
-				flagged = append(flagged, fmt.Sprintf("%s, %s: %s measured against %s predicted (%s), beyond %s — %s.", c.ID, g.What, mib(g.Measured), mib(g.Predicted), g, pct(memmodel.GapLimit), why))
+				flagged = append(flagged, fmt.Sprintf("%s, %s: %s measured against %s predicted (%s), beyond %s — %s.", c.ID, g.What, mib(g.Measured), mib(g.Predicted), g, pct(memmodel.GapLimit), g.Why))
 			}
 			cmp = append(cmp, []string{c.ID, g.What, mib(g.Predicted), mib(g.Measured), gap})
 		}
