@@ -18,6 +18,7 @@ import (
 	"fmt"
 
 	"github.com/pipe-bench/pipe/host/internal/engine"
+	"github.com/pipe-bench/pipe/host/internal/fidelity"
 	"github.com/pipe-bench/pipe/host/internal/finalreport"
 	"github.com/pipe-bench/pipe/host/internal/htmlreport"
 	"github.com/pipe-bench/pipe/host/internal/measure"
@@ -72,7 +73,9 @@ func New() *Registry {
 		names:   map[string]map[string]bool{},
 		taken:   map[string]string{engine.JournalName: "pipe's sample journal"},
 	}
-	builtins := []Module{measure.Builtin{}, htmlreport.Format{}}
+	// The fidelity module's zero value declares fidelity.* and measures
+	// nothing; a run with [fidelity] puts a live one in its place.
+	builtins := []Module{measure.Builtin{}, &fidelity.Module{}, htmlreport.Format{}}
 	for _, f := range report.Builtin(finalreport.Markdown) {
 		builtins = append(builtins, f)
 	}

@@ -53,11 +53,16 @@ func TestBuiltins(t *testing.T) {
 		t.Errorf("built-in metric ttft_ms: %+v, %v", d, ok)
 	}
 	ms := reg.Measurers()
-	if len(ms) != 1 || ms[0].Name() != "builtin" {
-		t.Errorf("measurers %v, want the built-in metric module alone", ms)
+	if len(ms) != 2 || ms[0].Name() != "builtin" || ms[1].Name() != "fidelity" {
+		t.Fatalf("measurers %v, want the built-in metric module and the fidelity one", ms)
 	}
-	if _, ok := ms[0].(engine.Observer); !ok {
-		t.Error("the built-in metric module does not observe runs (engine.Observer)")
+	for _, m := range ms {
+		if _, ok := m.(engine.Observer); !ok {
+			t.Errorf("the %s metric module does not observe runs (engine.Observer)", m.Name())
+		}
+	}
+	if d, ok := reg.Metrics().Lookup("fidelity.top1_agreement"); !ok || d.Source != "fidelity" {
+		t.Errorf("fidelity.top1_agreement: %+v, %v", d, ok)
 	}
 }
 
@@ -118,8 +123,8 @@ func TestRegisterRefusesDuplicates(t *testing.T) {
 			t.Errorf("Register(%v) = %v, want %q", tc.m, err, tc.want)
 		}
 	}
-	if n := len(reg.Measurers()); n != 2 {
-		t.Errorf("%d measurers after refusals, want 2, the built-in and a (a refused module registers nothing)", n)
+	if n := len(reg.Measurers()); n != 3 {
+		t.Errorf("%d measurers after refusals, want 3, the built-in, fidelity and a (a refused module registers nothing)", n)
 	}
 	if err := reg.Register(report.Builtin(nil)[0]); err == nil || !strings.Contains(err.Error(), `report format "md" is registered twice`) {
 		t.Errorf("a second md: %v", err)

@@ -132,11 +132,17 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 		return nil, err
 	}
 
+	measurers, err := withFidelity(plan, g, reg.Measurers())
+	if err != nil {
+		return nil, err
+	}
+	defer closeFidelity(measurers)
+
 	recordGPU := watchGPU(plan)
 	defer recordGPU(nil)
 	res, runErr := engine.Run(ctx, plan, g, engine.Options{
 		Dir: dir, Progress: opt.Progress, Prompts: prompts, Tokenizer: tok,
-		Measurers: reg.Measurers(), Registry: reg.Metrics(), ForThreads: forThreads,
+		Measurers: measurers, Registry: reg.Metrics(), ForThreads: forThreads,
 		PlanHash: opt.PlanHash, Shard: opt.Shard, Labels: opt.Labels, Resume: journal,
 	})
 	if res == nil {
