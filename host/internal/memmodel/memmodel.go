@@ -135,8 +135,8 @@ const (
 	gpuBelow     = "the GPU peak was sampled between allocations"
 )
 
-// Gaps are the comparisons a prediction supports, each only where both of
-// its figures exist:
+// Gaps are the comparisons a prediction supports, each where both of its
+// figures were measured (a growth at or below zero is a measurement too):
 //   - weights against the load's RSS growth (the host holds the weights;
 //     not on CUDA, where they go to the GPU);
 //   - the cache and logits against the case's peak RSS over the RSS once the
@@ -145,7 +145,7 @@ const (
 func Gaps(p schema.MemoryModel) []Gap {
 	var out []Gap
 	add := func(what string, predicted, measured int64, above, below string) {
-		if predicted <= 0 || measured <= 0 {
+		if predicted <= 0 {
 			return
 		}
 		r := float64(measured-predicted) / float64(predicted)
@@ -155,7 +155,7 @@ func Gaps(p schema.MemoryModel) []Gap {
 		}
 		out = append(out, Gap{What: what, Predicted: predicted, Measured: measured, Relative: r, Flagged: math.Abs(r) > GapLimit, Why: why})
 	}
-	if !p.WeightsOnGPU {
+	if !p.WeightsOnGPU && p.LoadRSSDelta != 0 {
 		add("weights vs load RSS growth", p.Weights, p.LoadRSSDelta, weightsAbove, weightsBelow)
 	}
 	if p.RSSAfterOpen > 0 && p.PeakRSS > 0 {

@@ -82,6 +82,11 @@ func TestGapsFlagAboveLimit(t *testing.T) {
 	if g := memmodel.Gaps(schema.MemoryModel{Weights: 100 << 20, LoadRSSDelta: 50 << 20})[0]; !g.Flagged || !strings.Contains(g.Why, "maps") {
 		t.Errorf("weights gap below the prediction: %+v, want flagged, naming a mapped file", g)
 	}
+	// A peak below the RSS after open is a measurement too (−133 %), not
+	// a comparison left out.
+	if gs := memmodel.Gaps(schema.MemoryModel{KVCache: 20 << 20, Logits: 10 << 20, RSSAfterOpen: 200 << 20, PeakRSS: 190 << 20}); len(gs) != 1 || !gs[0].Flagged || gs[0].Measured != -10<<20 {
+		t.Errorf("a peak below the RSS after open: %+v, want one flagged gap of −10 MiB", gs)
+	}
 	// On CUDA the weights are compared with the GPU peak, not the RSS.
 	p.WeightsOnGPU, p.GPUPeak = true, 110<<20
 	gs = memmodel.Gaps(p)

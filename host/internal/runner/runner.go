@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/pipe-bench/pipe/host/internal/analysis"
@@ -108,6 +109,9 @@ func Execute(ctx context.Context, plan *pipeline.Plan, opt Options) (*Outcome, e
 		defer opened.close()
 		g, tok, prompts, forThreads = opened.gen, opened.tok, opened.prompts, opened.forThreads
 	}
+	// The memory model's baseline: what the process holds once the model
+	// is open, without the garbage of building or reading it.
+	debug.FreeOSMemory()
 	rssAfterOpen := measure.RSS()
 
 	var dir string
