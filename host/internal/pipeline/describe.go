@@ -38,6 +38,13 @@ func (p *Plan) Describe(w io.Writer) error {
 		p.describeModel(&b)
 		p.describeCases(&b)
 		p.describeStages(&b)
+		if f := p.Fidelity; f.Reference != "" {
+			runs := fmt.Sprintf("the first %d measured run(s)", f.Runs)
+			if f.Runs == 0 {
+				runs = "every measured run"
+			}
+			fmt.Fprintf(&b, "fidelity  %s of each case against the %s build, scored teacher-forced after the timed runs\n", runs, f.Reference)
+		}
 	}
 	fmt.Fprintf(&b, "report    %s → %s", strings.Join(p.Report.Formats, ", "), p.Report.OutDir)
 	if p.Report.Baseline != "" {
