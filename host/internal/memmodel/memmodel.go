@@ -23,7 +23,8 @@
 // so far (per thread count: a case with threads of its own runs on a
 // session of its own, whose weights and buffers the RSS of every other
 // case then holds too, unpredicted). Not predicted: ONNX Runtime's activation arena and scratch
-// buffers, the runtime's code and the Go heap (tokenizer, journal, traces).
+// buffers, the runtime's code, and the Go heap beyond these buffers
+// (tokenizer, traces, and the garbage a collection has not yet freed).
 package memmodel
 
 import (
@@ -129,7 +130,7 @@ type Gap struct {
 const (
 	weightsAbove = "ONNX Runtime keeps pre-packed copies of MatMul weights beside the originals (the gap falls to a few per cent with [model.options] \"session.disable_prepacking\" = \"1\") or converted weights"
 	weightsBelow = "the session maps the weights file or has not touched every page"
-	runtimeAbove = "ONNX Runtime's activation arena and scratch, and freed buffers the allocator keeps, are not predicted"
+	runtimeAbove = "ONNX Runtime's activation arena and scratch are not predicted, nor the Go heap's garbage between collections (up to GOGC = 100 % of a live heap that holds these very buffers)"
 	runtimeBelow = "pages of the buffers never touched (a short generation) or RSS sampled between peaks"
 	gpuAbove     = "the CUDA provider's arena rounds allocations up and holds activations and workspace"
 	gpuBelow     = "the GPU peak was sampled between allocations"

@@ -90,7 +90,7 @@ func writeMemoryModel(w *mdWriter, r *result.Result) {
 	if len(cmp) == 0 {
 		return
 	}
-	w.f("Compared: the weights with the RSS growth of session creation; the KV cache and logits with the case's highest sampled RSS over the RSS once the model was opened; on CUDA, the weights and the device cache with the GPU memory peak. A gap beyond %s either way is flagged.\n\n", pct(memmodel.GapLimit))
+	w.f("Compared: the weights with the RSS growth of session creation; the KV cache and logits with the case's highest sampled RSS over the RSS once the model was opened (its build garbage returned to the system first); on CUDA, the weights and the device cache with the GPU memory peak. A gap beyond %s either way is flagged.\n\n", pct(memmodel.GapLimit))
 	w.table([]string{"Case", "Compared", "Predicted", "Measured", "Gap"}, "llrrr", cmp)
 	for _, f := range flagged {
 		w.f("- ⚠️ %s\n", f)
