@@ -47,13 +47,21 @@ func findings(m *result.Result, a *Analysis) (finds, recs []string) {
 		finds = append(finds, fmt.Sprintf("%s %s against %s %s (%s), medians: %s.",
 			c.A.Role, c.A.Case, c.B.Role, c.B.Case, varied, strings.Join(parts, "; ")))
 	}
-	// Each phase's own findings, as host/internal/report draws them for one result:
-	// scaling with prompt length from the latency phase only (the other
-	// phases hold one prompt length); memory, throughput and targets are
-	// summarised across phases below.
-	scalingRole := ""
+	// Each phase's own findings, as host/internal/report draws them for one
+	// result, so that a claim has one wording: scaling with prompt length
+	// from the latency phase only (the other phases hold one prompt
+	// length), the leak verdicts from the memory phase and the saturation
+	// verdict from the throughput phase; targets are summarised across
+	// phases below.
+	scalingRole, memoryRole, throughputRole := "", "", ""
 	if a.Scaling != nil {
 		scalingRole = a.Scaling.Role
+	}
+	if a.Memory != nil {
+		memoryRole = a.Memory.Role
+	}
+	if a.Throughput != nil {
+		throughputRole = a.Throughput.Role
 	}
 	for _, in := range m.Inputs {
 		ra := a.PerInput[in.Role]
@@ -64,6 +72,14 @@ func findings(m *result.Result, a *Analysis) (finds, recs []string) {
 			switch f.Kind {
 			case "scaling", "decode":
 				if in.Role != scalingRole {
+					continue
+				}
+			case "memory":
+				if in.Role != memoryRole {
+					continue
+				}
+			case "throughput":
+				if in.Role != throughputRole {
 					continue
 				}
 			case "invalid", "error", "load", "runs", "variance":
@@ -112,15 +128,6 @@ func findings(m *result.Result, a *Analysis) (finds, recs []string) {
 		}
 		for _, lk := range mem.Leaks {
 			fitted := len(lk.RSSAfter) - lk.SkipRuns
-			s := fmt.Sprintf("Leak check %s/%s: %s — RSS slope %s/run, 95 %% CI %s over %d runs, threshold %s/run",
-				mem.Role, lk.Case, lk.Verdict, stats.FormatBytes(lk.Slope), byteInterval(lk.SlopeCI), fitted, stats.FormatBytes(lk.Threshold))
-			if len(lk.Steps) > 0 {
-				s += "; steps, apart from the slope: " + report.LeakSteps(lk)
-			}
-			if lk.Reason != "" {
-				s += "; " + lk.Reason
-			}
-			finds = append(finds, s+".")
 			switch {
 			case lk.Verdict == analysis.Leak:
 				recs = append(recs, fmt.Sprintf("Find the leak in %s: at %s/run, 10,000 requests add %s of RSS.",
@@ -142,13 +149,12 @@ func findings(m *result.Result, a *Analysis) (finds, recs []string) {
 				if p.Case != t.Saturation {
 					continue
 				}
-				finds = append(finds, fmt.Sprintf("Throughput saturates after %s (concurrency %d): beyond it throughput gains %s%s, below %.0f %% by the whole interval, while median E2E there is ×%.2f that of %s.",
-					p.Case, p.Concurrency, Pct(t.BeyondGain), pctInterval(t.BeyondGainCI), 100*t.Gain, report.Ratio(p.E2Ep50, base.E2Ep50), base.Case))
+				finds = append(finds, fmt.Sprintf("At the saturation point %s (concurrency %d), median E2E is ×%.2f that of %s.",
+					p.Case, p.Concurrency, report.Ratio(p.E2Ep50, base.E2Ep50), base.Case))
 				recs = append(recs, fmt.Sprintf("Serve at concurrency ≤ %d on this machine: beyond %s throughput gains less than %.0f %% per step and only latency grows.",
 					p.Concurrency, p.Case, 100*t.Gain))
 			}
 		} else if t.Undecided != "" {
-			finds = append(finds, "No saturation called: "+t.Undecided+".")
 			recs = append(recs, "Add runs to the throughput phase: the gain past the best case is below the saturation gain, but its interval is too wide to call saturation.")
 		} else if len(t.Points) > 1 {
 			last := t.Points[len(t.Points)-1]

@@ -68,7 +68,9 @@ func TestPhase5ScalingFromTheFit(t *testing.T) {
 }
 
 // Leak steps and the reason of an inconclusive verdict reach phase 5;
-// so does a saturation the interval could not call.
+// so does a saturation the interval could not call. Both are the memory
+// and throughput phases' own findings (host/internal/report's), tagged
+// with the phase, not a second wording of them.
 func TestPhase5LeakStepsAndUndecidedSaturation(t *testing.T) {
 	memory := fixtureResult("phase3-memory", "2026-01-28T17:40:11Z", []caseSpec{
 		{id: "p128-n64-b1", prompt: 128, newTok: 64, batch: 1, streams: 1, runs: 12, ttft: 62, decode: 30, ttftNoise: 0.01, decodeNoise: 0.01, rss: 706},
@@ -84,14 +86,19 @@ func TestPhase5LeakStepsAndUndecidedSaturation(t *testing.T) {
 		Points: []result.ThroughputPoint{{Case: "b1-s1", Batch: 1, Streams: 1, Concurrency: 1, OutputTPS: 30}, {Case: "b2-s1", Batch: 2, Streams: 1, Concurrency: 2, OutputTPS: 50, Gain: 0.67},
 			{Case: "b4-s1", Batch: 4, Streams: 1, Concurrency: 4, OutputTPS: 52.5, Gain: 0.05}}}
 	a := finalreport.Analyze(merged(map[string]*result.Result{"memory": memory, "throughput": throughput}))
-	if f := findingWith(t, a.Findings, "Leak check memory/p128-n64-b1"); !strings.Contains(f, "steps, apart from the slope: +8.00 MiB at run 30") {
+	if f := findingWith(t, a.Findings, "memory: Leak check at p128-n64-b1"); !strings.Contains(f, "steps, apart from the slope: +8.00 MiB at run 30") {
 		t.Errorf("finding %q lacks the step", f)
 	}
-	if f := findingWith(t, a.Findings, "Leak check memory/p512-n128-b1"); !strings.Contains(f, "95 % CI none") || !strings.Contains(f, "needs at least 10") {
+	if f := findingWith(t, a.Findings, "memory: Leak check at p512-n128-b1"); !strings.Contains(f, "no interval") || !strings.Contains(f, "needs at least 10") {
 		t.Errorf("finding %q lacks the reason", f)
 	}
 	findingWith(t, a.Recommendations, "Settle the leak check of p512-n128-b1: 7 valid runs")
-	findingWith(t, a.Findings, "No saturation called: beyond b2-s1 throughput gains +5 %")
+	findingWith(t, a.Findings, "throughput: No saturation called: beyond b2-s1 throughput gains +5 %")
+	for _, f := range a.Findings {
+		if strings.HasPrefix(f, "Leak check") || strings.HasPrefix(f, "No saturation") {
+			t.Errorf("finding %q: a second wording of the phase's own finding", f)
+		}
+	}
 	for _, r := range a.Recommendations {
 		if strings.Contains(r, "extend the batch/stream matrix") {
 			t.Errorf("recommendation %q: the matrix already went past the gain; it needs runs", r)
