@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/perf/benchmath"
 
+	"github.com/pipe-bench/pipe/host/internal/fidelity"
 	"github.com/pipe-bench/pipe/host/internal/metric"
 	"github.com/pipe-bench/pipe/host/internal/result"
 	"github.com/pipe-bench/pipe/host/internal/stats"
@@ -23,8 +24,10 @@ import (
 // machine is Compare's job).
 
 // FleetMetrics are the metrics a fleet comparison shows unless told
-// otherwise (those the results measured).
-var FleetMetrics = []string{metric.TTFT, metric.TPOT, metric.DecodeTPS, metric.E2E, metric.OutputTPS, metric.PeakRSS}
+// otherwise (those the results measured): the fidelity ones set precisions
+// side by side (pipelines/compare-precisions.toml).
+var FleetMetrics = []string{metric.TTFT, metric.TPOT, metric.DecodeTPS, metric.E2E, metric.OutputTPS, metric.PeakRSS,
+	fidelity.Top1Agreement, fidelity.KL, fidelity.FirstDivergence}
 
 // Member is one machine of a fleet: a result of one run, or the cases one
 // machine ran of a merged result.
