@@ -62,6 +62,7 @@ func MeasureTriad(o TriadOptions) (Triad, error) {
 	// (initialisation) happens on that thread too.
 	start := make([]chan struct{}, o.Threads)
 	var done sync.WaitGroup
+	done.Add(o.Threads) // before the workers start: one may finish its first touch at once
 	for w := range o.Threads {
 		start[w] = make(chan struct{})
 		lo, hi := w*chunk, min((w+1)*chunk, o.Elems)
@@ -87,7 +88,6 @@ func MeasureTriad(o TriadOptions) (Triad, error) {
 		done.Wait()
 		return time.Since(t0)
 	}
-	done.Add(o.Threads)
 	done.Wait() // initialised
 	round()     // warm up: page faults, frequency
 	times := make([]time.Duration, o.Reps)
