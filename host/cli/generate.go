@@ -55,7 +55,7 @@ func engineFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "model", Value: "gpt2", Usage: "model `DIR` (optimum, Transformers.js or ONNX Runtime GenAI layout), .onnx file or built-in name (" + strings.Join(model.PresetNames(), ", ") + ")"},
 		&ucli.StringFlag{Name: "variant", Usage: "`VARIANT` of a Transformers.js folder: fp32 (onnx/model.onnx), fp16, q4, q4f16, quantized, int8, uint8, bnb4 (onnx/model_VARIANT.onnx)"},
 		&ucli.Uint64Flag{Name: "model-seed", Value: model.DefaultSeed, Usage: "weight seed of a built-in model"},
-		&ucli.StringFlag{Name: "style", Usage: "graph style of a built-in model: optimum, fused or gqa (default " + model.DefaultStyle + ")"},
+		&ucli.StringFlag{Name: "style", Usage: "graph style of a built-in model: optimum, fused or gqa (default " + model.DefaultStyle + " on the CPU, " + model.DefaultStyleFor("cuda") + " on CUDA)"},
 		&ucli.StringFlag{Name: "precision", Usage: "weights of a built model: " + strings.Join(model.Precisions, ", ") + " (default fp32)"},
 		&ucli.IntFlag{Name: "block-size", Usage: "int8/int4 quantisation block (default " + fmt.Sprint(model.DefaultBlockSize) + ")"},
 		&ucli.StringFlag{Name: "device", Value: "cpu", Usage: "cpu or cuda"},
@@ -88,8 +88,12 @@ func loadModel(c *ucli.Context) (*model.Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	style := c.String("style")
+	if style == "" {
+		style = model.DefaultStyleFor(c.String("device"))
+	}
 	return model.OpenWith(src, model.BuildOptions{
-		Seed: c.Uint64("model-seed"), Style: c.String("style"), Precision: c.String("precision"), BlockSize: c.Int("block-size"),
+		Seed: c.Uint64("model-seed"), Style: style, Precision: c.String("precision"), BlockSize: c.Int("block-size"),
 	})
 }
 

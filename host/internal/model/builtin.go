@@ -16,16 +16,27 @@ import (
 	"github.com/pipe-bench/pipe/host/internal/assets"
 )
 
-// DefaultStyle is the graph style of built-in models when none is asked
-// for: StyleFused, because it is correct (its logits match StyleOptimum's
-// and ReferenceLogits' within 1e-4; ≈ 2e-7 observed on the tiny model) and
-// the faster of the two on CPU. GPT-2 124M decode step, 2 cores, 2 intra-op
-// threads, no spinning, ORT's default (all) graph optimizations, steps
-// interleaved (BenchmarkDecodeGPT2, quiet Xeon): 27.9 vs 28.5 ms at 128
-// tokens of context, 34.7 vs 35.9 ms at 512 (2–4 % faster). The gap is
-// small because ONNX Runtime's own optimizer fuses much of the optimum
-// graph at session creation (FusedMatMul, Gelu). See RATIONALE.md.
-const DefaultStyle = StyleFused
+// DefaultStyle is the graph style of built-in models on the CPU when none
+// is asked for: StyleGQA, ONNX Runtime's GroupQueryAttention with the KV
+// cache appended in place (one max-length buffer per layer bound as both
+// past and present) and the LM head at the last position only. It is
+// correct (every family's logits match the float64 reference within 1e-4,
+// prefill and cached decode) and the fastest on CPU: GPT-2 124M decode step
+// 27.9 / 30.8 / 29.2 ms at 128 / 512 / 768 tokens of context against
+// fused's 32.5 / 39.4 / 41.3 (BenchmarkDecodeGQA, steps interleaved, load
+// 2–3), so decode no longer falls with context, and TTFT at 128 tokens
+// 208.5 → 165.9 ms (BenchmarkPrefillGQA). See RATIONALE.md.
+const DefaultStyle = StyleGQA
+
+// DefaultStyleFor is the default graph style on device: DefaultStyle on
+// the CPU; StyleFused on CUDA, whose device-resident cache does not bind a
+// shared past/present buffer.
+func DefaultStyleFor(device string) string {
+	if device == "cuda" {
+		return StyleFused
+	}
+	return DefaultStyle
+}
 
 // DefaultSeed is the weight seed of built-in models when none is asked for.
 const DefaultSeed = 0

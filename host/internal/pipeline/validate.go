@@ -147,7 +147,7 @@ func (l *loader) model(doc *fileDoc, p *Plan) {
 		}
 	}
 	if p.Model.GraphStyle == "" {
-		p.Model.GraphStyle = model.DefaultStyle
+		p.Model.GraphStyle = model.DefaultStyleFor(p.Model.Device)
 	}
 	l.choice("model.graph_style", &p.Model.GraphStyle, model.Styles)
 	if p.Model.Precision == "" {

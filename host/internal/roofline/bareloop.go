@@ -15,6 +15,12 @@ type BareModel struct {
 	HeadDim     int
 	Vocab       int
 	PositionIDs bool // the graph takes position_ids
+	// SharedKV binds one buffer per key and value as both the past input
+	// and the present output (a GroupQueryAttention graph with GenAI's
+	// past_present_share_buffer): the cache is appended in place.
+	SharedKV bool
+	// LastLogits: the graph's logits hold the last position only.
+	LastLogits bool
 }
 
 // BareOptions configures the bare loop's session.
@@ -33,8 +39,9 @@ type BareResult struct {
 
 // BareLoop is the least code that decodes with an ONNX Runtime session from
 // Go: one session, buffers allocated once for the longest sequence, present
-// written into the other of two arrays per layer and fed back as past, argmax
-// of the last position. It exists as the yardstick pipe's generator must
+// written into the other of two arrays per layer and fed back as past (or,
+// with SharedKV, one array per layer bound as both), argmax of the last
+// position. It exists as the yardstick pipe's generator must
 // match; the runtime must already be initialised (ortgen.Init).
 type BareLoop struct {
 	m    BareModel
@@ -95,7 +102,11 @@ func (l *BareLoop) Generate(prompt []int64, n int) (BareResult, error) {
 			kv[s][i] = make([]float32, kvLen)
 		}
 	}
-	logits := make([]float32, p*m.Vocab)
+	rows := p // logits positions of the prefill
+	if m.LastLogits {
+		rows = 1
+	}
+	logits := make([]float32, rows*m.Vocab)
 	ids := append([]int64(nil), prompt...)
 	pos := make([]int64, p)
 	for i := range pos {
@@ -126,8 +137,17 @@ func (l *BareLoop) Generate(prompt []int64, n int) (BareResult, error) {
 		if m.PositionIDs {
 			inputs = append(inputs, mk(ort.NewTensor(ort.NewShape(1, int64(seq)), pos[:seq])))
 		}
-		outputs := []ort.Value{mk(ort.NewTensor(ort.NewShape(1, int64(seq), int64(m.Vocab)), logits))}
+		lseq := seq
+		if m.LastLogits {
+			lseq = 1
+		}
+		outputs := []ort.Value{mk(ort.NewTensor(ort.NewShape(1, int64(lseq), int64(m.Vocab)), logits))}
 		for i := range 2 * m.Layers {
+			if m.SharedKV {
+				t := mk(ort.NewTensor(ort.NewShape(1, int64(m.KVHeads), int64(maxLen), int64(m.HeadDim)), kv[0][i]))
+				inputs, outputs = append(inputs, t), append(outputs, t)
+				continue
+			}
 			inputs = append(inputs, mk(ort.NewTensor(ort.NewShape(1, int64(m.KVHeads), int64(past), int64(m.HeadDim)), kv[cur][i])))
 			outputs = append(outputs, mk(ort.NewTensor(ort.NewShape(1, int64(m.KVHeads), int64(past+seq), int64(m.HeadDim)), kv[1-cur][i])))
 		}
@@ -141,7 +161,7 @@ func (l *BareLoop) Generate(prompt []int64, n int) (BareResult, error) {
 		if err != nil {
 			return res, fmt.Errorf("bare loop: step %d: %w", step, err)
 		}
-		last := logits[(seq-1)*m.Vocab : seq*m.Vocab]
+		last := logits[(lseq-1)*m.Vocab : lseq*m.Vocab]
 		best := 0
 		for i, x := range last {
 			if x > last[best] {

@@ -92,8 +92,8 @@ func bareMisfit(m *model.Model) string {
 	switch {
 	case m.KVType != "float32" || m.LogitsType != "float32":
 		return fmt.Sprintf("its cache is %s and its logits %s", m.KVType, m.LogitsType)
-	case m.Ops["GroupQueryAttention"] > 0:
-		return "it uses GroupQueryAttention (right-padded, shared cache)"
+	case m.Ops["GroupQueryAttention"] > 0 && !m.ShareBuffer:
+		return "it uses GroupQueryAttention without a shared cache"
 	case m.IO.LogitsToKeep != "" || m.IO.CachePosition != "":
 		return "it takes logits_to_keep or cache_position"
 	case m.IO.InputIDs != model.InputIDs || m.IO.AttentionMask != model.AttentionMask || m.IO.Logits != model.Logits ||
@@ -101,6 +101,12 @@ func bareMisfit(m *model.Model) string {
 		return "its inputs and outputs are not optimum's names"
 	}
 	return ""
+}
+
+// bareModelOf is what the bare loop needs of m.
+func bareModelOf(m *model.Model) BareModel {
+	return BareModel{Path: m.Path, Layers: m.Config.Layers, KVHeads: m.Config.KVHeads, HeadDim: m.Config.HeadDim,
+		Vocab: m.Config.Vocab, PositionIDs: m.HasPositionIDs, SharedKV: m.ShareBuffer, LastLogits: m.LogitsLastOnly}
 }
 
 // Bench measures, side by side, pipe's generator and the bare loop on one
@@ -198,7 +204,7 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 			continue
 		}
 		say("open bare%s", suffix)
-		b, err := NewBareLoop(BareModel{Path: m.Path, Layers: m.Config.Layers, KVHeads: m.Config.KVHeads, HeadDim: m.Config.HeadDim, Vocab: m.Config.Vocab, PositionIDs: m.HasPositionIDs},
+		b, err := NewBareLoop(bareModelOf(m),
 			BareOptions{IntraOpThreads: eo.IntraOpThreads, Spinning: spin})
 		if err != nil {
 			return f, err

@@ -72,7 +72,7 @@ func TestBareLoopMatchesGenerator(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	b, err := NewBareLoop(BareModel{Path: m.Path, Layers: m.Config.Layers, KVHeads: m.Config.KVHeads, HeadDim: m.Config.HeadDim, Vocab: m.Config.Vocab, PositionIDs: m.HasPositionIDs}, BareOptions{IntraOpThreads: 1})
+	b, err := NewBareLoop(bareModelOf(m), BareOptions{IntraOpThreads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

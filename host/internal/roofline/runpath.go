@@ -132,7 +132,7 @@ func RunPath(ctx context.Context, o RunPathOptions) (RunPathFigures, error) {
 	defer g.Close()
 	f.Model = g.Info()
 	say("open the bare loop")
-	bare, err := NewBareLoop(BareModel{Path: m.Path, Layers: m.Config.Layers, KVHeads: m.Config.KVHeads, HeadDim: m.Config.HeadDim, Vocab: m.Config.Vocab, PositionIDs: m.HasPositionIDs},
+	bare, err := NewBareLoop(bareModelOf(m),
 		BareOptions{IntraOpThreads: o.Engine.IntraOpThreads, Spinning: o.Engine.Spinning})
 	if err != nil {
 		return f, err

@@ -69,15 +69,28 @@ func TestRunPathTiny(t *testing.T) {
 	}
 }
 
-// TestRunPathRefusesWhatTheBareLoopCannotRun: a GroupQueryAttention build
-// is refused in one line naming why.
+// TestRunPathRefusesWhatTheBareLoopCannotRun: a graph whose cache the bare
+// loop cannot hold (here a GroupQueryAttention build that does not share
+// its cache, and one whose cache is said to be float16) is refused in one
+// line naming why; the shared-cache build it can run is not.
 func TestRunPathRefusesWhatTheBareLoopCannotRun(t *testing.T) {
 	m, err := model.OpenWith("gpt2-tiny", model.BuildOptions{Style: model.StyleGQA})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = RunPath(context.Background(), RunPathOptions{Model: m, Dir: t.TempDir(), PromptTokens: 16, NewTokens: 4, Reps: 1})
-	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "it uses GroupQueryAttention") {
-		t.Errorf("got %v", err)
+	if why := bareMisfit(m); why != "" {
+		t.Fatalf("the shared-cache gqa build is refused: %s", why)
+	}
+	concat, half := *m, *m
+	concat.ShareBuffer = false
+	half.KVType = "float16"
+	for _, tc := range []struct {
+		m    *model.Model
+		want string
+	}{{&concat, "GroupQueryAttention without a shared cache"}, {&half, "its cache is float16"}} {
+		_, err = RunPath(context.Background(), RunPathOptions{Model: tc.m, Dir: t.TempDir(), PromptTokens: 16, NewTokens: 4, Reps: 1})
+		if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v, want one line naming %q", err, tc.want)
+		}
 	}
 }
