@@ -23,8 +23,15 @@ type Scorer interface {
 // Its zero value declares the definitions and measures nothing, so that
 // pipelines may name fidelity.* before a run opens the reference (the
 // registry registers it); New makes the one that measures.
+//
+// The reference variant is opened when the first case is scored, which the
+// engine does after every case's timed runs: neither its load nor its
+// memory is in any measured run (peak RSS included).
 type Module struct {
 	cand, ref Scorer
+	open      func() (Scorer, error)
+	opened    bool
+	openErr   error
 	runs      int
 
 	mu    sync.Mutex
@@ -38,9 +45,36 @@ type observed struct {
 }
 
 // New scores the first runs measured runs of each case (every run when
-// runs ≤ 0) of candidate against ref.
-func New(candidate, ref Scorer, runs int) *Module {
-	return &Module{cand: candidate, ref: ref, runs: runs, stash: map[string][]observed{}}
+// runs ≤ 0) of candidate against the reference openRef opens, once, when
+// the first case is scored.
+func New(candidate Scorer, openRef func() (Scorer, error), runs int) *Module {
+	return &Module{cand: candidate, open: openRef, runs: runs, stash: map[string][]observed{}}
+}
+
+// Close closes the reference, when it was opened.
+func (m *Module) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ref == nil || m.open == nil {
+		return nil
+	}
+	err := m.ref.Close()
+	m.ref = nil
+	return err
+}
+
+// active reports whether m measures (New, or Score's).
+func (m *Module) active() bool { return m.open != nil || m.ref != nil }
+
+// reference opens the reference once.
+func (m *Module) reference() (Scorer, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ref == nil && !m.opened {
+		m.opened = true
+		m.ref, m.openErr = m.open()
+	}
+	return m.ref, m.openErr
 }
 
 // Name implements the module's name.
@@ -53,7 +87,7 @@ func (*Module) Metrics() []metric.Def { return slices.Clone(Defs) }
 // ids only: the scoring waits until the case has finished, outside its
 // timed runs).
 func (m *Module) MeasureRun(o measure.RunObservation) measure.Run {
-	if m.ref == nil || o.Warmup || o.Trace == nil {
+	if !m.active() || o.Warmup || o.Trace == nil {
 		return measure.Run{}
 	}
 	m.mu.Lock()
@@ -71,15 +105,22 @@ func (*Module) MeasureStreams(*result.Case, measure.StreamsObservation) {}
 // Measure scores the case's kept runs through both variants and sets each
 // one's fidelity values.
 func (m *Module) Measure(ctx context.Context, c *result.Case) error {
-	if m.ref == nil {
+	if !m.active() {
 		return nil
 	}
 	m.mu.Lock()
 	kept := m.stash[c.ID]
 	delete(m.stash, c.ID)
 	m.mu.Unlock()
+	if len(kept) == 0 {
+		return nil
+	}
+	ref, err := m.reference()
+	if err != nil {
+		return fmt.Errorf("reference: %w", err)
+	}
 	for _, o := range kept {
-		v, err := m.score(ctx, o.prompts, o.outputs)
+		v, err := score(ctx, m.cand, ref, o.prompts, o.outputs)
 		if err != nil {
 			return fmt.Errorf("fidelity of run %d: %w", o.index+1, err)
 		}
@@ -100,10 +141,10 @@ func (m *Module) Measure(ctx context.Context, c *result.Case) error {
 // Score compares candidate and reference on each prompt row and the
 // candidate's output for it: the fidelity values of one run.
 func Score(ctx context.Context, candidate, ref Scorer, prompts, outputs [][]int64) (map[string]float64, error) {
-	return (&Module{cand: candidate, ref: ref}).score(ctx, prompts, outputs)
+	return score(ctx, candidate, ref, prompts, outputs)
 }
 
-func (m *Module) score(ctx context.Context, prompts, outputs [][]int64) (map[string]float64, error) {
+func score(ctx context.Context, candidate, ref Scorer, prompts, outputs [][]int64) (map[string]float64, error) {
 	if len(prompts) != len(outputs) {
 		return nil, fmt.Errorf("%d prompt rows but %d output rows", len(prompts), len(outputs))
 	}
@@ -117,14 +158,14 @@ func (m *Module) score(ctx context.Context, prompts, outputs [][]int64) (map[str
 		// The candidate's rows first (kept), then the reference's,
 		// compared as they come.
 		cand := make([][]float32, len(out))
-		err := m.cand.Score(ctx, prompt, out, func(i int, row []float32) error {
+		err := candidate.Score(ctx, prompt, out, func(i int, row []float32) error {
 			cand[i] = slices.Clone(row)
 			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("candidate: %w", err)
 		}
-		err = m.ref.Score(ctx, prompt, out, func(i int, row []float32) error {
+		err = ref.Score(ctx, prompt, out, func(i int, row []float32) error {
 			if len(row) != len(cand[i]) {
 				return fmt.Errorf("reference vocabulary %d, candidate's %d: the reference must be a variant of the same model", len(row), len(cand[i]))
 			}
@@ -134,7 +175,7 @@ func (m *Module) score(ctx context.Context, prompts, outputs [][]int64) (map[str
 		if err != nil {
 			return nil, fmt.Errorf("reference: %w", err)
 		}
-		tr, err := m.ref.Generate(ctx, gen.Request{Prompts: [][]int64{prompt}, NewTokens: len(out)})
+		tr, err := ref.Generate(ctx, gen.Request{Prompts: [][]int64{prompt}, NewTokens: len(out)})
 		if err != nil {
 			return nil, fmt.Errorf("reference generation: %w", err)
 		}
