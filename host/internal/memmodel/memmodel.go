@@ -54,7 +54,11 @@ func Predict(m schema.Model, cases []schema.CaseParams, deviceCache bool) []sche
 	for i, c := range cases {
 		kv, logits := need(m, c, deviceCache)
 		h := byThreads[c.Threads]
-		h = held{max(h.kv, kv), max(h.logits, logits), max(h.sets, c.Streams, 1)}
+		streams := c.Streams
+		if deviceCache {
+			streams = 1 // the device cache is one: streams take turns on it
+		}
+		h = held{max(h.kv, kv), max(h.logits, logits), max(h.sets, streams, 1)}
 		byThreads[c.Threads] = h
 		p := schema.MemoryModel{Weights: m.WeightBytes, KVCache: h.kv * int64(h.sets), Logits: h.logits * int64(h.sets), WeightsOnGPU: m.Device == "cuda", OnDevice: deviceCache}
 		p.Total = p.Weights + p.KVCache + p.Logits

@@ -60,6 +60,10 @@ func TestPredictKeepsLargestBuffers(t *testing.T) {
 			t.Errorf("case %d: KV %d, logits %d; want %d, %d", i, ps[i].KVCache, ps[i].Logits, want[0], want[1])
 		}
 	}
+	// The device-resident cache is one buffer set: streams take turns.
+	if p := memmodel.Predict(m, []schema.CaseParams{{PromptTokens: 9, NewTokens: 2, Batch: 1, Streams: 3}}, true)[0]; p.KVCache != 160 || p.Logits != 360 {
+		t.Errorf("device cache, 3 streams: KV %d, logits %d; want one set, 160, 360", p.KVCache, p.Logits)
+	}
 }
 
 func TestGapsFlagAboveLimit(t *testing.T) {
