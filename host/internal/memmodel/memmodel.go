@@ -1,30 +1,31 @@
-// Package memmodel predicts the memory a benchmark case holds — the
-// weights, the KV cache and the logits buffers — from the model's shape
-// and precisions, and compares the prediction with what was measured.
+// Package memmodel predicts the memory a benchmark case holds — the weights,
+// the KV cache and the logits buffers — from the model's shape and
+// precisions, and compares the prediction with what was measured.
 //
 // The package takes a stand on what it predicts: the bytes pipe itself
 // decides, as the generator (host/internal/gen/ortgen) allocates them, not
 // an estimate of everything the process holds. Weights are the graph's
-// initializers as stored (external data included); a session that
-// pre-packs or converts them holds more, one that maps the file may hold
-// less. The KV cache is 2 × layers buffers (key and value) of batch ×
-// kv_heads × positions × head_dim elements of the cache type, where
-// positions are prompt + new − 1 (the last token needs no step after it):
-// ortgen sizes every request's cache to that, on the share-buffer path too
-// (one buffer per key and value, bound as past and present), and keeps two
-// parities on the concat path (the past read from one, the present written
-// into the other). On the device-resident CUDA cache the runtime allocates
-// each step's presents while the past is alive: two full caches at the last
-// step, in GPU memory. The logits buffer is batch × rows × vocab of the
-// logits type, rows being the prompt's positions unless the graph computes
-// the last position only. The generator grows its buffers and never shrinks
-// them, and each concurrent stream holds a set of its own: a case's
-// prediction is the largest need of any case so far, times the most streams
-// so far (per thread count: a case with threads of its own runs on a
-// session of its own, whose weights and buffers the RSS of every other
-// case then holds too, unpredicted). Not predicted: ONNX Runtime's activation arena and scratch
-// buffers, the runtime's code, and the Go heap beyond these buffers
-// (tokenizer, traces, and the garbage a collection has not yet freed).
+// initializers as stored (external data included); a session that pre-packs
+// or converts them holds more, one that maps the file may hold less. The KV
+// cache is 2 × layers buffers (key and value) of batch × kv_heads ×
+// positions × head_dim elements of the cache type, where positions are
+// prompt + new − 1 (the last token needs no step after it): ortgen sizes
+// every request's cache to that, on the share-buffer path too (one buffer
+// per key and value, bound as past and present), and keeps two parities on
+// the concat path (the past read from one, the present written into the
+// other). On the device-resident CUDA cache the runtime allocates each
+// step's presents while the past is alive: two full caches at the last step,
+// in GPU memory. The logits buffer is batch × rows × vocab of the logits
+// type, rows being the prompt's positions unless the graph computes the last
+// position only. The generator grows its buffers and never shrinks them, and
+// each concurrent stream holds a set of its own (on the host; the device
+// cache is one, taken in turns): a case's prediction is the largest need of
+// any case so far, times the most streams so far (per thread count: a case
+// with threads of its own runs on a session of its own, whose weights and
+// buffers the RSS of every other case then holds too, unpredicted). Not
+// predicted: ONNX Runtime's activation arena and scratch buffers, the
+// runtime's code, and the Go heap beyond these buffers (tokenizer, traces,
+// and the garbage a collection has not yet freed).
 package memmodel
 
 import (
