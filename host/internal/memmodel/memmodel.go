@@ -133,7 +133,7 @@ type Gap struct {
 // What each comparison leaves out, measured above the prediction, and
 // what makes a measurement fall short of it.
 const (
-	weightsAbove = "ONNX Runtime keeps pre-packed copies of MatMul weights beside the originals (the gap falls to a few per cent with [model.options] \"session.disable_prepacking\" = \"1\") or converted weights"
+	weightsAbove = "ONNX Runtime keeps pre-packed copies of MatMul weights beside the originals ([model.options] \"session.disable_prepacking\" = \"1\" shows how much; RATIONALE.md, \"The memory model\") or converted weights"
 	weightsBelow = "the session maps the weights file or has not touched every page"
 	runtimeAbove = "ONNX Runtime's activation arena and scratch are not predicted, nor the Go heap's garbage between collections (up to GOGC = 100 % of a live heap that holds these very buffers)"
 	runtimeBelow = "pages of the buffers never touched (a short generation) or RSS sampled between peaks"
