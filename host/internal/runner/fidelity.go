@@ -29,11 +29,15 @@ func withFidelity(plan *pipeline.Plan, g gen.Generator, ms []registry.Measurer) 
 	// precision the builder refuses stops the run before it starts; the
 	// session opens after them.
 	src, err := model.VariantPath(spec.Source, spec.Variant)
+	dir := src
 	if err == nil {
-		_, err = model.ResolveWith(src, buildOptions(spec))
+		dir, err = model.ResolveWith(src, buildOptions(spec))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("fidelity.reference = %q: %w", f.Reference, err)
+	}
+	if own := g.Info().WeightPrecision; dir == src && f.Reference != own {
+		return nil, notBuilt(f.Reference, plan.Model.Source, own)
 	}
 	open := func() (fidelity.Scorer, error) {
 		ref, _, err := OpenGenerator(spec)
@@ -42,7 +46,7 @@ func withFidelity(plan *pipeline.Plan, g gen.Generator, ms []registry.Measurer) 
 		}
 		if got := ref.Info().WeightPrecision; got != f.Reference {
 			ref.Close()
-			return nil, fmt.Errorf("fidelity.reference = %q: model %s has its own weights in %s (pipe builds other precisions only of a built-in model or a checkpoint directory): remove [fidelity] or use such a source", f.Reference, plan.Model.Source, got)
+			return nil, notBuilt(f.Reference, plan.Model.Source, got)
 		}
 		return ref, nil
 	}
@@ -63,4 +67,10 @@ func closeFidelity(ms []registry.Measurer) {
 			f.Close()
 		}
 	}
+}
+
+// notBuilt is the error for a reference precision of a model pipe does not
+// build (an ONNX model on disk has the weights it has).
+func notBuilt(reference, source, own string) error {
+	return fmt.Errorf("fidelity.reference = %q: model %s is an ONNX model on disk with its own weights (%s); pipe builds other precisions only of a built-in model or a checkpoint directory: remove [fidelity] or use such a source", reference, source, own)
 }

@@ -130,3 +130,40 @@ out_dir = "`+filepath.Join(dir, "out")+`"
 		t.Errorf("error %q, want %q", err, want)
 	}
 }
+
+// TestFidelityModelOnDisk: an ONNX model on disk is not rebuilt at another
+// precision, so a reference other than its own is refused before any run.
+func TestFidelityModelOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	src, _ := filepath.Abs("../gen/ortgen/testdata/torch-gpt2-tiny-gqa")
+	toml := filepath.Join(dir, "p.toml")
+	os.WriteFile(toml, []byte(`name = "fidelity"
+[model]
+source = "`+src+`"
+tokenizer = "none"
+intra_op_threads = 1
+[matrix]
+prompt_tokens = 8
+new_tokens = 4
+[generate]
+runs = 1
+[fidelity]
+reference = "int8"
+[report]
+formats = ["json"]
+out_dir = "`+filepath.Join(dir, "out")+`"
+`), 0o644)
+	plan, err := pipeline.Load(toml, pipeline.LoadOptions{Names: registry.New().Names()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := runner.Execute(context.Background(), plan, runner.Options{})
+	if err == nil || out != nil {
+		t.Fatalf("outcome %v, error %v: want no run and an error", out, err)
+	}
+	t.Logf("error: %v", err)
+	want := `fidelity.reference = "int8": model ` + src + ` is an ONNX model on disk with its own weights (fp32); pipe builds other precisions only of a built-in model or a checkpoint directory: remove [fidelity] or use such a source`
+	if err.Error() != want {
+		t.Errorf("error %q\nwant  %q", err, want)
+	}
+}
