@@ -2,9 +2,13 @@ package roofline
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/pipe-bench/pipe/host/internal/gen/ortgen"
+	"github.com/pipe-bench/pipe/host/internal/model"
 )
 
 // BareModel is what the bare loop needs to drive an optimum-layout decoder.
@@ -44,8 +48,9 @@ type BareResult struct {
 // position. It exists as the yardstick pipe's generator must
 // match; the runtime must already be initialised (ortgen.Init).
 type BareLoop struct {
-	m    BareModel
-	sess *ort.DynamicAdvancedSession
+	m        BareModel
+	sess     *ort.DynamicAdvancedSession
+	borrowed bool // sess belongs to someone else: Close leaves it
 }
 
 // NewBareLoop opens a session for m.
@@ -70,15 +75,7 @@ func NewBareLoop(m BareModel, o BareOptions) (*BareLoop, error) {
 			return nil, err
 		}
 	}
-	in := []string{"input_ids", "attention_mask"}
-	if m.PositionIDs {
-		in = append(in, "position_ids")
-	}
-	out := []string{"logits"}
-	for i := range m.Layers {
-		in = append(in, fmt.Sprintf("past_key_values.%d.key", i), fmt.Sprintf("past_key_values.%d.value", i))
-		out = append(out, fmt.Sprintf("present.%d.key", i), fmt.Sprintf("present.%d.value", i))
-	}
+	in, out := m.names()
 	sess, err := ort.NewDynamicAdvancedSession(m.Path, in, out, so)
 	if err != nil {
 		return nil, fmt.Errorf("bare loop: open %s: %w", m.Path, err)
@@ -86,8 +83,58 @@ func NewBareLoop(m BareModel, o BareOptions) (*BareLoop, error) {
 	return &BareLoop{m: m, sess: sess}, nil
 }
 
-// Close releases the session.
-func (l *BareLoop) Close() error { return l.sess.Destroy() }
+// names are the inputs and outputs Generate feeds and reads, in order.
+func (m BareModel) names() (in, out []string) {
+	in = []string{"input_ids", "attention_mask"}
+	if m.PositionIDs {
+		in = append(in, "position_ids")
+	}
+	out = []string{"logits"}
+	for i := range m.Layers {
+		in = append(in, fmt.Sprintf("past_key_values.%d.key", i), fmt.Sprintf("past_key_values.%d.value", i))
+		out = append(out, fmt.Sprintf("present.%d.key", i), fmt.Sprintf("present.%d.value", i))
+	}
+	return in, out
+}
+
+// BareLoopOn drives an existing session (pipe's generator's, so that the
+// two are compared on the same weights in the same memory) if it was
+// created with exactly the names the bare loop feeds, in its order; ok is
+// false otherwise. Close leaves the session to its owner.
+func BareLoopOn(m BareModel, sess *ort.DynamicAdvancedSession, in, out []string) (l *BareLoop, ok bool) {
+	wantIn, wantOut := m.names()
+	if sess == nil || !slices.Equal(in, wantIn) || !slices.Equal(out, wantOut) {
+		return nil, false
+	}
+	return &BareLoop{m: m, sess: sess, borrowed: true}, true
+}
+
+// Bare-loop sessions, as the figures record them.
+const (
+	BareOnGeneratorsSession = "the generator's session"
+	BareOnItsOwnSession     = "its own session"
+)
+
+// openBare is the bare loop for m beside pipe's generator g: on g's own
+// session when the names allow (BareLoopOn), else on a session of its own
+// (o). It says which.
+func openBare(m *model.Model, g *ortgen.Generator, o BareOptions) (*BareLoop, string, error) {
+	bm := bareModelOf(m)
+	sess, in, out := g.Session()
+	if l, ok := BareLoopOn(bm, sess, in, out); ok {
+		return l, BareOnGeneratorsSession, nil
+	}
+	l, err := NewBareLoop(bm, o)
+	return l, BareOnItsOwnSession, err
+}
+
+// Close releases the session, unless it was borrowed.
+func (l *BareLoop) Close() error {
+	if l.borrowed {
+		return nil
+	}
+	return l.sess.Destroy()
+}
 
 // Generate decodes n tokens greedily after prompt (batch 1).
 func (l *BareLoop) Generate(prompt []int64, n int) (BareResult, error) {

@@ -49,6 +49,8 @@ type Figures struct {
 	// cores: figures taken beside someone else's build are not quiet-machine figures.
 	ForeignCPU float64 `json:"foreign_cpu_cores"`
 	LoadMean   float64 `json:"load_mean"`
+	// BareSession is where the bare loop ran (see RunPathFigures).
+	BareSession string `json:"bare_session,omitempty"`
 }
 
 // Row is one engine at one prompt length (medians over the reps).
@@ -204,8 +206,8 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 			continue
 		}
 		say("open bare%s", suffix)
-		b, err := NewBareLoop(bareModelOf(m),
-			BareOptions{IntraOpThreads: eo.IntraOpThreads, Spinning: spin})
+		b, session, err := openBare(m, g, BareOptions{IntraOpThreads: eo.IntraOpThreads, Spinning: spin})
+		f.BareSession = session
 		if err != nil {
 			return f, err
 		}

@@ -122,3 +122,44 @@ func TestBenchTiny(t *testing.T) {
 		t.Errorf("overflow: %v", err)
 	}
 }
+
+// TestBareLoopOnTheGeneratorsSession: the yardstick borrows the generator's
+// session when the names match (gqa and fused builds alike), decodes the
+// generator's tokens on it, and leaves it open on Close; a session created
+// with other names is not borrowed.
+func TestBareLoopOnTheGeneratorsSession(t *testing.T) {
+	for _, style := range []string{model.StyleGQA, model.StyleFused} {
+		m, err := model.OpenWith("gpt2-tiny", model.BuildOptions{Seed: 3, Style: style})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := ortgen.Open(m, ortgen.Options{IntraOpThreads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, session, err := openBare(m, g, BareOptions{IntraOpThreads: 1})
+		if err != nil || session != BareOnGeneratorsSession {
+			t.Fatalf("%s: openBare = %q, %v; want the generator's session", style, session, err)
+		}
+		prompt := []int64{5, 9, 77, 3, 200, 41}
+		r, err := b.Generate(prompt, 6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Close(); err != nil {
+			t.Fatal(err)
+		}
+		tr, err := g.Generate(context.Background(), gen.Request{Prompts: [][]int64{prompt}, NewTokens: 6})
+		if err != nil {
+			t.Fatalf("%s: the generator after the borrowed bare loop closed: %v", style, err)
+		}
+		if !slices.Equal(r.Tokens, tr.OutputIDs[0]) {
+			t.Errorf("%s: bare on the generator's session %v, generator %v", style, r.Tokens, tr.OutputIDs[0])
+		}
+		sess, in, out := g.Session()
+		if _, ok := BareLoopOn(bareModelOf(m), sess, in[:len(in)-1], out); ok {
+			t.Errorf("%s: a session whose names differ was borrowed", style)
+		}
+		g.Close()
+	}
+}

@@ -60,6 +60,10 @@ type RunPathFigures struct {
 	TTFTRatio         float64 `json:"ttft_ratio"`
 	PairedDecodeRatio float64 `json:"paired_decode_ratio"`
 	PairedTTFTRatio   float64 `json:"paired_ttft_ratio"`
+	// BareSession is where the bare loop ran: on the generator's own
+	// session whenever its names allow, so that the ratios compare code
+	// on the same weights in the same memory (BareOnGeneratorsSession).
+	BareSession string `json:"bare_session"`
 	// ForeignCPU is other processes' mean CPU use over the whole window, in
 	// cores, and LoadMean the mean 1-minute load average.
 	ForeignCPU float64 `json:"foreign_cpu_cores"`
@@ -132,8 +136,8 @@ func RunPath(ctx context.Context, o RunPathOptions) (RunPathFigures, error) {
 	defer g.Close()
 	f.Model = g.Info()
 	say("open the bare loop")
-	bare, err := NewBareLoop(bareModelOf(m),
-		BareOptions{IntraOpThreads: o.Engine.IntraOpThreads, Spinning: o.Engine.Spinning})
+	bare, session, err := openBare(m, g, BareOptions{IntraOpThreads: o.Engine.IntraOpThreads, Spinning: o.Engine.Spinning})
+	f.BareSession = session
 	if err != nil {
 		return f, err
 	}

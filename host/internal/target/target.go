@@ -251,7 +251,6 @@ func MinRuns(stat string) int {
 	return int(math.Ceil(1/tail - 1e-9))
 }
 
-
 // threshold converts the target's value into the unit the statistic is
 // reported in: the metric's unit, or percent for cv.
 func (t Target) threshold(metricUnit string) (float64, error) {

@@ -218,12 +218,13 @@ func (l *layout) validate() error {
 // gets its own buffers, and ONNX Runtime allows concurrent Run calls on one
 // session.
 type Generator struct {
-	sess    *ort.DynamicAdvancedSession
-	dev     *ortcuda.Decoder // instead of sess when the KV cache stays on the device
-	lay     layout
-	opts    Options
-	info    gen.Info
-	inNames []string
+	sess     *ort.DynamicAdvancedSession
+	dev      *ortcuda.Decoder // instead of sess when the KV cache stays on the device
+	lay      layout
+	opts     Options
+	info     gen.Info
+	inNames  []string
+	outNames []string
 
 	life    sync.RWMutex // Generate holds it shared, Close exclusively
 	buf     buffers      // a request's buffers when it runs alone
@@ -274,7 +275,7 @@ func openLayout(lay layout, opts Options) (*Generator, error) {
 		return nil, err
 	}
 	rssAfter := measure.RSS()
-	g := &Generator{sess: sess, dev: dev, lay: lay, opts: opts, inNames: in}
+	g := &Generator{sess: sess, dev: dev, lay: lay, opts: opts, inNames: in, outNames: out}
 	g.info = gen.Info{
 		Model:        lay.name,
 		ModelHash:    lay.sha256,
@@ -333,4 +334,19 @@ func (g *Generator) Close() error {
 	g.sess = nil
 	g.buf = buffers{}
 	return err
+}
+
+// Session is the generator's runtime session and the input and output
+// names it was created with, in order; nil on the device-resident cache
+// path. It exists for the bare-loop yardstick (host/internal/roofline),
+// which must drive this very session: two sessions of one model differed
+// by 4–8 % in decode speed on the same machine, the first opened being the
+// slower whichever code drove it (RATIONALE.md, "The harness must not move
+// what it measures"), so a second session would measure where its weights
+// landed, not the generator's code.
+func (g *Generator) Session() (sess *ort.DynamicAdvancedSession, in, out []string) {
+	if g.sess == nil {
+		return nil, nil, nil
+	}
+	return g.sess, g.inNames, g.outNames
 }
