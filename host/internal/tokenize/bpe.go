@@ -129,23 +129,11 @@ func newBPE(spec bpeSpec) (*BPE, error) {
 		eos:          spec.eos,
 		source:       spec.source,
 	}
-	// Ids index a table, so they must be dense: a few gaps are fine, an id
-	// far beyond the number of tokens is a broken file.
-	limit := int64(2*(len(spec.vocab)+len(spec.specials)) + 1024)
-	maxID := int64(-1)
-	for tok, id := range spec.vocab {
-		if id < 0 || int64(id) >= limit {
-			return nil, fmt.Errorf("%s: token %q has id %d, outside 0..%d for a vocabulary of %d tokens", spec.source, tok, id, limit-1, len(spec.vocab))
-		}
-		maxID = max(maxID, int64(id))
+	size, err := vocabSize(spec.source, spec.vocab, spec.specials)
+	if err != nil {
+		return nil, err
 	}
-	for _, s := range spec.specials {
-		if s.id < 0 || s.id >= limit {
-			return nil, fmt.Errorf("%s: added token %q has id %d, outside 0..%d", spec.source, s.text, s.id, limit-1)
-		}
-		maxID = max(maxID, s.id)
-	}
-	b.vocabSize = int(maxID) + 1
+	b.vocabSize = size
 	b.pieces = make([][]byte, b.vocabSize)
 	for tok, id := range spec.vocab {
 		if b.pieces[id] != nil {
@@ -416,4 +404,25 @@ func (b *BPE) SpecialIDs() []int64 { return b.added.ids() }
 // String names the tokenizer and where it came from.
 func (b *BPE) String() string {
 	return fmt.Sprintf("byte-level BPE (%d tokens, %d merges) from %s", b.vocabSize, len(b.merges), b.source)
+}
+
+// vocabSize is one more than the largest id of vocab and the added tokens.
+// Ids index a table, so they must be dense: a few gaps are fine, an id far
+// beyond the number of tokens is a broken file.
+func vocabSize(source string, vocab map[string]int32, specials []special) (int, error) {
+	limit := int64(2*(len(vocab)+len(specials)) + 1024)
+	maxID := int64(-1)
+	for tok, id := range vocab {
+		if id < 0 || int64(id) >= limit {
+			return 0, fmt.Errorf("%s: token %q has id %d, outside 0..%d for a vocabulary of %d tokens", source, tok, id, limit-1, len(vocab))
+		}
+		maxID = max(maxID, int64(id))
+	}
+	for _, s := range specials {
+		if s.id < 0 || s.id >= limit {
+			return 0, fmt.Errorf("%s: added token %q has id %d, outside 0..%d", source, s.text, s.id, limit-1)
+		}
+		maxID = max(maxID, s.id)
+	}
+	return int(maxID) + 1, nil
 }

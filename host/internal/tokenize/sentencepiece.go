@@ -105,21 +105,11 @@ func newSentencePiece(spec spSpec) (*SentencePiece, error) {
 		decoders:     spec.decoders,
 		source:       spec.source,
 	}
-	limit := int64(2*(len(spec.vocab)+len(spec.specials)) + 1024)
-	maxID := int64(-1)
-	for tok, id := range spec.vocab {
-		if id < 0 || int64(id) >= limit {
-			return nil, fmt.Errorf("%s: token %q has id %d, outside 0..%d for a vocabulary of %d tokens", spec.source, tok, id, limit-1, len(spec.vocab))
-		}
-		maxID = max(maxID, int64(id))
+	size, err := vocabSize(spec.source, spec.vocab, spec.specials)
+	if err != nil {
+		return nil, err
 	}
-	for _, s := range spec.specials {
-		if s.id < 0 || s.id >= limit {
-			return nil, fmt.Errorf("%s: added token %q has id %d, outside 0..%d", spec.source, s.text, s.id, limit-1)
-		}
-		maxID = max(maxID, s.id)
-	}
-	t.vocabSize = int(maxID) + 1
+	t.vocabSize = size
 	t.tokens = make([]string, t.vocabSize)
 	for tok, id := range spec.vocab {
 		if t.tokens[id] != "" {
