@@ -165,6 +165,17 @@ func keep[V ort.Value](b *buffers, list *[]ort.Value, t V, err error, shape []in
 	*list = append(*list, t)
 }
 
+// viewKeep appends logits_to_keep = 1 (the last position), as the scalar
+// or the [1] tensor the graph declares.
+func (b *buffers) viewKeep(scalar bool) {
+	if scalar {
+		t, err := ort.NewScalar(int64(1))
+		keep(b, &b.inputs, t, err, nil)
+		return
+	}
+	view(b, &b.inputs, b.keep, 1)
+}
+
 func (b *buffers) release() {
 	for _, v := range b.live {
 		v.Destroy()
@@ -215,12 +226,7 @@ func (g *Generator) step(b *buffers, batch, seq, past, parity int) (runNS int64,
 		view(b, &b.inputs, b.pos, B, S)
 	}
 	if l.io.LogitsToKeep != "" {
-		if l.keepScalar {
-			t, err := ort.NewScalar(int64(1))
-			keep(b, &b.inputs, t, err, nil)
-		} else {
-			view(b, &b.inputs, b.keep, 1)
-		}
+		b.viewKeep(l.keepScalar)
 	}
 	if l.io.CachePosition != "" {
 		for j := range seq {
@@ -330,12 +336,7 @@ func (g *Generator) prefillRow(b *buffers, r int, row []int64, kvLen int) (int64
 		view(b, &b.inputs, b.rowPos, 1, n)
 	}
 	if l.io.LogitsToKeep != "" {
-		if l.keepScalar {
-			t, err := ort.NewScalar(int64(1))
-			keep(b, &b.inputs, t, err, nil)
-		} else {
-			view(b, &b.inputs, b.keep, 1)
-		}
+		b.viewKeep(l.keepScalar)
 	}
 	if l.io.CachePosition != "" {
 		view(b, &b.inputs, b.cachePos, n)
