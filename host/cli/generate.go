@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -314,11 +315,31 @@ func modelTokenizer(c *ucli.Context, m *model.Model) (tokenize.Tokenizer, error)
 		}
 		return nil, nil // a model directory without tokenizer files
 	}
-	if tok.VocabSize() > m.Config.Vocab {
+	if !tokenizerFits(tok, m.Config.Vocab) {
 		if explicit {
 			return nil, fmt.Errorf("tokenizer %s has %d ids but model %s only %d: pass the model's own tokenizer", spec, tok.VocabSize(), m.Name, m.Config.Vocab)
 		}
 		return nil, nil
 	}
 	return tok, nil
+}
+
+// tokenizerFits reports whether tok's ids fit a model of vocab ids: every id
+// at or above vocab must be one of its reserved ids (special tokens and EOS),
+// which a prompt from text does not produce. Gemma 3's tokenizer.json counts
+// 262,145 ids, one more than its models, because <image_soft_token> is
+// 262144; refusing it would leave those models without their tokenizer. An
+// id a prompt does produce beyond the model's table is still refused, naming
+// the id, by the generator's check of the request.
+func tokenizerFits(tok tokenize.Tokenizer, vocab int) bool {
+	if tok.VocabSize() <= vocab {
+		return true
+	}
+	reserved := tokenize.ReservedIDs(tok)
+	for id := vocab; id < tok.VocabSize(); id++ {
+		if !slices.Contains(reserved, int64(id)) {
+			return false
+		}
+	}
+	return true
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pipe-bench/pipe/host/internal/tokenize"
 )
 
 const torchFixture = "../internal/gen/ortgen/testdata/torch-gpt2-tiny-gqa"
@@ -170,5 +172,31 @@ func TestGenerateBuildErrors(t *testing.T) {
 				t.Errorf("exit %d, stderr %q: want exit %d and one line containing %q", code, stderr, ExitError, tc.want)
 			}
 		})
+	}
+}
+
+// TestTokenizerFits: a tokenizer whose ids beyond the model's table are all
+// reserved (GPT-2's <|endoftext|> is 50256) fits a model one id smaller, as
+// Gemma 3's does its models; one id fewer still and an ordinary token would
+// fall outside, so it does not fit.
+func TestTokenizerFits(t *testing.T) {
+	tok, err := tokenize.Load(tokenize.GPT2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		vocab int
+		want  bool
+	}{{50257, true}, {60000, true}, {50256, true}, {50255, false}, {512, false}} {
+		if got := tokenizerFits(tok, tc.vocab); got != tc.want {
+			t.Errorf("tokenizerFits(gpt2, %d) = %v, want %v", tc.vocab, got, tc.want)
+		}
+	}
+	gemma, err := tokenize.Load("gemma3") // fetched by pipe setup, which make test runs first
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gemma.VocabSize() != 262145 || !tokenizerFits(gemma, 262144) {
+		t.Errorf("Gemma 3's tokenizer (%d ids) does not fit its models' 262,144", gemma.VocabSize())
 	}
 }
