@@ -56,13 +56,18 @@ type merge struct {
 
 func pairKey(left, right int32) uint64 { return uint64(uint32(left))<<32 | uint64(uint32(right)) }
 
+// mergeTable maps a pair of token ids (pairKey) to its merge. BPE and
+// SentencePiece differ in the order they take merges in, not in what one
+// merge does, which is here.
+type mergeTable map[uint64]merge
+
 // BPE is a byte-level BPE tokenizer: a pre-tokenizer pattern (GPT-2's, or
 // the cl100k family's), then merges by rank on each piece's bytes. It is
 // safe for concurrent use.
 type BPE struct {
 	pieces       [][]byte         // id → the bytes it decodes to
 	byteIDs      [256]int32       // id of each single-byte token
-	merges       map[uint64]merge // (left id, right id) → merge
+	merges       mergeTable       // (left id, right id) → merge
 	vocab        map[string]int32 // pieces as strings → id, for ignoreMerges
 	split        splitter
 	normalize    func(string) string // nil, or NFC (a tokenizer.json normalizer)
@@ -119,7 +124,7 @@ type bpeSpec struct {
 // merge must join two tokens into a third.
 func newBPE(spec bpeSpec) (*BPE, error) {
 	b := &BPE{
-		merges:       make(map[uint64]merge, len(spec.merges)),
+		merges:       make(mergeTable, len(spec.merges)),
 		split:        spec.split,
 		normalize:    spec.normalize,
 		prefix:       spec.prefix,
@@ -301,70 +306,82 @@ func (b *BPE) mergePiece(ws *workspace, piece string) []int32 {
 		ws.sym = append(ws.sym, symbol{id: b.byteIDs[piece[i]], prev: int32(i - 1), next: int32(i + 1)})
 	}
 	ws.sym[n-1].next = -1
-	ws.queue = ws.queue[:0]
-	for i := int32(0); i+1 < int32(n); i++ {
-		if c, ok := b.pairAt(ws, i); ok {
-			ws.queue = append(ws.queue, c)
-		}
-	}
-	heap.Init(&ws.queue)
+	b.merges.seed(ws)
 	for ws.queue.Len() > 0 {
 		// A round: every occurrence of the lowest-ranked pair, which pop in
 		// position order. Pairs these merges make wait for the next round
 		// (none of them is the same pair: a token is never one of its halves).
 		round := heap.Pop(&ws.queue).(candidate)
 		ws.pending = ws.pending[:0]
-		b.applyCandidate(ws, round)
+		b.merges.apply(ws, round)
 		for ws.queue.Len() > 0 && ws.queue[0].rank == round.rank {
-			b.applyCandidate(ws, heap.Pop(&ws.queue).(candidate))
+			b.merges.apply(ws, heap.Pop(&ws.queue).(candidate))
 		}
 		for _, c := range ws.pending {
 			heap.Push(&ws.queue, c)
 		}
 	}
-	ws.out = ws.out[:0]
-	for i := int32(0); i >= 0; i = ws.sym[i].next {
-		ws.out = append(ws.out, ws.sym[i].id)
+	return ws.ids()
+}
+
+// seed queues, as a heap, every adjacent pair of ws.sym that has a merge.
+func (m mergeTable) seed(ws *workspace) {
+	ws.queue = ws.queue[:0]
+	for i := int32(0); i+1 < int32(len(ws.sym)); i++ {
+		if c, ok := m.pairAt(ws, i); ok {
+			ws.queue = append(ws.queue, c)
+		}
 	}
-	return ws.out
+	heap.Init(&ws.queue)
 }
 
 // pairAt returns the candidate for the pair that starts at symbol i, if the
 // pair has a merge.
-func (b *BPE) pairAt(ws *workspace, i int32) (candidate, bool) {
+func (m mergeTable) pairAt(ws *workspace, i int32) (candidate, bool) {
 	j := ws.sym[i].next
 	if j < 0 {
 		return candidate{}, false
 	}
-	m, ok := b.merges[pairKey(ws.sym[i].id, ws.sym[j].id)]
+	mg, ok := m[pairKey(ws.sym[i].id, ws.sym[j].id)]
 	if !ok {
 		return candidate{}, false
 	}
-	return candidate{rank: m.rank, pos: i, left: ws.sym[i].id, right: ws.sym[j].id}, true
+	return candidate{rank: mg.rank, pos: i, left: ws.sym[i].id, right: ws.sym[j].id}, true
 }
 
-// applyCandidate merges c's pair if it is still there, and puts the pairs
-// the new token makes with its neighbours on ws.pending.
-func (b *BPE) applyCandidate(ws *workspace, c candidate) {
+// apply merges c's pair if it is still there (stale: a neighbour changed
+// since it was queued), and appends the pairs the new token makes with its
+// neighbours to ws.pending.
+func (m mergeTable) apply(ws *workspace, c candidate) {
 	s := &ws.sym[c.pos]
 	if s.dead || s.id != c.left || s.next < 0 || ws.sym[s.next].id != c.right {
 		return
 	}
 	right := s.next
-	s.id = b.merges[pairKey(c.left, c.right)].id
+	s.id = m[pairKey(c.left, c.right)].id
 	ws.sym[right].dead = true
 	s.next = ws.sym[right].next
 	if s.next >= 0 {
 		ws.sym[s.next].prev = c.pos
 	}
 	if s.prev >= 0 {
-		if p, ok := b.pairAt(ws, s.prev); ok {
+		if p, ok := m.pairAt(ws, s.prev); ok {
 			ws.pending = append(ws.pending, p)
 		}
 	}
-	if p, ok := b.pairAt(ws, c.pos); ok {
+	if p, ok := m.pairAt(ws, c.pos); ok {
 		ws.pending = append(ws.pending, p)
 	}
+}
+
+// ids returns the ids of the live symbols in order; the result aliases
+// ws.out.
+func (ws *workspace) ids() []int32 {
+	ws.out = ws.out[:0]
+	for i := int32(0); i >= 0; i = ws.sym[i].next {
+		ws.out = append(ws.out, ws.sym[i].id)
+	}
+	return ws.out
 }
 
 // bytesToTokenString spells bytes in byteToRune characters.

@@ -29,7 +29,7 @@ type SentencePiece struct {
 	// merge can join across them, so a piece is merged in independent
 	// chunks cut there (the result is the same, and chunks hit the cache).
 	joins        map[uint64]struct{}
-	merges       map[uint64]merge
+	merges       mergeTable
 	byteIDs      [256]int32 // <0xNN>, or -1 when the vocabulary lacks it
 	byteFallback bool
 	unk          int32 // -1 when there is no unk token
@@ -93,7 +93,7 @@ type spSpec struct {
 func newSentencePiece(spec spSpec) (*SentencePiece, error) {
 	t := &SentencePiece{
 		vocab:        spec.vocab,
-		merges:       make(map[uint64]merge, len(spec.merges)),
+		merges:       make(mergeTable, len(spec.merges)),
 		byteFallback: spec.byteFallback,
 		unk:          -1,
 		fuseUnk:      spec.fuseUnk,
@@ -359,52 +359,16 @@ func (t *SentencePiece) mergeWord(ws *workspace, piece string) []int32 {
 		return ws.out
 	}
 	ws.sym[len(ws.sym)-1].next = -1
-	ws.queue = ws.queue[:0]
-	for i := int32(0); i+1 < int32(len(ws.sym)); i++ {
-		if c, ok := t.pairAt(ws, i); ok {
-			ws.queue = append(ws.queue, c)
-		}
-	}
-	heap.Init(&ws.queue)
+	t.merges.seed(ws)
 	for ws.queue.Len() > 0 {
-		c := heap.Pop(&ws.queue).(candidate)
-		s := &ws.sym[c.pos]
-		if s.dead || s.id != c.left || s.next < 0 || ws.sym[s.next].id != c.right {
-			continue // stale: a neighbour changed since it was pushed
-		}
-		right := s.next
-		s.id = t.merges[pairKey(c.left, c.right)].id
-		ws.sym[right].dead = true
-		s.next = ws.sym[right].next
-		if s.next >= 0 {
-			ws.sym[s.next].prev = c.pos
-		}
-		if s.prev >= 0 {
-			if p, ok := t.pairAt(ws, s.prev); ok {
-				heap.Push(&ws.queue, p)
-			}
-		}
-		if p, ok := t.pairAt(ws, c.pos); ok {
-			heap.Push(&ws.queue, p)
+		// One merge at a time: the pairs it makes compete at once.
+		ws.pending = ws.pending[:0]
+		t.merges.apply(ws, heap.Pop(&ws.queue).(candidate))
+		for _, c := range ws.pending {
+			heap.Push(&ws.queue, c)
 		}
 	}
-	ws.out = ws.out[:0]
-	for i := int32(0); i >= 0; i = ws.sym[i].next {
-		ws.out = append(ws.out, ws.sym[i].id)
-	}
-	return ws.out
-}
-
-func (t *SentencePiece) pairAt(ws *workspace, i int32) (candidate, bool) {
-	j := ws.sym[i].next
-	if j < 0 {
-		return candidate{}, false
-	}
-	m, ok := t.merges[pairKey(ws.sym[i].id, ws.sym[j].id)]
-	if !ok {
-		return candidate{}, false
-	}
-	return candidate{rank: m.rank, pos: i, left: ws.sym[i].id, right: ws.sym[j].id}, true
+	return ws.ids()
 }
 
 // Decode implements Tokenizer: each id's token (an added token's text as
