@@ -180,7 +180,7 @@ func parseHF(raw []byte, path string) (Tokenizer, error) {
 		switch {
 		case a.SingleWord:
 			return nil, fmt.Errorf("tokenizer %s: added token %q has single_word set, which pipe does not apply: set it to false or pass token ids", path, a.Content)
-		case a.Normalized && len(bytes.TrimSpace(hf.Normalizer)) > 0 && !bytes.Equal(bytes.TrimSpace(hf.Normalizer), []byte("null")):
+		case a.Normalized && !jsonAbsent(hf.Normalizer):
 			return nil, fmt.Errorf("tokenizer %s: added token %q has normalized set (matched in the normalized text), which pipe does not do: set it to false or pass token ids", path, a.Content)
 		}
 		specials = append(specials, special{text: a.Content, id: a.ID, special: a.Special, lstrip: a.Lstrip, rstrip: a.Rstrip})
@@ -268,7 +268,7 @@ func byteLevel(raw json.RawMessage) bool {
 // spPreTokenizer accepts no pre-tokenizer, Metaspace, a Split on a literal
 // string, or a Sequence of these.
 func spPreTokenizer(raw json.RawMessage) ([]spPre, error) {
-	if n := bytes.TrimSpace(raw); len(n) == 0 || bytes.Equal(n, []byte("null")) {
+	if jsonAbsent(raw) {
 		return nil, nil
 	}
 	var pt hfPreTokenizer
@@ -349,7 +349,7 @@ type hfDecoder struct {
 // spDecoders accepts no decoder, Replace (of a literal), ByteFallback, Fuse,
 // Strip, Metaspace, or a Sequence of these.
 func spDecoders(raw json.RawMessage) ([]spDecoder, error) {
-	if n := bytes.TrimSpace(raw); len(n) == 0 || bytes.Equal(n, []byte("null")) {
+	if jsonAbsent(raw) {
 		return nil, nil
 	}
 	var d hfDecoder
@@ -409,7 +409,7 @@ func spDecoders(raw json.RawMessage) ([]spDecoder, error) {
 // (BERT's, RoBERTa's) are refused by name.
 func hfPostProcessor(raw json.RawMessage) (template, error) {
 	var t template
-	if n := bytes.TrimSpace(raw); len(n) == 0 || bytes.Equal(n, []byte("null")) {
+	if jsonAbsent(raw) {
 		return t, nil
 	}
 	type piece struct {
@@ -481,7 +481,7 @@ func hfPostProcessor(raw json.RawMessage) (template, error) {
 // literal (Llama 2's Prepend ▁ + Replace ' ' → ▁, Gemma's Replace), or a
 // Sequence of these, applied in order.
 func hfNormalizer(raw json.RawMessage) (func(string) string, error) {
-	if n := bytes.TrimSpace(raw); len(n) == 0 || bytes.Equal(n, []byte("null")) {
+	if jsonAbsent(raw) {
 		return nil, nil
 	}
 	var n struct {
@@ -541,11 +541,17 @@ func hfNormalizer(raw json.RawMessage) (func(string) string, error) {
 	return nil, fmt.Errorf("normalizer %s is not supported: pipe applies NFC, Prepend and Replace of a literal", jsonType(raw))
 }
 
+// jsonAbsent says a tokenizer.json field is missing or null.
+func jsonAbsent(raw json.RawMessage) bool {
+	n := bytes.TrimSpace(raw)
+	return len(n) == 0 || bytes.Equal(n, []byte("null"))
+}
+
 // hfPreTokenize checks the pre-tokenizer and returns add_prefix_space and
 // the splitter. \s is Unicode White_Space here, as in the Oniguruma regex
 // engine of Hugging Face tokenizers.
 func hfPreTokenize(raw json.RawMessage) (prefix bool, sp splitter, err error) {
-	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+	if jsonAbsent(raw) {
 		return false, sp, errors.New("no pre_tokenizer: not a byte-level BPE (expected ByteLevel)")
 	}
 	var pt hfPreTokenizer
