@@ -389,23 +389,31 @@ func PastValue(i int) string    { return fmt.Sprintf("past_key_values.%d.value",
 func PresentKey(i int) string   { return fmt.Sprintf("present.%d.key", i) }
 func PresentValue(i int) string { return fmt.Sprintf("present.%d.value", i) }
 
-// io declares the optimum inputs and outputs.
-func (b *graphBuilder) io() {
+// io declares the optimum inputs and outputs: logits of every position,
+// present caches of the total length.
+func (b *graphBuilder) io() { b.declareIO(true, "sequence_length", "total_sequence_length") }
+
+// declareIO declares input_ids, attention_mask, position_ids when
+// positionIDs, logits [batch, logitsSeq, vocab], and each layer's past
+// cache (any length) in and present cache [.., presentSeq, ..] out: the
+// one home of the decoder's I/O for io and gqaIO.
+func (b *graphBuilder) declareIO(positionIDs bool, logitsSeq any, presentSeq string) {
 	c := b.cfg
 	i64, f32 := onnxpb.TensorProto_INT64, onnxpb.TensorProto_FLOAT
 	b.g.Input = append(b.g.Input,
 		valueInfo(InputIDs, i64, "batch_size", "sequence_length"),
-		valueInfo(AttentionMask, i64, "batch_size", "total_sequence_length"),
-		valueInfo(PositionIDs, i64, "batch_size", "sequence_length"),
-	)
-	b.g.Output = append(b.g.Output, valueInfo(Logits, f32, "batch_size", "sequence_length", c.Vocab))
+		valueInfo(AttentionMask, i64, "batch_size", "total_sequence_length"))
+	if positionIDs {
+		b.g.Input = append(b.g.Input, valueInfo(PositionIDs, i64, "batch_size", "sequence_length"))
+	}
+	b.g.Output = append(b.g.Output, valueInfo(Logits, f32, "batch_size", logitsSeq, c.Vocab))
 	for i := 0; i < c.Layers; i++ {
 		b.g.Input = append(b.g.Input,
 			valueInfo(PastKey(i), f32, "batch_size", c.KVHeads, "past_sequence_length", c.HeadDim),
 			valueInfo(PastValue(i), f32, "batch_size", c.KVHeads, "past_sequence_length", c.HeadDim))
 		b.g.Output = append(b.g.Output,
-			valueInfo(PresentKey(i), f32, "batch_size", c.KVHeads, "total_sequence_length", c.HeadDim),
-			valueInfo(PresentValue(i), f32, "batch_size", c.KVHeads, "total_sequence_length", c.HeadDim))
+			valueInfo(PresentKey(i), f32, "batch_size", c.KVHeads, presentSeq, c.HeadDim),
+			valueInfo(PresentValue(i), f32, "batch_size", c.KVHeads, presentSeq, c.HeadDim))
 	}
 }
 

@@ -44,23 +44,7 @@ func gqaLength(c Config) int { return min(c.MaxPositions, gqaMaxLength) }
 // for learned positions, past caches of any length (a max-length buffer
 // when shared), logits of the last position.
 func (b *graphBuilder) gqaIO(positionIDs bool) {
-	c := b.cfg
-	i64, f32 := onnxpb.TensorProto_INT64, onnxpb.TensorProto_FLOAT
-	b.g.Input = append(b.g.Input,
-		valueInfo(InputIDs, i64, "batch_size", "sequence_length"),
-		valueInfo(AttentionMask, i64, "batch_size", "total_sequence_length"))
-	if positionIDs {
-		b.g.Input = append(b.g.Input, valueInfo(PositionIDs, i64, "batch_size", "sequence_length"))
-	}
-	b.g.Output = append(b.g.Output, valueInfo(Logits, f32, "batch_size", 1, c.Vocab))
-	for i := 0; i < c.Layers; i++ {
-		b.g.Input = append(b.g.Input,
-			valueInfo(PastKey(i), f32, "batch_size", c.KVHeads, "past_sequence_length", c.HeadDim),
-			valueInfo(PastValue(i), f32, "batch_size", c.KVHeads, "past_sequence_length", c.HeadDim))
-		b.g.Output = append(b.g.Output,
-			valueInfo(PresentKey(i), f32, "batch_size", c.KVHeads, "present_sequence_length", c.HeadDim),
-			valueInfo(PresentValue(i), f32, "batch_size", c.KVHeads, "present_sequence_length", c.HeadDim))
-	}
+	b.declareIO(positionIDs, 1, "present_sequence_length")
 }
 
 // gqaMask derives GroupQueryAttention's lengths from attention_mask, as
