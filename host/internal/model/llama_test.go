@@ -108,23 +108,7 @@ func TestLlamaFamiliesMatchReference(t *testing.T) {
 			want := llamaReference(t, c, fill, ids)
 
 			t.Run("prefill and cached decode", func(t *testing.T) {
-				in, mask, pos := seqInputs(ids[:prompt])
-				out := r.step(t, in, mask, pos, nil)
-				for i := range prompt {
-					if d := maxAbsDiff(out.logits[0][i], want[i]); d > tol {
-						t.Errorf("prefill position %d: max |ort − reference| = %.3g > %g", i, d, tol)
-					}
-				}
-				for n := prompt; n < len(ids); n++ {
-					_, mask, _ = seqInputs(ids[:n+1])
-					next := r.step(t, [][]int64{{ids[n]}}, mask, [][]int64{{int64(n)}}, out.present)
-					out.destroy()
-					out = next
-					if d := maxAbsDiff(out.logits[0][0], want[n]); d > tol {
-						t.Errorf("decode after %d tokens: max |ort − reference| = %.3g > %g", n+1, d, tol)
-					}
-				}
-				out.destroy()
+				checkPrefillThenDecode(t, r, ids, prompt, want)
 			})
 
 			t.Run("left-padded batch", func(t *testing.T) {

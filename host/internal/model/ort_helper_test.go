@@ -173,6 +173,31 @@ func maxAbsDiff(a, b []float32) float64 {
 	return d
 }
 
+// checkPrefillThenDecode runs ids[:prompt] through r in one step, then the
+// rest one token per step (each step's present fed back as past), and
+// compares every prefill position and every decode step's logits with
+// want[position].
+func checkPrefillThenDecode(t testing.TB, r *ortRunner, ids []int64, prompt int, want [][]float32) {
+	t.Helper()
+	in, mask, pos := seqInputs(ids[:prompt])
+	out := r.step(t, in, mask, pos, nil)
+	for i := range prompt {
+		if d := maxAbsDiff(out.logits[0][i], want[i]); d > tol {
+			t.Errorf("prefill position %d: max |ort − reference| = %.3g > %g", i, d, tol)
+		}
+	}
+	for n := prompt; n < len(ids); n++ {
+		_, mask, _ = seqInputs(ids[:n+1])
+		next := r.step(t, [][]int64{{ids[n]}}, mask, [][]int64{{int64(n)}}, out.present)
+		out.destroy()
+		out = next
+		if d := maxAbsDiff(out.logits[0][0], want[n]); d > tol {
+			t.Errorf("decode after %d tokens: max |ort − reference| = %.3g > %g", n+1, d, tol)
+		}
+	}
+	out.destroy()
+}
+
 // seqInputs returns one row's ids, mask and positions 0..n-1.
 func seqInputs(ids []int64) (i, m, p [][]int64) {
 	mask := make([]int64, len(ids))

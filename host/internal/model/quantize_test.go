@@ -222,23 +222,7 @@ func TestQuantizedLlamaMatchesReference(t *testing.T) {
 				if d := maxAbsDiff(want[prompt-1], float[prompt-1]); d < 100*tol {
 					t.Fatalf("quantised and float reference differ by only %.3g: the quantisation did nothing", d)
 				}
-				in, mask, pos := seqInputs(ids[:prompt])
-				out := r.step(t, in, mask, pos, nil)
-				for i := range prompt {
-					if d := maxAbsDiff(out.logits[0][i], want[i]); d > tol {
-						t.Errorf("prefill position %d: max |ort − reference| = %.3g > %g", i, d, tol)
-					}
-				}
-				for n := prompt; n < len(ids); n++ {
-					_, mask, _ = seqInputs(ids[:n+1])
-					next := r.step(t, [][]int64{{ids[n]}}, mask, [][]int64{{int64(n)}}, out.present)
-					out.destroy()
-					out = next
-					if d := maxAbsDiff(out.logits[0][0], want[n]); d > tol {
-						t.Errorf("decode after %d tokens: max |ort − reference| = %.3g > %g", n+1, d, tol)
-					}
-				}
-				out.destroy()
+				checkPrefillThenDecode(t, r, ids, prompt, want)
 			})
 		}
 	}
@@ -277,23 +261,7 @@ func TestQuantizedGPT2MatchesReference(t *testing.T) {
 				if d := maxAbsDiff(want[8], float[8]); d < 10*tol {
 					t.Fatalf("quantised and float reference differ by only %.3g: the quantisation did nothing", d)
 				}
-				in, mask, pos := seqInputs(ids[:6])
-				out := r.step(t, in, mask, pos, nil)
-				for i := range 6 {
-					if d := maxAbsDiff(out.logits[0][i], want[i]); d > tol {
-						t.Errorf("prefill position %d: max |ort − reference| = %.3g > %g", i, d, tol)
-					}
-				}
-				for n := 6; n < len(ids); n++ {
-					_, mask, _ = seqInputs(ids[:n+1])
-					next := r.step(t, [][]int64{{ids[n]}}, mask, [][]int64{{int64(n)}}, out.present)
-					out.destroy()
-					out = next
-					if d := maxAbsDiff(out.logits[0][0], want[n]); d > tol {
-						t.Errorf("decode after %d tokens: max |ort − reference| = %.3g > %g", n+1, d, tol)
-					}
-				}
-				out.destroy()
+				checkPrefillThenDecode(t, r, ids, 6, want)
 			})
 		}
 	}
