@@ -146,15 +146,7 @@ func TestLayoutErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("loaded")
 			}
-			msg := err.Error()
-			if strings.Contains(msg, "\n") {
-				t.Errorf("error spans lines: %q", msg)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error %q lacks %q", msg, w)
-				}
-			}
+			checkOneLineError(t, err, tc.want)
 		})
 	}
 }

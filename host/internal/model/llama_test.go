@@ -385,15 +385,7 @@ func TestLlamaBadInput(t *testing.T) {
 			if err == nil {
 				t.Fatal("Resolve accepted it")
 			}
-			msg := err.Error()
-			if strings.Contains(msg, "\n") {
-				t.Errorf("error spans lines: %q", msg)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error %q lacks %q", msg, w)
-				}
-			}
+			checkOneLineError(t, err, tc.want)
 		})
 	}
 }

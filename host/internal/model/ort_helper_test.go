@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"strings"
 	"sync"
 	"testing"
 
@@ -196,6 +197,21 @@ func checkPrefillThenDecode(t testing.TB, r *ortRunner, ids []int64, prompt int,
 		}
 	}
 	out.destroy()
+}
+
+// checkOneLineError fails t unless err's message is one line holding every
+// string in want.
+func checkOneLineError(t testing.TB, err error, want []string) {
+	t.Helper()
+	msg := err.Error()
+	if strings.Contains(msg, "\n") {
+		t.Errorf("error spans lines: %q", msg)
+	}
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error %q lacks %q", msg, w)
+		}
+	}
 }
 
 // seqInputs returns one row's ids, mask and positions 0..n-1.
