@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -255,6 +254,3 @@ func (m *Model) applyGenAI(gc *genaiConfig) error {
 }
 
 func oneLineJSON(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
-
-// itoa is strconv.Itoa, for messages.
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -376,7 +376,7 @@ func (m *Model) checkLayout(h *graphHeader, names *IONames) error {
 	}
 	for _, name := range m.InputNames {
 		if !known[name] {
-			return fmt.Errorf("graph input %q is not one pipe feeds (it feeds %s, the cache inputs, and logits_to_keep, num_logits_to_keep, cache_position when present): export without it", name, strings.Join(nonEmpty(n.InputIDs, n.AttentionMask, PositionIDs, UseCacheFlag), ", "))
+			return fmt.Errorf("graph input %q is not one pipe feeds (it feeds %s, the cache inputs, and logits_to_keep, num_logits_to_keep, cache_position when present): export without it", name, strings.Join([]string{n.InputIDs, n.AttentionMask, PositionIDs, UseCacheFlag}, ", "))
 		}
 	}
 	c := &m.Config
@@ -432,16 +432,6 @@ func (m *Model) checkLayout(h *graphHeader, names *IONames) error {
 		m.Style = StyleFused
 	}
 	return nil
-}
-
-func nonEmpty(ss ...string) []string {
-	var out []string
-	for _, s := range ss {
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // readConfig merges config.json (when present) with what the graph said.
