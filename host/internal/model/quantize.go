@@ -120,7 +120,7 @@ func (q Quant) blobBytes() int { return q.BlockSize * q.Bits / 8 }
 func (q Quant) quantizeRows(w []float32, n, k int, qbuf []byte, sbuf []float32, zbuf []byte) ([]byte, []float32, []byte) {
 	nb, blob, zb := q.blocks(k), q.blobBytes(), q.zpBytes(k)
 	qbuf = grow(qbuf, n*nb*blob)
-	sbuf = growF(sbuf, n*nb)
+	sbuf = grow(sbuf, n*nb)
 	if q.Asymmetric {
 		zbuf = grow(zbuf, n*zb)
 	} else {
@@ -253,16 +253,11 @@ func (q Quant) dequantizeRows(qd []byte, scales []float32, zp []byte, n, k int) 
 	return w
 }
 
-func grow(b []byte, n int) []byte {
+// grow returns b resliced to n elements, or a new slice when b is too
+// small: a scratch buffer reused across weights.
+func grow[T any](b []T, n int) []T {
 	if cap(b) < n {
-		return make([]byte, n)
-	}
-	return b[:n]
-}
-
-func growF(b []float32, n int) []float32 {
-	if cap(b) < n {
-		return make([]float32, n)
+		return make([]T, n)
 	}
 	return b[:n]
 }
@@ -276,7 +271,7 @@ const (
 
 // transposed returns w [rows, cols] as [cols, rows] in dst.
 func transposed(w []float32, rows, cols int, dst []float32) []float32 {
-	dst = growF(dst, rows*cols)
+	dst = grow(dst, rows*cols)
 	for r := range rows {
 		for c := range cols {
 			dst[c*rows+r] = w[r*cols+c]
@@ -345,7 +340,7 @@ func tensorOuts(weights []weightSpec, fill weightFill, q Quant, role func(weight
 		qbuf, zbuf        []byte
 	)
 	source := func(ws weightSpec) ([]float32, error) {
-		buf = growF(buf, ws.elems())
+		buf = grow(buf, ws.elems())
 		err := fill(ws, buf)
 		return buf, err
 	}
