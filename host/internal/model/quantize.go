@@ -169,22 +169,14 @@ func (q Quant) quantizeRowAsym(row []float32, out []byte, scales []float32, zps 
 			inv = 1 / float64(scale)
 			zp = max(0, min(maxq, int(math.RoundToEven(-vmin*inv))))
 		}
-		if q.Bits == 8 {
-			zps[b] = byte(zp)
-		} else {
-			zps[b/2] |= byte(zp) << (4 * (b % 2))
-		}
+		putPacked(zps, q.Bits, b, zp)
 		blk := out[b*blob : (b+1)*blob]
 		for j := range q.BlockSize {
 			v := zp
 			if i := lo + j; i < hi {
 				v = max(0, min(maxq, int(math.RoundToEven(float64(row[i])*inv))+zp))
 			}
-			if q.Bits == 8 {
-				blk[j] = byte(v)
-			} else {
-				blk[j/2] |= byte(v) << (4 * (j % 2))
-			}
+			putPacked(blk, q.Bits, j, v)
 		}
 	}
 }
@@ -214,13 +206,28 @@ func (q Quant) quantizeRow(row []float32, out []byte, scales []float32) {
 				v = int(math.RoundToEven(float64(row[i])*inv)) + zero
 				v = max(0, min(v, 2*zero-1))
 			}
-			if q.Bits == 8 {
-				blk[j] = byte(v)
-			} else {
-				blk[j/2] |= byte(v) << (4 * (j % 2))
-			}
+			putPacked(blk, q.Bits, j, v)
 		}
 	}
+}
+
+// putPacked stores v (0 … 2^bits−1) as element j of buf, which starts
+// cleared: a byte each at 8 bits; at 4, element 2j in the low nibble of
+// byte j and 2j+1 in the high one.
+func putPacked(buf []byte, bits, j, v int) {
+	if bits == 8 {
+		buf[j] = byte(v)
+		return
+	}
+	buf[j/2] |= byte(v) << (4 * (j % 2))
+}
+
+// packedAt reads element j of buf as putPacked stores it.
+func packedAt(buf []byte, bits, j int) int {
+	if bits == 8 {
+		return int(buf[j])
+	}
+	return int(buf[j/2]>>(4*(j%2))) & 0xf
 }
 
 // dequantizeRows inverts quantizeRows: the float32 weights [n, k] the
@@ -234,19 +241,9 @@ func (q Quant) dequantizeRows(qd []byte, scales []float32, zp []byte, n, k int) 
 			b, j := i/q.BlockSize, i%q.BlockSize
 			zero := 1 << (q.Bits - 1)
 			if zp != nil {
-				if q.Bits == 8 {
-					zero = int(zp[r*zb+b])
-				} else {
-					zero = int(zp[r*zb+b/2]>>(4*(b%2))) & 0xf
-				}
+				zero = packedAt(zp[r*zb:(r+1)*zb], q.Bits, b)
 			}
-			blk := qd[(r*nb+b)*blob : (r*nb+b+1)*blob]
-			var v int
-			if q.Bits == 8 {
-				v = int(blk[j])
-			} else {
-				v = int(blk[j/2]>>(4*(j%2))) & 0xf
-			}
+			v := packedAt(qd[(r*nb+b)*blob:(r*nb+b+1)*blob], q.Bits, j)
 			w[r*k+i] = float32(v-zero) * scales[r*nb+b]
 		}
 	}
