@@ -285,31 +285,39 @@ func parseHFConfig(b []byte) (hfConfig, error) {
 	return hc, nil
 }
 
+// firstTokenID reads a token id written as an integer or a list of them:
+// some configs list several EOS ids, the first is the canonical one. ok is
+// false for an empty list.
+func firstTokenID(v json.RawMessage) (id int64, ok bool, err error) {
+	if strings.HasPrefix(strings.TrimSpace(string(v)), "[") {
+		var ids []int64
+		if err := json.Unmarshal(v, &ids); err != nil {
+			return 0, false, err
+		}
+		if len(ids) == 0 {
+			return 0, false, nil
+		}
+		return ids[0], true, nil
+	}
+	if err := json.Unmarshal(v, &id); err != nil {
+		return 0, false, fmt.Errorf("want an integer or a list of integers, got %s", v)
+	}
+	return id, true, nil
+}
+
 func setField(c *Config, field string, v json.RawMessage) error {
 	if field == "layer_norm_eps" {
 		return json.Unmarshal(v, &c.LayerNormEps)
 	}
 	if field == "bos" || field == "eos" {
-		// Some configs list several EOS ids; the first is the canonical one.
-		var ids []int64
-		if strings.HasPrefix(strings.TrimSpace(string(v)), "[") {
-			if err := json.Unmarshal(v, &ids); err != nil {
-				return err
-			}
-			if len(ids) == 0 {
-				return nil
-			}
-		} else {
-			var id int64
-			if err := json.Unmarshal(v, &id); err != nil {
-				return fmt.Errorf("want an integer or a list of integers, got %s", v)
-			}
-			ids = []int64{id}
+		id, ok, err := firstTokenID(v)
+		if err != nil || !ok {
+			return err
 		}
 		if field == "bos" {
-			c.BOS = ids[0]
+			c.BOS = id
 		} else {
-			c.EOS = ids[0]
+			c.EOS = id
 		}
 		return nil
 	}

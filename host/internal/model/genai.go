@@ -130,13 +130,8 @@ func tokenID(raw json.RawMessage) int64 {
 	if len(raw) == 0 {
 		return -1
 	}
-	var one int64
-	if json.Unmarshal(raw, &one) == nil {
-		return one
-	}
-	var many []int64
-	if json.Unmarshal(raw, &many) == nil && len(many) > 0 {
-		return many[0]
+	if id, ok, err := firstTokenID(raw); ok && err == nil {
+		return id
 	}
 	return -1
 }
