@@ -143,14 +143,8 @@ func transformersJSVariants(dir string) map[string]string {
 			if e.IsDir() || !strings.HasSuffix(name, ".onnx") {
 				continue
 			}
-			stem := strings.TrimSuffix(name, ".onnx")
-			var v string
-			switch {
-			case stem == prefix:
-				v = VariantFP32
-			case strings.HasPrefix(stem, prefix+"_"):
-				v = strings.TrimPrefix(stem, prefix+"_")
-			default:
+			v, ok := variantOfStem(strings.TrimSuffix(name, ".onnx"), prefix)
+			if !ok {
 				continue
 			}
 			if _, seen := out[v]; !seen {
@@ -165,14 +159,20 @@ func transformersJSVariants(dir string) map[string]string {
 func variantOf(base string) string {
 	stem := strings.TrimSuffix(base, ".onnx")
 	for _, prefix := range variantPrefixes {
-		if stem == prefix {
-			return VariantFP32
-		}
-		if v, ok := strings.CutPrefix(stem, prefix+"_"); ok {
+		if v, ok := variantOfStem(stem, prefix); ok {
 			return v
 		}
 	}
 	return stem
+}
+
+// variantOfStem is the variant a file stem under prefix stands for: fp32
+// for prefix itself, VARIANT for prefix_VARIANT; ok is false for other stems.
+func variantOfStem(stem, prefix string) (string, bool) {
+	if stem == prefix {
+		return VariantFP32, true
+	}
+	return strings.CutPrefix(stem, prefix+"_")
 }
 
 func canonicalVariant(v string) string {
