@@ -419,11 +419,7 @@ func (b *graphBuilder) declareIO(positionIDs bool, logitsSeq any, presentSeq str
 
 // embed returns token + position embeddings [b, s, hidden].
 func (b *graphBuilder) embed() (tok, pos string) {
-	if b.quant.quantized() {
-		tok = b.gatherQuantized("/embed/wte", InputIDs, "transformer.wte.weight", b.cfg.Vocab, b.cfg.Hidden)
-	} else {
-		tok = b.onnx("Gather", "/embed/wte", []string{"transformer.wte.weight", InputIDs})
-	}
+	tok = b.embedLookup("/embed/wte", InputIDs, "transformer.wte.weight", b.cfg.Vocab, b.cfg.Hidden)
 	pos = b.onnx("Gather", "/embed/wpe", []string{"transformer.wpe.weight", PositionIDs})
 	return tok, pos
 }

@@ -312,12 +312,7 @@ func (b *llamaGraph) build() *onnxpb.GraphProto {
 func (b *llamaGraph) embedTokens() (batchSeq, x string) {
 	c := b.lc
 	batchSeq = b.onnx("Shape", "/batch_seq", []string{InputIDs})
-	var emb string
-	if b.quant.quantized() {
-		emb = b.gatherQuantized("/embed_tokens", InputIDs, "model.embed_tokens.weight", c.Vocab, c.Hidden)
-	} else {
-		emb = b.onnx("Gather", "/embed_tokens", []string{"model.embed_tokens.weight", InputIDs})
-	}
+	emb := b.embedLookup("/embed_tokens", InputIDs, "model.embed_tokens.weight", c.Vocab, c.Hidden)
 	return batchSeq, b.onnx("Reshape", "/embed/flatten", []string{emb, b.constInt64("/embed/flat_shape", []int64{2}, -1, int64(c.Hidden))})
 }
 

@@ -290,12 +290,15 @@ func (b *graphBuilder) matmulNBits(name, x, weight string, n, k int) string {
 		attrInt("block_size", int64(q.BlockSize)), attrInt("accuracy_level", int64(q.AccuracyLevel)))[0]
 }
 
-// gatherQuantized adds the embedding lookup of ids in the quantised table
-// weight [vocab, hidden]: GatherBlockQuantized over its .qweight viewed as
-// [vocab, hidden·bits/8] with the same scales MatMulNBits reads, so a tied
-// LM head and the embedding share one copy.
-func (b *graphBuilder) gatherQuantized(name, ids, weight string, vocab, hidden int) string {
+// embedLookup adds the embedding lookup of ids in the table weight [vocab,
+// hidden]: a Gather of float weights; quantised, GatherBlockQuantized over
+// its .qweight viewed as [vocab, hidden·bits/8] with the same scales
+// MatMulNBits reads, so a tied LM head and the embedding share one copy.
+func (b *graphBuilder) embedLookup(name, ids, weight string, vocab, hidden int) string {
 	q := b.quant
+	if !q.quantized() {
+		return b.onnx("Gather", name, []string{weight, ids})
+	}
 	flat := b.onnx("Reshape", name+"/packed", []string{weight + qweightSuffix,
 		b.constInt64(name+"/packed_shape", []int64{2}, int64(vocab), int64(q.blocks(hidden)*q.blobBytes()))})
 	in := []string{flat, ids, weight + scalesSuffix}
