@@ -382,12 +382,21 @@ const (
 	UseCacheFlag  = "use_cache_branch"
 )
 
+// The optimum cache names as templates over the layer index, as
+// genai_config.json writes them (and GenAI's defaults).
+const (
+	pastKeyTemplate      = "past_key_values.%d.key"
+	pastValueTemplate    = "past_key_values.%d.value"
+	presentKeyTemplate   = "present.%d.key"
+	presentValueTemplate = "present.%d.value"
+)
+
 // PastKey and PastValue name layer i's cache inputs; PresentKey and
 // PresentValue its outputs.
-func PastKey(i int) string      { return fmt.Sprintf("past_key_values.%d.key", i) }
-func PastValue(i int) string    { return fmt.Sprintf("past_key_values.%d.value", i) }
-func PresentKey(i int) string   { return fmt.Sprintf("present.%d.key", i) }
-func PresentValue(i int) string { return fmt.Sprintf("present.%d.value", i) }
+func PastKey(i int) string      { return fmt.Sprintf(pastKeyTemplate, i) }
+func PastValue(i int) string    { return fmt.Sprintf(pastValueTemplate, i) }
+func PresentKey(i int) string   { return fmt.Sprintf(presentKeyTemplate, i) }
+func PresentValue(i int) string { return fmt.Sprintf(presentValueTemplate, i) }
 
 // io declares the optimum inputs and outputs: logits of every position,
 // present caches of the total length.

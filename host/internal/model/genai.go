@@ -113,8 +113,8 @@ func (gc *genaiConfig) names(layers int) IONames {
 		PositionIDs:   genaiName(in, "position_ids", PositionIDs),
 		Logits:        genaiName(out, "logits", Logits),
 	}
-	pk, pv := genaiName(in, "past_key_names", "past_key_values.%d.key"), genaiName(in, "past_value_names", "past_key_values.%d.value")
-	ok, ov := genaiName(out, "present_key_names", "present.%d.key"), genaiName(out, "present_value_names", "present.%d.value")
+	pk, pv := genaiName(in, "past_key_names", pastKeyTemplate), genaiName(in, "past_value_names", pastValueTemplate)
+	ok, ov := genaiName(out, "present_key_names", presentKeyTemplate), genaiName(out, "present_value_names", presentValueTemplate)
 	for i := range layers {
 		n.PastKey = append(n.PastKey, fmt.Sprintf(pk, i))
 		n.PastValue = append(n.PastValue, fmt.Sprintf(pv, i))

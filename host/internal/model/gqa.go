@@ -207,12 +207,12 @@ func writeGenAIConfig(dir string, c Config, modelType string, positionIDs bool) 
 	d.Filename, d.HeadSize, d.Hidden, d.Heads, d.Layers, d.KVHeads = "model.onnx", c.HeadDim, c.Hidden, c.Heads, c.Layers, c.KVHeads
 	d.Inputs = map[string]string{
 		"input_ids": InputIDs, "attention_mask": AttentionMask,
-		"past_key_names": "past_key_values.%d.key", "past_value_names": "past_key_values.%d.value",
+		"past_key_names": pastKeyTemplate, "past_value_names": pastValueTemplate,
 	}
 	if positionIDs {
 		d.Inputs["position_ids"] = PositionIDs
 	}
-	d.Outputs = map[string]string{"logits": Logits, "present_key_names": "present.%d.key", "present_value_names": "present.%d.value"}
+	d.Outputs = map[string]string{"logits": Logits, "present_key_names": presentKeyTemplate, "present_value_names": presentValueTemplate}
 	g.Search.MaxLength, g.Search.NumBeams, g.Search.ShareBuffer = gqaLength(c), 1, true
 	js, err := json.MarshalIndent(g, "", "  ")
 	if err != nil {
