@@ -20,7 +20,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -203,7 +202,7 @@ func judgeTargets(specs []pipeline.TargetSpec, merged *result.Result) []result.V
 
 func anyCaseMatches(r *result.Result, glob string) bool {
 	for _, c := range r.Cases {
-		if ok, _ := path.Match(glob, c.ID); ok {
+		if target.Selects(glob, c.ID) {
 			return true
 		}
 	}

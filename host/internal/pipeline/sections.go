@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"fmt"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -229,9 +228,9 @@ func (l *loader) targets(doc *fileDoc, p *Plan, reg *metric.Registry) {
 		tg.Case = td.Case
 		ts := TargetSpec{Expr: tg.Expr, Case: td.Case, Line: l.at(key).Line, Target: tg}
 		if td.Case != "" && td.Case != "*" {
-			if _, err := path.Match(td.Case, ""); err != nil {
-				l.addf(key+".case", "bad case pattern %q: %v", td.Case, err)
-			} else if len(p.Cases) > 0 && !matchesAny(td.Case, p.Cases) {
+			if err := target.CheckSelector(td.Case); err != nil {
+				l.addf(key+".case", "%v", err)
+			} else if len(p.Cases) > 0 && !target.SelectsAny(td.Case, caseIDs(p.Cases)) {
 				msg := fmt.Sprintf("%q matches no case; cases are %s", td.Case, strings.Join(caseIDs(p.Cases), ", "))
 				if l.overlaid("matrix", "case") { // the command line changed the cases: the target just does not apply
 					p.Warnings = append(p.Warnings, fmt.Sprintf("target %q: %s", td.Expr, msg))

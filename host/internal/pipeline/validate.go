@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -342,15 +341,6 @@ func checkRef(ref string) error {
 		return fmt.Errorf("is empty: give latest:NAME or a result path")
 	}
 	return nil
-}
-
-func matchesAny(pattern string, cases []CaseSpec) bool {
-	for _, c := range cases {
-		if ok, _ := path.Match(pattern, c.ID); ok {
-			return true
-		}
-	}
-	return false
 }
 
 func caseIDs(cases []CaseSpec) []string {

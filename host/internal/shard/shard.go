@@ -30,13 +30,13 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/pipe-bench/pipe/host/internal/pipeline"
 	"github.com/pipe-bench/pipe/host/internal/result"
+	"github.com/pipe-bench/pipe/host/internal/target"
 )
 
 // Slack is how far above the mean load a shard may be filled before a case
@@ -212,15 +212,11 @@ func Select(plan *pipeline.Plan, s Spec) (*pipeline.Plan, *result.Shard, error) 
 	return &part, rec, nil
 }
 
-// selectsAny reports whether a target's case selector ("" or "*": every
-// case; else a path.Match glob, as package target applies it) matches one
-// of cases.
+// selectsAny reports whether a target's case selector, read as package
+// target reads it, selects one of cases.
 func selectsAny(sel string, cases []pipeline.CaseSpec) bool {
-	if sel == "" {
-		sel = "*"
-	}
 	for _, c := range cases {
-		if ok, _ := path.Match(sel, c.ID); ok {
+		if target.Selects(sel, c.ID) {
 			return true
 		}
 	}

@@ -30,6 +30,7 @@
 package target
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"path"
@@ -339,17 +340,13 @@ func Evaluate(t Target, r *result.Result) []result.Verdict {
 		return []result.Verdict{failed(base, "metric %s is not in this result (it has %s); check the name or configure its plugin",
 			t.Metric, strings.Join(r.MetricIDs(), ", "))}
 	}
-	sel := t.Case
-	if sel == "" {
-		sel = "*"
-	}
-	if err := CheckSelector(sel); err != nil {
+	if err := CheckSelector(t.Case); err != nil {
 		return []result.Verdict{failed(base, "%v", err)}
 	}
 	var out []result.Verdict
 	for i := range r.Cases {
 		c := &r.Cases[i]
-		if ok, _ := path.Match(sel, c.ID); !ok {
+		if !Selects(t.Case, c.ID) {
 			continue
 		}
 		v := base
@@ -368,7 +365,7 @@ func Evaluate(t Target, r *result.Result) []result.Verdict {
 		for i, c := range r.Cases {
 			ids[i] = c.ID
 		}
-		return []result.Verdict{failed(base, "no case matches %q (cases: %s)", sel, strings.Join(ids, ", "))}
+		return []result.Verdict{failed(base, "no case matches %q (cases: %s)", cmp.Or(t.Case, "*"), strings.Join(ids, ", "))}
 	}
 	return out
 }
@@ -418,8 +415,30 @@ func observe(t Target, c *result.Case) (float64, string) {
 	return 0, fmt.Sprintf("metric %s was not measured in case %s (is its plugin configured?)", t.Metric, c.ID)
 }
 
-// CheckSelector reports whether sel is a usable case selector: a case ID
-// or a glob in path.Match syntax.
+// Selects is the one reading of a case selector, for every package that
+// asks which cases a target judges: "" and "*" select every case, anything
+// else is a case ID or a glob in path.Match syntax. A malformed glob selects
+// nothing; CheckSelector says why.
+func Selects(sel, caseID string) bool {
+	if sel == "" {
+		return true
+	}
+	ok, _ := path.Match(sel, caseID)
+	return ok
+}
+
+// SelectsAny reports whether sel selects at least one of ids.
+func SelectsAny(sel string, ids []string) bool {
+	for _, id := range ids {
+		if Selects(sel, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckSelector reports whether sel is a usable case selector: "" (every
+// case), a case ID or a glob in path.Match syntax.
 func CheckSelector(sel string) error {
 	if _, err := path.Match(sel, ""); err != nil {
 		return fmt.Errorf("case selector %q is not a valid glob (path.Match syntax: * ? [a-z])", sel)

@@ -271,3 +271,30 @@ func TestEveryOperator(t *testing.T) {
 		t.Error("Passed is wrong")
 	}
 }
+
+// TestSelects pins the one reading of a case selector that pipeline, shard,
+// finalreport and Evaluate share.
+func TestSelects(t *testing.T) {
+	for _, tt := range []struct {
+		sel, id string
+		want    bool
+	}{
+		{"", "p128-n64", true},
+		{"*", "p128-n64", true},
+		{"p128-n64", "p128-n64", true},
+		{"p128-*", "p128-n64", true},
+		{"p512-*", "p128-n64", false},
+		{"p1?8-n64", "p128-n64", true},
+		{"[", "p128-n64", false}, // malformed: selects nothing; CheckSelector says why
+	} {
+		if got := target.Selects(tt.sel, tt.id); got != tt.want {
+			t.Errorf("target.Selects(%q, %q) = %v, want %v", tt.sel, tt.id, got, tt.want)
+		}
+	}
+	if !target.SelectsAny("p512-*", []string{"p128-n64", "p512-n128"}) || target.SelectsAny("p768-*", []string{"p128-n64"}) {
+		t.Error("SelectsAny disagrees with Selects")
+	}
+	if target.CheckSelector("[") == nil || target.CheckSelector("") != nil {
+		t.Error(`CheckSelector: want an error for "[" and none for ""`)
+	}
+}
