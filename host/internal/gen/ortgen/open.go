@@ -3,6 +3,10 @@ package ortgen
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+
+	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/pipe-bench/pipe/host/internal/model"
 )
@@ -18,7 +22,48 @@ func Open(m *model.Model, opts Options) (*Generator, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.ProfilePrefix != "" {
+		if onDevice, _ := opts.kvOnDevice(); onDevice {
+			return nil, fmt.Errorf("model %s: ONNX Runtime's profiler runs on pipe's host-memory session, not the device-resident cache: set [model.options] %s = \"host\" to profile on %s", m.Name, KVCacheKey, opts.device())
+		}
+	}
 	return openLayout(lay, opts)
+}
+
+// enableProfiling turns the runtime's profiler on when o asks for it; the
+// prefix's directory must exist.
+func (o Options) enableProfiling(so *ort.SessionOptions) error {
+	if o.ProfilePrefix == "" {
+		return nil
+	}
+	dir := filepath.Dir(o.ProfilePrefix)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("profile prefix %s: its directory %s does not exist: create it first", o.ProfilePrefix, dir)
+	}
+	if err := so.EnableProfiling(o.ProfilePrefix); err != nil {
+		return fmt.Errorf("enable profiling into %s: %s", o.ProfilePrefix, oneLine(err))
+	}
+	return nil
+}
+
+// ProfileFile is the profile ONNX Runtime wrote for a session opened with
+// ProfilePrefix prefix, once that session is closed: the newest
+// PREFIX_*.json (the runtime appends the date).
+func ProfileFile(prefix string) (string, error) {
+	matches, err := filepath.Glob(prefix + "_*.json")
+	if err != nil {
+		return "", fmt.Errorf("profile prefix %s: %w", prefix, err)
+	}
+	best, bestTime := "", int64(0)
+	for _, m := range matches {
+		if st, err := os.Stat(m); err == nil && (best == "" || st.ModTime().UnixNano() > bestTime) {
+			best, bestTime = m, st.ModTime().UnixNano()
+		}
+	}
+	if best == "" {
+		return "", fmt.Errorf("no profile %s_*.json: the runtime writes it when the session closes (Generator.Close)", prefix)
+	}
+	return best, nil
 }
 
 // layoutOf is what the generation loop needs from m.

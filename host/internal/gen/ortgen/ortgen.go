@@ -65,6 +65,10 @@ type Options struct {
 	// SessionConfig holds extra session configuration entries
 	// (AddSessionConfigEntry keys such as "session.set_denormal_as_zero").
 	SessionConfig map[string]string
+	// ProfilePrefix turns ONNX Runtime's profiler on for the session: it
+	// writes PREFIX_<date>.json when the session closes (ProfileFile finds
+	// it; host/internal/ortprof reads it). "" (default) leaves it off.
+	ProfilePrefix string
 }
 
 // Devices lists the accepted Options.Device values.
@@ -136,6 +140,9 @@ func (o Options) sessionOptions() (*ort.SessionOptions, error) {
 	}
 	if err := so.SetGraphOptimizationLevel(optLevels[o.OptLevel]); err != nil {
 		return nil, fmt.Errorf("graph optimization level %q: %s", o.OptLevel, oneLine(err))
+	}
+	if err := o.enableProfiling(so); err != nil {
+		return nil, err
 	}
 	if o.device() == "cuda" {
 		if err := appendCUDA(so, o.providerOptions()); err != nil {
