@@ -44,6 +44,7 @@ bare loop and the other processes' CPU use beside each figure.`,
 			&ucli.BoolFlag{Name: "run-path", Usage: "compare pipe run's path with the generator alone and the bare loop, interleaved (no roofline)"},
 			&ucli.IntFlag{Name: "triad-threads", Value: 0, Usage: "goroutines for the triad (0: one per CPU)"},
 			&ucli.IntFlag{Name: "triad-mib", Value: 128, Usage: "size of each of the triad's three arrays in MiB (keep it ≫ the last-level cache)"},
+			&ucli.StringFlag{Name: "profile", Usage: "after the timed runs, profile pipe's generator at each prompt length with ONNX Runtime's profiler, write its JSON into `DIR` and print the top kernels of prefill and decode"},
 			&ucli.StringFlag{Name: "out", Usage: "write the figures as JSON into `DIR` (bench-<UTC time>.json)"},
 			&ucli.BoolFlag{Name: "quiet", Usage: "no progress lines on stderr"},
 		),
@@ -70,6 +71,9 @@ func runBench(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.Bool("run-path") && c.String("profile") != "" {
+		return fmt.Errorf("--profile profiles the roofline bench, not --run-path: drop one of them")
+	}
 	if c.Bool("run-path") {
 		return runBenchRunPath(c, m, prompts)
 	}
@@ -77,6 +81,7 @@ func runBench(c *ucli.Context) error {
 		Model: m, Engine: engineOptions(c), PromptTokens: prompts,
 		NewTokens: c.Int("new-tokens"), Reps: c.Int("reps"), CompareSpinning: c.Bool("compare-spinning"),
 		CompareShareBuffer: c.Bool("compare-share-buffer"),
+		ProfileDir:         c.String("profile"),
 		Triad:              roofline.TriadOptions{Threads: c.Int("triad-threads"), Elems: c.Int("triad-mib") << 20 / 8},
 	}
 	if !c.Bool("quiet") {
@@ -89,6 +94,11 @@ func runBench(c *ucli.Context) error {
 		return err
 	}
 	printBench(c.App.Writer, f)
+	for _, p := range f.Profiles {
+		fmt.Fprintf(c.App.Writer, "\nprofile  %s, %s, prompt %d (%s)\n", p.Engine, p.Precision, p.PromptTokens, p.File)
+		p.Prefill.WriteText(c.App.Writer, 8)
+		p.Decode.WriteText(c.App.Writer, 8)
+	}
 	if dir := c.String("out"); dir != "" {
 		return writeBenchFigures(c, dir, "bench-", f)
 	}

@@ -30,6 +30,9 @@ type BenchOptions struct {
 	// cache off ("pipe concat"), for a model that has one.
 	CompareShareBuffer bool
 	Triad              TriadOptions
+	// ProfileDir, when set, profiles pipe's generator at each prompt length
+	// after the timed runs (Profile), writing the runtime's JSON there.
+	ProfileDir string
 	// Progress, when set, is called before each run.
 	Progress func(format string, args ...any)
 }
@@ -51,6 +54,8 @@ type Figures struct {
 	LoadMean   float64 `json:"load_mean"`
 	// BareSession is where the bare loop ran (see RunPathFigures).
 	BareSession string `json:"bare_session,omitempty"`
+	// Profiles are ONNX Runtime's profiles per prompt (BenchOptions.ProfileDir).
+	Profiles []Profile `json:"profiles,omitempty"`
 }
 
 // Row is one engine at one prompt length (medians over the reps).
@@ -265,5 +270,17 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 		}
 	}
 	f.ForeignCPU, f.LoadMean = mon.Stop()
-	return f, nil
+	if o.ProfileDir != "" {
+		for _, e := range engines { // one model's sessions at a time
+			if e.pipe != nil {
+				e.pipe.Close()
+			}
+			if e.bare != nil {
+				e.bare.Close()
+			}
+		}
+		engines = nil
+		f.Profiles, err = profilePrompts(ctx, m, o.Engine, o.ProfileDir, o.PromptTokens, o.NewTokens, say)
+	}
+	return f, err
 }
