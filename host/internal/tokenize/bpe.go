@@ -178,11 +178,9 @@ func newBPE(spec bpeSpec) (*BPE, error) {
 		case !okJ:
 			return nil, fmt.Errorf("%s:%d: merge %q %q makes %q, which is not in the vocabulary", spec.source, line, m[0], m[1], m[0]+m[1])
 		}
-		key := pairKey(left, right)
-		if _, dup := b.merges[key]; dup {
-			continue // the first (lowest) rank wins, as in every reference
-		}
-		b.merges[key] = merge{rank: int32(i), id: joined}
+		// A repeated pair keeps its last rank, as Hugging Face's map, GPT-2's
+		// encoder.py and Transformers.js do (TestRepeatedMergeKeepsItsLastRank).
+		b.merges[pairKey(left, right)] = merge{rank: int32(i), id: joined}
 	}
 	if spec.ignoreMerges {
 		b.vocab = spec.vocab

@@ -159,7 +159,7 @@ func newSentencePiece(spec spSpec) (*SentencePiece, error) {
 		case !okJ:
 			return nil, fmt.Errorf("%s: model.merges[%d] %q %q makes %q, which is not in the vocabulary", spec.source, i, m[0], m[1], m[0]+m[1])
 		}
-		// A repeated pair keeps its last rank, as Hugging Face's map does.
+		// A repeated pair keeps its last rank, as newBPE does (TestRepeatedMergeKeepsItsLastRank).
 		t.merges[pairKey(left, right)] = merge{rank: int32(i), id: joined}
 	}
 	t.workspaces.New = func() any { return new(workspace) }
