@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,11 +20,14 @@ const (
 
 // renderCSV writes runs.csv (one row per measured run: case parameters, then
 // every metric, full precision) and cases.csv (one row per case and metric:
-// every statistic and interval).
+// every statistic and interval). A merged result's rows also say where each
+// case ran (machine and shard columns after the case's parameters), so a
+// spreadsheet of a fleet can be split by machine.
 func renderCSV(r *result.Result, _ Options) ([]File, error) {
 	ids := r.MetricIDs()
+	columns, caseFields := caseColumnsOf(r)
 	runs, err := writeCSV(func(w *csv.Writer) error {
-		head := append(append([]string{}, caseColumns...), "run", "stream", "valid", "problems")
+		head := append(append([]string{}, columns...), "run", "stream", "valid", "problems")
 		if err := w.Write(append(head, ids...)); err != nil {
 			return err
 		}
@@ -47,7 +51,7 @@ func renderCSV(r *result.Result, _ Options) ([]File, error) {
 	}
 	extra := extraPercentiles(r)
 	cases, err := writeCSV(func(w *csv.Writer) error {
-		head := append(append([]string{}, caseColumns...), "valid", "metric", "unit", "n")
+		head := append(append([]string{}, columns...), "valid", "metric", "unit", "n")
 		head = append(head, stats.Statistics...)
 		head = append(head, extra...)
 		head = append(head, "mean_ci_lo", "mean_ci_hi", "p50_ci_lo", "p50_ci_hi", "p95_ci_lo", "p95_ci_hi", "outliers")
@@ -85,9 +89,21 @@ func renderCSV(r *result.Result, _ Options) ([]File, error) {
 
 var caseColumns = []string{"case", "prompt_tokens", "new_tokens", "batch", "streams", "threads"}
 
-func caseFields(c result.Case) []string {
-	p := c.Params
-	return []string{c.ID, strconv.Itoa(p.PromptTokens), strconv.Itoa(p.NewTokens), strconv.Itoa(p.Batch), strconv.Itoa(p.Streams), strconv.Itoa(p.Threads)}
+// caseColumnsOf returns the leading columns of r's rows and the function
+// that fills them for a case: the case's ID and parameters, and for a merged
+// result its machine and shard.
+func caseColumnsOf(r *result.Result) ([]string, func(result.Case) []string) {
+	fields := func(c result.Case) []string {
+		p := c.Params
+		return []string{c.ID, strconv.Itoa(p.PromptTokens), strconv.Itoa(p.NewTokens), strconv.Itoa(p.Batch), strconv.Itoa(p.Streams), strconv.Itoa(p.Threads)}
+	}
+	machineOf := result.MachineOfEnvironment(r)
+	if machineOf == nil {
+		return caseColumns, fields
+	}
+	return append(slices.Clone(caseColumns), "machine", "shard"), func(c result.Case) []string {
+		return append(fields(c), machineOf[c.Environment], c.Environment)
+	}
 }
 
 // csvNumber is a value at full precision, or empty when absent.

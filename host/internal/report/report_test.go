@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -305,5 +306,48 @@ func TestNoiseCauses(t *testing.T) {
 				t.Errorf("quiet case got a cause: %q", a.Variance[0].Cause)
 			}
 		})
+	}
+}
+
+// TestCSVOfAMergedResult: a merged result's rows say which machine and shard
+// ran each case, after the case's parameters; a result of one run has no
+// such columns (TestCSV's goldens).
+func TestCSVOfAMergedResult(t *testing.T) {
+	r := resulttest.Phase2()
+	r.Environments = []result.Environment{
+		{ID: "shard-1", Env: result.Env{Hostname: "node-a", CPUModel: "EPYC"}, Cases: 2},
+		{ID: "shard-2", Env: result.Env{Hostname: "node-b", CPUModel: "Xeon"}, Cases: 1},
+	}
+	for i := range r.Cases { // the first two cases on node-a, the rest on node-b
+		r.Cases[i].Environment = "shard-1"
+		if i >= 2 {
+			r.Cases[i].Environment = "shard-2"
+		}
+	}
+	files, err := report.RenderFiles("csv", r, report.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		rows, err := csv.NewReader(bytes.NewReader(f.Data)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rows[0][:8]; !slices.Equal(got, []string{"case", "prompt_tokens", "new_tokens", "batch", "streams", "threads", "machine", "shard"}) {
+			t.Fatalf("%s header starts %v", f.Name, got)
+		}
+		want := map[string][2]string{}
+		for _, c := range r.Cases {
+			host := "node-a"
+			if c.Environment == "shard-2" {
+				host = "node-b"
+			}
+			want[c.ID] = [2]string{host, c.Environment}
+		}
+		for _, row := range rows[1:] {
+			if got := [2]string{row[6], row[7]}; got != want[row[0]] {
+				t.Errorf("%s: case %s ran on %v, want %v", f.Name, row[0], got, want[row[0]])
+			}
+		}
 	}
 }

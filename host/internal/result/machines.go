@@ -49,3 +49,19 @@ func Machines(r *Result) []Machine {
 	}
 	return out
 }
+
+// MachineOfEnvironment maps each environment ID of a merged result to the
+// name of its machine (as Machines names it); nil for the result of one run.
+func MachineOfEnvironment(r *Result) map[string]string {
+	machines := Machines(r)
+	if machines == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, m := range machines {
+		for _, id := range m.Environments {
+			out[id] = m.Name
+		}
+	}
+	return out
+}
