@@ -267,6 +267,9 @@ func sectionOf(id, heading string, r *result.Result) section {
 func caseViewOf(r *result.Result, c result.Case) caseView {
 	v := caseView{ID: c.ID, Valid: c.Valid, Runs: len(c.Runs), Foreign: c.ForeignCPU, Problems: c.Problems, Warnings: c.Warnings,
 		Params: fmt.Sprintf("%d prompt → %d new tokens, batch %d, %d stream(s)", c.Params.PromptTokens, c.Params.NewTokens, max(c.Params.Batch, 1), max(c.Params.Streams, 1))}
+	if machineOf := result.MachineOfEnvironment(r); machineOf != nil { // a fleet's merged result
+		v.Params += fmt.Sprintf("; ran on %s (%s)", machineOf[c.Environment], c.Environment)
+	}
 	ids := make([]string, 0, len(c.Stats))
 	for id := range c.Stats {
 		ids = append(ids, id)
@@ -325,7 +328,18 @@ func envRows(r *result.Result) [][2]string {
 	if e.Hostname != "" {
 		rows = append(rows, [2]string{"Host", e.Hostname})
 	}
+	for _, mc := range result.Machines(r) { // a fleet's merged result: every machine, not only the first shard's
+		rows = append(rows, [2]string{"Machine " + mc.Name, fmt.Sprintf("%s, %d cores%s; shards %s", orDash(mc.Env.CPUModel), mc.Env.Cores,
+			labelsNote(mc.Labels), strings.Join(mc.Environments, ", "))})
+	}
 	return rows
+}
+
+func labelsNote(labels map[string]string) string {
+	if len(labels) == 0 {
+		return ""
+	}
+	return " (" + result.LabelString(labels) + ")"
 }
 
 func settingsRows(r *result.Result) [][2]string {

@@ -178,3 +178,29 @@ func TestEscapesResultText(t *testing.T) {
 		t.Error("the escaped case ID is missing from the page")
 	}
 }
+
+// TestFleetResultSaysWhereEachCaseRan: a result merged from shards on two
+// machines lists both machines under Environment and names each case's
+// machine and shard beside its parameters.
+func TestFleetResultSaysWhereEachCaseRan(t *testing.T) {
+	r := phase(t, "phase2-latency")
+	r.Environments = []result.Environment{
+		{ID: "shard-1", Env: result.Env{Hostname: "node-a", CPUModel: "EPYC 9R14", Cores: 2}, Labels: map[string]string{"zone": "a"}},
+		{ID: "shard-2", Env: result.Env{Hostname: "node-b", CPUModel: "Xeon 8488C", Cores: 4}},
+	}
+	for i := range r.Cases {
+		r.Cases[i].Environment = r.Environments[i%2].ID
+	}
+	page := string(render(t, r))
+	for _, want := range []string{
+		"<th>Machine node-a</th><td>EPYC 9R14, 2 cores (zone=a); shards shard-1</td>",
+		"<th>Machine node-b</th><td>Xeon 8488C, 4 cores; shards shard-2</td>",
+		r.Cases[0].ID + "</strong> — ",
+		"; ran on node-a (shard-1)",
+		"; ran on node-b (shard-2)",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
