@@ -31,7 +31,7 @@ var Styles = []string{StyleOptimum, StyleFused, StyleGQA}
 
 // BuilderVersion is part of every cache key; bump it whenever the graph or
 // the weights a given (config, seed, style) produces change.
-const BuilderVersion = 1
+const BuilderVersion = 2
 
 const (
 	opsetONNX      = 17 // LayerNormalization
@@ -50,6 +50,10 @@ type BuildOptions struct {
 	Precision string
 	// BlockSize is the int8/int4 quantisation block (0 = DefaultBlockSize).
 	BlockSize int
+	// allLogits builds the LM head at every position, as optimum exports
+	// it, instead of the last one (head.go): for tests that check every
+	// prompt position. Not for StyleGQA.
+	allLogits bool
 }
 
 // quant is the Quant o asks for.
@@ -100,7 +104,7 @@ func BuildWith(w io.Writer, cfg Config, o BuildOptions) error {
 // buildGPT2 is BuildWith for a checked cfg, with the weights stored as q.
 func buildGPT2(w io.Writer, cfg Config, o BuildOptions, q Quant) error {
 	b := newGraphBuilder(cfg)
-	b.quant = q
+	b.quant, b.allLogits = q, o.allLogits
 	var g *onnxpb.GraphProto
 	switch o.Style {
 	case StyleOptimum:
@@ -113,6 +117,9 @@ func buildGPT2(w io.Writer, cfg Config, o BuildOptions, q Quant) error {
 	case StyleGQA:
 		if err := checkGQA(cfg); err != nil {
 			return err
+		}
+		if o.allLogits {
+			return errGQAAllLogits
 		}
 		g = b.fused(true)
 	default:
@@ -294,9 +301,10 @@ var isLittleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 // graphBuilder accumulates nodes; every value is named after the node that
 // makes it, so a graph viewer shows the architecture.
 type graphBuilder struct {
-	cfg   Config
-	quant Quant // linear weights as MatMulNBits when quantized
-	g     *onnxpb.GraphProto
+	cfg       Config
+	quant     Quant // linear weights as MatMulNBits when quantized
+	allLogits bool  // the LM head at every position, not the last (head.go)
+	g         *onnxpb.GraphProto
 }
 
 func newGraphBuilder(cfg Config) *graphBuilder {
@@ -398,9 +406,9 @@ func PastValue(i int) string    { return fmt.Sprintf(pastValueTemplate, i) }
 func PresentKey(i int) string   { return fmt.Sprintf(presentKeyTemplate, i) }
 func PresentValue(i int) string { return fmt.Sprintf(presentValueTemplate, i) }
 
-// io declares the optimum inputs and outputs: logits of every position,
-// present caches of the total length.
-func (b *graphBuilder) io() { b.declareIO(true, "sequence_length", "total_sequence_length") }
+// io declares the optimum inputs and outputs: logits of the last position
+// (of every position with allLogits), present caches of the total length.
+func (b *graphBuilder) io() { b.declareIO(true, b.logitsSeq(), "total_sequence_length") }
 
 // declareIO declares input_ids, attention_mask, position_ids when
 // positionIDs, logits [batch, logitsSeq, vocab], and each layer's past
@@ -436,9 +444,9 @@ func (b *graphBuilder) embed() (tok, pos string) {
 // lmHead computes logits = h·wteᵀ with the embedding matrix itself (tied,
 // one copy): Gemm with transB on h flattened to [b·s, hidden].
 //
-// With lastOnly, h holds one position per row ([b, 1, hidden]) and the
-// logits are [b, 1, vocab].
-func (b *graphBuilder) lmHead(h string, lastOnly bool) {
+// h holds one position per row ([b, 1, hidden]) and the logits are
+// [b, 1, vocab], or with allLogits every position ([b, s, ·]).
+func (b *graphBuilder) lmHead(h string) {
 	flat := b.onnx("Reshape", "/lm_head/flatten", []string{h, b.constInt64("/lm_head/flat_shape", []int64{2}, -1, int64(b.cfg.Hidden))})
 	var gemm string
 	if b.quant.quantized() {
@@ -447,7 +455,7 @@ func (b *graphBuilder) lmHead(h string, lastOnly bool) {
 		gemm = b.onnx("Gemm", "/lm_head/gemm", []string{flat, "transformer.wte.weight"}, attrInt("transB", 1))
 	}
 	var shape string
-	if lastOnly {
+	if !b.allLogits {
 		shape = b.constInt64("/lm_head/logits_shape", []int64{3}, -1, 1, int64(b.cfg.Vocab))
 	} else {
 		bs := b.onnx("Shape", "/lm_head/batch_seq", []string{InputIDs})
@@ -568,7 +576,10 @@ func (b *graphBuilder) optimum() *onnxpb.GraphProto {
 		mlp := b.linear(n+"/mlp/c_proj", g, p+"mlp.c_proj", c.Intermediate, c.Hidden)
 		x = b.onnx("Add", n+"/mlp/residual", []string{x, mlp})
 	}
-	b.lmHead(b.layerNorm("/ln_f", x, "transformer.ln_f"), false)
+	if !b.allLogits {
+		x = b.lastColumn(x)
+	}
+	b.lmHead(b.layerNorm("/ln_f", x, "transformer.ln_f"))
 	return b.g
 }
 
@@ -625,10 +636,13 @@ func (b *graphBuilder) fused(gqa bool) *onnxpb.GraphProto {
 		}
 		ln, x = b.skipLN(name, mlp, x2, next, p+"mlp.c_proj.bias")
 	}
-	if gqa {
+	switch {
+	case gqa:
 		ln = b.lastPositions(ln)
+	case !b.allLogits:
+		ln = b.lastColumn(ln)
 	}
-	b.lmHead(ln, gqa)
+	b.lmHead(ln)
 	return b.g
 }
 

@@ -111,6 +111,7 @@ type pipeInfo struct {
 	BlockSize      int    `json:"block_size,omitempty"`
 	BuilderVersion int    `json:"builder_version"`
 	Weights        string `json:"weights"`
+	allLogits      bool   // not written: tests' every-position head (head.go)
 }
 
 func marshalHFConfig(c Config, info pipeInfo) ([]byte, error) {

@@ -11,7 +11,9 @@ import (
 const tol = 1e-4
 
 // buildTo writes the model for cfg into a fresh directory (with or without
-// config.json) and returns it.
+// config.json) and returns it; the optimum and fused graphs compute every
+// position's logits (allLogits), so tests check each prompt position
+// (TestLastPositionHead pins the shipped last-position head to them).
 func buildTo(t testing.TB, cfg Config, seed uint64, style string, withConfig bool) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -19,7 +21,7 @@ func buildTo(t testing.TB, cfg Config, seed uint64, style string, withConfig boo
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Build(f, cfg, seed, style); err != nil {
+	if err := BuildWith(f, cfg, BuildOptions{Seed: seed, Style: style, allLogits: style != StyleGQA}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {

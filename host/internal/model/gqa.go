@@ -126,10 +126,7 @@ func (b *llamaGraph) buildGQA() *onnxpb.GraphProto {
 	batchSeq, x := b.embedTokens()
 	seqlens, total := b.gqaMask()
 	cos, sin := b.ropeCaches(gqaLength(b.cfg))
-	to3 := func(name, v string, width int) string {
-		shape := b.onnx("Concat", name+"/shape", []string{batchSeq, b.constInt64(name+"/width", []int64{1}, int64(width))}, attrInt("axis", 0))
-		return b.onnx("Reshape", name, []string{v, shape})
-	}
+	to3 := func(name, v string, width int) string { return b.rows3(name, v, batchSeq, width) }
 	qw, kvw := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	for i := 0; i < c.Layers; i++ {
 		p, n := llamaLayerPrefix(i), fmt.Sprintf("/layers.%d", i)
@@ -147,11 +144,7 @@ func (b *llamaGraph) buildGQA() *onnxpb.GraphProto {
 		ctx = b.onnx("Reshape", n+"/attn/merge", []string{ctx, b.constInt64(n+"/attn/merge_shape", []int64{2}, -1, int64(qw))})
 		x = b.outAndMLP(i, x, ctx)
 	}
-	h := b.rmsNorm("/norm", x, "model.norm.weight")
-	h = b.lastPositions(to3("/norm/rows", h, c.Hidden))
-	h = b.onnx("Reshape", "/lm_head/flatten", []string{h, b.constInt64("/lm_head/flat_shape", []int64{2}, -1, int64(c.Hidden))})
-	logits := b.gemm("/lm_head", h, c.lmHeadName()[:len(c.lmHeadName())-len(".weight")], false)
-	b.op("", "Reshape", Logits, 1, []string{logits, b.constInt64("/lm_head/logits_shape", []int64{3}, -1, 1, int64(c.Vocab))})
+	b.llamaHead(x, batchSeq, b.lastPositions)
 	return b.g
 }
 

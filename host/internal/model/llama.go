@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strings"
 
 	"github.com/pipe-bench/pipe/host/internal/onnxpb"
 	"google.golang.org/protobuf/proto"
@@ -86,7 +85,7 @@ func llamaParams(c LlamaConfig) int64 {
 // llamaGraphVersion is part of every Llama-family cache key; bump it
 // whenever the graph buildLlama lays out changes (BuilderVersion covers the
 // shared writer and weight generator).
-const llamaGraphVersion = 2
+const llamaGraphVersion = 3
 
 // maxInlineBytes is the largest weight total written inside model.onnx;
 // above it the weights go to model.onnx.data (protobuf messages stop at
@@ -107,7 +106,7 @@ const externalDataName = "model.onnx.data"
 // (rotate-half, as transformers); grouped-query attention by MatMul
 // broadcasting over the group axis (the cache is never copied per query
 // head); the KV cache grown with Concat.
-func buildLlama(w, data io.Writer, c LlamaConfig, fill weightFill, q Quant, style string) error {
+func buildLlama(w, data io.Writer, c LlamaConfig, fill weightFill, q Quant, style string, allLogits bool) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
@@ -120,9 +119,13 @@ func buildLlama(w, data io.Writer, c LlamaConfig, fill weightFill, q Quant, styl
 		ext = &externalData{w: data, location: externalDataName}
 	}
 	g := newLlamaGraph(c, q)
+	g.allLogits = allLogits
 	if style == StyleGQA {
 		if err := checkGQA(c.Shape()); err != nil {
 			return err
+		}
+		if allLogits {
+			return errGQAAllLogits
 		}
 		return writeModel(w, ext, g.buildGQA(), outs, true)
 	}
@@ -300,10 +303,11 @@ func (b *llamaGraph) build() *onnxpb.GraphProto {
 		ctx = b.onnx("Reshape", n+"/attn/merge/reshape", []string{ctx, b.constInt64(n+"/attn/merge/shape", []int64{2}, -1, qw)})
 		x = b.outAndMLP(i, x, ctx)
 	}
-	h := b.rmsNorm("/norm", x, "model.norm.weight")
-	logits := b.gemm("/lm_head", h, strings.TrimSuffix(c.lmHeadName(), ".weight"), false)
-	shape := b.onnx("Concat", "/lm_head/logits_shape", []string{batchSeq, b.constInt64("/lm_head/vocab", []int64{1}, int64(c.Vocab))}, attrInt("axis", 0))
-	b.op("", "Reshape", Logits, 1, []string{logits, shape})
+	if b.allLogits {
+		b.llamaHead(x, batchSeq, nil)
+	} else {
+		b.llamaHead(x, batchSeq, b.lastColumn)
+	}
 	return b.g
 }
 

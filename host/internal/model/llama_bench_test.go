@@ -15,7 +15,7 @@ func BenchmarkBuildLlama(b *testing.B) {
 			c, _ := llamaPreset(name)
 			b.SetBytes(4 * llamaParams(c))
 			for b.Loop() {
-				if err := buildLlama(io.Discard, io.Discard, c, seededWeights(0), Quant{}, StyleOptimum); err != nil {
+				if err := buildLlama(io.Discard, io.Discard, c, seededWeights(0), Quant{}, StyleOptimum, false); err != nil {
 					b.Fatal(err)
 				}
 			}

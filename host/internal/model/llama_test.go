@@ -70,11 +70,12 @@ func strongWeights(seed uint64) weightFill {
 	}
 }
 
-// buildLlamaTo writes c with fill into a fresh model directory.
+// buildLlamaTo writes c with fill into a fresh model directory, in the
+// optimum style with every position's logits (allLogits; see buildTo).
 func buildLlamaTo(t testing.TB, c LlamaConfig, fill weightFill) string {
 	t.Helper()
 	dir := t.TempDir()
-	if err := writeLlama(dir, c, fill, Quant{}, pipeInfo{Name: "test-" + c.ModelType, Style: StyleOptimum, BuilderVersion: BuilderVersion}, ""); err != nil {
+	if err := writeLlama(dir, c, fill, Quant{}, pipeInfo{Name: "test-" + c.ModelType, Style: StyleOptimum, BuilderVersion: BuilderVersion, allLogits: true}, ""); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -241,14 +242,14 @@ func TestCheckpointsMatchTorch(t *testing.T) {
 			r := newRunner(t, dir)
 			in, mask, pos := seqInputs(exp.Prompt)
 			out := r.step(t, in, mask, pos, nil)
-			for i := range exp.Prompt {
-				if d := maxAbsDiff(out.logits[0][i], exp.PromptLogits[i]); d > tol {
-					t.Errorf("prompt position %d: max |ort − torch| = %.3g > %g", i, d, tol)
+			for j, row := range out.logits[0] {
+				if d := maxAbsDiff(row, exp.PromptLogits[out.first+j]); d > tol {
+					t.Errorf("prompt position %d: max |ort − torch| = %.3g > %g", out.first+j, d, tol)
 				}
 			}
 			ids := append([]int64(nil), exp.Prompt...)
 			var greedy []int64
-			last := out.logits[0][len(exp.Prompt)-1]
+			last := out.logits[0][len(out.logits[0])-1]
 			for s := range exp.Greedy {
 				if d := maxAbsDiff(last, exp.StepLogits[s]); d > tol {
 					t.Errorf("greedy step %d: max |ort − torch| = %.3g > %g", s, d, tol)
@@ -480,9 +481,9 @@ func TestLlamaConfigOnlyDirectory(t *testing.T) {
 	in, mask, pos := seqInputs(ids)
 	out := r.step(t, in, mask, pos, nil)
 	defer out.destroy()
-	for i := range ids {
-		if d := maxAbsDiff(out.logits[0][i], want[i]); d > tol {
-			t.Errorf("position %d: max |ort − reference| = %.3g > %g", i, d, tol)
+	for j, row := range out.logits[0] {
+		if d := maxAbsDiff(row, want[out.first+j]); d > tol {
+			t.Errorf("position %d: max |ort − reference| = %.3g > %g", out.first+j, d, tol)
 		}
 	}
 }
@@ -515,7 +516,7 @@ func TestExternalDataMatchesInline(t *testing.T) {
 	for _, dir := range []string{inline, ext} {
 		r := newRunner(t, dir)
 		out := r.step(t, in, mask, pos, nil)
-		logits = append(logits, out.logits[0][len(ids)-1])
+		logits = append(logits, out.logits[0][len(out.logits[0])-1])
 		out.destroy()
 		// The weights plus RoPE's inverse frequencies.
 		if want := llamaParams(c) + int64(c.HeadDim/2); r.m.Params != want {

@@ -171,7 +171,7 @@ func writeLlama(dir string, c LlamaConfig, fill weightFill, q Quant, info pipeIn
 	if data != nil {
 		dw = data
 	}
-	if err := buildLlama(io.MultiWriter(f, h), dw, c, fill, q, info.Style); err != nil {
+	if err := buildLlama(io.MultiWriter(f, h), dw, c, fill, q, info.Style, info.allLogits); err != nil {
 		return err
 	}
 	if err := f.Close(); err != nil {

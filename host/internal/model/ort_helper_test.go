@@ -67,10 +67,13 @@ func newRunner(t testing.TB, dir string) *ortRunner {
 	return &ortRunner{m: m, sess: sess}
 }
 
-// stepOut is one forward pass's result: logits [b][s][vocab] and the
-// present cache (2 per layer: key, value), owned by the caller.
+// stepOut is one forward pass's result: logits [b][rows][vocab] for the
+// positions first … s − 1 (every position, or the last one only when the
+// graph's head computes that: first = s − 1) and the present cache (2 per
+// layer: key, value), owned by the caller.
 type stepOut struct {
 	logits  [][][]float32
+	first   int
 	present []*ort.Tensor[float32]
 }
 
@@ -144,15 +147,19 @@ func (r *ortRunner) step(t testing.TB, ids, mask, pos [][]int64, past []*ort.Ten
 	}
 	lt := outputs[0].(*ort.Tensor[float32])
 	defer lt.Destroy()
-	if got := lt.GetShape(); len(got) != 3 || got[0] != int64(b) || got[1] != int64(s) || got[2] != int64(c.Vocab) {
-		t.Fatalf("logits shape %v, want [%d %d %d]", got, b, s, c.Vocab)
+	rows := s
+	if r.m.LogitsLastOnly {
+		rows = 1
+	}
+	if got := lt.GetShape(); len(got) != 3 || got[0] != int64(b) || got[1] != int64(rows) || got[2] != int64(c.Vocab) {
+		t.Fatalf("logits shape %v, want [%d %d %d]", got, b, rows, c.Vocab)
 	}
 	data := lt.GetData()
-	out := &stepOut{logits: make([][][]float32, b)}
+	out := &stepOut{logits: make([][][]float32, b), first: s - rows}
 	for i := range b {
-		out.logits[i] = make([][]float32, s)
-		for j := range s {
-			off := (i*s + j) * c.Vocab
+		out.logits[i] = make([][]float32, rows)
+		for j := range rows {
+			off := (i*rows + j) * c.Vocab
 			out.logits[i][j] = append([]float32(nil), data[off:off+c.Vocab]...)
 		}
 	}
@@ -176,15 +183,15 @@ func maxAbsDiff(a, b []float32) float64 {
 
 // checkPrefillThenDecode runs ids[:prompt] through r in one step, then the
 // rest one token per step (each step's present fed back as past), and
-// compares every prefill position and every decode step's logits with
+// compares every prefill position the graph computes and every decode step's logits with
 // want[position].
 func checkPrefillThenDecode(t testing.TB, r *ortRunner, ids []int64, prompt int, want [][]float32) {
 	t.Helper()
 	in, mask, pos := seqInputs(ids[:prompt])
 	out := r.step(t, in, mask, pos, nil)
-	for i := range prompt {
-		if d := maxAbsDiff(out.logits[0][i], want[i]); d > tol {
-			t.Errorf("prefill position %d: max |ort − reference| = %.3g > %g", i, d, tol)
+	for j, row := range out.logits[0] {
+		if d := maxAbsDiff(row, want[out.first+j]); d > tol {
+			t.Errorf("prefill position %d: max |ort − reference| = %.3g > %g", out.first+j, d, tol)
 		}
 	}
 	for n := prompt; n < len(ids); n++ {
