@@ -58,20 +58,17 @@ type BuildOptions struct {
 
 // quant is the Quant o asks for.
 func (o BuildOptions) quant() (Quant, error) {
-	if o.Precision == PrecisionFP16 {
-		return Quant{}, errFP16
-	}
 	return QuantFor(o.Precision, o.BlockSize)
 }
 
-// errFP16 refuses fp16 builds: the graphs are float32 throughout for now.
-var errFP16 = fmt.Errorf("precision %q is not built yet: use %s, %s or %s", PrecisionFP16, PrecisionFP32, PrecisionInt8, PrecisionInt4)
-
-// precisionTag names o's precision in a cache entry ("" for fp32).
+// precisionTag names o's precision in a cache entry ("" for fp32; fp16
+// has no block).
 func (o BuildOptions) precisionTag() string {
 	switch o.Precision {
 	case "", PrecisionFP32:
 		return ""
+	case PrecisionFP16:
+		return "-" + PrecisionFP16
 	}
 	q, _ := o.quant()
 	return fmt.Sprintf("-%sb%d", o.Precision, q.BlockSize)
@@ -103,6 +100,11 @@ func BuildWith(w io.Writer, cfg Config, o BuildOptions) error {
 
 // buildGPT2 is BuildWith for a checked cfg, with the weights stored as q.
 func buildGPT2(w io.Writer, cfg Config, o BuildOptions, q Quant) error {
+	return buildGPT2From(w, cfg, o, q, seededWeights(o.Seed))
+}
+
+// buildGPT2From is buildGPT2 with the weights from fill.
+func buildGPT2From(w io.Writer, cfg Config, o BuildOptions, q Quant, fill weightFill) error {
 	b := newGraphBuilder(cfg)
 	b.quant, b.allLogits = q, o.allLogits
 	var g *onnxpb.GraphProto
@@ -125,7 +127,7 @@ func buildGPT2(w io.Writer, cfg Config, o BuildOptions, q Quant) error {
 	default:
 		return unknownStyle(o.Style)
 	}
-	outs := tensorOuts(weightSpecs(cfg), seededWeights(o.Seed), q, gpt2Role)
+	outs := tensorOuts(weightSpecs(cfg), fill, q, gpt2Role)
 	return writeModel(w, nil, g, outs, o.Style != StyleOptimum || q.quantized())
 }
 
@@ -344,10 +346,29 @@ func (b *graphBuilder) constInt64(name string, dims []int64, v ...int64) string 
 	return name
 }
 
+// constFloat adds a scalar of the graph's float type (float16 in an fp16
+// build, v clamped to its finite range: the mask's −MaxFloat32 becomes
+// −65504, which Softmax still turns into 0).
 func (b *graphBuilder) constFloat(name string, v float32) string {
-	raw := binary.LittleEndian.AppendUint32(nil, math.Float32bits(v))
+	return b.floatInit(name, nil, []float32{v})
+}
+
+// floatInit adds an initializer of the graph's float type holding v.
+func (b *graphBuilder) floatInit(name string, dims []int64, v []float32) string {
+	t := b.quant.floatType()
+	var raw []byte
+	if t == onnxpb.TensorProto_FLOAT16 {
+		h := make([]float32, len(v))
+		for i, f := range v {
+			h[i] = max(-maxFloat16, min(f, maxFloat16))
+		}
+		raw, _ = float16Bytes(h, nil)
+		raw = append([]byte(nil), raw...)
+	} else {
+		raw = append([]byte(nil), float32Bytes(v)...)
+	}
 	b.g.Initializer = append(b.g.Initializer, &onnxpb.TensorProto{
-		Name: proto.String(name), DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), RawData: raw,
+		Name: proto.String(name), Dims: dims, DataType: proto.Int32(int32(t)), RawData: raw,
 	})
 	return name
 }
@@ -416,21 +437,21 @@ func (b *graphBuilder) io() { b.declareIO(true, b.logitsSeq(), "total_sequence_l
 // one home of the decoder's I/O for io and gqaIO.
 func (b *graphBuilder) declareIO(positionIDs bool, logitsSeq any, presentSeq string) {
 	c := b.cfg
-	i64, f32 := onnxpb.TensorProto_INT64, onnxpb.TensorProto_FLOAT
+	i64, ft := onnxpb.TensorProto_INT64, b.quant.floatType()
 	b.g.Input = append(b.g.Input,
 		valueInfo(InputIDs, i64, "batch_size", "sequence_length"),
 		valueInfo(AttentionMask, i64, "batch_size", "total_sequence_length"))
 	if positionIDs {
 		b.g.Input = append(b.g.Input, valueInfo(PositionIDs, i64, "batch_size", "sequence_length"))
 	}
-	b.g.Output = append(b.g.Output, valueInfo(Logits, f32, "batch_size", logitsSeq, c.Vocab))
+	b.g.Output = append(b.g.Output, valueInfo(Logits, ft, "batch_size", logitsSeq, c.Vocab))
 	for i := 0; i < c.Layers; i++ {
 		b.g.Input = append(b.g.Input,
-			valueInfo(PastKey(i), f32, "batch_size", c.KVHeads, "past_sequence_length", c.HeadDim),
-			valueInfo(PastValue(i), f32, "batch_size", c.KVHeads, "past_sequence_length", c.HeadDim))
+			valueInfo(PastKey(i), ft, "batch_size", c.KVHeads, "past_sequence_length", c.HeadDim),
+			valueInfo(PastValue(i), ft, "batch_size", c.KVHeads, "past_sequence_length", c.HeadDim))
 		b.g.Output = append(b.g.Output,
-			valueInfo(PresentKey(i), f32, "batch_size", c.KVHeads, presentSeq, c.HeadDim),
-			valueInfo(PresentValue(i), f32, "batch_size", c.KVHeads, presentSeq, c.HeadDim))
+			valueInfo(PresentKey(i), ft, "batch_size", c.KVHeads, presentSeq, c.HeadDim),
+			valueInfo(PresentValue(i), ft, "batch_size", c.KVHeads, presentSeq, c.HeadDim))
 	}
 }
 

@@ -98,9 +98,10 @@ func (b *graphBuilder) lastPositions(h string) string {
 	return b.onnx("GatherElements", "/last/gather", []string{h, idx}, attrInt("axis", 1))
 }
 
-// ropeCaches adds GroupQueryAttention's cos/sin tables [positions, hd/2]:
-// cos and sin of position · inv_freq, the angle rounded to float32 as the
-// reference and transformers form it.
+// ropeCaches adds GroupQueryAttention's cos/sin tables [positions, hd/2]
+// in the graph's float type (the op wants q's): cos and sin of position ·
+// inv_freq, the angle rounded to float32 as the reference and transformers
+// form it.
 func (b *llamaGraph) ropeCaches(positions int) (cos, sin string) {
 	inv := b.lc.InvFreq()
 	half := len(inv)
@@ -112,7 +113,7 @@ func (b *llamaGraph) ropeCaches(positions int) (cos, sin string) {
 		}
 	}
 	dims := []int64{int64(positions), int64(half)}
-	return b.floatTensor("/rope/cos_cache", dims, cv), b.floatTensor("/rope/sin_cache", dims, sv)
+	return b.floatInit("/rope/cos_cache", dims, cv), b.floatInit("/rope/sin_cache", dims, sv)
 }
 
 // buildGQA lays out the Llama-family decoder in StyleGQA: llamaGraph.build's
@@ -121,8 +122,7 @@ func (b *llamaGraph) ropeCaches(positions int) (cos, sin string) {
 func (b *llamaGraph) buildGQA() *onnxpb.GraphProto {
 	c := b.lc
 	b.gqaIO(false)
-	b.constFloat("/const/two", 2)
-	b.constFloat("/const/eps", float32(c.RMSNormEps))
+	b.normConsts()
 	batchSeq, x := b.embedTokens()
 	seqlens, total := b.gqaMask()
 	cos, sin := b.ropeCaches(gqaLength(b.cfg))

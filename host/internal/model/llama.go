@@ -186,8 +186,15 @@ func (b *llamaGraph) gemm(name, x, weight string, bias bool) string {
 	return b.onnx("Gemm", name, in, attrInt("transB", 1))
 }
 
-// rmsNorm is x / √(mean(x²) + eps) · weight over the last axis.
+// rmsNorm is x / √(mean(x²) + eps) · weight over the last axis. In an
+// fp16 build it is ONNX Runtime's SimplifiedLayerNormalization, which
+// accumulates in float32 (stash_type 1): spelled out in float16, x² passes
+// 65504 once |x| > 256, and real checkpoints' hidden states get there.
 func (b *llamaGraph) rmsNorm(name, x, weight string) string {
+	if b.quant.Float16 {
+		return b.onnx("SimplifiedLayerNormalization", name, []string{x, weight},
+			attrInt("axis", -1), attrFloat("epsilon", float32(b.lc.RMSNormEps)), attrInt("stash_type", 1))
+	}
 	sq := b.onnx("Pow", name+"/pow", []string{x, "/const/two"})
 	ms := b.onnx("ReduceMean", name+"/mean", []string{sq}, attrInts("axes", -1), attrInt("keepdims", 1))
 	rms := b.onnx("Sqrt", name+"/sqrt", []string{b.onnx("Add", name+"/add_eps", []string{ms, "/const/eps"})})
@@ -206,7 +213,17 @@ func (b *llamaGraph) rope(name, x, cos, sin string) string {
 	})
 }
 
-// floatTensor adds a float initializer of the given values.
+// normConsts adds the constants rmsNorm spells RMSNorm out with (none in
+// an fp16 build, whose norm is one op).
+func (b *llamaGraph) normConsts() {
+	if b.quant.Float16 {
+		return
+	}
+	b.constFloat("/const/two", 2)
+	b.constFloat("/const/eps", float32(b.lc.RMSNormEps))
+}
+
+// floatTensor adds a float32 initializer of the given values.
 func (b *llamaGraph) floatTensor(name string, dims []int64, v []float32) string {
 	b.g.Initializer = append(b.g.Initializer, &onnxpb.TensorProto{
 		Name: proto.String(name), Dims: dims, DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), RawData: float32Bytes(v),
@@ -223,8 +240,7 @@ func (b *llamaGraph) toHeads(name, x, batchSeq string, n int) string {
 func (b *llamaGraph) build() *onnxpb.GraphProto {
 	c := b.lc
 	b.io()
-	b.constFloat("/const/two", 2)
-	b.constFloat("/const/eps", float32(c.RMSNormEps))
+	b.normConsts()
 	batchSeq, x := b.embedTokens()
 
 	// Masks: causal + padding for full layers, and the window for sliding
@@ -264,6 +280,11 @@ func (b *llamaGraph) build() *onnxpb.GraphProto {
 	angles = b.onnx("Unsqueeze", "/rope/angles4", []string{angles, b.constInt64("/rope/axis1", []int64{1}, 1)})
 	cos := b.onnx("Cos", "/rope/cos", []string{angles})
 	sin := b.onnx("Sin", "/rope/sin", []string{angles})
+	if b.quant.Float16 { // angles in float32 (a float16 position is exact only to 2048), rotated in float16
+		to16 := attrInt("to", int64(onnxpb.TensorProto_FLOAT16))
+		cos = b.onnx("Cast", "/rope/cos16", []string{cos}, to16)
+		sin = b.onnx("Cast", "/rope/sin16", []string{sin}, to16)
+	}
 
 	qw := int64(c.Heads * c.HeadDim)
 	for i := 0; i < c.Layers; i++ {

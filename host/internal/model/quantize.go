@@ -1,11 +1,13 @@
 package model
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"runtime"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/pipe-bench/pipe/host/internal/onnxpb"
 )
@@ -33,10 +35,10 @@ const DefaultBlockSize = 32
 const DefaultAccuracyLevel = 4
 
 // Quant says how the builder stores the weights of linear layers and
-// embeddings: Bits 0 keeps them float (fp32 or fp16), 4 or 8 quantises them
-// to MatMulNBits / GatherBlockQuantized blocks of BlockSize along the input
-// axis, round-to-nearest, symmetric (the zero point is the implicit
-// 2^(bits−1), no zero-point tensor).
+// embeddings: Bits 0 keeps them float (float32, or float16 with Float16),
+// 4 or 8 quantises them to MatMulNBits / GatherBlockQuantized blocks of
+// BlockSize along the input axis, round-to-nearest, symmetric (the zero
+// point is the implicit 2^(bits−1), no zero-point tensor).
 type Quant struct {
 	Bits          int
 	BlockSize     int
@@ -46,18 +48,25 @@ type Quant struct {
 	// faster and int8 as fast (BenchmarkQuantSymmetry), so the builder
 	// leaves it off; kept for that comparison and tested.
 	Asymmetric bool
+	// Float16 (fp16, Bits 0) stores every float weight as float16, and
+	// the graph computes in float16 too: activations, the KV cache and the
+	// logits, as ONNX Runtime GenAI's builder writes a CUDA fp16 model
+	// (RATIONALE.md, "fp16 builds").
+	Float16 bool `json:",omitempty"`
 }
 
-// QuantFor returns the Quant of precision (fp32, int8, int4; fp16 has its
-// own path) with block size block (DefaultBlockSize when 0).
+// QuantFor returns the Quant of precision (fp32, fp16, int8, int4) with
+// block size block (DefaultBlockSize when 0; float precisions have none).
 func QuantFor(precision string, block int) (Quant, error) {
 	if block == 0 {
 		block = DefaultBlockSize
 	}
 	var q Quant
 	switch precision {
-	case "", PrecisionFP32, PrecisionFP16:
+	case "", PrecisionFP32:
 		return Quant{}, nil
+	case PrecisionFP16:
+		return Quant{Float16: true}, nil
 	case PrecisionInt8:
 		q = Quant{Bits: 8}
 	case PrecisionInt4:
@@ -84,12 +93,18 @@ func (q Quant) precision() string {
 	case 8:
 		return PrecisionInt8
 	}
+	if q.Float16 {
+		return PrecisionFP16
+	}
 	return PrecisionFP32
 }
 
 // describe says how q stores the weights, for config.json's weights line
 // ("" for float).
 func (q Quant) describe() string {
+	if q.Float16 {
+		return "; stored as float16 (weights, activations, KV cache and logits)"
+	}
 	if !q.quantized() {
 		return ""
 	}
@@ -329,8 +344,8 @@ const (
 	roleLinearInOut                   // [in, out] matrix (GPT-2's Conv1D): transposed, then quantised
 )
 
-// tensorOuts plans the initializers of weights: float tensors as they are,
-// and with q quantising, every weight role marks as a linear one as its
+// tensorOuts plans the initializers of weights: float tensors as they are
+// (rounded to float16 with q.Float16), and with q quantising, every weight role marks as a linear one as its
 // .qweight and .scales pair. Each source tensor is filled once, into one
 // buffer reused for all of them, so memory stays at the largest tensor plus
 // its quantised form.
@@ -338,6 +353,7 @@ func tensorOuts(weights []weightSpec, fill weightFill, q Quant, role func(weight
 	var (
 		buf, tbuf, scales []float32
 		qbuf, zbuf        []byte
+		hbuf              []uint16
 	)
 	source := func(ws weightSpec) ([]float32, error) {
 		buf = grow(buf, ws.elems())
@@ -349,6 +365,16 @@ func tensorOuts(weights []weightSpec, fill weightFill, q Quant, role func(weight
 		r := roleFloat
 		if q.quantized() && role != nil {
 			r = role(ws)
+		}
+		if r == roleFloat && q.Float16 {
+			outs = append(outs, tensorOut{name: ws.name, dtype: onnxpb.TensorProto_FLOAT16, dims: ws.dims, size: 2 * int64(ws.elems()),
+				data: func() ([]byte, error) {
+					v, err := source(ws)
+					var raw []byte
+					raw, hbuf = float16Bytes(v, hbuf)
+					return raw, err
+				}})
+			continue
 		}
 		if r == roleFloat {
 			outs = append(outs, tensorOut{name: ws.name, dtype: onnxpb.TensorProto_FLOAT, dims: ws.dims, size: 4 * int64(ws.elems()),
@@ -420,4 +446,76 @@ func quantizedFill(fill weightFill, q Quant, role func(weightSpec) weightRole) w
 		copy(dst, deq)
 		return nil
 	}
+}
+
+// floatType is the element type of the graph's float values under q:
+// float16 with Float16, else float32 (quantised models compute in float32).
+func (q Quant) floatType() onnxpb.TensorProto_DataType {
+	if q.Float16 {
+		return onnxpb.TensorProto_FLOAT16
+	}
+	return onnxpb.TensorProto_FLOAT
+}
+
+// maxFloat16 is the largest finite float16, 65504.
+const maxFloat16 = 65504
+
+// float16Bits rounds f to the nearest IEEE 754 binary16 value (ties to
+// even, as torch's .half() and ONNX Runtime's Cast do): beyond ±65504 it is
+// ±Inf, below 2⁻²⁴ it is ±0, and NaN stays NaN. safetensors.F16ToFloat32 is
+// its inverse on every float16.
+func float16Bits(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	exp := int(b>>23) & 0xff
+	frac := b & 0x7fffff
+	switch {
+	case exp == 0xff: // Inf, NaN (a quiet NaN keeps a payload bit)
+		if frac != 0 {
+			return sign | 0x7e00
+		}
+		return sign | 0x7c00
+	case exp-127 > 15:
+		return sign | 0x7c00
+	case exp-127 >= -14: // normal: round the 23-bit fraction to 10
+		h := uint32(exp-127+15)<<10 | frac>>13
+		rest := frac & 0x1fff
+		if rest > 0x1000 || rest == 0x1000 && h&1 == 1 {
+			h++ // may carry into the exponent, up to Inf: still correct
+		}
+		return sign | uint16(h)
+	case exp-127 < -25: // below half the smallest subnormal
+		return sign
+	}
+	// Subnormal: f is m · 2^(e−23) (m with its implicit bit, e the
+	// unbiased exponent, −25 … −15), in units of 2⁻²⁴ m >> (−e − 1),
+	// rounded to nearest even.
+	m := frac | 0x800000
+	shift := uint(-(exp - 127) - 14 + 13) // 14 … 24
+	h := m >> shift
+	rest, halfway := m&(1<<shift-1), uint32(1)<<(shift-1)
+	if rest > halfway || rest == halfway && h&1 == 1 {
+		h++
+	}
+	return sign | uint16(h)
+}
+
+// float16Bytes converts v to float16 into dst (grown as needed) and
+// returns its little-endian bytes and dst for reuse.
+func float16Bytes(v []float32, dst []uint16) ([]byte, []uint16) {
+	dst = grow(dst, len(v))
+	for i, f := range v {
+		dst[i] = float16Bits(f)
+	}
+	if len(dst) == 0 {
+		return nil, dst
+	}
+	if isLittleEndian {
+		return unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), 2*len(dst)), dst
+	}
+	b := make([]byte, 2*len(dst))
+	for i, h := range dst {
+		binary.LittleEndian.PutUint16(b[2*i:], h)
+	}
+	return b, dst
 }
