@@ -295,9 +295,12 @@ static char* copy_last_rows(pc_decoder* d, OrtValue* logits, int64_t batch, int6
   int64_t V = d->l.vocab, lseq = seq;
   if ((int64_t)count == batch * V) {
     lseq = 1;  // the LM head ran on one position per row
-  } else if ((int64_t)count != batch * seq * V) {
-    char want[64], got[32];
-    snprintf(want, sizeof want, "%lld logits for batch x seq x vocab", (long long)(batch * seq * V));
+  } else if (d->l.logits_last_only || (int64_t)count != batch * seq * V) {
+    // A layout of one position per row has a batch x vocab buffer: more
+    // would not fit.
+    char want[80], got[32];
+    snprintf(want, sizeof want, d->l.logits_last_only ? "%lld logits for batch x vocab" : "%lld logits for batch x seq x vocab",
+             (long long)(d->l.logits_last_only ? batch * V : batch * seq * V));
     snprintf(got, sizeof got, "%zu", count);
     return joinf(want, got);
   }

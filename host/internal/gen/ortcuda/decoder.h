@@ -30,6 +30,10 @@ typedef struct pc_layout {
   // FLOAT, FLOAT16 or BFLOAT16); 0 means FLOAT.
   int kv_type;
   int logits_type;
+  // 1 when the graph's logits hold one position per row ([batch, 1, vocab]:
+  // the LM head runs on the last position only); the step's logits buffer
+  // is then batch*vocab.
+  int logits_last_only;
 } pc_layout;
 
 // pc_options configures the session.

@@ -92,6 +92,11 @@ type Layout struct {
 	// KVType and LogitsType are the cache's and the logits' element types
 	// (ElemFloat32, ElemFloat16, ElemBFloat16; 0 is float32).
 	KVType, LogitsType int
+	// LogitsLastOnly is set when the graph's logits hold one position per
+	// row ([batch, 1, vocab]: the LM head runs on the last position only,
+	// as in every graph pipe builds); a step's logits buffer is then
+	// batch×vocab, else batch×seq×vocab.
+	LogitsLastOnly bool
 }
 
 // Element types, as ONNX numbers them.
@@ -151,7 +156,8 @@ type Decoder struct {
 	c          *C.pc_decoder
 	layers     int
 	vocab      int
-	logitsSize int // bytes per logit
+	logitsSize int  // bytes per logit
+	lastOnly   bool // Layout.LogitsLastOnly
 }
 
 // cStrings is a C array of C strings, freed together.
@@ -223,6 +229,9 @@ func Open(modelPath string, l Layout, o Options) (*Decoder, error) {
 	cl.layers = C.int(len(l.Past) / 2)
 	cl.kv_heads, cl.head_dim, cl.vocab = C.int64_t(l.KVHeads), C.int64_t(l.HeadDim), C.int64_t(l.Vocab)
 	cl.kv_type, cl.logits_type = C.int(l.KVType), C.int(l.LogitsType)
+	if l.LogitsLastOnly {
+		cl.logits_last_only = 1
+	}
 
 	var co C.pc_options
 	if o.CUDA {
@@ -254,7 +263,7 @@ func Open(modelPath string, l Layout, o Options) (*Decoder, error) {
 		}
 		return nil, err
 	}
-	return &Decoder{c: d, layers: len(l.Past) / 2, vocab: l.Vocab, logitsSize: elemSize(l.LogitsType)}, nil
+	return &Decoder{c: d, layers: len(l.Past) / 2, vocab: l.Vocab, logitsSize: elemSize(l.LogitsType), lastOnly: l.LogitsLastOnly}, nil
 }
 
 // LogitsPath says how logits reach the host: "device+cudaMemcpy" (only the
@@ -267,8 +276,10 @@ func (d *Decoder) LogitsPath() string { return C.GoString(C.pc_logits_path(d.c))
 // nil when the graph has no position_ids), mask batch×(past+seq). past 0
 // starts a new request (the cache is dropped). On success the presents are
 // the cache for the next step and the last position's logits of row r are in
-// logits[(r*seq+seq-1)*vocab:][:vocab]; runNS is the time inside the
-// runtime's Run, output synchronization included.
+// logits[(r*seq+seq-1)*vocab:][:vocab] (logits[r*vocab:][:vocab] for a
+// Layout.LogitsLastOnly graph, whose buffer needs batch×vocab values only);
+// runNS is the time inside the runtime's Run, output synchronization
+// included.
 func (d *Decoder) Step(batch, seq, past int, ids, mask, pos []int64, logits []float32) (runNS int64, err error) {
 	var raw []byte
 	if len(logits) > 0 {
@@ -287,13 +298,17 @@ func (d *Decoder) StepRows(batch, seq, past int, ids, mask, pos, rows []int64, l
 		return 0, errors.New("decoder is closed")
 	}
 	n, nt := batch*seq, batch*(past+seq)
+	rowsOut := n // logit rows the graph writes
+	if d.lastOnly {
+		rowsOut = batch
+	}
 	switch {
 	case batch < 1 || seq < 1 || past < 0:
 		return 0, fmt.Errorf("step batch %d, seq %d, past %d: need batch ≥ 1, seq ≥ 1, past ≥ 0", batch, seq, past)
 	case len(ids) < n || len(mask) < nt || (pos != nil && len(pos) < n) || (rows != nil && len(rows) < batch):
 		return 0, fmt.Errorf("step buffers: %d ids, %d mask, %d positions, %d rows for batch %d × (%d past + %d new)", len(ids), len(mask), len(pos), len(rows), batch, past, seq)
-	case len(logits) < n*d.vocab*d.logitsSize:
-		return 0, fmt.Errorf("step logits buffer holds %d values, need %d", len(logits)/d.logitsSize, n*d.vocab)
+	case len(logits) < rowsOut*d.vocab*d.logitsSize:
+		return 0, fmt.Errorf("step logits buffer holds %d values, need %d", len(logits)/d.logitsSize, rowsOut*d.vocab)
 	}
 	posPtr := (*C.int64_t)(unsafe.Pointer(&ids[0]))
 	if pos != nil {

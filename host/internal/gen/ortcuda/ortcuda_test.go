@@ -2,17 +2,35 @@ package ortcuda_test
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/pipe-bench/pipe/host/internal/gen/ortcuda"
 	"github.com/pipe-bench/pipe/host/internal/gen/ortgen"
 	"github.com/pipe-bench/pipe/host/internal/model"
 )
 
-// tiny loads the runtime and returns the built-in tiny GPT-2 and its layout.
+// tiny loads the runtime and returns the built-in tiny GPT-2 (whose LM
+// head runs on the last position only) and its layout.
 func tiny(t *testing.T) (*model.Model, ortcuda.Layout) {
+	t.Helper()
+	dir, err := model.Builtin("gpt2-tiny", 7, model.StyleOptimum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return layoutOf(t, dir)
+}
+
+// torchFixture is ortgen's model from torch.onnx.export: logits for every
+// position, as optimum's exports.
+const torchFixture = "../ortgen/testdata/torch-gpt2-tiny-gqa"
+
+// layoutOf loads the runtime and the model in dir and returns its layout.
+func layoutOf(t *testing.T, dir string) (*model.Model, ortcuda.Layout) {
 	t.Helper()
 	rt, err := ortgen.Init("")
 	if err != nil {
@@ -21,16 +39,13 @@ func tiny(t *testing.T) (*model.Model, ortcuda.Layout) {
 	if _, err := ortcuda.Load(rt.Path); err != nil {
 		t.Fatal(err)
 	}
-	dir, err := model.Builtin("gpt2-tiny", 7, model.StyleOptimum)
-	if err != nil {
-		t.Fatal(err)
-	}
 	m, err := model.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := m.Config
-	l := ortcuda.Layout{InputIDs: "input_ids", AttentionMask: "attention_mask", Logits: "logits", KVHeads: c.KVHeads, HeadDim: c.HeadDim, Vocab: c.Vocab}
+	l := ortcuda.Layout{InputIDs: m.IO.InputIDs, AttentionMask: m.IO.AttentionMask, Logits: m.IO.Logits, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Vocab: c.Vocab,
+		LogitsLastOnly: m.LogitsLastOnly}
 	if m.HasPositionIDs {
 		l.PositionIDs = "position_ids"
 	}
@@ -127,7 +142,8 @@ func TestStepErrors(t *testing.T) {
 		{"zero batch", 0, 3, 0, ids, mask, pos, make([]float32, 3*V), "need batch ≥ 1, seq ≥ 1, past ≥ 0"},
 		{"short ids", 1, 4, 0, ids, append(mask, 1), append(pos, 3), make([]float32, 4*V), "3 ids"},
 		{"short mask", 1, 3, 2, ids, mask, pos, make([]float32, 3*V), "3 mask"},
-		{"short logits", 1, 3, 0, ids, mask, pos, make([]float32, V), "logits buffer holds"},
+		{"short logits", 1, 3, 0, ids, mask, pos, make([]float32, V-1), "logits buffer holds 511 values, need 512"},
+		{"short logits for the batch", 2, 1, 0, append(ids, 8), append(mask, 1), append(pos, 0), make([]float32, V), "logits buffer holds 512 values, need 1024"},
 		{"past without a cache", 1, 1, 3, ids[:1], append(mask, 1), pos[:1], make([]float32, V), "no cached past"},
 	}
 	for _, tc := range tests {
@@ -162,4 +178,81 @@ func TestLoadMissingLibrary(t *testing.T) {
 	if _, err := ortcuda.Load(filepath.Join(t.TempDir(), "nope.so")); err != nil && !strings.Contains(err.Error(), "nope.so") {
 		t.Errorf("error %v does not name the library", err)
 	}
+}
+
+// TestStepLastPositionLogits: on a graph whose LM head runs on the last
+// position only (every graph pipe builds), a step fills a batch×vocab
+// buffer — the prefill of two rows and the cached decode step after it —
+// with the plain-Go reference's last-position logits (within 1e-4). A
+// graph with every position's logits (torch's export) still needs
+// batch×seq×vocab, and the same graph described as last-position-only is
+// refused in one line instead of written past the buffer.
+func TestStepLastPositionLogits(t *testing.T) {
+	m, l := tiny(t)
+	if !l.LogitsLastOnly {
+		t.Fatal("the built-in tiny GPT-2 computes every position's logits: want the last position only")
+	}
+	d, err := ortcuda.Open(m.Path, l, ortcuda.Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	V := l.Vocab
+	rows := [][]int64{{17, 300, 4, 99}, {5, 6, 400, 2}}
+	ids := append(append([]int64(nil), rows[0]...), rows[1]...)
+	mask := []int64{1, 1, 1, 1, 1, 1, 1, 1}
+	pos := []int64{0, 1, 2, 3, 0, 1, 2, 3}
+	logits := make([]float32, 2*V)
+	check := func(step string, seqs [][]int64) {
+		t.Helper()
+		for r, seq := range seqs {
+			ref := model.ReferenceLogits(m.Config, 7, seq)
+			want, got := ref[len(ref)-1], logits[r*V:(r+1)*V]
+			worst := 0.0
+			for j := range want {
+				worst = max(worst, math.Abs(float64(got[j]-want[j])))
+			}
+			if worst > 1e-4 {
+				t.Errorf("%s, row %d: logits differ from the reference by up to %g", step, r, worst)
+			}
+		}
+	}
+	if _, err := d.StepRows(2, 4, 0, ids, mask, pos, nil, f32Bytes(logits)); err != nil {
+		t.Fatalf("prefill into a batch×vocab buffer: %v", err)
+	}
+	check("prefill", rows)
+	next := []int64{33, 44}
+	if _, err := d.Step(2, 1, 4, next, append(mask, 1, 1), []int64{4, 4}, logits); err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	check("decode", [][]int64{append(rows[0], next[0]), append(rows[1], next[1])})
+
+	tm, tl := layoutOf(t, torchFixture)
+	if tl.LogitsLastOnly {
+		t.Fatal("torch's export reads as last-position-only")
+	}
+	all, err := ortcuda.Open(tm.Path, tl, ortcuda.Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer all.Close()
+	TV := tl.Vocab
+	tids, tmask, tpos := []int64{1, 2, 3}, []int64{1, 1, 1}, []int64{0, 1, 2}
+	_, err = all.Step(1, 3, 0, tids, tmask, tpos, make([]float32, TV))
+	oneLine(t, err, fmt.Sprintf("logits buffer holds %d values, need %d", TV, 3*TV))
+	if _, err := all.Step(1, 3, 0, tids, tmask, tpos, make([]float32, 3*TV)); err != nil {
+		t.Errorf("every-position graph with a batch×seq×vocab buffer: %v", err)
+	}
+	tl.LogitsLastOnly = true
+	wrong, err := ortcuda.Open(tm.Path, tl, ortcuda.Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wrong.Close()
+	_, err = wrong.Step(1, 3, 0, tids, tmask, tpos, make([]float32, TV))
+	oneLine(t, err, fmt.Sprintf("%d logits for batch x vocab: %d", TV, 3*TV))
+}
+
+func f32Bytes(v []float32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
 }

@@ -206,6 +206,7 @@ func openDecoder(lay layout, opts Options, rt Runtime, cuda bool) (*ortcuda.Deco
 		PositionIDs: lay.io.PositionIDs, UseCacheBranch: lay.io.UseCacheBranch,
 		KVHeads: lay.kvHeads, HeadDim: lay.headDim, Vocab: lay.vocab,
 		KVType: int(lay.kvType.ort), LogitsType: int(lay.logitsType.ort),
+		LogitsLastOnly: lay.lastLogitsOnly(),
 	}
 	for i := range lay.layers {
 		dl.Past = append(dl.Past, lay.io.PastKey[i], lay.io.PastValue[i])

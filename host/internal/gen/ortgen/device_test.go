@@ -57,9 +57,9 @@ func sameGeneration(t *testing.T, want, got *Generator, reqs map[string]gen.Requ
 	}
 }
 
-// lastLogits copies the logits the last step left for each row: the loop
-// reads row r at (r*seq + seq − 1)·vocab, and the last step of a request
-// with more than one token has seq 1.
+// lastLogits copies the logits the last step left for each row, where
+// the loop reads them (logitsRow): position seq − 1, and the last step of a
+// request with more than one token has seq 1.
 func lastLogits(g *Generator, req gen.Request) [][]float32 {
 	seq := 1
 	if req.NewTokens == 1 {
@@ -67,11 +67,9 @@ func lastLogits(g *Generator, req gen.Request) [][]float32 {
 			seq = max(seq, len(p))
 		}
 	}
-	V := g.lay.vocab
 	var out [][]float32
 	for r := range req.Prompts {
-		off := (r*seq + seq - 1) * V
-		out = append(out, append([]float32(nil), g.buf.logits[off:off+V]...))
+		out = append(out, append([]float32(nil), g.logitsRow(&g.buf, r, seq-1, seq)...))
 	}
 	return out
 }
