@@ -227,9 +227,9 @@ func cacheKey(cfg Config, o BuildOptions) string {
 	return hex.EncodeToString(sum[:4])
 }
 
-// quantKey is q in a cache key: nil for float weights.
+// quantKey is q in a cache key: nil for float32 weights.
 func quantKey(q Quant) *Quant {
-	if !q.quantized() {
+	if q == (Quant{}) {
 		return nil
 	}
 	return &q
