@@ -15,6 +15,7 @@ import (
 
 	"github.com/pipe-bench/pipe/host/internal/assets"
 	"github.com/pipe-bench/pipe/host/internal/model"
+	"github.com/pipe-bench/pipe/host/internal/peer/llamacpp"
 	"github.com/pipe-bench/pipe/host/internal/roofline"
 )
 
@@ -45,6 +46,8 @@ bare loop and the other processes' CPU use beside each figure.`,
 			&ucli.IntFlag{Name: "triad-threads", Value: 0, Usage: "goroutines for the triad (0: one per CPU)"},
 			&ucli.IntFlag{Name: "triad-mib", Value: 128, Usage: "size of each of the triad's three arrays in MiB (keep it ≫ the last-level cache)"},
 			&ucli.StringFlag{Name: "profile", Usage: "after the timed runs, profile pipe's generator at each prompt length with ONNX Runtime's profiler, write its JSON into `DIR` and print the top kernels of prefill and decode"},
+			&ucli.StringFlag{Name: "peer", Usage: "also time `ENGINE` (llama.cpp: fetched and built on first use) on the same weights, interleaved rep by rep, with pipe's rows spinning and not, and print pipe ÷ peer at equal precision"},
+			&ucli.StringFlag{Name: "peer-precisions", Value: llamacpp.DefaultPrecisions, Usage: "the peer's weight types, comma-separated (f32, f16, q8_0)"},
 			&ucli.StringFlag{Name: "out", Usage: "write the figures as JSON into `DIR` (bench-<UTC time>.json)"},
 			&ucli.BoolFlag{Name: "quiet", Usage: "no progress lines on stderr"},
 		),
@@ -89,11 +92,19 @@ func runBench(c *ucli.Context) error {
 			fmt.Fprintf(c.App.ErrWriter, "bench: "+format+"\n", args...)
 		}
 	}
+	if peer := c.String("peer"); peer != "" {
+		closePeers, err := llamacpp.ForBench(peer, c.String("peer-precisions"), m, &opts, c.App.ErrWriter)
+		if err != nil {
+			return err
+		}
+		defer closePeers()
+	}
 	f, err := roofline.Bench(c.Context, opts)
 	if err != nil {
 		return err
 	}
 	printBench(c.App.Writer, f)
+	llamacpp.PrintRatios(c.App.Writer, f)
 	for _, p := range f.Profiles {
 		fmt.Fprintf(c.App.Writer, "\nprofile  %s, %s, prompt %d (%s)\n", p.Engine, p.Precision, p.PromptTokens, p.File)
 		p.Prefill.WriteText(c.App.Writer, 8)
@@ -177,13 +188,13 @@ func printBench(w io.Writer, f roofline.Figures) {
 		f.Triad.BestGBps, f.Triad.MedianGBps, f.Triad.Threads, f.Triad.ArrayBytes>>20, f.Triad.Reps, f.RooflineTPS)
 	fmt.Fprintf(w, "runs     %d new tokens, median of %d runs after one warm-up\n\n", f.NewTokens, f.Reps)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "prompt\tengine\tTTFT ms\tdecode tok/s\tof roofline\troofline with KV\toutside Run\t")
+	fmt.Fprintln(tw, "prompt\tengine\tprecision\tTTFT ms\tdecode tok/s\tof roofline\troofline with KV\toutside Run\t")
 	for _, r := range f.Rows {
 		out := "–"
 		if strings.HasPrefix(r.Engine, "pipe") {
 			out = fmt.Sprintf("%.2f %%", r.OutsideRunPct)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%.1f\t%.1f\t%.0f %%\t%.1f\t%s\t\n", r.PromptTokens, r.Engine, r.TTFTms, r.DecodeTPS, 100*r.OfRoofline, r.KVRooflineTPS, out)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%.1f\t%.1f\t%.0f %%\t%.1f\t%s\t\n", r.PromptTokens, r.Engine, r.Precision, r.TTFTms, r.DecodeTPS, 100*r.OfRoofline, r.KVRooflineTPS, out)
 	}
 	tw.Flush()
 }

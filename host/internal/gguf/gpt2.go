@@ -112,24 +112,8 @@ func WriteGPT2(w io.Writer, o GPT2Options) error {
 	}
 	kvs = append(kvs, tok...)
 
-	var tensors []Tensor
-	var hf []string
-	if err := model.GPT2Weights(c, o.Seed, func(n string, dims []int64, _ []float32) error {
-		g, err := GPT2TensorName(n)
-		if err != nil {
-			return err
-		}
-		ne := make([]uint64, len(dims)) // ggml's order is PyTorch's reversed
-		for i, d := range dims {
-			ne[len(dims)-1-i] = uint64(d)
-		}
-		if isConv1D(n) { // [in, out] → [out, in]: ne is {in, out}
-			ne[0], ne[1] = ne[1], ne[0]
-		}
-		tensors = append(tensors, Tensor{Name: g, Dims: ne, Type: gpt2Type(n, dims, o.Type)})
-		hf = append(hf, n)
-		return nil
-	}); err != nil {
+	tensors, err := GPT2Tensors(c, o.Seed, o.Type)
+	if err != nil {
 		return err
 	}
 
@@ -169,6 +153,48 @@ func WriteGPT2(w io.Writer, o GPT2Options) error {
 		e := <-next
 		return e.b, e.err
 	})
+}
+
+// GPT2Tensors are the headers of WriteGPT2's tensors for c at matrix type
+// t, in file order (the weights are generated to learn them: one tensor in
+// memory at a time).
+func GPT2Tensors(c model.Config, seed uint64, t Type) ([]Tensor, error) {
+	var tensors []Tensor
+	err := model.GPT2Weights(c, seed, func(n string, dims []int64, _ []float32) error {
+		g, err := GPT2TensorName(n)
+		if err != nil {
+			return err
+		}
+		ne := make([]uint64, len(dims)) // ggml's order is PyTorch's reversed
+		for i, d := range dims {
+			ne[len(dims)-1-i] = uint64(d)
+		}
+		if isConv1D(n) { // [in, out] → [out, in]: ne is {in, out}
+			ne[0], ne[1] = ne[1], ne[0]
+		}
+		tt := Tensor{Name: g, Dims: ne, Type: gpt2Type(n, dims, t)}
+		if _, err := tt.Bytes(); err != nil {
+			return err
+		}
+		tensors = append(tensors, tt)
+		return nil
+	})
+	return tensors, err
+}
+
+// GPT2WeightBytesPerToken is what one decode step reads of tensors (as
+// GPT2Tensors gives them): every tensor but the position table, of which a
+// step reads one row; the token embedding counts once, as the tied LM head
+// (model.Load's rule for pipe's ONNX model).
+func GPT2WeightBytesPerToken(tensors []Tensor) int64 {
+	var n int64
+	for _, t := range tensors {
+		if t.Name != "position_embd.weight" {
+			b, _ := t.Bytes()
+			n += b
+		}
+	}
+	return n
 }
 
 // transpose writes the [cols, rows] transpose of the rows×cols matrix v into

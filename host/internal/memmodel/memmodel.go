@@ -91,14 +91,8 @@ func need(m schema.Model, c schema.CaseParams, deviceCache bool) (kv, logits int
 }
 
 // elemSize is the bytes of one element of a cache or logits type; float32
-// where the result does not say.
-func elemSize(t string) int64 {
-	switch t {
-	case "float16", "bfloat16":
-		return 2
-	}
-	return 4
-}
+// where the result does not say (sdk/schema's ElemBytes).
+func elemSize(t string) int64 { return int64(schema.ElemBytes(t)) }
 
 // Measure adds to p the measured figures of case c: the load's RSS growth,
 // the RSS once the model was opened, the case's highest sampled RSS and the

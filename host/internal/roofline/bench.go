@@ -15,6 +15,7 @@ import (
 	"github.com/pipe-bench/pipe/host/internal/stats"
 	"github.com/pipe-bench/pipe/host/internal/sysinfo"
 	"github.com/pipe-bench/pipe/host/internal/tokenize"
+	"github.com/pipe-bench/pipe/sdk/schema"
 )
 
 // BenchOptions configures Bench.
@@ -86,10 +87,7 @@ func WeightBytesPerToken(m *model.Model) int64 { return m.WeightBytesPerToken }
 // context of ctx positions, in the cache's element type.
 func KVBytesPerToken(m *model.Model, ctx int) int64 {
 	c := m.Config
-	size := int64(4)
-	if m.KVType == "float16" || m.KVType == "bfloat16" {
-		size = 2
-	}
+	size := int64(schema.ElemBytes(m.KVType))
 	return size * 2 * int64(c.Layers) * int64(ctx) * int64(c.KVHeads) * int64(c.HeadDim)
 }
 

@@ -40,6 +40,8 @@ import (
 	"strings"
 	"sync"
 	"unsafe"
+
+	"github.com/pipe-bench/pipe/sdk/schema"
 )
 
 // ErrNoCUDA is wrapped by errors that mean the CUDA execution provider (or a
@@ -106,11 +108,11 @@ const (
 	ElemBFloat16 = 16
 )
 
+// elemSize is the bytes of one element of type t (sdk/schema's
+// ElemTypes; validate has refused the others).
 func elemSize(t int) int {
-	if t == ElemFloat16 || t == ElemBFloat16 {
-		return 2
-	}
-	return 4
+	e, _ := schema.ElemTypeONNX(t)
+	return e.Bytes
 }
 
 func (l Layout) validate() error {
@@ -123,9 +125,7 @@ func (l Layout) validate() error {
 		return fmt.Errorf("decoder layout: kv heads %d, head dim %d, vocab %d: each must be ≥ 1", l.KVHeads, l.HeadDim, l.Vocab)
 	}
 	for _, t := range []int{l.KVType, l.LogitsType} {
-		switch t {
-		case 0, ElemFloat32, ElemFloat16, ElemBFloat16:
-		default:
+		if _, ok := schema.ElemTypeONNX(t); !ok {
 			return fmt.Errorf("decoder layout: element type %d: use float32 (1), float16 (10) or bfloat16 (16)", t)
 		}
 	}

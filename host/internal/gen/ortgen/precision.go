@@ -6,30 +6,25 @@ import (
 	"regexp"
 	"unsafe"
 
+	"github.com/pipe-bench/pipe/host/internal/safetensors"
+	"github.com/pipe-bench/pipe/sdk/schema"
 	ort "github.com/yalue/onnxruntime_go"
 )
 
 // elemType is a cache or logits element type: its name as model.Model
-// records it, its size and ONNX Runtime's type.
+// records it, its size and ONNX Runtime's type (sdk/schema's ElemTypes).
 type elemType struct {
 	name string
 	size int
 	ort  ort.TensorElementDataType
 }
 
-var elemTypes = map[string]elemType{
-	"":         {"float32", 4, ort.TensorElementDataTypeFloat},
-	"float32":  {"float32", 4, ort.TensorElementDataTypeFloat},
-	"float16":  {"float16", 2, ort.TensorElementDataTypeFloat16},
-	"bfloat16": {"bfloat16", 2, ort.TensorElementDataTypeBFloat16},
-}
-
 func elemTypeOf(name string) (elemType, error) {
-	t, ok := elemTypes[name]
+	t, ok := schema.ElemTypeNamed(name)
 	if !ok {
 		return elemType{}, fmt.Errorf("element type %q: pipe runs float32, float16 and bfloat16", name)
 	}
-	return t, nil
+	return elemType{t.Name, t.Bytes, ort.TensorElementDataType(t.ONNX)}, nil
 }
 
 // toFloat32 converts one row of 16-bit values into dst, exactly (every
@@ -42,29 +37,8 @@ func (t elemType) toFloat32(dst []float32, src []uint16) {
 		return
 	}
 	for i, h := range src {
-		dst[i] = f16ToF32(h)
+		dst[i] = safetensors.F16ToFloat32(h)
 	}
-}
-
-// f16ToF32 widens an IEEE 754 binary16 value.
-func f16ToF32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // Inf, NaN
-		return math.Float32frombits(sign | 0xff<<23 | frac<<13)
-	case exp == 0 && frac == 0:
-		return math.Float32frombits(sign)
-	case exp == 0: // subnormal: normalise
-		e := uint32(127 - 15 + 1)
-		for frac&0x400 == 0 {
-			frac <<= 1
-			e--
-		}
-		return math.Float32frombits(sign | e<<23 | (frac&0x3ff)<<13)
-	}
-	return math.Float32frombits(sign | (exp+127-15)<<23 | frac<<13)
 }
 
 // u16Bytes views a uint16 slice as its bytes (no copy).
