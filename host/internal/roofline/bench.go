@@ -30,10 +30,16 @@ type BenchOptions struct {
 	// CompareShareBuffer adds pipe's generator with the shared past/present
 	// cache off ("pipe concat"), for a model that has one.
 	CompareShareBuffer bool
-	Triad              TriadOptions
+	// NoBare leaves the bare loop out (pipe's figures alone, as for a
+	// matrix of models where the yardstick would double the time).
+	NoBare bool
+	Triad  TriadOptions
 	// ProfileDir, when set, profiles pipe's generator at each prompt length
 	// after the timed runs (Profile), writing the runtime's JSON there.
 	ProfileDir string
+	// Peers are other engines timed beside pipe's, interleaved rep by rep
+	// (their owner closes them).
+	Peers []Peer
 	// Progress, when set, is called before each run.
 	Progress func(format string, args ...any)
 }
@@ -57,6 +63,8 @@ type Figures struct {
 	BareSession string `json:"bare_session,omitempty"`
 	// Profiles are ONNX Runtime's profiles per prompt (BenchOptions.ProfileDir).
 	Profiles []Profile `json:"profiles,omitempty"`
+	// Peers is each peer's Info, in BenchOptions.Peers' order.
+	Peers []any `json:"peers,omitempty"`
 }
 
 // Row is one engine at one prompt length (medians over the reps).
@@ -157,6 +165,7 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 		spin bool
 		pipe *ortgen.Generator
 		bare *BareLoop
+		peer Peer
 	}
 	var engines []*engine
 	defer func() {
@@ -204,6 +213,9 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 			}
 			engines = append(engines, &engine{name: "pipe concat" + suffix, spin: spin, pipe: gc})
 		}
+		if o.NoBare {
+			continue
+		}
 		if why := bareMisfit(m); why != "" {
 			say("no bare loop: it runs float32 optimum-style graphs, and %s", why)
 			continue
@@ -215,6 +227,11 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 			return f, err
 		}
 		engines = append(engines, &engine{name: "bare" + suffix, spin: spin, bare: b})
+	}
+
+	for _, p := range o.Peers {
+		engines = append(engines, &engine{name: p.Name(), spin: p.Spinning(), peer: p})
+		f.Peers = append(f.Peers, p.Info())
 	}
 
 	mon := sysinfo.StartMonitor()
@@ -237,6 +254,11 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 					}
 					run := measure.FromTrace(tr, measure.Expect{NewTokens: o.NewTokens, Batch: 1})
 					t, tps, out = run.Values[metric.TTFT], run.Values[metric.DecodeTPS], run.Values[metric.OutsideRun]
+				} else if e.peer != nil {
+					var err error
+					if t, tps, err = e.peer.Generate(prompt, o.NewTokens); err != nil {
+						return f, err
+					}
 				} else {
 					r, err := e.bare.Generate(prompt, o.NewTokens)
 					if err != nil {
@@ -264,6 +286,12 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 			r.KVRooflineTPS = kvRoof
 			r.OfRoofline = r.DecodeTPS / f.RooflineTPS
 			r.Precision = f.Model.WeightPrecision
+			if e.peer != nil {
+				w := e.peer.WeightBytesPerToken()
+				r.Precision = e.peer.Precision()
+				r.KVRooflineTPS = TokensPerSecond(tri.BestGBps*1e9, w+e.peer.KVBytesPerToken(meanCtx))
+				r.OfRoofline = r.DecodeTPS / TokensPerSecond(tri.BestGBps*1e9, w)
+			}
 			f.Rows = append(f.Rows, *r)
 		}
 	}
