@@ -161,7 +161,6 @@ func TestGenerateBuildErrors(t *testing.T) {
 	}{
 		{[]string{"--precision", "int3"}, `unknown precision "int3": use fp32, fp16, int8, int4`},
 		{[]string{"--precision", "int4", "--block-size", "24"}, "block_size = 24: MatMulNBits and GatherBlockQuantized take a power of two ≥ 16"},
-		{[]string{"--precision", "fp16"}, `precision "fp16" is not built yet: use fp32, int8 or int4`},
 		{[]string{"--style", "turbo"}, `unknown graph style "turbo": use "optimum", "fused" or "gqa"`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -170,6 +169,53 @@ func TestGenerateBuildErrors(t *testing.T) {
 			line := strings.TrimSuffix(stderr, "\n")
 			if code != ExitError || !strings.Contains(line, tc.want) || strings.Contains(line, "\n") {
 				t.Errorf("exit %d, stderr %q: want exit %d and one line containing %q", code, stderr, ExitError, tc.want)
+			}
+		})
+	}
+}
+
+// TestGenerateFP16: --precision fp16 builds and runs on the CPU — GPT-2
+// in each graph style, and a Llama-family checkpoint (qwen3, the torch
+// fixture) — recorded as fp16 weights, float16 cache and float16 logits,
+// with the fp32 build's greedy ids (and, for the checkpoint, torch's).
+func TestGenerateFP16(t *testing.T) {
+	qwen3 := "../internal/model/testdata/llama/qwen3-f32"
+	run := func(t *testing.T, args ...string) generateOutput {
+		t.Helper()
+		code, stdout, stderr := runPipe(append([]string{"generate", "--new-tokens", "6", "--threads", "1", "--json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		var out generateOutput
+		if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+			t.Fatalf("not one JSON object: %v\n%s", err, stdout)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		torch []int64 // the fixture's greedy ids, when known
+	}{
+		{"gpt2-tiny optimum", []string{"--model", "gpt2-tiny", "--style", "optimum", "--prompt-ids", "17,300,4,99,256,1,42"}, nil},
+		{"gpt2-tiny fused", []string{"--model", "gpt2-tiny", "--style", "fused", "--prompt-ids", "17,300,4,99,256,1,42"}, nil},
+		{"gpt2-tiny gqa", []string{"--model", "gpt2-tiny", "--style", "gqa", "--prompt-ids", "17,300,4,99,256,1,42"}, nil},
+		{"qwen3 checkpoint", []string{"--model", qwen3, "--prompt-ids", "5,17,42,3,88,61,29"}, []int64{90, 39, 17, 52, 52, 52}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f32 := run(t, append(tc.args, "--precision", "fp32")...)
+			f16 := run(t, append(tc.args, "--precision", "fp16")...)
+			if f16.WeightPrecision != "fp16" || f16.KVCacheType != "float16" || f16.LogitsType != "float16" {
+				t.Errorf("fp16 run records weights %q, cache %q, logits %q; want fp16, float16, float16", f16.WeightPrecision, f16.KVCacheType, f16.LogitsType)
+			}
+			if f16.GraphStyle != f32.GraphStyle {
+				t.Errorf("fp16 built style %s, fp32 %s", f16.GraphStyle, f32.GraphStyle)
+			}
+			if !slices.Equal(f16.OutputIDs, f32.OutputIDs) {
+				t.Errorf("fp16 greedy ids %v, fp32 %v", f16.OutputIDs, f32.OutputIDs)
+			}
+			if tc.torch != nil && !slices.Equal(f16.OutputIDs, tc.torch) {
+				t.Errorf("fp16 greedy ids %v, torch's %v", f16.OutputIDs, tc.torch)
 			}
 		})
 	}
