@@ -276,10 +276,6 @@ static int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static size_t elem_size(int type) {
-  return type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16 || type == ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16 ? 2 : 4;
-}
-
 static ONNXTensorElementDataType elem_type(int type) {
   return type ? (ONNXTensorElementDataType)type : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 }
@@ -304,7 +300,7 @@ static char* copy_last_rows(pc_decoder* d, OrtValue* logits, int64_t batch, int6
     snprintf(got, sizeof got, "%zu", count);
     return joinf(want, got);
   }
-  size_t es = elem_size(d->l.logits_type);
+  size_t es = d->l.logits_size;
   void* src = NULL;
   TRY(api->GetTensorMutableData(logits, &src), "logits data");
   if (d->copy_rows) {

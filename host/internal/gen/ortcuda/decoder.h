@@ -30,6 +30,9 @@ typedef struct pc_layout {
   // FLOAT, FLOAT16 or BFLOAT16); 0 means FLOAT.
   int kv_type;
   int logits_type;
+  // Bytes of one logit (Go's sdk/schema ElemTypes: the one home of the
+  // element-size rule).
+  size_t logits_size;
   // 1 when the graph's logits hold one position per row ([batch, 1, vocab]:
   // the LM head runs on the last position only); the step's logits buffer
   // is then batch*vocab.

@@ -229,6 +229,7 @@ func Open(modelPath string, l Layout, o Options) (*Decoder, error) {
 	cl.layers = C.int(len(l.Past) / 2)
 	cl.kv_heads, cl.head_dim, cl.vocab = C.int64_t(l.KVHeads), C.int64_t(l.HeadDim), C.int64_t(l.Vocab)
 	cl.kv_type, cl.logits_type = C.int(l.KVType), C.int(l.LogitsType)
+	cl.logits_size = C.size_t(elemSize(l.LogitsType))
 	if l.LogitsLastOnly {
 		cl.logits_last_only = 1
 	}

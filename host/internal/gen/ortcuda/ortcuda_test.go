@@ -12,6 +12,7 @@ import (
 	"github.com/pipe-bench/pipe/host/internal/gen/ortcuda"
 	"github.com/pipe-bench/pipe/host/internal/gen/ortgen"
 	"github.com/pipe-bench/pipe/host/internal/model"
+	"github.com/pipe-bench/pipe/host/internal/safetensors"
 )
 
 // tiny loads the runtime and returns the built-in tiny GPT-2 (whose LM
@@ -255,4 +256,86 @@ func TestStepLastPositionLogits(t *testing.T) {
 
 func f32Bytes(v []float32) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
+}
+
+// TestStepFP16: the decoder runs an fp16 build (float16 cache and logits,
+// model.PrecisionFP16) on the CPU provider: a 2-row prefill and a decode
+// step write 2-byte logits that, widened, equal the fp32 build's within
+// 2⁻⁶ of the logits' scale (float16's 11 bits through a two-layer model;
+// host/internal/model's TestFP16MatchesFP32 derives the bound), in every
+// graph style.
+func TestStepFP16(t *testing.T) {
+	for _, style := range model.Styles {
+		t.Run(style, func(t *testing.T) {
+			open := func(precision string) (*ortcuda.Decoder, ortcuda.Layout) {
+				dir, err := model.BuiltinWith("gpt2-tiny", model.BuildOptions{Seed: 7, Style: style, Precision: precision})
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, l := layoutOf(t, dir)
+				if precision == model.PrecisionFP16 {
+					if m.KVType != "float16" || m.LogitsType != "float16" {
+						t.Fatalf("fp16 build: cache %s, logits %s", m.KVType, m.LogitsType)
+					}
+					l.KVType, l.LogitsType = ortcuda.ElemFloat16, ortcuda.ElemFloat16
+				}
+				d, err := ortcuda.Open(m.Path, l, ortcuda.Options{IntraOpThreads: 1})
+				if err != nil {
+					t.Fatalf("%s: %v", precision, err)
+				}
+				t.Cleanup(func() { d.Close() })
+				return d, l
+			}
+			d32, l := open(model.PrecisionFP32)
+			d16, _ := open(model.PrecisionFP16)
+			V := l.Vocab
+			ids := []int64{17, 300, 4, 99, 5, 6, 400, 2}
+			mask := []int64{1, 1, 1, 1, 1, 1, 1, 1}
+			pos := []int64{0, 1, 2, 3, 0, 1, 2, 3}
+			if l.PositionIDs == "" {
+				pos = nil
+			}
+			compare := func(step string, run func(d *ortcuda.Decoder, logits []byte) error) {
+				t.Helper()
+				want := make([]float32, 2*V)
+				if err := run(d32, f32Bytes(want)); err != nil {
+					t.Fatalf("%s fp32: %v", step, err)
+				}
+				// 2×vocab float16 logits, then a guard the decoder must not
+				// write (a 4-byte element size would).
+				half := make([]uint16, 4*V)
+				for j := 2 * V; j < len(half); j++ {
+					half[j] = 0xffff
+				}
+				if err := run(d16, unsafe.Slice((*byte)(unsafe.Pointer(&half[0])), 2*2*V)); err != nil {
+					t.Fatalf("%s fp16: %v", step, err)
+				}
+				for j := 2 * V; j < len(half); j++ {
+					if half[j] != 0xffff {
+						t.Fatalf("%s fp16: the decoder wrote past the 2×vocab logits (element %d)", step, j)
+					}
+				}
+				worst, scale := 0.0, 1.0
+				for j, w := range want {
+					worst = max(worst, math.Abs(float64(safetensors.F16ToFloat32(half[j])-w)))
+					scale = max(scale, math.Abs(float64(w)))
+				}
+				if worst/scale > 1.0/64 {
+					t.Errorf("%s: fp16 logits differ from fp32 by %.3g of the scale", step, worst/scale)
+				}
+			}
+			compare("prefill", func(d *ortcuda.Decoder, logits []byte) error {
+				_, err := d.StepRows(2, 4, 0, ids, mask, pos, nil, logits)
+				return err
+			})
+			var npos []int64
+			if pos != nil {
+				npos = []int64{4, 4}
+			}
+			compare("decode", func(d *ortcuda.Decoder, logits []byte) error {
+				_, err := d.StepRows(2, 1, 4, []int64{33, 44}, append(mask, 1, 1), npos, nil, logits)
+				return err
+			})
+		})
+	}
 }
