@@ -112,3 +112,50 @@ func TestAllLogitsRefusedForGQA(t *testing.T) {
 	}
 	checkOneLineError(t, err, []string{`style "gqa" computes the LM head at the last position only`})
 }
+
+// BenchmarkPrefillLastHead compares the prefill of GPT-2 124M (optimum and
+// fused styles) and SmolLM2-135M (optimum) with the LM head at every
+// position (the graphs before the head moved; allLogits) and at the last
+// position only (the graphs pipe builds): ctx prompt tokens, batch 1, 2
+// intra-op threads, no spinning, the two graphs' Runs interleaved so other
+// processes' load hits both alike, each timed alone (runNS: no copy of the
+// logits). It reports each median in ms and the speed-up
+// (`go test -run X -bench PrefillLastHead -benchtime 10x ./host/internal/model`).
+func BenchmarkPrefillLastHead(b *testing.B) {
+	requireORT(b)
+	smol, _ := llamaPreset("smollm2-135m")
+	for _, tc := range []struct {
+		name, style string
+		vocab       int
+	}{{"gpt2/optimum", StyleOptimum, 50257}, {"gpt2/fused", StyleFused, 50257}, {"smollm2-135m/optimum", StyleOptimum, smol.Vocab}} {
+		var dirs [2]string // every position, last position
+		for i, all := range []bool{true, false} {
+			dirs[i] = b.TempDir()
+			var err error
+			if tc.vocab == smol.Vocab {
+				err = writeLlama(dirs[i], smol, seededWeights(1), Quant{}, pipeInfo{Name: "smollm2-135m", Style: tc.style, BuilderVersion: BuilderVersion, allLogits: all}, "")
+			} else {
+				err = writeBuiltin(dirs[i], "gpt2", GPT2(), BuildOptions{Seed: 1, Style: tc.style, allLogits: all})
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, ctx := range []int{128, 512} {
+			b.Run(fmt.Sprintf("%s/ctx=%d", tc.name, ctx), func(b *testing.B) {
+				runs := [2]*ortRunner{newBenchRunner(b, dirs[0]), newBenchRunner(b, dirs[1])}
+				ids, mask, pos := seqInputs(testIDs(ctx, tc.vocab))
+				var ms [2][]float64
+				for b.Loop() {
+					for i, r := range runs {
+						r.step(b, ids, mask, pos, nil).destroy()
+						ms[i] = append(ms[i], float64(r.runNS)/1e6)
+					}
+				}
+				b.ReportMetric(median(ms[0]), "all-ms")
+				b.ReportMetric(median(ms[1]), "last-ms")
+				b.ReportMetric(median(ms[0])/median(ms[1]), "last-speedup")
+			})
+		}
+	}
+}

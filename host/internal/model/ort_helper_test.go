@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pipe-bench/pipe/host/internal/assets"
 	ort "github.com/yalue/onnxruntime_go"
@@ -35,8 +36,9 @@ func requireORT(t testing.TB) {
 
 // ortRunner runs single forward passes of a model in the optimum layout.
 type ortRunner struct {
-	m    *Model
-	sess *ort.DynamicAdvancedSession
+	m     *Model
+	sess  *ort.DynamicAdvancedSession
+	runNS int64 // the last step's Run call alone, for benchmarks
 }
 
 func newRunner(t testing.TB, dir string) *ortRunner {
@@ -142,7 +144,10 @@ func (r *ortRunner) step(t testing.TB, ids, mask, pos [][]int64, past []*ort.Ten
 		}
 	}
 	outputs := make([]ort.Value, 1+2*c.Layers)
-	if err := r.sess.Run(inputs, outputs); err != nil {
+	t0 := time.Now()
+	err := r.sess.Run(inputs, outputs)
+	r.runNS = time.Since(t0).Nanoseconds()
+	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	lt := outputs[0].(*ort.Tensor[float32])
