@@ -4,7 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pipe-bench/pipe/host/internal/gen/ortgen"
 	"github.com/pipe-bench/pipe/host/internal/memmodel"
+	"github.com/pipe-bench/pipe/host/internal/model"
 	"github.com/pipe-bench/pipe/sdk/schema"
 )
 
@@ -96,5 +98,44 @@ func TestGapsFlagAboveLimit(t *testing.T) {
 	gs = memmodel.Gaps(p)
 	if len(gs) != 2 || gs[1].What != "weights + KV cache vs GPU peak" || gs[1].Predicted != 100<<20 || gs[1].Flagged {
 		t.Errorf("cuda gaps: %+v", gs)
+	}
+}
+
+// TestPredictBuiltFP16: for pipe's own fp16 build (gpt2-tiny, gqa: one
+// shared cache, last-position logits), as the generator describes it, the
+// prediction holds the weights in half the fp32 build's bytes (to within
+// the int64 shape constants both share), a float16 cache of exactly half
+// the fp32 one's, and float16 logits plus the one float32 row the sampler
+// reads.
+func TestPredictBuiltFP16(t *testing.T) {
+	c := schema.CaseParams{PromptTokens: 16, NewTokens: 8, Batch: 2, Streams: 1}
+	predict := func(precision string) (schema.Model, schema.MemoryModel) {
+		m, err := model.OpenWith("gpt2-tiny", model.BuildOptions{Style: model.StyleGQA, Precision: precision})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := ortgen.Open(m, ortgen.Options{IntraOpThreads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Close()
+		info := g.Info()
+		return info, memmodel.Predict(info, []schema.CaseParams{c}, false)[0]
+	}
+	m32, p32 := predict(model.PrecisionFP32)
+	m16, p16 := predict(model.PrecisionFP16)
+	if m16.WeightPrecision != "fp16" || m16.KVCacheType != "float16" || m16.LogitsType != "float16" {
+		t.Fatalf("fp16 build described as weights %s, cache %s, logits %s", m16.WeightPrecision, m16.KVCacheType, m16.LogitsType)
+	}
+	if d := 2*p16.Weights - p32.Weights; d < 0 || d > p32.Weights/100 {
+		t.Errorf("weights: fp16 %d B, fp32 %d B: want half, give or take the shared int64 constants", p16.Weights, p32.Weights)
+	}
+	// 1 shared buffer × 2 × layers × batch × kv_heads × 23 positions × head_dim × 2 B.
+	kv := int64(2 * m16.Layers * c.Batch * m16.KVHeads * (c.PromptTokens + c.NewTokens - 1) * m16.HeadDim * 2)
+	if p16.KVCache != kv || 2*p16.KVCache != p32.KVCache {
+		t.Errorf("KV cache: fp16 %d B, fp32 %d B; want %d and twice it", p16.KVCache, p32.KVCache, kv)
+	}
+	if want := int64(c.Batch*m16.Vocab*2 + m32.Vocab*4); p16.Logits != want {
+		t.Errorf("logits: fp16 %d B, want %d (batch × vocab × 2 + one float32 row)", p16.Logits, want)
 	}
 }

@@ -151,17 +151,22 @@ func TestLayoutErrors(t *testing.T) {
 	}
 }
 
-// TestBuiltPrecisions: pipe's own quantized builds are recorded in the
-// precision they were built in, and a decode step reads fewer weight bytes
-// the fewer bits the weights have.
+// TestBuiltPrecisions: pipe's own builds are recorded in the precision
+// they were built in (an fp16 build with a float16 cache), and a decode
+// step reads fewer weight bytes the fewer bits the weights have: the bytes
+// the roofline divides by.
 func TestBuiltPrecisions(t *testing.T) {
 	var last int64
-	for _, p := range []string{PrecisionFP32, PrecisionInt8, PrecisionInt4} {
+	for _, p := range []string{PrecisionFP32, PrecisionFP16, PrecisionInt8, PrecisionInt4} {
 		m, err := OpenWith("gpt2-tiny", BuildOptions{Style: StyleGQA, Precision: p})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m.Precision != p || m.KVType != "float32" || !m.ShareBuffer {
+		kv := "float32"
+		if p == PrecisionFP16 {
+			kv = "float16"
+		}
+		if m.Precision != p || m.KVType != kv || !m.ShareBuffer {
 			t.Errorf("%s build: precision %s, cache %s, shared %v", p, m.Precision, m.KVType, m.ShareBuffer)
 		}
 		if last > 0 && m.WeightBytesPerToken >= last {
