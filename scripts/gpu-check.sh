@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # gpu-check.sh — issue #6's check on a GPU machine with no network: pipe's
 # phase 2 on device = "cuda" (KV cache on the GPU) beside Hugging Face
-# transformers eager on the same shapes, in one table.
+# transformers eager on the same shapes, in one table; and issue 12's fp16
+# builds on the GPU (smoke runs of the fused and gqa styles and a Llama
+# preset, phase 2 at fp16 in the table, compare-precisions' fidelity of fp16
+# against fp32 in the log).
 #
 # The GPU machine has no Go, no npm and no network, and takes at most ~64 MiB
 # per call, so everything is prepared here and carried in chunks:
@@ -58,8 +61,8 @@ pack() {
 	git -C "$ROOT" archive HEAD | tar x -C "$work/src" || die "git archive"
 	(cd "$work/src" && export CGO_ENABLED=1 &&
 		go build -trimpath -ldflags "-s -w -X github.com/pipe-bench/pipe/host/cli.Version=$(git -C "$ROOT" rev-parse --short HEAD)" -o "$work/bin/pipe" ./cmd/pipe &&
-		go test -c -trimpath -ldflags "-s -w" -o "$work/bin/ortgen.test" ./host/gen/ortgen &&
-		go test -c -trimpath -ldflags "-s -w" -o "$work/bin/measure.test" ./host/measure) 2>&1 | grep -v -e deprecated -e cgo-gcc-prolog -e 'nvml.h' -e '^ *[0-9]* |' -e '^ *|' -e 'In file included'
+		go test -c -trimpath -ldflags "-s -w" -o "$work/bin/ortgen.test" ./host/internal/gen/ortgen &&
+		go test -c -trimpath -ldflags "-s -w" -o "$work/bin/measure.test" ./host/internal/measure) 2>&1 | grep -v -e deprecated -e cgo-gcc-prolog -e 'nvml.h' -e '^ *[0-9]* |' -e '^ *|' -e 'In file included'
 	[ -x "$work/bin/pipe" ] && [ -x "$work/bin/ortgen.test" ] && [ -x "$work/bin/measure.test" ] || die "build failed"
 	# The first-party plugins the pipelines name (WASM: built here, run there).
 	mkdir -p "$work/bin/plugins"
@@ -263,11 +266,23 @@ run() {
 	fi
 
 	stage "smoke: pipe generate on $device" 180 "$pipe" generate --model gpt2 --device "$device" --prompt-tokens 32 --new-tokens 8 --json | cut -c1-600
+	# Issue 12's fp16 builds (float16 weights, activations, cache and
+	# logits): the CUDA default style (fused: MultiHeadAttention) and gqa
+	# (GroupQueryAttention, whose CUDA kernel runs float16 only), each with
+	# the fp32 build's greedy ids beside it (they agree where the logits'
+	# leads exceed float16's error).
+	local st
+	for st in fused gqa; do
+		stage "smoke: fp16 $st on $device" 180 "$pipe" generate --model gpt2 --device "$device" --precision fp16 --style "$st" --prompt-tokens 32 --new-tokens 8 --json | cut -c1-900
+		stage "smoke: fp32 $st on $device (ids to compare)" 120 "$pipe" generate --model gpt2 --device "$device" --precision fp32 --style "$st" --prompt-tokens 32 --new-tokens 8 --json | grep -A9 '"output_ids"' | tr -d ' \n'
+		echo
+	done
+	stage "smoke: fp16 smollm2-135m on $device" 180 "$pipe" generate --model smollm2-135m --device "$device" --precision fp16 --prompt-tokens 32 --new-tokens 8 --json | cut -c1-900
 
 	echo "== Go tests on the GPU"
 	if [ -z "${DRY:-}" ] && [ -x "$PIPE_RT/bin/ortgen.test" ]; then
-		(cd "$ROOT/host/gen/ortgen" && export PIPE_REQUIRE_CUDA=1 && stage "ortgen.test" 120 "$PIPE_RT/bin/ortgen.test" -test.run 'TestCUDA$|TestDecoderMatchesHostKV' -test.v) 2>&1 | grep -v -e '^=== RUN' -e 'device_test.go:.*error:'
-		(cd "$ROOT/host/measure" && stage "measure.test" 60 "$PIPE_RT/bin/measure.test" -test.run GPU -test.v) 2>&1 | grep -v '^=== RUN'
+		(cd "$ROOT/host/internal/gen/ortgen" && export PIPE_REQUIRE_CUDA=1 && stage "ortgen.test" 120 "$PIPE_RT/bin/ortgen.test" -test.run 'TestCUDA$|TestDecoderMatchesHostKV' -test.v) 2>&1 | grep -v -e '^=== RUN' -e 'device_test.go:.*error:'
+		(cd "$ROOT/host/internal/measure" && stage "measure.test" 60 "$PIPE_RT/bin/measure.test" -test.run GPU -test.v) 2>&1 | grep -v '^=== RUN'
 	fi
 
 	local results=() labels=()
@@ -299,6 +314,39 @@ run() {
 	[ -n "${DRY:-}" ] && quick=()
 	if [ "$(elapsed)" -lt "$BUDGET_S" ]; then
 		run_phase2 other-style "$ROOT/pipelines/phase2-latency.toml" --set model.graph_style="$OTHER_STYLE" "${quick[@]}"
+	fi
+	# fp16 (issue 12): phase 2 at fp16, in the comparison table (its
+	# result.json stays under /tmp: $OUT takes 8 files), then
+	# compare-precisions at fp16 on the device: latency plus fidelity
+	# against the fp32 build, its figures in the log.
+	if [ "$(elapsed)" -lt "$BUDGET_S" ]; then
+		local f16=/tmp/gpu-check-fp16
+		rm -rf "$f16"
+		stage "phase 2: fp16" 240 "$pipe" run "$ROOT/pipelines/phase2-latency.toml" --set model.device="$device" --set model.precision=fp16 --out "$f16" --no-progress "${shapes[@]}" "${quick[@]}" | tail -30
+		local d16
+		d16=$(newest_result "$f16")
+		if [ -n "$d16" ] && [ -f "$d16/result.json" ]; then
+			results+=("$d16/result.json")
+			labels+=("pipe $device $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["model"]["graph_style"])' "$d16/result.json") fp16")
+		fi
+	fi
+	if [ "$(elapsed)" -lt "$BUDGET_S" ]; then
+		local cp=/tmp/gpu-check-compare-fp16 cshapes=()
+		[ -n "${DRY:-}" ] && cshapes=(--set matrix.prompt_tokens=16 --set matrix.new_tokens=4)
+		rm -rf "$cp"
+		stage "compare-precisions: fp16 vs fp32 on $device" 240 "$pipe" run "$ROOT/pipelines/compare-precisions.toml" --set model.device="$device" --set model.precision=fp16 --set name=compare-fp16 --quick --out "$cp" --no-progress "${cshapes[@]}" | tail -30
+		local dc
+		dc=$(newest_result "$cp")
+		[ -n "$dc" ] && [ -f "$dc/result.json" ] && python3 - "$dc/result.json" <<'EOF2'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for c in r["cases"]:
+    s = c.get("stats") or {}
+    pick = {k: {f: round(v, 6) for f, v in s[k].items() if f in ("mean", "min", "max", "p50")} for k in s if k.startswith("fidelity.") or k in ("ttft_ms", "decode_tps", "tpot_ms")}
+    print("fp16 vs fp32", c["id"], json.dumps(pick))
+for t in r.get("targets") or []:
+    print("target", t.get("target"), "observed", t.get("observed"), "pass", t.get("pass"))
+EOF2
 	fi
 	# with_options FILE KEY=VALUE...: phase 2 with [model.options] entries.
 	with_options() {
