@@ -107,25 +107,17 @@ func buildGPT2(w io.Writer, cfg Config, o BuildOptions, q Quant) error {
 func buildGPT2From(w io.Writer, cfg Config, o BuildOptions, q Quant, fill weightFill) error {
 	b := newGraphBuilder(cfg)
 	b.quant, b.allLogits = q, o.allLogits
+	if err := gpt2StyleErr(cfg, o.Style, o.allLogits); err != nil {
+		return err
+	}
 	var g *onnxpb.GraphProto
 	switch o.Style {
 	case StyleOptimum:
 		g = b.optimum()
 	case StyleFused:
-		if cfg.KVHeads != cfg.Heads {
-			return fmt.Errorf("style %q: MultiHeadAttention needs kv_heads = heads (got %d ≠ %d); use style %q for grouped-query configs", o.Style, cfg.KVHeads, cfg.Heads, StyleOptimum)
-		}
 		g = b.fused(false)
-	case StyleGQA:
-		if err := checkGQA(cfg); err != nil {
-			return err
-		}
-		if o.allLogits {
-			return errGQAAllLogits
-		}
+	default: // StyleGQA
 		g = b.fused(true)
-	default:
-		return unknownStyle(o.Style)
 	}
 	outs := tensorOuts(weightSpecs(cfg), fill, q, gpt2Role)
 	return writeModel(w, nil, g, outs, o.Style != StyleOptimum || q.quantized())

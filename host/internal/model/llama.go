@@ -110,6 +110,9 @@ func buildLlama(w, data io.Writer, c LlamaConfig, fill weightFill, q Quant, styl
 	if err := c.Validate(); err != nil {
 		return err
 	}
+	if err := llamaStyleErr(c, style, allLogits); err != nil {
+		return err
+	}
 	outs := tensorOuts(llamaWeightSpecs(c), fill, q, llamaRole)
 	var ext *externalData
 	if bytes := outsBytes(outs); bytes > maxInlineBytes {
@@ -121,12 +124,6 @@ func buildLlama(w, data io.Writer, c LlamaConfig, fill weightFill, q Quant, styl
 	g := newLlamaGraph(c, q)
 	g.allLogits = allLogits
 	if style == StyleGQA {
-		if err := checkGQA(c.Shape()); err != nil {
-			return err
-		}
-		if allLogits {
-			return errGQAAllLogits
-		}
 		return writeModel(w, ext, g.buildGQA(), outs, true)
 	}
 	return writeModel(w, ext, g.build(), outs, q.quantized())

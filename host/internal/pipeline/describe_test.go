@@ -23,6 +23,7 @@ func TestDescribe(t *testing.T) {
 		{"full", filepath.Join("testdata", "full.toml"), false},
 		{"tiny", filepath.Join("..", "..", "..", "pipelines", "testdata", "gpt2-tiny.toml"), false},
 		{"phase2-latency-quick", filepath.Join("..", "..", "..", "pipelines", "phase2-latency.toml"), true},
+		{"llama-dir", filepath.Join("testdata", "llama-dir.toml"), false},
 	}
 	for _, f := range shipped {
 		tests = append(tests, struct {

@@ -486,6 +486,11 @@ func TestModelDirectory(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(model, "config.json"), []byte(`{"model_type": "gpt2", "n_positions": 64}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A decoder beside it: a config.json alone is a model to build
+	// (TestModelBuildChecked), and GPT-2's is not one pipe builds.
+	if err := os.WriteFile(filepath.Join(model, "model.onnx"), []byte("not checked here"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	file := filepath.Join(dir, "p.toml")
 	src := "[model]\nsource = \"model\"\n[matrix]\nprompt_tokens = [16, 60]\nnew_tokens = 8\n"
 	_, err := Parse(file, []byte(src), LoadOptions{Names: testNames})
@@ -502,9 +507,6 @@ func TestModelDirectory(t *testing.T) {
 	}
 
 	// An .onnx file: config.json beside it.
-	if err := os.WriteFile(filepath.Join(model, "model.onnx"), []byte("not checked here"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	fits := strings.Replace(src, "60", "56", 1)
 	plan, err = Parse(file, []byte(strings.Replace(fits, `"model"`, `"model/model.onnx"`, 1)), LoadOptions{Names: testNames})
 	if err != nil {

@@ -142,6 +142,10 @@ func TestPlanHashModelDirectory(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(m, "config.json"), []byte(config), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		// A decoder beside it (a config.json alone is a model to build).
+		if err := os.WriteFile(filepath.Join(m, "model.onnx"), []byte("not checked here"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		return filepath.Join(root, "p.toml")
 	}
 	src := "[model]\nsource = \"model\"\n[matrix]\nprompt_tokens = [16]\nnew_tokens = 8\n"

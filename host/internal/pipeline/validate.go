@@ -121,7 +121,7 @@ func (l *loader) model(doc *fileDoc, p *Plan) {
 	if p.Model.Source == "" {
 		p.Model.Source = DefaultSource
 	}
-	builtin := false
+	builtin, sourceOK := false, true
 	if preset, ok := model.Presets[p.Model.Source]; ok {
 		l.modelShape = preset()
 		builtin, p.Model.MaxPositions = true, l.modelShape.MaxPositions
@@ -135,11 +135,12 @@ func (l *loader) model(doc *fileDoc, p *Plan) {
 			dir = filepath.Dir(src) // an .onnx file: its config.json sits beside it
 		case err != nil || !st.IsDir():
 			l.addf("model.source", "%q is not a built-in model, a directory or an .onnx file; use %s or a model directory (relative to the pipeline file)", m.Source, quoteList(model.PresetNames()))
-			dir = ""
+			dir, sourceOK = "", false
 		}
 		if dir != "" {
 			if cfg, _, err := model.ReadConfig(dir); err != nil {
 				l.addf("model.source", "%v", err)
+				sourceOK = false
 			} else {
 				l.modelShape, p.Model.MaxPositions = cfg, cfg.MaxPositions
 			}
@@ -153,9 +154,21 @@ func (l *loader) model(doc *fileDoc, p *Plan) {
 		p.Model.Precision = model.PrecisionFP32
 	}
 	l.choice("model.precision", &p.Model.Precision, model.Precisions)
+	blockOK := true
 	if p.Model.BlockSize != 0 { // the same rule for int8 and int4
 		if _, err := model.QuantFor(model.PrecisionInt4, p.Model.BlockSize); err != nil {
 			l.addf("model.block_size", "%v", err)
+			blockOK = false
+		}
+	}
+	// What building the model would refuse (model.CheckBuild: a preset's
+	// or config.json's shape against the style and precision, config.json's
+	// model_type and rope_scaling, a checkpoint's tensors, a directory with
+	// nothing to build from), now instead of when pipe run builds; once the
+	// keys it reads have passed their own checks.
+	if sourceOK && blockOK && contains(model.Styles, p.Model.GraphStyle) && contains(model.Precisions, p.Model.Precision) {
+		if err := model.CheckBuild(p.Model.Source, p.Model.BuildOptions()); err != nil {
+			l.addf("model.source", "%v", err)
 		}
 	}
 	l.choice("model.device", &p.Model.Device, devices)
@@ -194,6 +207,12 @@ func (l *loader) model(doc *fileDoc, p *Plan) {
 		}
 		p.Model.Tokenizer = dir
 	}
+}
+
+// BuildOptions are the options pipe run builds the model with (a model on
+// disk ignores them).
+func (m ModelSpec) BuildOptions() model.BuildOptions {
+	return model.BuildOptions{Seed: m.Seed, Style: m.GraphStyle, Precision: m.Precision, BlockSize: m.BlockSize}
 }
 
 // choice checks an enumerated key; the empty value takes the first choice.
