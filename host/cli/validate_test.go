@@ -18,6 +18,7 @@ func TestValidate(t *testing.T) {
 		{name: "ok with the plan", args: []string{"validate", "../../pipelines/testdata/gpt2-tiny.toml"}, golden: "validate-ok.txt"},
 		{name: "every problem with file:line", args: []string{"validate", "testdata/validate-bad.toml"}, code: ExitError, golden: "validate-bad.txt"},
 		{name: "--set problems name --set", args: []string{"validate", "--set", "generate.runs=0", "--set", "matrix.new_tokens=[4, 500]", "../../pipelines/testdata/gpt2-tiny.toml"}, code: ExitError, golden: "validate-set.txt"},
+		{name: "a config.json the builder refuses", args: []string{"validate", "testdata/validate-llama.toml"}, code: ExitError, golden: "validate-llama.txt"},
 		{name: "--quick and --out", args: []string{"validate", "--quick", "--out", "elsewhere", "../../pipelines/phase2-latency.toml"}, contains: "generate  5 runs per case"},
 		{name: "no file", args: []string{"validate"}, code: ExitError, golden: "validate-noarg.txt"},
 		{name: "missing file", args: []string{"validate", "nope.toml"}, code: ExitError, golden: "validate-missing.txt"},
