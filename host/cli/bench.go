@@ -45,6 +45,7 @@ bare loop and the other processes' CPU use beside each figure.`,
 			&ucli.BoolFlag{Name: "run-path", Usage: "compare pipe run's path with the generator alone and the bare loop, interleaved (no roofline)"},
 			&ucli.IntFlag{Name: "triad-threads", Value: 0, Usage: "goroutines for the triad (0: one per CPU)"},
 			&ucli.IntFlag{Name: "triad-mib", Value: 128, Usage: "size of each of the triad's three arrays in MiB (keep it ≫ the last-level cache)"},
+			&ucli.BoolFlag{Name: "no-bare", Usage: "leave the bare loop out: pipe's figures alone (scripts/bench-matrix.sh)"},
 			&ucli.StringFlag{Name: "profile", Usage: "after the timed runs, profile pipe's generator at each prompt length with ONNX Runtime's profiler, write its JSON into `DIR` and print the top kernels of prefill and decode"},
 			&ucli.StringFlag{Name: "peer", Usage: "also time `ENGINE` (llama.cpp: fetched and built on first use) on the same weights, interleaved rep by rep, with pipe's rows spinning and not, and print pipe ÷ peer at equal precision"},
 			&ucli.StringFlag{Name: "peer-precisions", Value: llamacpp.DefaultPrecisions, Usage: "the peer's weight types, comma-separated (f32, f16, q8_0)"},
@@ -85,6 +86,7 @@ func runBench(c *ucli.Context) error {
 		NewTokens: c.Int("new-tokens"), Reps: c.Int("reps"), CompareSpinning: c.Bool("compare-spinning"),
 		CompareShareBuffer: c.Bool("compare-share-buffer"),
 		ProfileDir:         c.String("profile"),
+		NoBare:             c.Bool("no-bare"),
 		Triad:              roofline.TriadOptions{Threads: c.Int("triad-threads"), Elems: c.Int("triad-mib") << 20 / 8},
 	}
 	if !c.Bool("quiet") {

@@ -63,3 +63,25 @@ func TestBenchProfileErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchNoBare: --no-bare leaves pipe's rows alone.
+func TestBenchNoBare(t *testing.T) {
+	out := t.TempDir()
+	code, _, stderr := runPipe("bench", "--model", "gpt2-tiny", "--prompts", "4,8", "--new-tokens", "3", "--reps", "1",
+		"--threads", "1", "--triad-mib", "1", "--quiet", "--no-bare", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	js, _ := filepath.Glob(filepath.Join(out, "bench-*.json"))
+	if len(js) != 1 {
+		t.Fatalf("--out wrote %v", js)
+	}
+	b, _ := os.ReadFile(js[0])
+	var f roofline.Figures
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Rows) != 2 || f.Rows[0].Engine != "pipe" || f.Rows[1].Engine != "pipe" || f.BareSession != "" {
+		t.Errorf("rows %+v, bare session %q: want pipe's two rows only", f.Rows, f.BareSession)
+	}
+}
