@@ -23,14 +23,14 @@ func BenchmarkBuildLlama(b *testing.B) {
 	}
 }
 
-// BenchmarkBuildLlamaToCache is Builtin of each preset, in fp32 and int4,
+// BenchmarkBuildLlamaToCache is Builtin of each preset, in fp32, fp16 and int4,
 // into an empty cache directory: BenchmarkBuildLlama plus quantising and
 // writing model.onnx (and .data) to disk. Peak RSS: run one sub-benchmark
 // under /usr/bin/time -v, e.g. `-bench 'BuildLlamaToCache/llama-3.2-1b/int4'
 // -benchtime 1x`.
 func BenchmarkBuildLlamaToCache(b *testing.B) {
 	for _, name := range LlamaPresetNames() {
-		for _, precision := range []string{PrecisionFP32, PrecisionInt4} {
+		for _, precision := range []string{PrecisionFP32, PrecisionFP16, PrecisionInt4} {
 			b.Run(name+"/"+precision, func(b *testing.B) {
 				c, _ := llamaPreset(name)
 				b.SetBytes(4 * llamaParams(c))
