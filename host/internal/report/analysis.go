@@ -9,6 +9,7 @@ import (
 
 	"github.com/pipe-bench/pipe/host/internal/analysis"
 	"github.com/pipe-bench/pipe/host/internal/compare"
+	"github.com/pipe-bench/pipe/host/internal/memmodel"
 	"github.com/pipe-bench/pipe/host/internal/metric"
 	"github.com/pipe-bench/pipe/host/internal/result"
 	"github.com/pipe-bench/pipe/host/internal/stats"
@@ -107,7 +108,10 @@ type Analysis struct {
 	Fit        *ScalingFit // nil without two comparable prompt lengths
 	Variance   []VarianceRow
 	Comparison *compare.Report // nil without a baseline
-	Findings   []Finding
+	// MemoryFlags are the cases whose memory-model comparisons
+	// (memmodel.Gaps) are off by more than memmodel.GapLimit.
+	MemoryFlags []MemoryFlag
+	Findings    []Finding
 	// TargetsFailed counts failed verdicts; TargetsTotal all of them.
 	TargetsFailed, TargetsTotal int
 }
@@ -127,6 +131,7 @@ func Analyze(r *result.Result, opt Options) *Analysis {
 	a.Scaling = scaling(r)
 	a.Fit = scalingFit(r, a.Scaling)
 	a.Variance = variance(r)
+	a.MemoryFlags = memoryFlags(r)
 	if opt.Baseline != nil {
 		a.Comparison = compare.Compare(opt.Baseline, r, opt.Compare)
 	}
@@ -465,6 +470,14 @@ func findings(r *result.Result, a *Analysis) []Finding {
 			concern = concern || l.Verdict != analysis.NoLeak
 		}
 	}
+	for _, f := range a.MemoryFlags {
+		parts := make([]string, len(f.Gaps))
+		for i, g := range f.Gaps {
+			parts[i] = gapText(g)
+		}
+		add("memory", "Memory model off at %s: %s.", f.Case, strings.Join(parts, "; "))
+		concern = true
+	}
 	if t := a.Throughput; t != nil {
 		switch {
 		case t.Saturation != "":
@@ -504,6 +517,41 @@ func findings(r *result.Result, a *Analysis) []Finding {
 		add("ok", "No anomaly: every run kept its invariants, and no key metric varied by more than %s.", pct(HighCV))
 	}
 	return out
+}
+
+// MemoryFlag is one case's memory-model comparisons beyond
+// memmodel.GapLimit.
+type MemoryFlag struct {
+	Case string
+	Gaps []memmodel.Gap // the flagged ones, in memmodel.Gaps' order
+}
+
+// memoryFlags are r's cases with a flagged memory-model comparison, in the
+// result's order.
+func memoryFlags(r *result.Result) []MemoryFlag {
+	var out []MemoryFlag
+	for _, c := range r.Cases {
+		if c.MemoryModel == nil {
+			continue
+		}
+		var flagged []memmodel.Gap
+		for _, g := range memmodel.Gaps(*c.MemoryModel) {
+			if g.Flagged {
+				flagged = append(flagged, g)
+			}
+		}
+		if len(flagged) > 0 {
+			out = append(out, MemoryFlag{Case: c.ID, Gaps: flagged})
+		}
+	}
+	return out
+}
+
+// gapText is a flagged comparison as the findings and phase 3's memory
+// section state it: the quantity, measured, predicted, the gap and what
+// the prediction leaves out.
+func gapText(g memmodel.Gap) string {
+	return fmt.Sprintf("%s: %s measured against %s predicted (%s), beyond %s — %s", g.What, mib(g.Measured), mib(g.Predicted), g, pct(memmodel.GapLimit), g.Why)
 }
 
 func validRuns(c *result.Case) int {

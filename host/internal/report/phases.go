@@ -77,7 +77,7 @@ func writeMemoryModel(w *mdWriter, r *result.Result) {
 			gap := g.String()
 			if g.Flagged {
 				gap = "**" + gap + "** ⚠️"
-				flagged = append(flagged, fmt.Sprintf("%s, %s: %s measured against %s predicted (%s), beyond %s — %s.", c.ID, g.What, mib(g.Measured), mib(g.Predicted), g, pct(memmodel.GapLimit), g.Why))
+				flagged = append(flagged, c.ID+", "+gapText(g)+".")
 			}
 			cmp = append(cmp, []string{c.ID, g.What, mib(g.Predicted), mib(g.Measured), gap})
 		}
