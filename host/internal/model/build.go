@@ -17,7 +17,8 @@ import (
 const (
 	// StyleOptimum is the graph torch.onnx.export and optimum produce: plain
 	// ONNX ops (MatMul, Softmax, LayerNormalization, a tanh GELU spelled out),
-	// the KV cache grown with Concat. Any ONNX runtime runs it.
+	// the KV cache grown with Concat. Any ONNX runtime runs it. As pipe builds
+	// it, the LM head runs on the last position only (head.go).
 	StyleOptimum = "optimum"
 	// StyleFused is the graph ONNX Runtime's transformer optimizer leaves:
 	// com.microsoft MultiHeadAttention (with past_key/past_value),

@@ -105,7 +105,8 @@ const externalDataName = "model.onnx.data"
 // embeddings from position_ids and the config's inverse frequencies
 // (rotate-half, as transformers); grouped-query attention by MatMul
 // broadcasting over the group axis (the cache is never copied per query
-// head); the KV cache grown with Concat.
+// head); the KV cache grown with Concat; the LM head at the last position
+// (at every one with allLogits; head.go).
 func buildLlama(w, data io.Writer, c LlamaConfig, fill weightFill, q Quant, style string, allLogits bool) error {
 	if err := c.Validate(); err != nil {
 		return err
