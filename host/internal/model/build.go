@@ -355,8 +355,7 @@ func (b *graphBuilder) floatInit(name string, dims []int64, v []float32) string 
 		for i, f := range v {
 			h[i] = max(-maxFloat16, min(f, maxFloat16))
 		}
-		raw, _ = float16Bytes(h, nil)
-		raw = append([]byte(nil), raw...)
+		raw = float16InPlace(h)
 	} else {
 		raw = append([]byte(nil), float32Bytes(v)...)
 	}

@@ -353,7 +353,6 @@ func tensorOuts(weights []weightSpec, fill weightFill, q Quant, role func(weight
 	var (
 		buf, tbuf, scales []float32
 		qbuf, zbuf        []byte
-		hbuf              []uint16
 	)
 	source := func(ws weightSpec) ([]float32, error) {
 		buf = grow(buf, ws.elems())
@@ -370,9 +369,7 @@ func tensorOuts(weights []weightSpec, fill weightFill, q Quant, role func(weight
 			outs = append(outs, tensorOut{name: ws.name, dtype: onnxpb.TensorProto_FLOAT16, dims: ws.dims, size: 2 * int64(ws.elems()),
 				data: func() ([]byte, error) {
 					v, err := source(ws)
-					var raw []byte
-					raw, hbuf = float16Bytes(v, hbuf)
-					return raw, err
+					return float16InPlace(v), err
 				}})
 			continue
 		}
@@ -500,22 +497,17 @@ func float16Bits(f float32) uint16 {
 	return sign | uint16(h)
 }
 
-// float16Bytes converts v to float16 into dst (grown as needed) and
-// returns its little-endian bytes and dst for reuse.
-func float16Bytes(v []float32, dst []uint16) ([]byte, []uint16) {
-	dst = grow(dst, len(v))
-	for i, f := range v {
-		dst[i] = float16Bits(f)
+// float16InPlace rounds v to float16 in v's own memory and returns the
+// 2·len(v) little-endian bytes: element i's two bytes land at byte 2i,
+// never past the 4i it is read from, so a tensor needs no second buffer
+// (llama-3.2-1b's embedding is 1.05 GB as float32). v is clobbered.
+func float16InPlace(v []float32) []byte {
+	if len(v) == 0 {
+		return nil
 	}
-	if len(dst) == 0 {
-		return nil, dst
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
+	for i, f := range v { // f is read before bytes 2i, 2i+1 are written
+		binary.LittleEndian.PutUint16(b[2*i:], float16Bits(f))
 	}
-	if isLittleEndian {
-		return unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), 2*len(dst)), dst
-	}
-	b := make([]byte, 2*len(dst))
-	for i, h := range dst {
-		binary.LittleEndian.PutUint16(b[2*i:], h)
-	}
-	return b, dst
+	return b[:2*len(v)]
 }
