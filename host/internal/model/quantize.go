@@ -345,8 +345,8 @@ const (
 )
 
 // tensorOuts plans the initializers of weights: float tensors as they are
-// (rounded to float16 with q.Float16), and with q quantising, every weight role marks as a linear one as its
-// .qweight and .scales pair. Each source tensor is filled once, into one
+// (rounded to float16 with q.Float16), and with q quantising, every weight
+// role marks as a linear one as its .qweight and .scales pair. Each source tensor is filled once, into one
 // buffer reused for all of them, so memory stays at the largest tensor plus
 // its quantised form.
 func tensorOuts(weights []weightSpec, fill weightFill, q Quant, role func(weightSpec) weightRole) []tensorOut {
@@ -467,7 +467,7 @@ func float16Bits(f float32) uint16 {
 	exp := int(b>>23) & 0xff
 	frac := b & 0x7fffff
 	switch {
-	case exp == 0xff: // Inf, NaN (a quiet NaN keeps a payload bit)
+	case exp == 0xff: // Inf stays Inf; any NaN becomes the quiet NaN
 		if frac != 0 {
 			return sign | 0x7e00
 		}
@@ -488,7 +488,7 @@ func float16Bits(f float32) uint16 {
 	// unbiased exponent, −25 … −15), in units of 2⁻²⁴ m >> (−e − 1),
 	// rounded to nearest even.
 	m := frac | 0x800000
-	shift := uint(-(exp - 127) - 14 + 13) // 14 … 24
+	shift := uint(-(exp - 127) - 1) // 14 … 24
 	h := m >> shift
 	rest, halfway := m&(1<<shift-1), uint32(1)<<(shift-1)
 	if rest > halfway || rest == halfway && h&1 == 1 {
