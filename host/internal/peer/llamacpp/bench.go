@@ -109,8 +109,8 @@ func PrintRatios(w io.Writer, f roofline.Figures) {
 	tw.Flush()
 	for _, pi := range f.Peers {
 		if i, ok := pi.(Info); ok {
-			fmt.Fprintf(w, "%s %s: %s (llama.cpp %s), %d threads, n_ctx %d, n_ubatch %d, KV %s, flash attention %s, max |Δlogit| vs pipe's reference %.2g\n",
-				Name, i.Precision, i.Package, i.Tag, i.Threads, i.NCtx, i.NUbatch, i.KVType, i.FlashAttn, i.MaxAbsLogitDiff)
+			fmt.Fprintf(w, "%s %s: %s (llama.cpp %s), %d threads (threadpool poll %d), n_ctx %d, n_ubatch %d, KV %s, flash attention %s, max |Δlogit| vs pipe's reference %.2g\n",
+				Name, i.Precision, i.Package, i.Tag, i.Threads, i.ThreadpoolPoll, i.NCtx, i.NUbatch, i.KVType, i.FlashAttn, i.MaxAbsLogitDiff)
 		}
 	}
 	if len(f.Peers) > 0 {

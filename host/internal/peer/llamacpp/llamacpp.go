@@ -9,8 +9,9 @@
 // the cache on first use) loads a GGUF that host/internal/gguf wrote from
 // pipe's own seeded GPT-2, and times prefill and greedy decode with pipe's
 // definitions of TTFT and decode tok/s, fed the same token ids. Its settings
-// are llama.cpp's defaults (f16 KV cache, flash attention on auto, its
-// busy-waiting threads) except the thread count, which is pipe's. Before
+// are llama.cpp's defaults (f16 KV cache, flash attention on auto) and
+// llama-bench's threads (a persistent threadpool that busy-waits, poll 50),
+// except the thread count, which is pipe's. Before
 // timing, the f32 model's logits are checked against pipe's plain-Go
 // reference forward pass, so the rows time the model pipe runs, not a
 // mistranslation of it.
@@ -49,18 +50,22 @@ type Engine struct {
 
 // Info is what the figures record about one llama.cpp engine.
 type Info struct {
-	Engine     string `json:"engine"`
-	Precision  string `json:"precision"`
-	Package    string `json:"package"` // the npm package its libraries came from
-	Tag        string `json:"llama_cpp_tag"`
-	GGUF       string `json:"gguf"`
-	Threads    int    `json:"threads"`
-	NCtx       int    `json:"n_ctx"`
-	NBatch     int    `json:"n_batch"`
-	NUbatch    int    `json:"n_ubatch"`
-	KVType     string `json:"kv_type"`
-	FlashAttn  string `json:"flash_attn"`
-	SystemInfo string `json:"system_info"`
+	Engine    string `json:"engine"`
+	Precision string `json:"precision"`
+	Package   string `json:"package"` // the npm package its libraries came from
+	Tag       string `json:"llama_cpp_tag"`
+	GGUF      string `json:"gguf"`
+	Threads   int    `json:"threads"`
+	NCtx      int    `json:"n_ctx"`
+	NBatch    int    `json:"n_batch"`
+	NUbatch   int    `json:"n_ubatch"`
+	KVType    string `json:"kv_type"`
+	FlashAttn string `json:"flash_attn"`
+	// ThreadpoolPoll is the persistent ggml threadpool's poll level
+	// (llama-bench's default 50: workers busy-wait before sleeping).
+	ThreadpoolPoll int    `json:"threadpool_poll"`
+	CPUBackend     string `json:"cpu_backend"`
+	SystemInfo     string `json:"system_info"`
 	// MaxAbsLogitDiff is the largest |Δlogit| against pipe's plain-Go
 	// reference at the check prompt (see Check).
 	MaxAbsLogitDiff float64 `json:"max_abs_logit_diff_vs_reference"`
@@ -68,16 +73,20 @@ type Info struct {
 
 // ready is the driver's first line.
 type ready struct {
-	Ready      bool   `json:"ready"`
-	Error      string `json:"error"`
-	NVocab     int    `json:"n_vocab"`
-	NCtx       int    `json:"n_ctx"`
-	Threads    int    `json:"threads"`
-	NBatch     int    `json:"n_batch"`
-	NUbatch    int    `json:"n_ubatch"`
-	KVType     string `json:"kv_type"`
-	FlashAttn  string `json:"flash_attn"`
-	SystemInfo string `json:"system_info"`
+	Ready     bool   `json:"ready"`
+	Error     string `json:"error"`
+	NVocab    int    `json:"n_vocab"`
+	NCtx      int    `json:"n_ctx"`
+	Threads   int    `json:"threads"`
+	NBatch    int    `json:"n_batch"`
+	NUbatch   int    `json:"n_ubatch"`
+	KVType    string `json:"kv_type"`
+	FlashAttn string `json:"flash_attn"`
+	// ThreadpoolPoll is the persistent ggml threadpool's poll level
+	// (llama-bench's default 50: workers busy-wait before sleeping).
+	ThreadpoolPoll int    `json:"threadpool_poll"`
+	CPUBackend     string `json:"cpu_backend"`
+	SystemInfo     string `json:"system_info"`
 }
 
 // run is the driver's answer to gen.
@@ -112,7 +121,7 @@ func open(driver, libDir, path string, typ gguf.Type, threads, nCtx int, weights
 		return nil, fmt.Errorf("llama.cpp refused %s (%v): delete it to have pipe write it again, or report the GGUF writer's bug", path, err)
 	}
 	e.info = Info{Engine: Name, Precision: typ.String(), GGUF: path, Threads: r.Threads, NCtx: r.NCtx, NBatch: r.NBatch, NUbatch: r.NUbatch,
-		KVType: r.KVType, FlashAttn: r.FlashAttn, SystemInfo: strings.TrimSpace(r.SystemInfo)}
+		KVType: r.KVType, FlashAttn: r.FlashAttn, ThreadpoolPoll: r.ThreadpoolPoll, CPUBackend: r.CPUBackend, SystemInfo: strings.TrimSpace(r.SystemInfo)}
 	return e, nil
 }
 

@@ -14,6 +14,10 @@
 // argmax; decode tok/s is (N−1) / (E2E − TTFT), E2E ending at the last
 // token's argmax. The KV cache is cleared before each command, outside the
 // timing. Greedy is the first maximal logit, as pipe's argmax.
+//
+// Threads are llama-bench's: one persistent ggml threadpool of THREADS
+// with its default parameters (poll 50: workers busy-wait a while for the
+// next graph before sleeping), attached to the context.
 #define _POSIX_C_SOURCE 199309L
 #include <math.h>
 #include <stdio.h>
@@ -102,6 +106,18 @@ int main(int argc, char **argv) {
     cp.no_perf = true;
     struct llama_context *ctx = llama_init_from_model(model, cp);
     if (!ctx) { fail("llama.cpp could not create a context"); return 1; }
+    // As llama-bench: the CPU backend's threadpool, found through its registry
+    // (the backend is a library ggml_backend_load_all_from_path chose).
+    ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+    if (!cpu) { fail("llama.cpp has no CPU backend loaded"); return 1; }
+    ggml_backend_reg_t cpu_reg = ggml_backend_dev_backend_reg(cpu);
+    typedef struct ggml_threadpool *(*threadpool_new_fn)(struct ggml_threadpool_params *);
+    threadpool_new_fn threadpool_new = (threadpool_new_fn)ggml_backend_reg_get_proc_address(cpu_reg, "ggml_threadpool_new");
+    if (!threadpool_new) { fail("the CPU backend has no ggml_threadpool_new"); return 1; }
+    struct ggml_threadpool_params tpp = ggml_threadpool_params_default(threads);
+    struct ggml_threadpool *pool = threadpool_new(&tpp);
+    if (!pool) { fail("ggml_threadpool_new failed"); return 1; }
+    llama_attach_threadpool(ctx, pool, NULL);
     const struct llama_vocab *vocab = llama_model_get_vocab(model);
     int n_vocab = llama_vocab_n_tokens(vocab);
 
@@ -110,6 +126,8 @@ int main(int argc, char **argv) {
     json_string(ggml_type_name(cp.type_k));
     printf(",\"flash_attn\":");
     json_string(llama_flash_attn_type_name(cp.flash_attn_type));
+    printf(",\"threadpool_poll\":%d,\"cpu_backend\":", (int)tpp.poll);
+    json_string(ggml_backend_dev_description(cpu));
     printf(",\"system_info\":");
     json_string(llama_print_system_info());
     printf("}\n");
