@@ -356,7 +356,7 @@ for t in r.get("targets") or []:
 EOF2
 	fi
 	# gqa at fp16 on the device-resident cache: GroupQueryAttention's CUDA
-	# kernel runs float16 only, and the device cache does not bind the
+	# kernel runs float16 (or bfloat16) only, and the device cache does not bind the
 	# shared buffer yet, so the concat path (pipe.kv_share_buffer = 0).
 	if [ "$(elapsed)" -lt "$BUDGET_S" ]; then
 		with_options /tmp/gpu-check-gqa16.toml pipe.kv_share_buffer=0
