@@ -105,9 +105,77 @@ func TestQuantGoldenReproduces(t *testing.T) {
 	}
 	got, _ := os.ReadFile(out)
 	want, _ := os.ReadFile(quantGoldenPath)
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from what the script writes now: regenerate with `/usr/bin/python3 scripts/make-quant-golden.py host/internal/model/%s`", quantGoldenPath, quantGoldenPath)
+	if where := jsonDiffers(got, want); where != "" {
+		t.Errorf("%s differs from what the script writes now (%s): regenerate with `/usr/bin/python3 scripts/make-quant-golden.py host/internal/model/%s`", quantGoldenPath, where, quantGoldenPath)
 	}
+}
+
+// jsonDiffers compares two JSON documents: strings, integers and structure
+// exactly, a number written with a fraction or exponent within 1e-12 of its
+// magnitude. The script's float64 products go through whichever BLAS numpy
+// is linked to (reference or OpenBLAS: Debian's alternatives), whose
+// summation order moves the last digit; the packed bytes and scales the test
+// is about are integers and exact float32 values. It returns "" when equal,
+// else where they first differ.
+func jsonDiffers(a, b []byte) string {
+	decode := func(data []byte) (any, error) {
+		d := json.NewDecoder(bytes.NewReader(data))
+		d.UseNumber()
+		var v any
+		return v, d.Decode(&v)
+	}
+	va, errA := decode(a)
+	vb, errB := decode(b)
+	if errA != nil || errB != nil {
+		return fmt.Sprintf("unreadable: %v / %v", errA, errB)
+	}
+	var walk func(x, y any, at string) string
+	walk = func(x, y any, at string) string {
+		switch x := x.(type) {
+		case map[string]any:
+			y, ok := y.(map[string]any)
+			if !ok || len(x) != len(y) {
+				return at + ": different keys"
+			}
+			for k := range x {
+				if d := walk(x[k], y[k], at+"."+k); d != "" {
+					return d
+				}
+			}
+		case []any:
+			y, ok := y.([]any)
+			if !ok || len(x) != len(y) {
+				return at + ": different lengths"
+			}
+			for i := range x {
+				if d := walk(x[i], y[i], fmt.Sprintf("%s[%d]", at, i)); d != "" {
+					return d
+				}
+			}
+		case json.Number:
+			y, ok := y.(json.Number)
+			if !ok {
+				return at + ": not a number"
+			}
+			if _, errX := x.Int64(); errX == nil {
+				if x != y {
+					return fmt.Sprintf("%s: %s vs %s", at, x, y)
+				}
+				return ""
+			}
+			fx, _ := x.Float64()
+			fy, _ := y.Float64()
+			if math.Abs(fx-fy) > 1e-12*math.Max(1, math.Abs(fx)) {
+				return fmt.Sprintf("%s: %s vs %s", at, x, y)
+			}
+		default:
+			if x != y {
+				return fmt.Sprintf("%s: %v vs %v", at, x, y)
+			}
+		}
+		return ""
+	}
+	return walk(va, vb, "$")
 }
 
 // TestMatMulNBitsMatchesNumpy: ONNX Runtime's MatMulNBits over pipe's packed
