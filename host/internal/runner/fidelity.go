@@ -31,7 +31,7 @@ func withFidelity(plan *pipeline.Plan, g gen.Generator, ms []registry.Measurer) 
 	src, err := model.VariantPath(spec.Source, spec.Variant)
 	dir := src
 	if err == nil {
-		dir, err = model.ResolveWith(src, buildOptions(spec))
+		dir, err = model.ResolveWith(src, spec.BuildOptions())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("fidelity.reference = %q: %w", f.Reference, err)

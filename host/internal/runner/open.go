@@ -61,7 +61,7 @@ func OpenGenerator(ms pipeline.ModelSpec) (*ortgen.Generator, *model.Model, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := model.OpenWith(src, buildOptions(ms))
+	m, err := model.OpenWith(src, ms.BuildOptions())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -74,11 +74,6 @@ func OpenGenerator(ms pipeline.ModelSpec) (*ortgen.Generator, *model.Model, erro
 		return nil, nil, err
 	}
 	return g, m, nil
-}
-
-// buildOptions are the build choices of ms, for a built model.
-func buildOptions(ms pipeline.ModelSpec) model.BuildOptions {
-	return model.BuildOptions{Seed: ms.Seed, Style: ms.GraphStyle, Precision: ms.Precision, BlockSize: ms.BlockSize}
 }
 
 func openModel(plan *pipeline.Plan) (*opened, error) {
