@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"maps"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/pipe-bench/pipe/host/internal/model"
 	"github.com/pipe-bench/pipe/host/internal/stats"
 )
 
@@ -136,8 +138,12 @@ func (p *Plan) describeModel(b *strings.Builder) {
 	if m.Device != "cpu" {
 		device = fmt.Sprintf("%s:%d", m.Device, m.DeviceID)
 	}
-	fmt.Fprintf(b, "model     %s (seed %d, %s); %s graph on %s; threads intra-op %s, inter-op %s",
-		m.Source, m.Seed, pos, m.GraphStyle, device, threads(m.IntraOpThreads), threads(m.InterOpThreads))
+	source := m.Source
+	if m.Variant != "" {
+		source += " (variant " + m.Variant + ")"
+	}
+	fmt.Fprintf(b, "model     %s (seed %d, %s); %s graph, %s on %s; threads intra-op %s, inter-op %s",
+		source, m.Seed, pos, m.GraphStyle, precisionOf(m), device, threads(m.IntraOpThreads), threads(m.InterOpThreads))
 	if m.Spinning {
 		b.WriteString(", spinning")
 	}
@@ -152,6 +158,18 @@ func (p *Plan) describeModel(b *strings.Builder) {
 		}
 		fmt.Fprintf(b, "options   %s\n", strings.Join(kv, ", "))
 	}
+}
+
+// precisionOf is the precision the builder is asked for: fp32 when the file
+// says nothing, int8 and int4 with their block size.
+func precisionOf(m ModelSpec) string {
+	switch m.Precision {
+	case "":
+		return model.PrecisionFP32
+	case model.PrecisionInt8, model.PrecisionInt4:
+		return fmt.Sprintf("%s (block %d)", m.Precision, cmp.Or(m.BlockSize, model.DefaultBlockSize))
+	}
+	return m.Precision
 }
 
 func (p *Plan) describeCases(b *strings.Builder) {
