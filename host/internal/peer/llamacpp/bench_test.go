@@ -39,10 +39,10 @@ func TestPrintRatios(t *testing.T) {
 	f := roofline.Figures{
 		Peers: []any{Info{Precision: "f32"}, Info{Precision: "q8_0"}},
 		Rows: []roofline.Row{
-			{Engine: "pipe", Precision: "fp32", PromptTokens: 128, TTFTms: 150, DecodeTPS: 40},
+			{Engine: "pipe", Precision: "fp32", PromptTokens: 128, TTFTms: 150, DecodeTPS: 40, DecodeAll: []float64{38, 40, 42}},
 			{Engine: "pipe spinning", Precision: "fp32", PromptTokens: 128, TTFTms: 250, DecodeTPS: 44},
 			{Engine: "bare", Precision: "fp32", PromptTokens: 128, TTFTms: 1, DecodeTPS: 1},
-			{Engine: Name, Precision: "f32", PromptTokens: 128, TTFTms: 250, DecodeTPS: 40},
+			{Engine: Name, Precision: "f32", PromptTokens: 128, TTFTms: 250, DecodeTPS: 40, DecodeAll: []float64{8, 40, 48}},
 			{Engine: Name, Precision: "q8_0", PromptTokens: 128, TTFTms: 70, DecodeTPS: 100},
 			{Engine: Name, Precision: "f32", PromptTokens: 512, TTFTms: 1000, DecodeTPS: 30},
 		},
@@ -51,8 +51,8 @@ func TestPrintRatios(t *testing.T) {
 	PrintRatios(&b, f)
 	out := strings.Join(strings.Fields(b.String()), " ") // the table's alignment aside
 	for _, want := range []string{
-		"128 pipe fp32 llama.cpp f32 1.000 0.600 decode ≥ 1.00, TTFT ≤ 0.75: met",
-		"128 pipe spinning fp32 llama.cpp f32 1.100 1.000 decode ≥ 1.00, TTFT ≤ 0.75: not met",
+		"128 pipe fp32 llama.cpp f32 1.000 0.875 0.600 decode ≥ 1.00, TTFT ≤ 0.75: met",
+		"128 pipe spinning fp32 llama.cpp f32 1.100 – 1.000 decode ≥ 1.00, TTFT ≤ 0.75: not met",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in\n%s", want, out)
