@@ -199,4 +199,7 @@ func printBench(w io.Writer, f roofline.Figures) {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%.1f\t%.1f\t%.0f %%\t%.1f\t%s\t\n", r.PromptTokens, r.Engine, r.Precision, r.TTFTms, r.DecodeTPS, 100*r.OfRoofline, r.KVRooflineTPS, out)
 	}
 	tw.Flush()
+	for _, fl := range f.Flatness {
+		fmt.Fprintf(w, "flatness %s: decode at %d tokens ÷ at %d, paired rep by rep ×%.3f\n", fl.Engine, fl.LongTokens, fl.ShortTokens, fl.Ratio)
+	}
 }

@@ -67,7 +67,7 @@ func TestBenchProfileErrors(t *testing.T) {
 // TestBenchNoBare: --no-bare leaves pipe's rows alone.
 func TestBenchNoBare(t *testing.T) {
 	out := t.TempDir()
-	code, _, stderr := runPipe("bench", "--model", "gpt2-tiny", "--prompts", "4,8", "--new-tokens", "3", "--reps", "1",
+	code, stdout, stderr := runPipe("bench", "--model", "gpt2-tiny", "--prompts", "4,8", "--new-tokens", "3", "--reps", "1",
 		"--threads", "1", "--triad-mib", "1", "--quiet", "--no-bare", "--out", out)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -83,5 +83,8 @@ func TestBenchNoBare(t *testing.T) {
 	}
 	if len(f.Rows) != 2 || f.Rows[0].Engine != "pipe" || f.Rows[1].Engine != "pipe" || f.BareSession != "" {
 		t.Errorf("rows %+v, bare session %q: want pipe's two rows only", f.Rows, f.BareSession)
+	}
+	if len(f.Flatness) != 1 || f.Flatness[0].LongTokens != 8 || f.Flatness[0].Ratio <= 0 || !strings.Contains(stdout, "flatness pipe: decode at 8 tokens ÷ at 4") {
+		t.Errorf("flatness %+v in the JSON, output:\n%s", f.Flatness, stdout)
 	}
 }

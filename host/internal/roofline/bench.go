@@ -61,10 +61,23 @@ type Figures struct {
 	LoadMean   float64 `json:"load_mean"`
 	// BareSession is where the bare loop ran (see RunPathFigures).
 	BareSession string `json:"bare_session,omitempty"`
+	// Flatness is, per engine, decode at the last prompt length over decode
+	// at the first, paired rep by rep (median).
+	Flatness []Flatness `json:"flatness,omitempty"`
 	// Profiles are ONNX Runtime's profiles per prompt (BenchOptions.ProfileDir).
 	Profiles []Profile `json:"profiles,omitempty"`
 	// Peers is each peer's Info, in BenchOptions.Peers' order.
 	Peers []any `json:"peers,omitempty"`
+}
+
+// Flatness is how far decode falls from the shortest prompt to the longest:
+// the median over reps of decode(LongTokens) / decode(ShortTokens), both
+// measured in the same rep (issue 12: ≥ 0.92 from 128 to 768).
+type Flatness struct {
+	Engine      string  `json:"engine"`
+	ShortTokens int     `json:"short_prompt_tokens"`
+	LongTokens  int     `json:"long_prompt_tokens"`
+	Ratio       float64 `json:"decode_ratio"`
 }
 
 // Row is one engine at one prompt length (medians over the reps).
@@ -234,13 +247,23 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 		f.Peers = append(f.Peers, p.Info())
 	}
 
+	type cell struct { // one engine at one prompt length
+		ttft, outside []float64
+		row           Row
+	}
+	cells := make([][]cell, len(o.PromptTokens))
+	prompts := make([][]int64, len(o.PromptTokens))
+	for pi, p := range o.PromptTokens {
+		prompts[pi] = tokenize.SeededIDs(p, m.Config.Vocab, 1)
+		cells[pi] = make([]cell, len(engines))
+	}
 	mon := sysinfo.StartMonitor()
-	for _, p := range o.PromptTokens {
-		prompt := tokenize.SeededIDs(p, m.Config.Vocab, 1)
-		rows := make([]Row, len(engines))
-		ttft := make([][]float64, len(engines))
-		outside := make([][]float64, len(engines))
-		for rep := -1; rep < o.Reps; rep++ { // rep −1 warms up
+	// Prompt lengths are interleaved as engines are, rep by rep: a ratio
+	// between two lengths (Flatness) then sees the same drift in other
+	// processes' load, which one block of reps per length put into it.
+	for rep := -1; rep < o.Reps; rep++ { // rep −1 warms up
+		for pi, p := range o.PromptTokens {
+			prompt := prompts[pi]
 			for i, e := range engines { // interleaved, so drift hits every engine alike
 				if err := ctx.Err(); err != nil {
 					return f, err
@@ -269,19 +292,23 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 				if rep < 0 {
 					continue
 				}
-				ttft[i] = append(ttft[i], t)
-				rows[i].DecodeAll = append(rows[i].DecodeAll, tps)
-				outside[i] = append(outside[i], out)
+				c := &cells[pi][i]
+				c.ttft = append(c.ttft, t)
+				c.row.DecodeAll = append(c.row.DecodeAll, tps)
+				c.outside = append(c.outside, out)
 			}
 		}
+	}
+	for pi, p := range o.PromptTokens {
 		meanCtx := p + o.NewTokens/2
 		kvRoof := TokensPerSecond(tri.BestGBps*1e9, f.WeightRead+KVBytesPerToken(m, meanCtx))
 		for i, e := range engines {
-			r := &rows[i]
+			c := &cells[pi][i]
+			r := &c.row
 			r.Engine, r.Spinning, r.PromptTokens = e.name, e.spin, p
-			r.TTFTms, r.DecodeTPS = stats.Percentile(ttft[i], 50), stats.Percentile(r.DecodeAll, 50)
+			r.TTFTms, r.DecodeTPS = stats.Percentile(c.ttft, 50), stats.Percentile(r.DecodeAll, 50)
 			if e.pipe != nil {
-				r.OutsideRunPct = stats.Percentile(outside[i], 50)
+				r.OutsideRunPct = stats.Percentile(c.outside, 50)
 			}
 			r.KVRooflineTPS = kvRoof
 			r.OfRoofline = r.DecodeTPS / f.RooflineTPS
@@ -293,6 +320,17 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 				r.OfRoofline = r.DecodeTPS / TokensPerSecond(tri.BestGBps*1e9, w)
 			}
 			f.Rows = append(f.Rows, *r)
+		}
+	}
+	if last := len(o.PromptTokens) - 1; last > 0 {
+		for i, e := range engines {
+			short, long := cells[0][i].row.DecodeAll, cells[last][i].row.DecodeAll
+			ratios := make([]float64, len(short))
+			for r := range ratios {
+				ratios[r] = long[r] / short[r]
+			}
+			f.Flatness = append(f.Flatness, Flatness{Engine: e.name, ShortTokens: o.PromptTokens[0], LongTokens: o.PromptTokens[last],
+				Ratio: stats.Percentile(ratios, 50)})
 		}
 	}
 	f.ForeignCPU, f.LoadMean = mon.Stop()

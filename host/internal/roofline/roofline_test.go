@@ -2,6 +2,8 @@ package roofline
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -161,5 +163,47 @@ func TestBareLoopOnTheGeneratorsSession(t *testing.T) {
 			t.Errorf("%s: a session whose names differ was borrowed", style)
 		}
 		g.Close()
+	}
+}
+
+// TestBenchInterleavesPrompts: every rep runs each prompt length in turn
+// (warm-ups first), so the flatness ratio pairs runs of the same rep; it is
+// reported per engine from the first to the last prompt length.
+func TestBenchInterleavesPrompts(t *testing.T) {
+	var order []string
+	f, err := Bench(context.Background(), BenchOptions{
+		Model: tinyModel(t), Engine: ortgen.Options{IntraOpThreads: 1}, NoBare: true,
+		PromptTokens: []int{4, 8, 16}, NewTokens: 3, Reps: 2,
+		Triad:    TriadOptions{Elems: 1 << 12, Reps: 1},
+		Progress: func(format string, args ...any) { order = append(order, fmt.Sprintf(format, args...)) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []string
+	for _, s := range order {
+		if strings.HasPrefix(s, "prompt ") {
+			runs = append(runs, s)
+		}
+	}
+	want := []string{
+		"prompt 4, pipe, run 1 of 3", "prompt 8, pipe, run 1 of 3", "prompt 16, pipe, run 1 of 3",
+		"prompt 4, pipe, run 2 of 3", "prompt 8, pipe, run 2 of 3", "prompt 16, pipe, run 2 of 3",
+		"prompt 4, pipe, run 3 of 3", "prompt 8, pipe, run 3 of 3", "prompt 16, pipe, run 3 of 3",
+	}
+	if !slices.Equal(runs, want) {
+		t.Errorf("run order\n%v\nwant\n%v", runs, want)
+	}
+	if len(f.Rows) != 3 || f.Rows[0].PromptTokens != 4 || f.Rows[2].PromptTokens != 16 {
+		t.Fatalf("rows %+v", f.Rows)
+	}
+	if len(f.Flatness) != 1 {
+		t.Fatalf("flatness %+v, want one engine", f.Flatness)
+	}
+	fl := f.Flatness[0]
+	lo, hi := f.Rows[2].DecodeAll, f.Rows[0].DecodeAll
+	r0, r1 := lo[0]/hi[0], lo[1]/hi[1]
+	if fl.Engine != "pipe" || fl.ShortTokens != 4 || fl.LongTokens != 16 || math.Abs(fl.Ratio-(r0+r1)/2) > 1e-12 {
+		t.Errorf("flatness %+v, want pipe 4 → 16, the median of the paired ratios %v and %v", fl, r0, r1)
 	}
 }
