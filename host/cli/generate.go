@@ -33,7 +33,7 @@ func generateCommand() *ucli.Command {
 the built-in gpt2). Timings follow pipe's metric definitions: TTFT from the request
 start (before tokenization) to the first token id, E2E to the last.`,
 		Flags: append(engineFlags(),
-			&ucli.IntFlag{Name: "prompt-tokens", Usage: "prompt of `N` seeded random token ids (default 16 when no prompt is given)"},
+			&ucli.IntFlag{Name: "prompt-tokens", Usage: "prompt of `N` seeded random token ids", DefaultText: "16 when no prompt is given"},
 			&ucli.StringFlag{Name: "prompt-ids", Usage: "prompt as comma-separated token `IDS`"},
 			&ucli.StringFlag{Name: "prompt", Usage: "prompt `TEXT`, tokenized with the model's tokenizer"},
 			&ucli.StringFlag{Name: "tokenizer", Usage: "tokenizer `SPEC`: gpt2 or a directory (default: the model's own, GPT-2's for gpt2)"},
@@ -58,7 +58,7 @@ func engineFlags() []ucli.Flag {
 		&ucli.Uint64Flag{Name: "model-seed", Value: model.DefaultSeed, Usage: "weight seed of a built-in model"},
 		&ucli.StringFlag{Name: "style", Usage: "graph style of a built-in model: optimum, fused or gqa (default " + model.DefaultStyle + " on the CPU, " + model.DefaultStyleFor("cuda") + " on CUDA)"},
 		&ucli.StringFlag{Name: "precision", Usage: "weights of a built model: " + strings.Join(model.Precisions, ", ") + " (default fp32)"},
-		&ucli.IntFlag{Name: "block-size", Usage: "int8/int4 quantisation block (default " + fmt.Sprint(model.DefaultBlockSize) + ")"},
+		&ucli.IntFlag{Name: "block-size", Usage: "int8/int4 quantisation block", DefaultText: fmt.Sprint(model.DefaultBlockSize)},
 		&ucli.StringFlag{Name: "device", Value: "cpu", Usage: "cpu or cuda"},
 		&ucli.IntFlag{Name: "device-id", Usage: "GPU index for --device cuda"},
 		&ucli.IntFlag{Name: "threads", Usage: "intra-op threads (0: the runtime's default, one per physical core)"},
