@@ -60,7 +60,8 @@ func (b *graphBuilder) gqaMask() (seqlensK, total string) {
 }
 
 // gqaNode adds layer i's GroupQueryAttention over q [b, s, heads·hd] and k,
-// v [b, s, kv_heads·hd], with present.i.* as its cache outputs. rotary
+// v [b, s, kv_heads·hd] (or q packed, [b, s, (heads + 2·kv_heads)·hd], with
+// k and v "": the op's packed-QKV form), with present.i.* as its cache outputs. rotary
 // rotates q and k inside by the cos/sin tables; window > 0 limits each
 // query to itself and the window − 1 keys before it.
 func (b *graphBuilder) gqaNode(name string, i int, q, k, v, seqlensK, total string, rotary bool, cos, sin string, window int) string {
@@ -130,17 +131,23 @@ func (b *llamaGraph) buildGQA() *onnxpb.GraphProto {
 	qw, kvw := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	for i := 0; i < c.Layers; i++ {
 		p, n := llamaLayerPrefix(i), fmt.Sprintf("/layers.%d", i)
-		q, k, v := b.qkvProj(i, x)
+		qkv := b.qkvProj(i, x)
+		// Packed QKV: query [b, s, (heads + 2·kv_heads)·hd], key and value
+		// omitted, as GenAI's builder feeds the op; qwen3's q/k norms sit
+		// between the projection and attention, so there the product is
+		// split first (still one MatMul).
+		q, k, v := to3(n+"/attn/qkv3", qkv, qw+2*kvw), "", ""
 		if c.QKNorm {
+			q, k, v = b.splitQKV(i, qkv)
 			q = b.rmsNorm(n+"/attn/q_norm", b.toHeads(n+"/attn/q", q, batchSeq, c.Heads), p+"self_attn.q_norm.weight")
 			k = b.rmsNorm(n+"/attn/k_norm", b.toHeads(n+"/attn/k", k, batchSeq, c.KVHeads), p+"self_attn.k_norm.weight")
+			q, k, v = to3(n+"/attn/q3", q, qw), to3(n+"/attn/k3", k, kvw), to3(n+"/attn/v3", v, kvw)
 		}
 		window := 0
 		if c.SlidingWindow > 0 && c.SlidingLayer[i] {
 			window = c.SlidingWindow
 		}
-		ctx := b.gqaNode(n+"/attn/gqa", i, to3(n+"/attn/q3", q, qw), to3(n+"/attn/k3", k, kvw), to3(n+"/attn/v3", v, kvw),
-			seqlens, total, true, cos, sin, window)
+		ctx := b.gqaNode(n+"/attn/gqa", i, q, k, v, seqlens, total, true, cos, sin, window)
 		ctx = b.onnx("Reshape", n+"/attn/merge", []string{ctx, b.constInt64(n+"/attn/merge_shape", []int64{2}, -1, int64(qw))})
 		x = b.outAndMLP(i, x, ctx)
 	}

@@ -345,3 +345,44 @@ func TestGQABuiltinLayout(t *testing.T) {
 		}
 	}
 }
+
+// TestLlamaProjectionsPacked: every family's built graph runs four
+// products per layer, q·k·v and gate·up packed, o and down (plus the LM
+// head), where the unpacked graph ran seven (q, k, v, o, gate, up, down): counted in
+// the model.onnx Load reads, at fp32 (Gemm) and int4 (MatMulNBits), in
+// both styles. GroupQueryAttention takes the packed QKV unsplit except
+// where qwen3's q/k norms come between.
+func TestLlamaProjectionsPacked(t *testing.T) {
+	for _, family := range LlamaFamilies {
+		for _, style := range []string{StyleGQA, StyleOptimum} {
+			for _, precision := range []string{PrecisionFP32, PrecisionInt4} {
+				c := tinyGQALlama(t, family)
+				dir := t.TempDir()
+				if err := writeLlama(dir, c, strongWeights(1), exactQuant(t, precision, 16), pipeInfo{Name: "test", Style: style, BuilderVersion: BuilderVersion}, ""); err != nil {
+					t.Fatal(err)
+				}
+				m, err := Load(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				product := "Gemm"
+				if precision == PrecisionInt4 {
+					product = "MatMulNBits"
+				}
+				if got, want := m.Ops[product], 4*c.Layers+1; got != want {
+					t.Errorf("%s/%s/%s: %d %s, want %d (4 per layer and the head): ops %v", family, style, precision, got, product, want, m.Ops)
+				}
+				if style != StyleGQA {
+					continue
+				}
+				splits := c.Layers // gate·up; GroupQueryAttention unpacks q·k·v itself
+				if c.QKNorm {
+					splits = 2 * c.Layers
+				}
+				if m.Ops["Split"] != splits {
+					t.Errorf("%s/%s/%s: %d Split, want %d: ops %v", family, style, precision, m.Ops["Split"], splits, m.Ops)
+				}
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 
 	"github.com/pipe-bench/pipe/host/internal/onnxpb"
 	"google.golang.org/protobuf/proto"
@@ -65,6 +66,94 @@ func llamaWeightSpecs(c LlamaConfig) []weightSpec {
 
 func llamaLayerPrefix(i int) string { return fmt.Sprintf("model.layers.%d.", i) }
 
+// Packed projections: the graph multiplies each layer's normed input once
+// for q·k·v and once for gate·up (GenAI's model builder packs them the
+// same way), so a decode step runs 3 MatMul(NBits) per layer, not 7, and
+// ONNX Runtime quantises the activations (accuracy_level 4) 3 times. The
+// packed matrix stacks the parts' rows, q then k then v (gate then up), as
+// phi3's checkpoints store qkv_proj and gate_up_proj; biases likewise.
+// Quantisation is per row along the input axis, so a packed matrix
+// quantises to its parts' blocks stacked.
+var llamaPacks = []struct {
+	packed string
+	parts  []string
+}{
+	{"self_attn.qkv_proj.weight", []string{"self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight"}},
+	{"self_attn.qkv_proj.bias", []string{"self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias"}},
+	{"mlp.gate_up_proj.weight", []string{"mlp.gate_proj.weight", "mlp.up_proj.weight"}},
+	{"mlp.gate_up_proj.bias", []string{"mlp.gate_proj.bias", "mlp.up_proj.bias"}},
+}
+
+// llamaGraphSpecs lists the tensors the built graph holds, in file order:
+// llamaWeightSpecs with the parts of each of llamaPacks stacked into one
+// tensor where the first part was (a fused checkpoint's already are), and,
+// by packed name, the checkpoint tensors it is made of.
+func llamaGraphSpecs(c LlamaConfig) ([]weightSpec, map[string][]weightSpec) {
+	packOf := map[string]string{} // part suffix → packed suffix
+	for _, p := range llamaPacks {
+		for _, part := range p.parts {
+			packOf[part] = p.packed
+		}
+	}
+	var specs []weightSpec
+	parts := map[string][]weightSpec{}
+	at := map[string]int{} // packed name → index in specs
+	for _, ws := range llamaWeightSpecs(c) {
+		prefix, suffix, ok := splitLayerName(ws.name)
+		packed, packs := packOf[suffix]
+		if !ok || !packs {
+			specs = append(specs, ws)
+			continue
+		}
+		name := prefix + packed
+		i, seen := at[name]
+		if !seen {
+			at[name] = len(specs)
+			specs = append(specs, weightSpec{name, append([]int64(nil), ws.dims...), ws.init})
+		} else {
+			specs[i].dims[0] += ws.dims[0]
+		}
+		parts[name] = append(parts[name], ws)
+	}
+	return specs, parts
+}
+
+// splitLayerName splits a layer tensor's name into its layer prefix
+// ("model.layers.3.") and the rest.
+func splitLayerName(name string) (prefix, suffix string, ok bool) {
+	rest, found := strings.CutPrefix(name, "model.layers.")
+	if !found {
+		return "", "", false
+	}
+	i := strings.IndexByte(rest, '.')
+	if i < 0 {
+		return "", "", false
+	}
+	return name[:len("model.layers.")+i+1], rest[i+1:], true
+}
+
+// packedFill fills each packed tensor of parts from its parts in order
+// (rows stacked: the parts' [out, in] buffers are consecutive), any other
+// tensor from fill itself; a checkpoint's fill reads the parts by their
+// own names, the seeded one draws them as it would unpacked.
+func packedFill(fill weightFill, parts map[string][]weightSpec) weightFill {
+	return func(ws weightSpec, dst []float32) error {
+		ps, ok := parts[ws.name]
+		if !ok {
+			return fill(ws, dst)
+		}
+		off := 0
+		for _, p := range ps {
+			n := p.elems()
+			if err := fill(p, dst[off:off+n]); err != nil {
+				return err
+			}
+			off += n
+		}
+		return nil
+	}
+}
+
 // lmHeadName is the tensor the LM head multiplies by.
 func (c LlamaConfig) lmHeadName() string {
 	if c.TiedHead {
@@ -85,7 +174,7 @@ func llamaParams(c LlamaConfig) int64 {
 // llamaGraphVersion is part of every Llama-family cache key; bump it
 // whenever the graph buildLlama lays out changes (BuilderVersion covers the
 // shared writer and weight generator).
-const llamaGraphVersion = 3
+const llamaGraphVersion = 4
 
 // maxInlineBytes is the largest weight total written inside model.onnx;
 // above it the weights go to model.onnx.data (protobuf messages stop at
@@ -99,8 +188,8 @@ const externalDataName = "model.onnx.data"
 // to data, external, when the weights pass maxInlineBytes; data may be nil
 // only for models under it). The graph is the optimum layout of the package
 // doc in plain ONNX ops: the hidden state flattened to [batch·seq, hidden]
-// so every projection is one Gemm against the checkpoint's own [out, in]
-// matrix (transB), no transposed copy; RMSNorm spelled out as
+// so every projection is one Gemm against an [out, in] matrix (transB), no
+// transposed copy, q·k·v and gate·up packed (llamaPacks) and split after; RMSNorm spelled out as
 // Pow/ReduceMean/Add/Sqrt/Div/Mul (ONNX Runtime fuses it); rotary
 // embeddings from position_ids and the config's inverse frequencies
 // (rotate-half, as transformers); grouped-query attention by MatMul
@@ -114,7 +203,7 @@ func buildLlama(w, data io.Writer, c LlamaConfig, fill weightFill, q Quant, styl
 	if err := llamaStyleErr(c, style, allLogits); err != nil {
 		return err
 	}
-	outs := tensorOuts(llamaWeightSpecs(c), fill, q, llamaRole)
+	outs := llamaOuts(c, fill, q)
 	var ext *externalData
 	if bytes := outsBytes(outs); bytes > maxInlineBytes {
 		if data == nil {
@@ -128,6 +217,13 @@ func buildLlama(w, data io.Writer, c LlamaConfig, fill weightFill, q Quant, styl
 		return writeModel(w, ext, g.buildGQA(), outs, true)
 	}
 	return writeModel(w, ext, g.build(), outs, q.quantized())
+}
+
+// llamaOuts plans the initializers of c's graph (llamaGraphSpecs, packed)
+// from fill, which is asked for the checkpoint's tensors, stored as q.
+func llamaOuts(c LlamaConfig, fill weightFill, q Quant) []tensorOut {
+	specs, parts := llamaGraphSpecs(c)
+	return tensorOuts(specs, packedFill(fill, parts), q, llamaRole)
 }
 
 // llamaRole says how a Llama-family weight is stored when quantising: every
@@ -160,7 +256,8 @@ func newLlamaGraph(c LlamaConfig, q Quant) *llamaGraph {
 	b.g.Name = proto.String(c.ModelType)
 	b.quant = q
 	dims := map[string][]int64{}
-	for _, ws := range llamaWeightSpecs(c) {
+	specs, _ := llamaGraphSpecs(c)
+	for _, ws := range specs {
 		dims[ws.name] = ws.dims
 	}
 	return &llamaGraph{graphBuilder: b, lc: c, dims: dims}
@@ -287,7 +384,7 @@ func (b *llamaGraph) build() *onnxpb.GraphProto {
 	qw := int64(c.Heads * c.HeadDim)
 	for i := 0; i < c.Layers; i++ {
 		p, n := llamaLayerPrefix(i), fmt.Sprintf("/layers.%d", i)
-		q, k, v := b.qkvProj(i, x)
+		q, k, v := b.splitQKV(i, b.qkvProj(i, x))
 		q = b.toHeads(n+"/attn/q", q, batchSeq, c.Heads)
 		k = b.toHeads(n+"/attn/k", k, batchSeq, c.KVHeads)
 		v = b.toHeads(n+"/attn/v", v, batchSeq, c.KVHeads)
@@ -339,22 +436,24 @@ func (b *llamaGraph) embedTokens() (batchSeq, x string) {
 	return batchSeq, b.onnx("Reshape", "/embed/flatten", []string{emb, b.constInt64("/embed/flat_shape", []int64{2}, -1, int64(c.Hidden))})
 }
 
-// qkvProj is layer i's input RMSNorm and q, k, v projections of x
-// [b·s, hidden], each [b·s, heads·head_dim].
-func (b *llamaGraph) qkvProj(i int, x string) (q, k, v string) {
+// qkvProj is layer i's input RMSNorm and packed q·k·v projection of x
+// [b·s, hidden]: one product, [b·s, (heads + 2·kv_heads)·head_dim], q's
+// columns first, then k's, then v's.
+func (b *llamaGraph) qkvProj(i int, x string) string {
 	c := b.lc
 	p, n := llamaLayerPrefix(i), fmt.Sprintf("/layers.%d", i)
-	qw, kvw := int64(c.Heads*c.HeadDim), int64(c.KVHeads*c.HeadDim)
 	h := b.rmsNorm(n+"/input_layernorm", x, p+"input_layernorm.weight")
-	if c.Fused {
-		qkv := b.gemm(n+"/attn/qkv_proj", h, p+"self_attn.qkv_proj", false)
-		outs := b.op("", "Split", n+"/attn/qkv_split", 3, []string{qkv, b.constInt64(n+"/attn/qkv_sizes", []int64{3}, qw, kvw, kvw)}, attrInt("axis", 1))
-		return outs[0], outs[1], outs[2]
-	}
-	q = b.gemm(n+"/attn/q_proj", h, p+"self_attn.q_proj", c.QKVBias)
-	k = b.gemm(n+"/attn/k_proj", h, p+"self_attn.k_proj", c.QKVBias)
-	v = b.gemm(n+"/attn/v_proj", h, p+"self_attn.v_proj", c.QKVBias)
-	return q, k, v
+	return b.gemm(n+"/attn/qkv_proj", h, p+"self_attn.qkv_proj", c.QKVBias)
+}
+
+// splitQKV splits layer i's packed projection into q [b·s, heads·hd] and
+// k, v [b·s, kv_heads·hd].
+func (b *llamaGraph) splitQKV(i int, qkv string) (q, k, v string) {
+	c := b.lc
+	n := fmt.Sprintf("/layers.%d", i)
+	qw, kvw := int64(c.Heads*c.HeadDim), int64(c.KVHeads*c.HeadDim)
+	outs := b.op("", "Split", n+"/attn/qkv_split", 3, []string{qkv, b.constInt64(n+"/attn/qkv_sizes", []int64{3}, qw, kvw, kvw)}, attrInt("axis", 1))
+	return outs[0], outs[1], outs[2]
 }
 
 // outAndMLP is the rest of layer i after attention: x + o_proj(ctx), then
@@ -365,17 +464,12 @@ func (b *llamaGraph) outAndMLP(i int, x, ctx string) string {
 	attn := b.gemm(n+"/attn/o_proj", ctx, p+"self_attn.o_proj", c.OBias)
 	x = b.onnx("Add", n+"/attn/residual", []string{x, attn})
 	h := b.rmsNorm(n+"/post_attention_layernorm", x, p+"post_attention_layernorm.weight")
-	var gate, up string
-	if c.Fused {
-		outs := b.op("", "Split", n+"/mlp/gate_up_split", 2, []string{
-			b.gemm(n+"/mlp/gate_up_proj", h, p+"mlp.gate_up_proj", false),
-			b.constInt64(n+"/mlp/gate_up_sizes", []int64{2}, int64(c.Intermediate), int64(c.Intermediate)),
-		}, attrInt("axis", 1))
-		gate, up = outs[0], outs[1]
-	} else {
-		gate = b.gemm(n+"/mlp/gate_proj", h, p+"mlp.gate_proj", c.MLPBias)
-		up = b.gemm(n+"/mlp/up_proj", h, p+"mlp.up_proj", c.MLPBias)
-	}
+	// gate·up packed: one product, then Split.
+	outs := b.op("", "Split", n+"/mlp/gate_up_split", 2, []string{
+		b.gemm(n+"/mlp/gate_up_proj", h, p+"mlp.gate_up_proj", c.MLPBias),
+		b.constInt64(n+"/mlp/gate_up_sizes", []int64{2}, int64(c.Intermediate), int64(c.Intermediate)),
+	}, attrInt("axis", 1))
+	gate, up := outs[0], outs[1]
 	act := b.onnx("Mul", n+"/mlp/silu", []string{gate, b.onnx("Sigmoid", n+"/mlp/sigmoid", []string{gate})})
 	down := b.gemm(n+"/mlp/down_proj", b.onnx("Mul", n+"/mlp/gated", []string{act, up}), p+"mlp.down_proj", c.MLPBias)
 	return b.onnx("Add", n+"/mlp/residual", []string{x, down})

@@ -504,7 +504,7 @@ func TestExternalDataMatchesInline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeModel(f, &externalData{w: data, location: externalDataName}, newLlamaGraph(c, Quant{}).build(), tensorOuts(llamaWeightSpecs(c), fill, Quant{}, nil), false); err != nil {
+	if err := writeModel(f, &externalData{w: data, location: externalDataName}, newLlamaGraph(c, Quant{}).build(), llamaOuts(c, fill, Quant{}), false); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()

@@ -225,7 +225,7 @@ func writeLlama(dir string, c LlamaConfig, fill weightFill, q Quant, info pipeIn
 // llamaNeedsExternal reports whether c's weights stored as q pass
 // maxInlineBytes.
 func llamaNeedsExternal(c LlamaConfig, q Quant) bool {
-	return outsBytes(tensorOuts(llamaWeightSpecs(c), nil, q, llamaRole)) > maxInlineBytes
+	return outsBytes(llamaOuts(c, nil, q)) > maxInlineBytes
 }
 
 // llamaWeights returns every weight of c from fill, by name: for tiny
