@@ -307,8 +307,12 @@ func (b *graphBuilder) matmulNBits(name, x, weight string, n, k int) string {
 
 // embedLookup adds the embedding lookup of ids in the table weight [vocab,
 // hidden]: a Gather of float weights; quantised, GatherBlockQuantized over
-// its .qweight viewed as [vocab, hidden·bits/8] with the same scales
+// its .qweight viewed as [vocab, blocks·blob] with the same scales
 // MatMulNBits reads, so a tied LM head and the embedding share one copy.
+// ORT's kernel returns rows as wide as that view (its last dim × 8/bits:
+// blocks·block_size elements), so when hidden is not a multiple of the
+// block (smollm2-135m's 576 at block 128: 640) the gathered rows carry the
+// last block's padding, which a Slice cuts back to hidden.
 func (b *graphBuilder) embedLookup(name, ids, weight string, vocab, hidden int) string {
 	q := b.quant
 	if !q.quantized() {
@@ -320,9 +324,16 @@ func (b *graphBuilder) embedLookup(name, ids, weight string, vocab, hidden int) 
 	if q.Asymmetric {
 		in = append(in, weight+zerosSuffix)
 	}
-	return b.op(msDomain, "GatherBlockQuantized", name, 1, in,
+	rows := b.op(msDomain, "GatherBlockQuantized", name, 1, in,
 		attrInt("bits", int64(q.Bits)), attrInt("block_size", int64(q.BlockSize)),
 		attrInt("gather_axis", 0), attrInt("quantize_axis", 1))[0]
+	if hidden%q.BlockSize == 0 {
+		return rows
+	}
+	return b.onnx("Slice", name+"/unpad", []string{rows,
+		b.constInt64(name+"/unpad_start", []int64{1}, 0),
+		b.constInt64(name+"/unpad_end", []int64{1}, int64(hidden)),
+		b.constInt64(name+"/unpad_axis", []int64{1}, -1)})
 }
 
 // tensorOut is one initializer as the writer streams it: its header fields
