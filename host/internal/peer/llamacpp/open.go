@@ -164,6 +164,7 @@ func buildDriver(gcc string, f assets.LlamaCppFiles) (string, error) {
 	for _, l := range assets.LlamaCppLink {
 		args = append(args, "-l:"+l)
 	}
+	args = append(args, "-ldl") // dladdr, dlopen (in libc since glibc 2.34)
 	cmd := exec.Command(gcc, args...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		first := strings.TrimSpace(string(b))

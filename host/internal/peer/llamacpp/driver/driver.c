@@ -17,8 +17,13 @@
 //
 // Threads are llama-bench's: one persistent ggml threadpool of THREADS
 // with its default parameters (poll 50: workers busy-wait a while for the
-// next graph before sleeping), attached to the context.
-#define _POSIX_C_SOURCE 199309L
+// next graph before sleeping), attached to the context. After each command,
+// outside the timing, the pool is paused (its workers sleep at once; the
+// next llama_decode resumes it): left polling, its workers would spin for
+// ≈ 6.5 M rounds (1024·128·poll) after the last token, about 0.1–0.2 s here,
+// on the cores of whichever engine pipe bench times next.
+#define _GNU_SOURCE // dladdr
+#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +119,16 @@ int main(int argc, char **argv) {
     typedef struct ggml_threadpool *(*threadpool_new_fn)(struct ggml_threadpool_params *);
     threadpool_new_fn threadpool_new = (threadpool_new_fn)ggml_backend_reg_get_proc_address(cpu_reg, "ggml_threadpool_new");
     if (!threadpool_new) { fail("the CPU backend has no ggml_threadpool_new"); return 1; }
+    // ggml_threadpool_pause is exported by the backend's library but not
+    // offered by its registry: found in the library that holds threadpool_new.
+    typedef void (*threadpool_pause_fn)(struct ggml_threadpool *);
+    threadpool_pause_fn threadpool_pause = NULL;
+    Dl_info where;
+    if (dladdr((void *)threadpool_new, &where) && where.dli_fname) {
+        void *lib = dlopen(where.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+        if (lib) threadpool_pause = (threadpool_pause_fn)dlsym(lib, "ggml_threadpool_pause");
+    }
+    if (!threadpool_pause) { fail("the CPU backend's library has no ggml_threadpool_pause"); return 1; }
     struct ggml_threadpool_params tpp = ggml_threadpool_params_default(threads);
     struct ggml_threadpool *pool = threadpool_new(&tpp);
     if (!pool) { fail("ggml_threadpool_new failed"); return 1; }
@@ -150,6 +165,7 @@ int main(int argc, char **argv) {
             for (int i = 0; i < n_vocab; i++) printf(i ? ",%.9g" : "%.9g", lg[i]);
             printf("]}\n");
             fflush(stdout);
+            threadpool_pause(pool);
             free(ids);
             continue;
         }
@@ -163,6 +179,7 @@ int main(int argc, char **argv) {
             batch = llama_batch_get_one(&out[step], 1);
         }
         double e2e = now_ms() - start;
+        threadpool_pause(pool);
         double tps = (n > 1 && e2e > ttft) ? (n - 1) / ((e2e - ttft) / 1e3) : 0;
         printf("{\"ttft_ms\":%.6f,\"decode_tps\":%.6f,\"e2e_ms\":%.6f,\"tokens\":[", ttft, tps, e2e);
         for (int i = 0; i < n; i++) printf(i ? ",%d" : "%d", out[i]);
