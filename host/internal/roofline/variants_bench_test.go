@@ -248,3 +248,20 @@ func requireRuntime(b *testing.B) {
 		b.Skipf("no ONNX Runtime: %v (run make setup)", err)
 	}
 }
+
+// BenchmarkPrecisions decodes one model at fp32, int8 and int4 side by side
+// (one request of each per round, order rotating): issue 12's "int4 ≥ 2 ×
+// fp32 on smollm2-135m" as a paired ratio (`go test -run X -bench
+// Precisions -benchtime 5x ./host/internal/roofline`).
+func BenchmarkPrecisions(b *testing.B) {
+	for _, name := range []string{"smollm2-135m", "gpt2"} {
+		b.Run(name, func(b *testing.B) {
+			requireRuntime(b)
+			compareVariants(b, name, 32, []variant{
+				{name: "fp32", build: model.BuildOptions{Precision: "fp32"}, prompt: 128},
+				{name: "int8", build: model.BuildOptions{Precision: "int8"}, prompt: 128},
+				{name: "int4", build: model.BuildOptions{Precision: "int4"}, prompt: 128},
+			})
+		})
+	}
+}
