@@ -200,6 +200,6 @@ func printBench(w io.Writer, f roofline.Figures) {
 	}
 	tw.Flush()
 	for _, fl := range f.Flatness {
-		fmt.Fprintf(w, "flatness %s: decode at %d tokens ÷ at %d, paired rep by rep ×%.3f\n", fl.Engine, fl.LongTokens, fl.ShortTokens, fl.Ratio)
+		fmt.Fprintf(w, "flatness %s %s: decode at %d tokens ÷ at %d, paired rep by rep ×%.3f\n", fl.Engine, fl.Precision, fl.LongTokens, fl.ShortTokens, fl.Ratio)
 	}
 }

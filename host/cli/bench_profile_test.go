@@ -84,7 +84,7 @@ func TestBenchNoBare(t *testing.T) {
 	if len(f.Rows) != 2 || f.Rows[0].Engine != "pipe" || f.Rows[1].Engine != "pipe" || f.BareSession != "" {
 		t.Errorf("rows %+v, bare session %q: want pipe's two rows only", f.Rows, f.BareSession)
 	}
-	if len(f.Flatness) != 1 || f.Flatness[0].LongTokens != 8 || f.Flatness[0].Ratio <= 0 || !strings.Contains(stdout, "flatness pipe: decode at 8 tokens ÷ at 4") {
+	if len(f.Flatness) != 1 || f.Flatness[0].LongTokens != 8 || f.Flatness[0].Ratio <= 0 || !strings.Contains(stdout, "flatness pipe fp32: decode at 8 tokens ÷ at 4") {
 		t.Errorf("flatness %+v in the JSON, output:\n%s", f.Flatness, stdout)
 	}
 }

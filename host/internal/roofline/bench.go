@@ -74,7 +74,10 @@ type Figures struct {
 // the median over reps of decode(LongTokens) / decode(ShortTokens), both
 // measured in the same rep (issue 12: ≥ 0.92 from 128 to 768).
 type Flatness struct {
-	Engine      string  `json:"engine"`
+	Engine string `json:"engine"`
+	// Precision tells apart the rows of one engine at several precisions
+	// (a peer's f32, f16, q8_0).
+	Precision   string  `json:"precision"`
 	ShortTokens int     `json:"short_prompt_tokens"`
 	LongTokens  int     `json:"long_prompt_tokens"`
 	Ratio       float64 `json:"decode_ratio"`
@@ -329,7 +332,7 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 			for r := range ratios {
 				ratios[r] = long[r] / short[r]
 			}
-			f.Flatness = append(f.Flatness, Flatness{Engine: e.name, ShortTokens: o.PromptTokens[0], LongTokens: o.PromptTokens[last],
+			f.Flatness = append(f.Flatness, Flatness{Engine: e.name, Precision: cells[0][i].row.Precision, ShortTokens: o.PromptTokens[0], LongTokens: o.PromptTokens[last],
 				Ratio: stats.Percentile(ratios, 50)})
 		}
 	}
