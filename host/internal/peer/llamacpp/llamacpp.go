@@ -55,29 +55,16 @@ type Info struct {
 	Package   string `json:"package"` // the npm package its libraries came from
 	Tag       string `json:"llama_cpp_tag"`
 	GGUF      string `json:"gguf"`
-	Threads   int    `json:"threads"`
-	NCtx      int    `json:"n_ctx"`
-	NBatch    int    `json:"n_batch"`
-	NUbatch   int    `json:"n_ubatch"`
-	KVType    string `json:"kv_type"`
-	FlashAttn string `json:"flash_attn"`
-	// ThreadpoolPoll is the persistent ggml threadpool's poll level
-	// (llama-bench's default 50: workers busy-wait before sleeping).
-	ThreadpoolPoll int    `json:"threadpool_poll"`
-	CPUBackend     string `json:"cpu_backend"`
-	SystemInfo     string `json:"system_info"`
+	Settings
 	// MaxAbsLogitDiff is the largest |Δlogit| against pipe's plain-Go
 	// reference at the check prompt (see Check).
 	MaxAbsLogitDiff float64 `json:"max_abs_logit_diff_vs_reference"`
 }
 
-// ready is the driver's first line.
-type ready struct {
-	Ready     bool   `json:"ready"`
-	Error     string `json:"error"`
-	NVocab    int    `json:"n_vocab"`
-	NCtx      int    `json:"n_ctx"`
+// Settings are what the driver reports it runs with, in its first line.
+type Settings struct {
 	Threads   int    `json:"threads"`
+	NCtx      int    `json:"n_ctx"`
 	NBatch    int    `json:"n_batch"`
 	NUbatch   int    `json:"n_ubatch"`
 	KVType    string `json:"kv_type"`
@@ -87,6 +74,14 @@ type ready struct {
 	ThreadpoolPoll int    `json:"threadpool_poll"`
 	CPUBackend     string `json:"cpu_backend"`
 	SystemInfo     string `json:"system_info"`
+}
+
+// ready is the driver's first line.
+type ready struct {
+	Ready  bool   `json:"ready"`
+	Error  string `json:"error"`
+	NVocab int    `json:"n_vocab"`
+	Settings
 }
 
 // run is the driver's answer to gen.
@@ -120,8 +115,8 @@ func open(driver, libDir, path string, typ gguf.Type, threads, nCtx int, weights
 		e.Close()
 		return nil, fmt.Errorf("llama.cpp refused %s (%v): delete it to have pipe write it again, or report the GGUF writer's bug", path, err)
 	}
-	e.info = Info{Engine: Name, Precision: typ.String(), GGUF: path, Threads: r.Threads, NCtx: r.NCtx, NBatch: r.NBatch, NUbatch: r.NUbatch,
-		KVType: r.KVType, FlashAttn: r.FlashAttn, ThreadpoolPoll: r.ThreadpoolPoll, CPUBackend: r.CPUBackend, SystemInfo: strings.TrimSpace(r.SystemInfo)}
+	r.SystemInfo = strings.TrimSpace(r.SystemInfo)
+	e.info = Info{Engine: Name, Precision: typ.String(), GGUF: path, Settings: r.Settings}
 	return e, nil
 }
 
