@@ -174,7 +174,7 @@ func llamaParams(c LlamaConfig) int64 {
 // llamaGraphVersion is part of every Llama-family cache key; bump it
 // whenever the graph buildLlama lays out changes (BuilderVersion covers the
 // shared writer and weight generator).
-const llamaGraphVersion = 4
+const llamaGraphVersion = 5 // 5: a partial last block's padding sliced off the quantised embedding
 
 // maxInlineBytes is the largest weight total written inside model.onnx;
 // above it the weights go to model.onnx.data (protobuf messages stop at
