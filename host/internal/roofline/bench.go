@@ -1,9 +1,11 @@
 package roofline
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
+	"runtime"
 	"time"
 
 	"github.com/pipe-bench/pipe/host/internal/gen"
@@ -168,7 +170,7 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 	m := o.Model
 	f := Figures{Env: sysinfo.Collect(), NewTokens: o.NewTokens, Reps: o.Reps, WeightRead: WeightBytesPerToken(m)}
 
-	say("triad: %d goroutines", o.Triad.Threads)
+	say("triad: %d goroutines", cmp.Or(o.Triad.Threads, runtime.NumCPU())) // 0: one per CPU, as MeasureTriad runs it
 	tri, err := MeasureTriad(o.Triad)
 	if err != nil {
 		return f, err
