@@ -32,7 +32,7 @@ var Styles = []string{StyleOptimum, StyleFused, StyleGQA}
 
 // BuilderVersion is part of every cache key; bump it whenever the graph or
 // the weights a given (config, seed, style) produces change.
-const BuilderVersion = 2
+const BuilderVersion = 3
 
 const (
 	opsetONNX      = 17 // LayerNormalization
