@@ -45,6 +45,7 @@ import (
 
 	"github.com/pipe-bench/pipe/host/internal/pipeline"
 	"github.com/pipe-bench/pipe/host/internal/result"
+	"github.com/pipe-bench/pipe/host/internal/tailbuf"
 	"github.com/pipe-bench/pipe/sdk/abi"
 )
 
@@ -179,7 +180,7 @@ func (h *Host) load(ctx context.Context, spec pipeline.PluginSpec, configure boo
 		sha256:       hex.EncodeToString(sum[:]),
 		spec:         spec,
 		log:          h.log.With("plugin", label),
-		stderr:       &tailBuffer{max: stderrKept},
+		stderr:       &tailbuf.Buffer{Max: stderrKept},
 		memPage:      uint32(memoryMiB(spec)) * 16,
 		unconfigured: !configure,
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/pipe-bench/pipe/host/internal/pipeline"
+	"github.com/pipe-bench/pipe/host/internal/tailbuf"
 	"github.com/pipe-bench/pipe/sdk/abi"
 )
 
@@ -46,7 +47,7 @@ type Plugin struct {
 	runtime  wazero.Runtime
 	compiled wazero.CompiledModule
 	inst     api.Module
-	stderr   *tailBuffer
+	stderr   *tailbuf.Buffer
 	grants   []*os.Root // the read grants, in spec order (openGrants)
 
 	// The current call's state, read by the host functions.
@@ -490,35 +491,6 @@ func signature(params, results []api.ValueType) string {
 		return "(" + strings.Join(s, ",") + ")"
 	}
 	return names(params) + "->" + names(results)
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if over := len(t.b) - t.max; over > 0 {
-		t.b = append(t.b[:0], t.b[over:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.b)
-}
-
-func (t *tailBuffer) Reset() {
-	t.mu.Lock()
-	t.b = t.b[:0]
-	t.mu.Unlock()
 }
 
 // logWriter sends a plugin's stdout to the log at debug level.

@@ -19,16 +19,15 @@ package llamacpp
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/pipe-bench/pipe/host/internal/gguf"
+	"github.com/pipe-bench/pipe/host/internal/tailbuf"
 )
 
 // Name is the engine name of llama.cpp's rows.
@@ -43,7 +42,7 @@ type Engine struct {
 	in        *bufio.Writer
 	inPipe    io.WriteCloser
 	out       *bufio.Reader
-	stderr    *tailBuffer
+	stderr    *tailbuf.Buffer
 	weights   int64 // bytes read per decode step
 	kvPerPos  int64 // KV cache bytes per position
 }
@@ -96,7 +95,7 @@ type run struct {
 // open starts the driver on the GGUF at path.
 func open(driver, libDir, path string, typ gguf.Type, threads, nCtx int, weights, kvPerPos int64) (*Engine, error) {
 	cmd := exec.Command(driver, path, strconv.Itoa(threads), strconv.Itoa(nCtx), libDir)
-	e := &Engine{precision: typ, cmd: cmd, stderr: &tailBuffer{max: 4096}, weights: weights, kvPerPos: kvPerPos}
+	e := &Engine{precision: typ, cmd: cmd, stderr: &tailbuf.Buffer{Max: 4096}, weights: weights, kvPerPos: kvPerPos}
 	cmd.Stderr = e.stderr
 	var err error
 	if e.inPipe, err = cmd.StdinPipe(); err != nil {
@@ -126,7 +125,7 @@ func (e *Engine) answer(v any) error {
 	line, err := e.out.ReadBytes('\n')
 	if err != nil {
 		e.cmd.Wait()
-		return fmt.Errorf("the driver exited (%v): %s", e.cmd.ProcessState, e.stderr.lastLine())
+		return fmt.Errorf("the driver exited (%v): %s", e.cmd.ProcessState, e.stderr.LastLine())
 	}
 	var msg struct {
 		Error string `json:"error"`
@@ -206,28 +205,4 @@ func (e *Engine) Close() error {
 		return e.cmd.Wait()
 	}
 	return nil
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > t.max {
-		t.b = t.b[len(t.b)-t.max:]
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) lastLine() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	lines := bytes.Split(bytes.TrimSpace(t.b), []byte("\n"))
-	return string(lines[len(lines)-1])
 }
