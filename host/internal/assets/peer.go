@@ -126,6 +126,7 @@ func llamaCppHeaders(dst string, log io.Writer) error {
 	}
 	tr := tar.NewReader(bytes.NewReader(tarball))
 	n := 0
+	var llamaH []byte
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -137,8 +138,12 @@ func llamaCppHeaders(dst string, log io.Writer) error {
 		if h.Typeflag != tar.TypeReg || !strings.HasSuffix(h.Name, ".h") {
 			continue
 		}
-		// Written last, llama.h marks a complete set (LlamaCpp looks for it).
-		if filepath.Base(h.Name) == "llama.h" {
+		// llama.h marks a complete set (LlamaCpp looks for it): held, and
+		// written after every other header.
+		if h.Name == "include/llama.h" {
+			if llamaH, err = io.ReadAll(tr); err != nil {
+				return err
+			}
 			continue
 		}
 		if err := writeAtomic(filepath.Join(dst, filepath.Base(h.Name)), tr, ""); err != nil {
@@ -146,18 +151,8 @@ func llamaCppHeaders(dst string, log io.Writer) error {
 		}
 		n++
 	}
-	tr = tar.NewReader(bytes.NewReader(tarball))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if h.Name == "include/llama.h" {
-			return writeAtomic(filepath.Join(dst, "llama.h"), tr, "")
-		}
+	if llamaH == nil {
+		return fmt.Errorf("the source bundle has no include/llama.h (%d other headers)", n)
 	}
-	return fmt.Errorf("the source bundle has no include/llama.h (%d other headers)", n)
+	return writeAtomic(filepath.Join(dst, "llama.h"), bytes.NewReader(llamaH), "")
 }
