@@ -68,8 +68,9 @@ func llamaLayerPrefix(i int) string { return fmt.Sprintf("model.layers.%d.", i) 
 
 // Packed projections: the graph multiplies each layer's normed input once
 // for q·k·v and once for gate·up (GenAI's model builder packs them the
-// same way), so a decode step runs 3 MatMul(NBits) per layer, not 7, and
-// ONNX Runtime quantises the activations (accuracy_level 4) 3 times. The
+// same way), so a decode step runs 4 MatMul(NBits) per layer, not 7 (o_proj
+// and down_proj take other inputs), and ONNX Runtime quantises the
+// activations (accuracy_level 4) 4 times. The
 // packed matrix stacks the parts' rows, q then k then v (gate then up), as
 // phi3's checkpoints store qkv_proj and gate_up_proj; biases likewise.
 // Quantisation is per row along the input axis, so a packed matrix
