@@ -140,12 +140,9 @@ func bareModelOf(m *model.Model) BareModel {
 		Vocab: m.Config.Vocab, PositionIDs: m.HasPositionIDs, SharedKV: m.ShareBuffer, LastLogits: m.LogitsLastOnly}
 }
 
-// Bench measures, side by side, pipe's generator and the bare loop on one
-// model at several prompt lengths, and the machine's triad bandwidth.
-func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
-	if o.Model == nil {
-		return Figures{}, fmt.Errorf("bench: no model")
-	}
+// WithDefaults is o with its unset sizes filled as Bench fills them:
+// prompts 128, 512 and 768, 32 new tokens, 3 reps.
+func (o BenchOptions) WithDefaults() BenchOptions {
 	if len(o.PromptTokens) == 0 {
 		o.PromptTokens = []int{128, 512, 768}
 	}
@@ -155,6 +152,16 @@ func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
 	if o.Reps == 0 {
 		o.Reps = 3
 	}
+	return o
+}
+
+// Bench measures, side by side, pipe's generator and the bare loop on one
+// model at several prompt lengths, and the machine's triad bandwidth.
+func Bench(ctx context.Context, o BenchOptions) (Figures, error) {
+	if o.Model == nil {
+		return Figures{}, fmt.Errorf("bench: no model")
+	}
+	o = o.WithDefaults()
 	if o.NewTokens < 2 || o.Reps < 1 {
 		return Figures{}, fmt.Errorf("bench: new tokens %d, reps %d: need ≥ 2 tokens (decode speed needs two) and ≥ 1 rep", o.NewTokens, o.Reps)
 	}

@@ -41,16 +41,10 @@ func ForBench(name, precisions string, m *model.Model, o *roofline.BenchOptions,
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	newTokens := o.NewTokens
-	if newTokens == 0 {
-		newTokens = 32 // roofline.Bench's default
-	}
+	sized := o.WithDefaults() // the prompts and new tokens Bench will run
 	maxCtx := 0
-	for _, p := range o.PromptTokens {
-		maxCtx = max(maxCtx, p+newTokens)
-	}
-	if maxCtx == 0 {
-		maxCtx = 768 + newTokens
+	for _, p := range sized.PromptTokens {
+		maxCtx = max(maxCtx, p+sized.NewTokens)
 	}
 	engines, err := Open(Options{Config: m.Config, Seed: m.Seed, Precisions: types, Threads: threads, MaxContext: maxCtx, Log: log})
 	if err != nil {
