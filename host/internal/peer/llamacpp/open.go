@@ -81,7 +81,9 @@ func Open(o Options) (engines []*Engine, err error) {
 		}
 		e.info.Package = assets.LlamaCppLibPackage + "@" + assets.LlamaCppVersion
 		e.info.Tag = assets.LlamaCppTag
-		e.kvPerPos = int64(kvElemBytes(e.info.KVType)) * 2 * int64(c.Layers) * int64(c.KVHeads*c.HeadDim)
+		if e.kvPerPos, err = kvBytesPerPosition(e.info.KVType, c); err != nil {
+			return append(engines, e), err
+		}
 		engines = append(engines, e)
 		if ref == nil {
 			fmt.Fprintf(o.Log, "computing pipe's reference logits (plain Go, float64) for the check\n")
@@ -95,15 +97,14 @@ func Open(o Options) (engines []*Engine, err error) {
 	return engines, nil
 }
 
-// kvElemBytes is the size of one KV cache element of llama.cpp's type name.
-func kvElemBytes(t string) int {
-	switch t {
-	case "f32":
-		return 4
-	case "q8_0":
-		return 1
+// kvBytesPerPosition is one position's KV cache (keys and values of every
+// layer) in llama.cpp's cache type, sized as the GGUF types are (gguf.Type.Bytes).
+func kvBytesPerPosition(kvType string, c model.Config) (int64, error) {
+	t, err := gguf.ParseType(kvType)
+	if err != nil {
+		return 0, fmt.Errorf("llama.cpp's KV cache type: %w", err)
 	}
-	return 2 // f16, bf16
+	return t.Bytes(2 * int64(c.Layers) * int64(c.KVHeads*c.HeadDim))
 }
 
 // checkPrompt is the prompt Check compares logits at.
