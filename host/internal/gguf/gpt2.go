@@ -112,7 +112,7 @@ func WriteGPT2(w io.Writer, o GPT2Options) error {
 	}
 	kvs = append(kvs, tok...)
 
-	tensors, err := GPT2Tensors(c, o.Seed, o.Type)
+	tensors, err := GPT2Tensors(c, o.Type)
 	if err != nil {
 		return err
 	}
@@ -156,14 +156,18 @@ func WriteGPT2(w io.Writer, o GPT2Options) error {
 }
 
 // GPT2Tensors are the headers of WriteGPT2's tensors for c at matrix type
-// t, in file order (the weights are generated to learn them: one tensor in
-// memory at a time).
-func GPT2Tensors(c model.Config, seed uint64, t Type) ([]Tensor, error) {
-	var tensors []Tensor
-	err := model.GPT2Weights(c, seed, func(n string, dims []int64, _ []float32) error {
+// t, in file order (from the weights' shapes: nothing is generated).
+func GPT2Tensors(c model.Config, t Type) ([]Tensor, error) {
+	shapes, err := model.GPT2WeightShapes(c)
+	if err != nil {
+		return nil, err
+	}
+	tensors := make([]Tensor, 0, len(shapes))
+	for _, w := range shapes {
+		n, dims := w.Name, w.Dims
 		g, err := GPT2TensorName(n)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ne := make([]uint64, len(dims)) // ggml's order is PyTorch's reversed
 		for i, d := range dims {
@@ -174,12 +178,11 @@ func GPT2Tensors(c model.Config, seed uint64, t Type) ([]Tensor, error) {
 		}
 		tt := Tensor{Name: g, Dims: ne, Type: gpt2Type(n, dims, t)}
 		if _, err := tt.Bytes(); err != nil {
-			return err
+			return nil, err
 		}
 		tensors = append(tensors, tt)
-		return nil
-	})
-	return tensors, err
+	}
+	return tensors, nil
 }
 
 // GPT2WeightBytesPerToken is what one decode step reads of tensors (as

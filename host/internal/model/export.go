@@ -24,5 +24,25 @@ func GPT2Weights(cfg Config, seed uint64, each func(name string, dims []int64, v
 	return nil
 }
 
+// WeightShape is one weight's name and dims, as GPT2Weights gives them.
+type WeightShape struct {
+	Name string
+	Dims []int64
+}
+
+// GPT2WeightShapes lists GPT2Weights' tensors, in the same order, without
+// generating their values.
+func GPT2WeightShapes(cfg Config) ([]WeightShape, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	specs := weightSpecs(cfg)
+	out := make([]WeightShape, len(specs))
+	for i, w := range specs {
+		out[i] = WeightShape{w.name, w.dims}
+	}
+	return out, nil
+}
+
 // Float16Bits is float16Bits (round to nearest even) for other packages.
 func Float16Bits(f float32) uint16 { return float16Bits(f) }

@@ -180,7 +180,7 @@ func buildDriver(gcc string, f assets.LlamaCppFiles) (string, error) {
 // GPT2File is pipe's GPT-2 (c, seed) written as GGUF at matrix type t in the
 // peer's cache, written first when missing (atomically), and its tensors.
 func GPT2File(c model.Config, seed uint64, t gguf.Type, log io.Writer) (string, []gguf.Tensor, error) {
-	tensors, err := gguf.GPT2Tensors(c, seed, t)
+	tensors, err := gguf.GPT2Tensors(c, t)
 	if err != nil {
 		return "", nil, err
 	}
